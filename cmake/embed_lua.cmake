@@ -1,0 +1,17 @@
+# embed_lua.cmake -- turn the Lua scripts into a C source, each script prefixed with lib.lua.
+# Run as: cmake -DLUA_DIR=... -DOUT=... -DSCRIPTS=a,b -P embed_lua.cmake
+string(REPLACE "," ";" SCRIPTS "${SCRIPTS}")
+file(READ "${LUA_DIR}/lib.lua" lib_hex HEX)
+set(out "/* generated from services/api/lua by cmake/embed_lua.cmake; do not edit */\n#include \"lua_scripts.h\"\n\n")
+foreach(name IN LISTS SCRIPTS)
+  file(READ "${LUA_DIR}/${name}.lua" body_hex HEX)
+  set(hex "${lib_hex}0a${body_hex}")
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
+  string(APPEND out "static const char ${name}_src[] = {\n${bytes}0};\n")
+  string(APPEND out "const h2o_iovec_t lua_${name} = {(char *)${name}_src, ${len}};\n\n")
+endforeach()
+file(WRITE "${OUT}.tmp" "${out}")
+file(RENAME "${OUT}.tmp" "${OUT}")

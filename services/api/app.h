@@ -1,0 +1,27 @@
+/* app.h -- the parts of one replica, wired together by main.c and handed to the HTTP handlers. */
+#ifndef GLANCE_APP_H
+#define GLANCE_APP_H
+
+#include "h2o.h"
+#include "bus.h"
+#include "conf.h"
+#include "expiry.h"
+#include "feed.h"
+#include "metrics.h"
+#include "mirror.h"
+#include "store.h"
+
+struct app {
+    const struct conf *conf;
+    h2o_loop_t *loop;
+    struct store *store;
+    struct bus *bus;
+    struct mirror *mirror;
+    struct expiry *expiry;
+    struct feed *feed;
+    struct metrics metrics;
+    size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
+    int shutting_down;
+};
+
+#endif

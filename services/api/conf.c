@@ -1,0 +1,279 @@
+/* conf.c -- environment and .env file into a read-only struct conf; every error names the variable. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "parse.h"
+
+/* Reads an unsigned decimal in [min, max]; an unset variable keeps *out. */
+static int get_uint(conf_lookup_cb lookup, void *ctx, const char *name, uint32_t min, uint32_t max, uint32_t *out,
+                    char *err, size_t errlen)
+{
+    const char *v = lookup(ctx, name);
+    uint64_t n;
+
+    if (v == NULL)
+        return 0;
+    if (parse_u64(v, strlen(v), &n) != 0 || n < min || n > max) {
+        snprintf(err, errlen, "%s=\"%s\": expected a whole number from %u to %u", name, v, min, max);
+        return -1;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int get_string(conf_lookup_cb lookup, void *ctx, const char *name, char *dst, size_t dstlen, char *err,
+                      size_t errlen)
+{
+    const char *v = lookup(ctx, name);
+
+    if (v == NULL)
+        return 0;
+    if (strlen(v) >= dstlen) {
+        snprintf(err, errlen, "%s: the value is longer than %zu bytes", name, dstlen - 1);
+        return -1;
+    }
+    strcpy(dst, v);
+    return 0;
+}
+
+/* "main:360;demo:1" -> clusters, in order. */
+static int parse_bots(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    conf->num_clusters = 0;
+    if (*v == '\0')
+        goto Bad;
+    while (*p != '\0') {
+        const char *end = strchr(p, ';'), *colon;
+        size_t len, i;
+        uint64_t shards;
+        struct conf_cluster *c;
+
+        if (end == NULL)
+            end = p + strlen(p);
+        len = end - p;
+        if (len == 0 && *end == '\0' && conf->num_clusters != 0)
+            break; /* a trailing ';' */
+        colon = memchr(p, ':', len);
+        if (colon == NULL || !parse_cluster_name(p, colon - p) ||
+            parse_u64(colon + 1, end - colon - 1, &shards) != 0 || shards == 0 || shards > CONF_MAX_SHARDS)
+            goto Bad;
+        if (conf->num_clusters == CONF_MAX_CLUSTERS) {
+            snprintf(err, errlen, "GLANCE_BOTS: more than %d clusters", CONF_MAX_CLUSTERS);
+            return -1;
+        }
+        for (i = 0; i != conf->num_clusters; ++i) {
+            if (conf->clusters[i].name_len == (size_t)(colon - p) && memcmp(conf->clusters[i].name, p, colon - p) == 0) {
+                snprintf(err, errlen, "GLANCE_BOTS=\"%s\": cluster \"%.*s\" is named twice", v, (int)(colon - p), p);
+                return -1;
+            }
+        }
+        c = &conf->clusters[conf->num_clusters++];
+        c->name_len = colon - p;
+        memcpy(c->name, p, c->name_len);
+        c->name[c->name_len] = '\0';
+        c->shards = (uint32_t)shards;
+        p = *end == ';' ? end + 1 : end;
+    }
+    return 0;
+Bad:
+    snprintf(err, errlen,
+             "GLANCE_BOTS=\"%s\": expected name:shards pairs separated by ';' (names of 1 to 64 of A-Z a-z 0-9 _ . -, "
+             "1 to %u shards), e.g. main:360;demo:1",
+             v, CONF_MAX_SHARDS);
+    return -1;
+}
+
+/* redis://[[user]:password@]host[:port][/db] */
+static int parse_redis_url(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v, *at, *hostend, *slash;
+    uint64_t n;
+
+    if (strncmp(p, "redis://", 8) != 0)
+        goto Bad;
+    p += 8;
+    slash = strchr(p, '/');
+    if (slash == NULL)
+        slash = p + strlen(p);
+    at = memchr(p, '@', slash - p);
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', at - p);
+        if (colon == NULL || (size_t)(colon - p) >= sizeof(conf->redis.user) ||
+            (size_t)(at - colon - 1) >= sizeof(conf->redis.password))
+            goto Bad;
+        memcpy(conf->redis.user, p, colon - p);
+        conf->redis.user[colon - p] = '\0';
+        memcpy(conf->redis.password, colon + 1, at - colon - 1);
+        conf->redis.password[at - colon - 1] = '\0';
+        p = at + 1;
+    }
+    hostend = memchr(p, ':', slash - p);
+    if (hostend == NULL)
+        hostend = slash;
+    if (hostend == p || (size_t)(hostend - p) >= sizeof(conf->redis.host))
+        goto Bad;
+    memcpy(conf->redis.host, p, hostend - p);
+    conf->redis.host[hostend - p] = '\0';
+    if (hostend != slash) {
+        if (parse_u64(hostend + 1, slash - hostend - 1, &n) != 0 || n == 0 || n > 65535)
+            goto Bad;
+        conf->redis.port = (uint16_t)n;
+    }
+    if (*slash == '/' && slash[1] != '\0') {
+        if (parse_u64(slash + 1, strlen(slash + 1), &n) != 0 || n > 65535)
+            goto Bad;
+        conf->redis.db = (uint32_t)n;
+    }
+    return 0;
+Bad:
+    /* the URL may hold a password: name the variable, never echo it */
+    snprintf(err, errlen, "GLANCE_REDIS_URL: expected redis://[[user]:password@]host[:port][/db]");
+    return -1;
+}
+
+static int check_prefix(const char *prefix)
+{
+    size_t i, len = strlen(prefix);
+
+    if (len == 0 || len > 64)
+        return 0;
+    for (i = 0; i != len; ++i)
+        if (!(isalnum((unsigned char)prefix[i]) || strchr("_.:-", prefix[i]) != NULL))
+            return 0;
+    return 1;
+}
+
+int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
+{
+    const char *v;
+    uint32_t port = 8080;
+
+    memset(conf, 0, sizeof(*conf));
+    strcpy(conf->host, "0.0.0.0");
+    conf->health_timeout_s = 30;
+    strcpy(conf->redis.host, "127.0.0.1");
+    conf->redis.port = 6379;
+    conf->redis.timeout_ms = 2000;
+    strcpy(conf->prefix, "glance");
+    strcpy(conf->web_root, "./web");
+    conf->feed_interval_ms = 100;
+
+    if ((v = lookup(ctx, "GLANCE_BOTS")) == NULL) {
+        snprintf(err, errlen, "GLANCE_BOTS is not set: expected name:shards pairs separated by ';', e.g. main:360;demo:1");
+        return -1;
+    }
+    if (parse_bots(conf, v, err, errlen) != 0)
+        return -1;
+    if (get_string(lookup, ctx, "GLANCE_HOST", conf->host, sizeof(conf->host), err, errlen) != 0)
+        return -1;
+    if (conf->host[0] == '\0') {
+        snprintf(err, errlen, "GLANCE_HOST=\"\": expected an address to listen on, e.g. 0.0.0.0");
+        return -1;
+    }
+    if (get_uint(lookup, ctx, "GLANCE_PORT", 1, 65535, &port, err, errlen) != 0)
+        return -1;
+    conf->port = (uint16_t)port;
+    if ((v = lookup(ctx, "GLANCE_PASSPHRASE")) != NULL) {
+        if (strlen(v) >= sizeof(conf->passphrase)) {
+            snprintf(err, errlen, "GLANCE_PASSPHRASE: longer than %zu bytes", sizeof(conf->passphrase) - 1);
+            return -1;
+        }
+        strcpy(conf->passphrase, v);
+        conf->passphrase_len = strlen(v);
+    }
+    if (get_uint(lookup, ctx, "GLANCE_HEALTH_TIMEOUT", 1, 86400, &conf->health_timeout_s, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_REDIS_TIMEOUT_MS", 50, 60000, &conf->redis.timeout_ms, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
+        return -1;
+    if (get_string(lookup, ctx, "GLANCE_REDIS_PREFIX", conf->prefix, sizeof(conf->prefix), err, errlen) != 0)
+        return -1;
+    if (!check_prefix(conf->prefix)) {
+        snprintf(err, errlen, "GLANCE_REDIS_PREFIX=\"%s\": expected 1 to 64 of A-Z a-z 0-9 _ . : -", conf->prefix);
+        return -1;
+    }
+    if (get_string(lookup, ctx, "GLANCE_WEB_ROOT", conf->web_root, sizeof(conf->web_root), err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        ++s;
+    end = s + strlen(s);
+    while (end != s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+int conf_parse_env(char *text, const char *filename, struct conf_env_entry *entries, size_t max, size_t *count,
+                   char *err, size_t errlen)
+{
+    char *line = text, *next;
+    unsigned lineno = 0;
+
+    *count = 0;
+    for (; line != NULL; line = next) {
+        char *key, *value, *eq;
+        size_t i, vlen;
+
+        ++lineno;
+        if ((next = strchr(line, '\n')) != NULL)
+            *next++ = '\0';
+        key = trim(line);
+        if (*key == '\0' || *key == '#')
+            continue;
+        if (strncmp(key, "export ", 7) == 0)
+            key = trim(key + 7);
+        if ((eq = strchr(key, '=')) == NULL) {
+            snprintf(err, errlen, "%s:%u: expected KEY=VALUE", filename, lineno);
+            return -1;
+        }
+        *eq = '\0';
+        value = trim(eq + 1);
+        key = trim(key);
+        if (*key == '\0') {
+            snprintf(err, errlen, "%s:%u: the name before '=' is empty", filename, lineno);
+            return -1;
+        }
+        for (i = 0; key[i] != '\0'; ++i) {
+            if (!(isalnum((unsigned char)key[i]) || key[i] == '_')) {
+                snprintf(err, errlen, "%s:%u: \"%s\" is not a variable name", filename, lineno, key);
+                return -1;
+            }
+        }
+        vlen = strlen(value);
+        if (vlen != 0 && (value[0] == '"' || value[0] == '\'')) {
+            if (vlen < 2 || value[vlen - 1] != value[0]) {
+                snprintf(err, errlen, "%s:%u: the value of %s opens a quote it does not close", filename, lineno, key);
+                return -1;
+            }
+            value[vlen - 1] = '\0';
+            ++value;
+        } else {
+            /* an unquoted value ends at a comment */
+            char *hash = strstr(value, " #");
+            if (hash != NULL) {
+                *hash = '\0';
+                value = trim(value);
+            }
+        }
+        if (*count == max) {
+            snprintf(err, errlen, "%s:%u: more than %zu variables", filename, lineno, max);
+            return -1;
+        }
+        entries[*count].key = key;
+        entries[*count].value = value;
+        ++*count;
+    }
+    return 0;
+}

@@ -1,0 +1,57 @@
+/* conf.h -- environment and .env file into a read-only struct conf; every error names the variable. */
+#ifndef GLANCE_CONF_H
+#define GLANCE_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_CLUSTERS 256
+#define CONF_MAX_SHARDS 1000000u
+
+struct conf_cluster {
+    char name[65];
+    size_t name_len;
+    uint32_t shards;
+};
+
+struct conf {
+    char host[256];
+    uint16_t port;
+    struct conf_cluster clusters[CONF_MAX_CLUSTERS];
+    size_t num_clusters;
+    char passphrase[1024]; /* empty: writes need no passphrase */
+    size_t passphrase_len;
+    uint32_t health_timeout_s;
+    struct {
+        char host[256];
+        uint16_t port;
+        uint32_t db;
+        char user[128];
+        char password[512];
+        uint32_t timeout_ms;
+    } redis;
+    char prefix[65];
+    char web_root[1024];
+    uint32_t feed_interval_ms;
+};
+
+/* Looks a variable up; returns NULL when it is not set. */
+typedef const char *(*conf_lookup_cb)(void *ctx, const char *name);
+
+/* Fills `conf` from the variables that `lookup` finds, defaults for the rest. Returns 0, or -1 with one
+ * line in `err` naming the variable, the value and what is expected. */
+int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen);
+
+/* One KEY=VALUE pair of a .env file; both point into the parsed text, which the parser rewrites in place. */
+struct conf_env_entry {
+    const char *key;
+    const char *value;
+};
+
+/* Parses the NUL-terminated text of a .env file in place: KEY=VALUE lines, optional `export `, blank lines,
+ * `#` comments, values optionally in single or double quotes. Fills at most `max` entries and sets *count.
+ * Returns 0, or -1 with "<file>:<line>: <problem>" in `err`. */
+int conf_parse_env(char *text, const char *filename, struct conf_env_entry *entries, size_t max, size_t *count,
+                   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,505 @@
+/* feed.c -- the live WebSocket feed: clients, coalesced update frames encoded once, backlog bounds.
+ *
+ * Changes are collected per cluster and flushed once per interval as one update frame, encoded once and
+ * queued by reference to every client. A client's queue is bounded in bytes: one that cannot keep up is
+ * disconnected (it reconnects and starts from a hello) rather than growing the replica's memory. */
+#include "feed.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "codec.h"
+#include "h2o/http1.h"
+#include "h2o/websocket.h"
+#include "log.h"
+#include "websocket.h"
+
+#define MAX_WRITE_FRAMES 32
+#define MAX_MISSED_PONGS 2
+
+struct pending {
+    uint8_t *changed_mark, *pinged_mark; /* one byte per shard: already listed below */
+    H2O_VECTOR(uint32_t) changed;
+    H2O_VECTOR(uint32_t) pinged;
+    uint64_t from; /* the version clients were last brought to */
+};
+
+struct feed_client {
+    h2o_linklist_t link;
+    struct feed *feed;
+    h2o_socket_t *sock;
+    struct ws_frame **queue; /* ring of frame references */
+    size_t head, size, capacity;
+    size_t queued_bytes;
+    size_t writing; /* frames at the head that are being written */
+    int closing;    /* a close frame is queued: close the socket once it is written */
+    int missed_pongs;
+};
+
+struct feed {
+    h2o_loop_t *loop;
+    const struct conf *conf;
+    struct mirror *mirror;
+    h2o_linklist_t clients;
+    size_t num_clients;
+    struct pending *pending;
+    int any_pending;
+    struct ws_frame *hello; /* cached until the next flush */
+    struct ws_frame *ping;
+    int stale;
+    struct ws_frame *stale_frame; /* while stale: told to every client that connects */
+    int shutting_down;
+    struct codec_cluster *views;
+    h2o_buffer_t *scratch;
+    h2o_timeout_t flush_timeout, ping_timeout;
+    h2o_timeout_entry_t flush_entry, ping_entry;
+    struct feed_stats stats;
+};
+
+static void client_flush(struct feed_client *cl);
+
+static void client_free(struct feed_client *cl)
+{
+    struct feed *f = cl->feed;
+    size_t i;
+
+    h2o_linklist_unlink(&cl->link);
+    --f->num_clients;
+    for (i = 0; i != cl->size; ++i)
+        h2o_mem_release_shared(cl->queue[(cl->head + i) % cl->capacity]);
+    free(cl->queue);
+    /* a write in progress is abandoned with the socket; its frames were released above */
+    h2o_socket_close(cl->sock);
+    free(cl);
+}
+
+static void client_drop(struct feed_client *cl, const char *why)
+{
+    ++cl->feed->stats.dropped;
+    log_info("feed: dropping a client: %s", why);
+    client_free(cl);
+}
+
+/* Queues a frame (taking a reference) and starts writing. Returns 0, or -1 when the client had to be
+ * dropped for its backlog and is gone. */
+static int client_send(struct feed_client *cl, struct ws_frame *frame)
+{
+    struct feed *f = cl->feed;
+
+    if (cl->closing)
+        return 0;
+    if (cl->queued_bytes + frame->len > FEED_MAX_BACKLOG + (f->hello != NULL ? f->hello->len : 0) && cl->size != 0) {
+        client_drop(cl, "its unsent backlog passed the bound");
+        return -1;
+    }
+    if (cl->size == cl->capacity) {
+        size_t cap = cl->capacity == 0 ? 8 : cl->capacity * 2, i;
+        struct ws_frame **q = h2o_mem_alloc(sizeof(*q) * cap);
+        for (i = 0; i != cl->size; ++i)
+            q[i] = cl->queue[(cl->head + i) % cl->capacity];
+        free(cl->queue);
+        cl->queue = q;
+        cl->head = 0;
+        cl->capacity = cap;
+    }
+    h2o_mem_addref_shared(frame);
+    cl->queue[(cl->head + cl->size++) % cl->capacity] = frame;
+    cl->queued_bytes += frame->len;
+    client_flush(cl);
+    return 0;
+}
+
+/* Returns like client_send. */
+static int client_close_with(struct feed_client *cl, uint16_t code, const char *reason)
+{
+    struct ws_frame *frame = ws_frame_close(code, reason);
+    int ret = client_send(cl, frame);
+
+    h2o_mem_release_shared(frame);
+    if (ret == 0)
+        cl->closing = 1;
+    return ret;
+}
+
+static void on_write_complete(h2o_socket_t *sock, const char *err)
+{
+    struct feed_client *cl = sock->data;
+    struct feed *f = cl->feed;
+    size_t i;
+
+    for (i = 0; i != cl->writing; ++i) {
+        struct ws_frame *frame = cl->queue[cl->head];
+        cl->queued_bytes -= frame->len;
+        ++f->stats.frames_sent;
+        f->stats.bytes_sent += frame->len;
+        h2o_mem_release_shared(frame);
+        cl->head = (cl->head + 1) % cl->capacity;
+        --cl->size;
+    }
+    cl->writing = 0;
+    if (err != NULL || (cl->closing && cl->size == 0)) {
+        client_free(cl);
+        return;
+    }
+    client_flush(cl);
+}
+
+static void client_flush(struct feed_client *cl)
+{
+    h2o_iovec_t bufs[MAX_WRITE_FRAMES];
+    size_t n, i;
+
+    if (cl->writing != 0 || cl->size == 0)
+        return;
+    n = cl->size < MAX_WRITE_FRAMES ? cl->size : MAX_WRITE_FRAMES;
+    for (i = 0; i != n; ++i) {
+        struct ws_frame *frame = cl->queue[(cl->head + i) % cl->capacity];
+        bufs[i] = h2o_iovec_init(frame->bytes, frame->len);
+    }
+    cl->writing = n;
+    h2o_socket_write(cl->sock, bufs, n, on_write_complete);
+}
+
+/* The encode buffer is reused from frame to frame; a frame copies what it needs once. */
+static struct ws_frame *frame_from_scratch(struct feed *f)
+{
+    struct ws_frame *frame = ws_frame_new(WS_TEXT, f->scratch->bytes, f->scratch->size);
+
+    h2o_buffer_consume(&f->scratch, f->scratch->size);
+    return frame;
+}
+
+static struct ws_frame *get_hello(struct feed *f)
+{
+    if (f->hello == NULL) {
+        mirror_views(f->mirror, f->views);
+        codec_hello(&f->scratch, f->views, mirror_num_clusters(f->mirror), f->conf->health_timeout_s,
+                    f->conf->feed_interval_ms);
+        f->hello = frame_from_scratch(f);
+        ++f->stats.hellos_encoded;
+    }
+    return f->hello;
+}
+
+static void broadcast(struct feed *f, struct ws_frame *frame)
+{
+    h2o_linklist_t *node = f->clients.next;
+
+    while (node != &f->clients) {
+        struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, link, node);
+        node = node->next; /* the client may be dropped by the send */
+        client_send(cl, frame);
+    }
+}
+
+static void forget_hello(struct feed *f)
+{
+    if (f->hello != NULL) {
+        h2o_mem_release_shared(f->hello);
+        f->hello = NULL;
+    }
+}
+
+static void clear_pending(struct feed *f)
+{
+    size_t i, j;
+
+    for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
+        struct pending *p = &f->pending[i];
+        for (j = 0; j != p->changed.size; ++j)
+            p->changed_mark[p->changed.entries[j]] = 0;
+        for (j = 0; j != p->pinged.size; ++j)
+            p->pinged_mark[p->pinged.entries[j]] = 0;
+        p->changed.size = 0;
+        p->pinged.size = 0;
+        p->from = mirror_cluster(f->mirror, i)->version;
+    }
+    f->any_pending = 0;
+}
+
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+    struct feed *f = H2O_STRUCT_FROM_MEMBER(struct feed, flush_entry, entry);
+    struct ws_frame *frame;
+    size_t i;
+    int first = 1;
+
+    if (!f->any_pending)
+        return;
+    mirror_views(f->mirror, f->views);
+    codec_update_begin(&f->scratch);
+    for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
+        struct pending *p = &f->pending[i];
+        if (p->changed.size == 0 && p->pinged.size == 0)
+            continue;
+        codec_update_cluster(&f->scratch, first, &f->views[i], p->from, p->changed.entries, p->changed.size,
+                             p->pinged.entries, p->pinged.size);
+        first = 0;
+    }
+    codec_update_end(&f->scratch);
+    frame = frame_from_scratch(f);
+    ++f->stats.updates_encoded;
+    /* state changes make the cached hello old; pings alone do not */
+    for (i = 0; i != mirror_num_clusters(f->mirror); ++i)
+        if (f->pending[i].changed.size != 0)
+            forget_hello(f);
+    clear_pending(f);
+    broadcast(f, frame);
+    h2o_mem_release_shared(frame);
+}
+
+static void arm_flush(struct feed *f)
+{
+    f->any_pending = 1;
+    if (!h2o_timeout_is_linked(&f->flush_entry))
+        h2o_timeout_link(f->loop, &f->flush_timeout, &f->flush_entry);
+}
+
+void feed_on_change(struct feed *f, size_t cluster, uint32_t shard)
+{
+    struct pending *p = &f->pending[cluster];
+
+    if (!p->changed_mark[shard]) {
+        p->changed_mark[shard] = 1;
+        h2o_vector_reserve(NULL, &p->changed, p->changed.size + 1);
+        p->changed.entries[p->changed.size++] = shard;
+    }
+    arm_flush(f);
+}
+
+void feed_on_ping(struct feed *f, size_t cluster, uint32_t shard)
+{
+    struct pending *p = &f->pending[cluster];
+
+    if (!p->pinged_mark[shard]) {
+        p->pinged_mark[shard] = 1;
+        h2o_vector_reserve(NULL, &p->pinged, p->pinged.size + 1);
+        p->pinged.entries[p->pinged.size++] = shard;
+    }
+    arm_flush(f);
+}
+
+void feed_on_synced(struct feed *f)
+{
+    /* the hello carries everything pending, and versions may have moved in any direction */
+    clear_pending(f);
+    forget_hello(f);
+    if (f->stale) {
+        f->stale = 0;
+        h2o_mem_release_shared(f->stale_frame);
+        f->stale_frame = NULL;
+    }
+    broadcast(f, get_hello(f));
+}
+
+void feed_on_lost(struct feed *f)
+{
+    char msg[64];
+    int len;
+
+    if (f->stale)
+        return;
+    f->stale = 1;
+    len = snprintf(msg, sizeof(msg), "{\"type\":\"stale\",\"since_ms\":%llu}", (unsigned long long)time(NULL) * 1000);
+    f->stale_frame = ws_frame_new(WS_TEXT, msg, (size_t)len);
+    broadcast(f, f->stale_frame);
+}
+
+/* Returns like client_send. */
+static int on_message(struct feed_client *cl, const struct ws_incoming *in)
+{
+    struct ws_frame *pong;
+    int ret;
+
+    switch (in->opcode) {
+    case WS_TEXT:
+        /* the one request a client makes; anything else it says is ignored */
+        if (memmem(in->payload, in->len, "\"resync\"", 8) != NULL)
+            return client_send(cl, get_hello(cl->feed));
+        return 0;
+    case WS_PING:
+        pong = ws_frame_new(WS_PONG, in->payload, in->len);
+        ret = client_send(cl, pong);
+        h2o_mem_release_shared(pong);
+        return ret;
+    case WS_CLOSE:
+        return client_close_with(cl, 1000, "");
+    default:
+        return 0;
+    }
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+    struct feed_client *cl = sock->data;
+
+    if (err != NULL) {
+        client_free(cl);
+        return;
+    }
+    cl->missed_pongs = 0;
+    for (;;) {
+        struct ws_incoming in;
+        uint16_t code;
+        ssize_t n = ws_parse(sock->input->bytes, sock->input->size, &in, &code);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            h2o_socket_read_stop(sock);
+            client_close_with(cl, code, code == 1009 ? "message too big" : "protocol error");
+            return;
+        }
+        h2o_buffer_consume(&sock->input, (size_t)n);
+        if (on_message(cl, &in) != 0)
+            return;
+        if (cl->closing) {
+            h2o_socket_read_stop(sock);
+            return;
+        }
+    }
+}
+
+static void on_ping_tick(h2o_timeout_entry_t *entry)
+{
+    struct feed *f = H2O_STRUCT_FROM_MEMBER(struct feed, ping_entry, entry);
+    h2o_linklist_t *node = f->clients.next;
+
+    while (node != &f->clients) {
+        struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, link, node);
+        node = node->next;
+        if (cl->closing)
+            continue;
+        if (cl->missed_pongs >= MAX_MISSED_PONGS) {
+            client_drop(cl, "it did not answer pings");
+            continue;
+        }
+        ++cl->missed_pongs;
+        client_send(cl, f->ping);
+    }
+    h2o_timeout_link(f->loop, &f->ping_timeout, &f->ping_entry);
+}
+
+static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
+{
+    struct feed *f = data;
+    struct feed_client *cl;
+
+    if (sock == NULL)
+        return;
+    cl = h2o_mem_alloc(sizeof(*cl));
+    memset(cl, 0, sizeof(*cl));
+    cl->feed = f;
+    cl->sock = sock;
+    sock->data = cl;
+    h2o_linklist_insert(&f->clients, &cl->link);
+    ++f->num_clients;
+    h2o_buffer_consume(&sock->input, reqsize);
+    h2o_socket_read_start(sock, on_read);
+    if (client_send(cl, get_hello(f)) == 0 && f->stale)
+        client_send(cl, f->stale_frame);
+}
+
+int feed_accept(struct feed *f, h2o_req_t *req)
+{
+    static const char bad[] = "{\"error\":\"expected a WebSocket handshake\"}";
+    static const char gone[] = "{\"error\":\"shutting down\"}";
+    const char *client_key;
+    char accept_key[29];
+
+    if (f->shutting_down) {
+        req->res.status = 503;
+        req->res.reason = "Service Unavailable";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+        h2o_send_inline(req, gone, sizeof(gone) - 1);
+        return 0;
+    }
+    if (h2o_is_websocket_handshake(req, &client_key) != 0 || client_key == NULL || req->version >= 0x200) {
+        req->res.status = 400;
+        req->res.reason = "Bad Request";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+        h2o_send_inline(req, bad, sizeof(bad) - 1);
+        return 0;
+    }
+    ws_accept_key(accept_key, client_key);
+    req->res.status = 101;
+    req->res.reason = "Switching Protocols";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept_key, 28);
+    h2o_http1_upgrade(req, NULL, 0, on_upgraded, f);
+    return 0;
+}
+
+struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *mirror)
+{
+    struct feed *f = h2o_mem_alloc(sizeof(*f));
+    size_t i, n = mirror_num_clusters(mirror);
+
+    memset(f, 0, sizeof(*f));
+    f->loop = loop;
+    f->conf = conf;
+    f->mirror = mirror;
+    h2o_linklist_init_anchor(&f->clients);
+    f->pending = h2o_mem_alloc(sizeof(*f->pending) * n);
+    memset(f->pending, 0, sizeof(*f->pending) * n);
+    for (i = 0; i != n; ++i) {
+        uint32_t shards = mirror_cluster(mirror, i)->conf->shards;
+        f->pending[i].changed_mark = calloc(shards, 1);
+        f->pending[i].pinged_mark = calloc(shards, 1);
+        if (f->pending[i].changed_mark == NULL || f->pending[i].pinged_mark == NULL)
+            h2o_fatal("out of memory");
+    }
+    f->views = h2o_mem_alloc(sizeof(*f->views) * n);
+    h2o_buffer_init(&f->scratch, &h2o_socket_buffer_prototype);
+    f->ping = ws_frame_new(WS_PING, "", 0);
+    h2o_timeout_init(loop, &f->flush_timeout, conf->feed_interval_ms);
+    f->flush_entry.cb = on_flush;
+    h2o_timeout_init(loop, &f->ping_timeout, FEED_PING_INTERVAL_MS);
+    f->ping_entry.cb = on_ping_tick;
+    h2o_timeout_link(loop, &f->ping_timeout, &f->ping_entry);
+    return f;
+}
+
+void feed_free(struct feed *f)
+{
+    size_t i;
+
+    while (!h2o_linklist_is_empty(&f->clients))
+        client_free(H2O_STRUCT_FROM_MEMBER(struct feed_client, link, f->clients.next));
+    if (h2o_timeout_is_linked(&f->flush_entry))
+        h2o_timeout_unlink(&f->flush_entry);
+    h2o_timeout_unlink(&f->ping_entry);
+    h2o_timeout_dispose(f->loop, &f->flush_timeout);
+    h2o_timeout_dispose(f->loop, &f->ping_timeout);
+    forget_hello(f);
+    if (f->stale_frame != NULL)
+        h2o_mem_release_shared(f->stale_frame);
+    h2o_mem_release_shared(f->ping);
+    h2o_buffer_dispose(&f->scratch);
+    for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
+        free(f->pending[i].changed_mark);
+        free(f->pending[i].pinged_mark);
+        free(f->pending[i].changed.entries);
+        free(f->pending[i].pinged.entries);
+    }
+    free(f->pending);
+    free(f->views);
+    free(f);
+}
+
+void feed_shutdown(struct feed *f)
+{
+    h2o_linklist_t *node = f->clients.next;
+
+    f->shutting_down = 1;
+    while (node != &f->clients) {
+        struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, link, node);
+        node = node->next;
+        client_close_with(cl, 1001, "going away");
+    }
+}
+
+void feed_get_stats(struct feed *f, struct feed_stats *out)
+{
+    *out = f->stats;
+    out->clients = f->num_clients;
+}

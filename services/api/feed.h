@@ -1,0 +1,40 @@
+/* feed.h -- the live WebSocket feed: clients, coalesced update frames encoded once, backlog bounds. */
+#ifndef GLANCE_FEED_H
+#define GLANCE_FEED_H
+
+#include "h2o.h"
+#include "conf.h"
+#include "mirror.h"
+
+#define FEED_MAX_BACKLOG (1024 * 1024) /* plus one hello */
+#define FEED_PING_INTERVAL_MS 15000
+
+struct feed;
+
+struct feed_stats {
+    size_t clients;
+    uint64_t frames_sent, bytes_sent, dropped, hellos_encoded, updates_encoded;
+};
+
+struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *mirror);
+/* Closes every client at once and frees the feed. */
+void feed_free(struct feed *feed);
+
+/* Answers GET /api/feed: upgrades a WebSocket handshake and sends the hello; anything else gets a 400.
+ * Returns 0 (the request is always answered). */
+int feed_accept(struct feed *feed, h2o_req_t *req);
+
+/* Mirror news. */
+void feed_on_change(struct feed *feed, size_t cluster, uint32_t shard);
+void feed_on_ping(struct feed *feed, size_t cluster, uint32_t shard);
+/* The mirror is in sync again: every client gets a fresh hello. */
+void feed_on_synced(struct feed *feed);
+/* Redis was lost: tell every client its data may be stale. */
+void feed_on_lost(struct feed *feed);
+
+/* Shutting down: refuse new clients, close the others with 1001 once what they were sent is written. */
+void feed_shutdown(struct feed *feed);
+
+void feed_get_stats(struct feed *feed, struct feed_stats *out);
+
+#endif

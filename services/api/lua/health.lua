@@ -1,0 +1,15 @@
+-- health.lua -- a health ping: refresh the health key; an unhealthy shard comes back online.
+-- KEYS: state hash, since hash, health key, version key
+-- ARGV: shard id, health timeout (s), events channel, cluster
+-- Returns -1 when the shard never had a status (nothing is written), 1 when it came back online, else 0.
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if not state then
+  return -1
+end
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+if state ~= '1' then
+  ping(ARGV[3], ARGV[4], ARGV[1])
+  return 0
+end
+change(KEYS[1], KEYS[2], KEYS[4], ARGV[3], ARGV[4], ARGV[1], '3')
+return 1

@@ -1,0 +1,9 @@
+/* lua_scripts.h -- the transition scripts of services/api/lua, embedded at build time (lib.lua prepended). */
+#ifndef GLANCE_LUA_SCRIPTS_H
+#define GLANCE_LUA_SCRIPTS_H
+
+#include "h2o.h"
+
+extern const h2o_iovec_t lua_status, lua_health, lua_expire, lua_sweep, lua_snapshot, lua_shard;
+
+#endif

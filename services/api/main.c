@@ -1,0 +1,279 @@
+/* main.c -- one glance-api replica: wire the modules together, listen, run the loop, shut down cleanly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "h2o.h"
+#include "app.h"
+#include "log.h"
+#include "routes.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+#define MAX_ENV_ENTRIES 256
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signo)
+{
+    stop_requested = 1;
+}
+
+struct env_file {
+    char *text;
+    struct conf_env_entry entries[MAX_ENV_ENTRIES];
+    size_t count;
+};
+
+/* The environment wins over the .env file, as in the original. */
+static const char *lookup(void *ctx, const char *name)
+{
+    struct env_file *env = ctx;
+    const char *v = getenv(name);
+    size_t i;
+
+    if (v != NULL)
+        return v;
+    for (i = env->count; i-- != 0;)
+        if (strcmp(env->entries[i].key, name) == 0)
+            return env->entries[i].value;
+    return NULL;
+}
+
+/* Reads GLANCE_ENV_FILE, or ./.env when present. Returns 0, or -1 with the reason in err. */
+static int read_env_file(struct env_file *env, char *err, size_t errlen)
+{
+    const char *path = getenv("GLANCE_ENV_FILE");
+    int required = path != NULL;
+    FILE *fp;
+    long size;
+
+    if (path == NULL)
+        path = ".env";
+    if ((fp = fopen(path, "r")) == NULL) {
+        if (!required && errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "GLANCE_ENV_FILE=\"%s\": cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || size > 1024 * 1024 || fseek(fp, 0, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s: cannot read it, or it is over 1 MiB", path);
+        fclose(fp);
+        return -1;
+    }
+    env->text = h2o_mem_alloc((size_t)size + 1);
+    if (fread(env->text, 1, (size_t)size, fp) != (size_t)size) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        fclose(fp);
+        return -1;
+    }
+    env->text[size] = '\0';
+    fclose(fp);
+    return conf_parse_env(env->text, path, env->entries, MAX_ENV_ENTRIES, &env->count, err, errlen);
+}
+
+static int create_listener(const struct conf *conf, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *res;
+    char port[8];
+    int fd, on = 1, rc;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof(port), "%u", conf->port);
+    if ((rc = getaddrinfo(conf->host, port, &hints, &res)) != 0) {
+        snprintf(err, errlen, "GLANCE_HOST=\"%s\": %s", conf->host, gai_strerror(rc));
+        return -1;
+    }
+    if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "listen on %s:%u: %s", conf->host, conf->port, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    h2o_accept_ctx_t *accept_ctx = listener->data;
+    int i;
+
+    if (err != NULL)
+        return;
+    /* drain a burst of connections per wake-up, but leave room for the rest of the loop */
+    for (i = 0; i != 64; ++i) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            break;
+        h2o_accept(accept_ctx, sock);
+    }
+}
+
+/* The wiring: who hears what. */
+static void on_store_ready(void *data)
+{
+    struct app *app = data;
+
+    expiry_on_store_ready(app->expiry);
+    if (bus_subscribed(app->bus))
+        mirror_resync(app->mirror);
+}
+
+static void on_store_lost(void *data)
+{
+    struct app *app = data;
+
+    /* writes fail until Redis returns; resync then, so that clients get a hello and lose the stale mark */
+    mirror_lost(app->mirror);
+    feed_on_lost(app->feed);
+}
+
+static void on_bus_subscribed(void *data)
+{
+    struct app *app = data;
+
+    if (store_ready(app->store))
+        mirror_resync(app->mirror);
+}
+
+static void on_bus_lost(void *data)
+{
+    struct app *app = data;
+
+    mirror_lost(app->mirror);
+    feed_on_lost(app->feed);
+}
+
+static void on_bus_event(void *data, const struct codec_event *ev)
+{
+    mirror_apply(((struct app *)data)->mirror, ev);
+}
+
+static void on_bus_expired(void *data, size_t cluster, uint32_t shard)
+{
+    expiry_on_expired(((struct app *)data)->expiry, cluster, shard);
+}
+
+static void on_mirror_change(void *data, size_t cluster, uint32_t shard)
+{
+    feed_on_change(((struct app *)data)->feed, cluster, shard);
+}
+
+static void on_mirror_ping(void *data, size_t cluster, uint32_t shard)
+{
+    feed_on_ping(((struct app *)data)->feed, cluster, shard);
+}
+
+static void on_mirror_synced(void *data)
+{
+    feed_on_synced(((struct app *)data)->feed);
+}
+
+int main(int argc, char **argv)
+{
+    static struct conf conf;
+    static struct env_file env;
+    static struct app app;
+    h2o_globalconf_t globalconf;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx = {0};
+    h2o_pathconf_t *pathconf;
+    h2o_socket_t *listener;
+    const char *index_files[] = {"index.html", NULL};
+    struct sigaction sa = {0};
+    struct stat st;
+    char err[512];
+    uint64_t deadline;
+    int fd;
+
+    if (read_env_file(&env, err, sizeof(err)) != 0 || conf_load(&conf, lookup, &env, err, sizeof(err)) != 0) {
+        fprintf(stderr, "glance-api: %s\n", err);
+        return 2;
+    }
+    if ((fd = create_listener(&conf, err, sizeof(err))) == -1) {
+        fprintf(stderr, "glance-api: %s\n", err);
+        return 1;
+    }
+    if (stat(conf.web_root, &st) != 0 || !S_ISDIR(st.st_mode))
+        log_warn("GLANCE_WEB_ROOT=\"%s\" is not a directory; / will answer 404", conf.web_root);
+
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+
+    h2o_config_init(&globalconf);
+    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("glance"));
+    globalconf.max_request_entity_size = 1024 * 1024;
+    pathconf = h2o_config_register_path(h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535),
+                                        "/", 0);
+    app.conf = &conf;
+    routes_register(&app, pathconf);
+    h2o_file_register(pathconf, conf.web_root, index_files, NULL, 0);
+    metrics_register_logger(&app, pathconf);
+
+    app.loop = h2o_evloop_create();
+    h2o_context_init(&ctx, app.loop, &globalconf);
+    accept_ctx.ctx = &ctx;
+    accept_ctx.hosts = globalconf.hosts;
+
+    app.store = store_new(app.loop, &conf, &(struct store_listener){on_store_ready, on_store_lost, &app});
+    app.mirror = mirror_new(&conf, app.store,
+                            &(struct mirror_listener){on_mirror_change, on_mirror_ping, on_mirror_synced, &app});
+    app.feed = feed_new(app.loop, &conf, app.mirror);
+    app.expiry = expiry_new(app.loop, &conf, app.store);
+    app.bus = bus_new(app.loop, &conf,
+                      &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
+
+    listener = h2o_evloop_socket_create(app.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    listener->data = &accept_ctx;
+    h2o_socket_read_start(listener, on_accept);
+    log_info("glance-api listening on %s:%u; %zu clusters; redis %s:%u db %u", conf.host, conf.port, conf.num_clusters,
+             conf.redis.host, conf.redis.port, conf.redis.db);
+
+    while (!stop_requested)
+        h2o_evloop_run(app.loop, 100);
+
+    /* stop taking new work, let browsers move to another replica, finish what was asked */
+    log_info("shutting down: closing the listener and %zu feed clients", (size_t)0 + 0);
+    h2o_socket_read_stop(listener);
+    h2o_socket_close(listener);
+    app.shutting_down = 1;
+    feed_shutdown(app.feed);
+    h2o_context_request_shutdown(&ctx);
+    deadline = h2o_now(app.loop) + SHUTDOWN_GRACE_MS;
+    for (;;) {
+        struct feed_stats fs;
+        feed_get_stats(app.feed, &fs);
+        if ((app.inflight == 0 && fs.clients == 0) || h2o_now(app.loop) > deadline)
+            break;
+        h2o_evloop_run(app.loop, 10);
+    }
+    /* a last turn writes the final responses out */
+    deadline = h2o_now(app.loop) + 100;
+    while (h2o_now(app.loop) < deadline)
+        h2o_evloop_run(app.loop, 10);
+
+    bus_free(app.bus);
+    store_free(app.store);
+    expiry_free(app.expiry);
+    feed_free(app.feed);
+    mirror_free(app.mirror);
+    free(env.text);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,91 @@
+/* metrics.c -- counters of one replica and their Prometheus text form. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include "app.h"
+#include "codec.h"
+#include "parse.h"
+
+struct metrics_logger {
+    h2o_logger_t super;
+    struct app *app;
+};
+
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    struct metrics_logger *logger = (void *)self;
+    int status = req->res.status;
+
+    if (status >= 100 && status < 600)
+        ++logger->app->metrics.responses[status];
+}
+
+void metrics_register_logger(struct app *app, h2o_pathconf_t *pathconf)
+{
+    struct metrics_logger *logger = (void *)h2o_create_logger(pathconf, sizeof(*logger));
+
+    logger->super.log_access = on_log_access;
+    logger->app = app;
+}
+
+static void put_metric(h2o_buffer_t **buf, const char *name, const char *help, const char *type, uint64_t value)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                     (unsigned long long)value);
+    codec_put(buf, line, (size_t)n);
+}
+
+void metrics_render(struct app *app, h2o_buffer_t **buf)
+{
+    struct feed_stats fs;
+    char line[256];
+    size_t i, s;
+    int n;
+
+    codec_put_lit(buf, "# HELP glance_http_requests_total HTTP responses sent, by status code.\n"
+                       "# TYPE glance_http_requests_total counter\n");
+    for (i = 100; i != 600; ++i) {
+        if (app->metrics.responses[i] == 0)
+            continue;
+        n = snprintf(line, sizeof(line), "glance_http_requests_total{code=\"%zu\"} %llu\n", i,
+                     (unsigned long long)app->metrics.responses[i]);
+        codec_put(buf, line, (size_t)n);
+    }
+    feed_get_stats(app->feed, &fs);
+    put_metric(buf, "glance_feed_clients", "Connected feed (WebSocket) clients.", "gauge", fs.clients);
+    put_metric(buf, "glance_feed_frames_sent_total", "Feed frames written to clients.", "counter", fs.frames_sent);
+    put_metric(buf, "glance_feed_bytes_sent_total", "Feed bytes written to clients.", "counter", fs.bytes_sent);
+    put_metric(buf, "glance_feed_clients_dropped_total", "Feed clients dropped for falling behind or not answering pings.",
+               "counter", fs.dropped);
+    put_metric(buf, "glance_feed_hellos_encoded_total", "Hello frames encoded (each shared by every client).", "counter",
+               fs.hellos_encoded);
+    put_metric(buf, "glance_feed_updates_encoded_total", "Update frames encoded (each shared by every client).",
+               "counter", fs.updates_encoded);
+    put_metric(buf, "glance_redis_reconnects_total", "Redis connections re-established after a loss.", "counter",
+               store_reconnects(app->store) + bus_reconnects(app->bus));
+    put_metric(buf, "glance_redis_up", "1 when the command connection to Redis is ready.", "gauge",
+               (uint64_t)store_ready(app->store));
+    put_metric(buf, "glance_expired_by_notification_total", "Shards this replica turned unhealthy on an expiry notification.",
+               "counter", expiry_by_notification(app->expiry));
+    put_metric(buf, "glance_expired_by_sweep_total", "Shards this replica turned unhealthy in a sweep.", "counter",
+               expiry_by_sweep(app->expiry));
+    codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
+                       "# TYPE glance_shards gauge\n");
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
+        const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
+        for (s = 0; s <= SHARD_STATE_MAX; ++s) {
+            n = snprintf(line, sizeof(line), "glance_shards{cluster=\"%s\",state=\"%s\"} %u\n", c->conf->name,
+                         state_name((int)s), c->counts[s]);
+            codec_put(buf, line, (size_t)n);
+        }
+    }
+    codec_put_lit(buf, "# HELP glance_cluster_version Version of each cluster in this replica's mirror.\n"
+                       "# TYPE glance_cluster_version gauge\n");
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
+        const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
+        n = snprintf(line, sizeof(line), "glance_cluster_version{cluster=\"%s\"} %llu\n", c->conf->name,
+                     (unsigned long long)c->version);
+        codec_put(buf, line, (size_t)n);
+    }
+}

@@ -1,0 +1,52 @@
+/* mirror.h -- the replica's cache of every shard state, kept current from events, rebuilt from snapshots. */
+#ifndef GLANCE_MIRROR_H
+#define GLANCE_MIRROR_H
+
+#include <stdint.h>
+#include "codec.h"
+#include "conf.h"
+#include "parse.h"
+#include "store.h"
+
+struct mirror_cluster {
+    const struct conf_cluster *conf;
+    uint8_t *states;
+    uint64_t version;
+    uint32_t counts[SHARD_STATE_MAX + 1];
+    int synced;
+    int snapshot_inflight;
+};
+
+struct mirror_listener {
+    /* A shard's state changed (from an event, or found different by a snapshot). */
+    void (*on_change)(void *data, size_t cluster, uint32_t shard);
+    void (*on_ping)(void *data, size_t cluster, uint32_t shard);
+    /* Every cluster is in sync again after the mirror lost track (see mirror_lost). */
+    void (*on_synced)(void *data);
+    void *data;
+};
+
+struct mirror;
+
+struct mirror *mirror_new(const struct conf *conf, struct store *store, const struct mirror_listener *listener);
+void mirror_free(struct mirror *mirror);
+
+size_t mirror_num_clusters(struct mirror *mirror);
+const struct mirror_cluster *mirror_cluster(struct mirror *mirror, size_t index);
+/* The index of the cluster called `name`, or -1. */
+ssize_t mirror_find(struct mirror *mirror, const char *name, size_t len);
+/* Fills `out` (mirror_num_clusters entries) with views for the JSON encoders. */
+void mirror_views(struct mirror *mirror, struct codec_cluster *out);
+
+/* 1 when every cluster is in sync with Redis. */
+int mirror_synced(struct mirror *mirror);
+
+/* Events may have been missed (the subscription was lost): stop trusting versions until mirror_resync. */
+void mirror_lost(struct mirror *mirror);
+/* Takes a snapshot of every cluster that is not in sync. Call once subscribed and the store is ready. */
+void mirror_resync(struct mirror *mirror);
+
+/* Applies a published event: in order it updates the mirror; a version gap starts a snapshot. */
+void mirror_apply(struct mirror *mirror, const struct codec_event *ev);
+
+#endif

@@ -1,0 +1,415 @@
+/* routes.c -- the route table and one small handler per endpoint.
+ *
+ * Every check that can fail runs before Redis is asked anything, so a rejected request changes nothing. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "codec.h"
+#include "log.h"
+#include "pages.h"
+#include "parse.h"
+
+struct routes_handler {
+    h2o_handler_t super;
+    struct app *app;
+};
+
+/* A request waiting on Redis. The request may be gone when the reply comes (the client hung up):
+ * a guard in the request's pool clears `req` when the pool is freed, and the late reply is dropped. */
+struct pending {
+    struct app *app;
+    h2o_req_t *req;
+    struct pending **guard;
+    size_t cluster;
+    uint32_t shard;
+};
+
+#define IS(seg, lit) ((seg).len == sizeof(lit) - 1 && memcmp((seg).base, (lit), sizeof(lit) - 1) == 0)
+
+void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
+{
+    char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
+
+    memcpy(copy, body, len);
+    req->res.status = status;
+    req->res.reason = reason;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = len;
+    h2o_send_inline(req, copy, len);
+}
+
+static void send_buffer(h2o_req_t *req, const char *type, h2o_buffer_t *buf)
+{
+    routes_send(req, 200, "OK", type, buf->bytes, buf->size);
+}
+
+void routes_send_error(h2o_req_t *req, int status, const char *reason, const char *message)
+{
+    h2o_buffer_t *buf;
+
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    codec_put_lit(&buf, "{\"error\":");
+    codec_put_json_string(&buf, message, strlen(message));
+    codec_put_lit(&buf, "}");
+    routes_send(req, status, reason, "application/json", buf->bytes, buf->size);
+    h2o_buffer_dispose(&buf);
+}
+
+static void send_json_buffer(h2o_req_t *req, h2o_buffer_t *buf)
+{
+    send_buffer(req, "application/json", buf);
+}
+
+static void send_no_content(h2o_req_t *req)
+{
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    h2o_send_inline(req, "", 0);
+}
+
+static void bad_request(h2o_req_t *req, const char *message)
+{
+    routes_send_error(req, 400, "Bad Request", message);
+}
+
+static void wrong_method(h2o_req_t *req, const char *allow)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    routes_send_error(req, 405, "Method Not Allowed", "method not allowed here");
+}
+
+static void unavailable(h2o_req_t *req, const char *why)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    routes_send_error(req, 503, "Service Unavailable", why);
+}
+
+static int is_get(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+static int is_post(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+}
+
+/* Sends 401 and returns -1 unless the request carries the passphrase (or none is configured). */
+static int check_passphrase(struct app *app, h2o_req_t *req)
+{
+    const struct conf *conf = app->conf;
+    ssize_t i;
+    h2o_iovec_t v;
+
+    if (conf->passphrase_len == 0)
+        return 0;
+    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) == -1) {
+        routes_send_error(req, 401, "Unauthorized", "the Authorization header is missing");
+        return -1;
+    }
+    v = req->headers.entries[i].value;
+    if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+        v = h2o_iovec_init(v.base + 7, v.len - 7);
+    if (!secret_equal(v.base, v.len, conf->passphrase, conf->passphrase_len)) {
+        routes_send_error(req, 401, "Unauthorized", "the Authorization header does not hold the passphrase");
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolves "<cluster>/<id>" segments. Returns 0, or sends 400 and returns -1. */
+static int parse_shard(struct app *app, h2o_req_t *req, h2o_iovec_t name, h2o_iovec_t id, size_t *cluster,
+                       uint32_t *shard)
+{
+    ssize_t c = mirror_find(app->mirror, name.base, name.len);
+    uint64_t n;
+    char msg[160];
+
+    if (c < 0) {
+        snprintf(msg, sizeof(msg), "unknown cluster \"%.*s\"", (int)name.len, name.base);
+        bad_request(req, msg);
+        return -1;
+    }
+    if (parse_u64(id.base, id.len, &n) != 0 || n >= app->conf->clusters[c].shards) {
+        snprintf(msg, sizeof(msg), "shard id must be a whole number from 0 to %u for cluster \"%s\"",
+                 app->conf->clusters[c].shards - 1, app->conf->clusters[c].name);
+        bad_request(req, msg);
+        return -1;
+    }
+    *cluster = (size_t)c;
+    *shard = (uint32_t)n;
+    return 0;
+}
+
+static void on_guard_dispose(void *p)
+{
+    struct pending **guard = p;
+
+    if (*guard != NULL)
+        (*guard)->req = NULL;
+}
+
+static struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uint32_t shard)
+{
+    struct pending *p = h2o_mem_alloc(sizeof(*p));
+
+    p->app = app;
+    p->req = req;
+    p->cluster = cluster;
+    p->shard = shard;
+    p->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*p->guard), on_guard_dispose);
+    *p->guard = p;
+    ++app->inflight;
+    return p;
+}
+
+/* Detaches the pending call from its request and frees it; returns the request, or NULL if it is gone. */
+static h2o_req_t *pending_finish(struct pending *p)
+{
+    h2o_req_t *req = p->req;
+
+    --p->app->inflight;
+    if (req != NULL)
+        *p->guard = NULL;
+    free(p);
+    return req;
+}
+
+/* A store call that could not even be sent: the store never calls back, so undo and answer 503. */
+static void pending_unsent(struct pending *p)
+{
+    h2o_req_t *req = pending_finish(p);
+
+    unavailable(req, "redis is unavailable; nothing was written, retry");
+}
+
+static void on_write_reply(void *data, const redisReply *reply, const char *err)
+{
+    struct pending *p = data;
+    h2o_req_t *req = pending_finish(p);
+
+    if (req == NULL)
+        return;
+    if (reply == NULL) {
+        log_warn("write failed: %s", err);
+        unavailable(req, "redis did not confirm the write; retry");
+        return;
+    }
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -1) {
+        routes_send_error(req, 409, "Conflict", "health ping for a shard that has never reported a status");
+        return;
+    }
+    send_no_content(req);
+}
+
+static void post_status(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    size_t cluster;
+    uint32_t shard;
+    uint64_t state;
+    struct pending *pending;
+
+    if (check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+        return;
+    if (parse_u64(p->seg[4].base, p->seg[4].len, &state) != 0 || state > SHARD_STATE_MAX) {
+        bad_request(req, "state must be a whole number from 0 to 6");
+        return;
+    }
+    pending = pending_new(app, req, cluster, shard);
+    if (store_status(app->store, cluster, shard, (int)state, on_write_reply, pending) != 0)
+        pending_unsent(pending);
+}
+
+static void post_health(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    size_t cluster;
+    uint32_t shard;
+    struct pending *pending;
+
+    if (check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+        return;
+    pending = pending_new(app, req, cluster, shard);
+    if (store_health(app->store, cluster, shard, on_write_reply, pending) != 0)
+        pending_unsent(pending);
+}
+
+static void get_snapshot(struct app *app, h2o_req_t *req)
+{
+    size_t n = mirror_num_clusters(app->mirror);
+    struct codec_cluster *views = h2o_mem_alloc_pool(&req->pool, sizeof(*views) * n);
+    h2o_buffer_t *buf;
+
+    mirror_views(app->mirror, views);
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    codec_status(&buf, views, n);
+    send_json_buffer(req, buf);
+    h2o_buffer_dispose(&buf);
+}
+
+static void on_shard_reply(void *data, const redisReply *reply, const char *err)
+{
+    struct pending *p = data;
+    struct app *app = p->app;
+    size_t cluster = p->cluster;
+    uint32_t shard = p->shard;
+    h2o_req_t *req = pending_finish(p);
+    long long state, since, pttl, now;
+    char body[512];
+    int n;
+
+    if (req == NULL)
+        return;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+        unavailable(req, "redis is unavailable; retry");
+        return;
+    }
+    state = reply->element[0]->integer;
+    since = reply->element[1]->integer;
+    pttl = reply->element[2]->integer;
+    now = reply->element[3]->integer;
+    if (state < 0 || state > SHARD_STATE_MAX)
+        state = STATE_UNKNOWN;
+    n = snprintf(body, sizeof(body),
+                 "{\"cluster\":\"%s\",\"shard\":%u,\"state\":%lld,\"state_name\":\"%s\",\"since_ms\":%lld,"
+                 "\"healthy_until_ms\":%lld}",
+                 app->conf->clusters[cluster].name, shard, state, state_name((int)state), since,
+                 pttl > 0 ? now + pttl : 0);
+    routes_send(req, 200, "OK", "application/json", body, (size_t)n);
+}
+
+static void get_shard(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    size_t cluster;
+    uint32_t shard;
+    struct pending *pending;
+
+    if (parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+        return;
+    pending = pending_new(app, req, cluster, shard);
+    if (store_shard(app->store, cluster, shard, on_shard_reply, pending) != 0)
+        pending_unsent(pending);
+}
+
+static void get_guild(struct app *app, h2o_req_t *req, h2o_iovec_t id)
+{
+    uint64_t guild;
+    h2o_buffer_t *buf;
+    size_t i;
+
+    if (parse_u64(id.base, id.len, &guild) != 0) {
+        bad_request(req, "guild id must be a whole number from 0 to 18446744073709551615");
+        return;
+    }
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    codec_put_lit(&buf, "{\"guild\":\"");
+    codec_put_u64(&buf, guild);
+    codec_put_lit(&buf, "\",\"clusters\":[");
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
+        const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
+        uint32_t shard = guild_shard(guild, c->conf->shards);
+        if (i != 0)
+            codec_put_lit(&buf, ",");
+        codec_put_lit(&buf, "{\"name\":");
+        codec_put_json_string(&buf, c->conf->name, c->conf->name_len);
+        codec_put_lit(&buf, ",\"shard\":");
+        codec_put_u64(&buf, shard);
+        codec_put_lit(&buf, ",\"state\":");
+        codec_put_u64(&buf, c->states[shard]);
+        codec_put_lit(&buf, ",\"state_name\":\"");
+        codec_put(&buf, state_name(c->states[shard]), strlen(state_name(c->states[shard])));
+        codec_put_lit(&buf, "\"}");
+    }
+    codec_put_lit(&buf, "]}");
+    send_json_buffer(req, buf);
+    h2o_buffer_dispose(&buf);
+}
+
+static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
+
+    if (req->entity.len > ROUTES_MAX_BODY) {
+        routes_send_error(req, 413, "Payload Too Large", "the body is over 4096 bytes (these endpoints ignore bodies)");
+        return;
+    }
+    if (IS(what, "status") && p->n == 5) {
+        is_post(req) ? post_status(app, req, p) : wrong_method(req, "POST");
+    } else if (IS(what, "status") && p->n == 4) {
+        is_get(req) ? get_shard(app, req, p) : wrong_method(req, "GET, HEAD");
+    } else if (IS(what, "status") && p->n == 2) {
+        is_get(req) ? get_snapshot(app, req) : wrong_method(req, "GET, HEAD");
+    } else if (IS(what, "health") && p->n == 4) {
+        is_post(req) ? post_health(app, req, p) : wrong_method(req, "POST");
+    } else if (IS(what, "guild") && p->n == 3) {
+        is_get(req) ? get_guild(app, req, p->seg[2]) : wrong_method(req, "GET, HEAD");
+    } else if (IS(what, "feed") && p->n == 2) {
+        is_get(req) ? (void)feed_accept(app->feed, req) : wrong_method(req, "GET");
+    } else {
+        routes_send_error(req, 404, "Not Found", "no such endpoint");
+    }
+}
+
+static void get_ready(struct app *app, h2o_req_t *req)
+{
+    const char *why = !store_ready(app->store)      ? "redis is unreachable"
+                      : !bus_subscribed(app->bus)   ? "the redis subscription is down"
+                      : !mirror_synced(app->mirror) ? "the mirror is still loading from redis"
+                      : app->shutting_down          ? "shutting down"
+                                                    : NULL;
+
+    if (why != NULL) {
+        routes_send_error(req, 503, "Service Unavailable", why);
+        return;
+    }
+    routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ready\":true}"));
+}
+
+static void get_metrics(struct app *app, h2o_req_t *req)
+{
+    h2o_buffer_t *buf;
+
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    metrics_render(app, &buf);
+    send_buffer(req, "text/plain; version=0.0.4; charset=utf-8", buf);
+    h2o_buffer_dispose(&buf);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct app *app = ((struct routes_handler *)self)->app;
+    size_t len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    h2o_iovec_t path = h2o_iovec_init(req->path.base, len);
+    struct path_segments segs;
+    const char *why;
+
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
+        routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"));
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
+        get_ready(app, req);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
+        get_metrics(app, req);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
+        pages_plain(app, req);
+    } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {
+        if (path.len > ROUTES_MAX_PATH)
+            routes_send_error(req, 414, "URI Too Long", "the path is over 1024 bytes");
+        else if (parse_path(path.base, path.len, &segs, &why) != 0)
+            bad_request(req, why);
+        else
+            route_api(app, req, &segs);
+    } else {
+        return -1; /* the dashboard's files */
+    }
+    return 0;
+}
+
+void routes_register(struct app *app, h2o_pathconf_t *pathconf)
+{
+    struct routes_handler *h = (void *)h2o_create_handler(pathconf, sizeof(*h));
+
+    h->super.on_req = on_req;
+    h->app = app;
+}
