@@ -160,12 +160,14 @@ void codec_status(h2o_buffer_t **buf, const struct codec_cluster *clusters, size
             codec_put_lit(buf, ",");
         put_cluster_head(buf, c);
         codec_put_lit(buf, ",\"states\":[");
-        room = h2o_buffer_reserve(buf, 2 * (size_t)c->shards);
-        for (j = 0; j != c->shards; ++j) {
-            room.base[2 * j] = '0' + c->states[j];
-            room.base[2 * j + 1] = ',';
+        if (c->shards != 0) {
+            room = h2o_buffer_reserve(buf, 2 * (size_t)c->shards);
+            for (j = 0; j != c->shards; ++j) {
+                room.base[2 * j] = '0' + c->states[j];
+                room.base[2 * j + 1] = ',';
+            }
+            (*buf)->size += 2 * (size_t)c->shards - 1; /* drop the last comma */
         }
-        (*buf)->size += 2 * (size_t)c->shards - 1; /* drop the last comma */
         codec_put_lit(buf, "]}");
     }
     codec_put_lit(buf, "]}");

@@ -88,10 +88,27 @@ Bad:
     return -1;
 }
 
+/* Writes the URL into dst with its password replaced by "***", for error messages. */
+static void mask_password(const char *url, char *dst, size_t dstlen)
+{
+    const char *scheme = strstr(url, "://"), *start = scheme != NULL ? scheme + 3 : url;
+    const char *slash = strchr(start, '/'), *at, *colon;
+
+    if (slash == NULL)
+        slash = start + strlen(start);
+    at = memrchr(start, '@', slash - start);
+    colon = at != NULL ? memchr(start, ':', at - start) : NULL;
+    if (colon == NULL)
+        snprintf(dst, dstlen, "%s", url);
+    else
+        snprintf(dst, dstlen, "%.*s***%s", (int)(colon + 1 - url), url, at);
+}
+
 /* redis://[[user]:password@]host[:port][/db] */
 static int parse_redis_url(struct conf *conf, const char *v, char *err, size_t errlen)
 {
     const char *p = v, *at, *hostend, *slash;
+    char shown[300];
     uint64_t n;
 
     if (strncmp(p, "redis://", 8) != 0)
@@ -100,7 +117,8 @@ static int parse_redis_url(struct conf *conf, const char *v, char *err, size_t e
     slash = strchr(p, '/');
     if (slash == NULL)
         slash = p + strlen(p);
-    at = memchr(p, '@', slash - p);
+    /* the last '@' ends the credentials, so a password may itself hold one */
+    at = memrchr(p, '@', slash - p);
     if (at != NULL) {
         const char *colon = memchr(p, ':', at - p);
         if (colon == NULL || (size_t)(colon - p) >= sizeof(conf->redis.user) ||
@@ -131,8 +149,9 @@ static int parse_redis_url(struct conf *conf, const char *v, char *err, size_t e
     }
     return 0;
 Bad:
-    /* the URL may hold a password: name the variable, never echo it */
-    snprintf(err, errlen, "GLANCE_REDIS_URL: expected redis://[[user]:password@]host[:port][/db]");
+    /* the URL may hold a password: show the value with it masked */
+    mask_password(v, shown, sizeof(shown));
+    snprintf(err, errlen, "GLANCE_REDIS_URL=\"%s\": expected redis://[[user]:password@]host[:port][/db]", shown);
     return -1;
 }
 
@@ -253,18 +272,27 @@ int conf_parse_env(char *text, const char *filename, struct conf_env_entry *entr
         }
         vlen = strlen(value);
         if (vlen != 0 && (value[0] == '"' || value[0] == '\'')) {
-            if (vlen < 2 || value[vlen - 1] != value[0]) {
+            char *close = strchr(value + 1, value[0]), *rest;
+            if (close == NULL) {
                 snprintf(err, errlen, "%s:%u: the value of %s opens a quote it does not close", filename, lineno, key);
                 return -1;
             }
-            value[vlen - 1] = '\0';
+            rest = trim(close + 1);
+            if (*rest != '\0' && *rest != '#') {
+                snprintf(err, errlen, "%s:%u: unexpected text after the quoted value of %s", filename, lineno, key);
+                return -1;
+            }
+            *close = '\0';
             ++value;
         } else {
-            /* an unquoted value ends at a comment */
-            char *hash = strstr(value, " #");
-            if (hash != NULL) {
-                *hash = '\0';
-                value = trim(value);
+            /* an unquoted value ends where a comment starts: a '#' first or after a blank */
+            char *p;
+            for (p = value; *p != '\0'; ++p) {
+                if (*p == '#' && (p == value || p[-1] == ' ' || p[-1] == '\t')) {
+                    *p = '\0';
+                    value = trim(value);
+                    break;
+                }
             }
         }
         if (*count == max) {

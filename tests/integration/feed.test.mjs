@@ -1,0 +1,279 @@
+// feed.test.mjs -- the WebSocket feed: hello first, updates across replicas, coalescing, resync, pings,
+// and a slow client that is dropped without hurting the others.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startRedis, startApi, redis, request, openFeed, waitUntil, sleep, hasChange, updateFor, getMetrics,
+  metricValue, rawWebSocket, encodeClientTextFrame, brief, cleanup,
+} from './harness.mjs';
+
+const BOTS = 'main:360;demo:1';
+
+let rds;
+let a; // interval 100 ms (the default)
+let b; // interval 300 ms
+let feedB; // one client of replica B, open for the whole file
+
+const ver = async (cluster) => Number((await redis(rds.port, 'GET', `glance:{${cluster}}:ver`)) || 0);
+const post = async (api, p) => {
+  const r = await request(api.port, 'POST', p);
+  assert.equal(r.status, 204, `POST ${p}: ${r.status} ${r.body}`);
+};
+const isHello = (m) => m.type === 'hello';
+
+before(async () => {
+  rds = await startRedis();
+  a = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 30 });
+  b = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 30, feedIntervalMs: 300 });
+  // some history, so versions are not all zero
+  await post(a, '/api/status/main/0/3');
+  await post(a, '/api/status/main/1/4');
+  await post(a, '/api/status/demo/0/3');
+  feedB = await openFeed(b.port);
+});
+after(cleanup);
+
+describe('hello', { timeout: 15000 }, () => {
+  let feed;
+  let hello;
+  before(async () => {
+    await sleep(300); // the changes made in the file's before() have gone out (interval 100 ms)
+    feed = await openFeed(a.port);
+    hello = await feed.waitFor(isHello, 3000, { what: 'hello' });
+  });
+  after(() => feed.close());
+
+  it('is the first frame', () => {
+    assert.equal(feed.messages[0].type, 'hello', `first frame ${brief(feed.messages[0])}`);
+  });
+  it('lists every cluster in configured order with its shard count', () => {
+    assert.deepEqual(hello.clusters.map((c) => [c.name, c.shards]), [['main', 360], ['demo', 1]]);
+  });
+  it('has one state digit per shard', () => {
+    for (const c of hello.clusters) {
+      assert.equal(typeof c.states, 'string');
+      assert.equal(c.states.length, c.shards, `${c.name}: ${c.states.length} digits for ${c.shards} shards`);
+      assert.match(c.states, /^[0-6]+$/);
+    }
+  });
+  it('carries the current states and versions', async () => {
+    const main = hello.clusters[0];
+    assert.equal(main.states[0], '3');
+    assert.equal(main.states[1], '4');
+    assert.equal(hello.clusters[1].states, '3');
+    assert.equal(main.version, await ver('main'));
+    assert.equal(hello.clusters[1].version, await ver('demo'));
+  });
+  it('with the updates that follow, catches a client up with a change made just before it connected', async () => {
+    await post(a, '/api/status/main/2/5');
+    const late = await openFeed(a.port);
+    try {
+      await waitUntil(() => {
+        let states = null;
+        let version = null;
+        for (const m of late.messages) {
+          if (m.type === 'hello') { states = m.clusters[0].states.split(''); version = m.clusters[0].version; }
+          const c = updateFor(m, 'main');
+          if (c && states && c.from <= version) { for (const [s, st] of c.changes || []) states[s] = String(st); version = c.to; }
+        }
+        return states && states[2] === '5';
+      }, { timeoutMs: 1000, message: 'the late client to see main[2] == 5' });
+    } finally {
+      late.close();
+    }
+  });
+  it('announces the health timeout and the interval', async () => {
+    assert.equal(hello.health_timeout, 30);
+    assert.equal(hello.interval_ms, 100);
+    const hb = await feedB.waitFor(isHello, 3000, { what: 'hello from B' });
+    assert.equal(hb.interval_ms, 300);
+  });
+});
+
+describe('an update', { timeout: 15000 }, () => {
+  let update;
+  let v0;
+  before(async () => {
+    await feedB.waitFor(isHello, 3000, { what: 'hello' });
+    await sleep(700); // let earlier changes go out first (B coalesces for 300 ms)
+    v0 = await ver('main');
+    const from = feedB.mark();
+    await post(a, '/api/status/main/40/4');
+    update = await feedB.waitFor((m) => hasChange(m, 'main', 40, 4), 3000,
+      { from, what: 'an update with main [40,4] on replica B after a POST to replica A' });
+  });
+
+  it('reaches a feed client of another replica', () => {
+    assert.ok(update);
+  });
+  it('has from < to, with from not above the version before and to the version after', async () => {
+    const c = updateFor(update, 'main');
+    assert.ok(c.to > c.from, `from ${c.from} to ${c.to}`);
+    assert.ok(c.from <= v0, `from ${c.from} is above the version before the POST (${v0})`);
+    assert.equal(c.to, await ver('main'));
+  });
+  it('lists only the clusters that changed', () => {
+    assert.deepEqual(update.clusters.map((c) => c.name), ['main']);
+  });
+});
+
+describe('several changes within one interval', { timeout: 15000 }, () => {
+  const states = [4, 5, 6, 2, 3];
+  let frames;
+  let v0;
+  before(async () => {
+    await feedB.waitFor(isHello, 3000, { what: 'hello' });
+    v0 = await ver('main');
+    const from = feedB.mark();
+    for (const st of states) await post(a, `/api/status/main/41/${st}`);
+    await feedB.waitFor((m) => hasChange(m, 'main', 41, 3), 3000, { from, what: 'an update with main [41,3]' });
+    await sleep(700); // two more intervals of B: anything late would show
+    frames = feedB.messages.slice(from).filter((m) => (updateFor(m, 'main')?.changes || []).some(([s]) => s === 41));
+  });
+
+  it('arrive in fewer frames than POSTs', () => {
+    assert.ok(frames.length < states.length, `${frames.length} frames for ${states.length} POSTs: ${frames.map(brief).join(' ')}`);
+  });
+  it('list each shard once per frame', () => {
+    for (const f of frames) {
+      const ids = updateFor(f, 'main').changes.map(([s]) => s);
+      assert.equal(new Set(ids).size, ids.length, `duplicates in ${brief(f)}`);
+    }
+  });
+  it('end with the latest state', () => {
+    const last = frames[frames.length - 1];
+    assert.deepEqual(updateFor(last, 'main').changes.find(([s]) => s === 41), [41, 3]);
+  });
+  it('cover every version in between', () => {
+    const cs = frames.map((f) => updateFor(f, 'main'));
+    assert.ok(cs[0].from <= v0, `first from ${cs[0].from} > ${v0}`);
+    assert.equal(cs[cs.length - 1].to, v0 + states.length);
+  });
+});
+
+describe('requests and pings', { timeout: 15000 }, () => {
+  it('{"type":"resync"} is answered with a fresh hello carrying the current state', async () => {
+    await post(a, '/api/status/main/42/6');
+    const v = await ver('main');
+    // B must have seen it before its hello can carry it
+    await waitUntil(async () => (await request(b.port, 'GET', '/api/status')).json().clusters[0].version === v,
+      { timeoutMs: 2000, message: 'replica B to reach the new version' });
+    const from = feedB.mark();
+    feedB.send({ type: 'resync' });
+    const hello = await feedB.waitFor(isHello, 3000, { from, what: 'a hello after resync' });
+    assert.equal(hello.clusters[0].version, v);
+    assert.equal(hello.clusters[0].states[42], '6');
+  });
+
+  it('a health ping shows up in pings, not in changes', async () => {
+    await post(a, '/api/status/main/43/3');
+    await sleep(400);
+    const from = feedB.mark();
+    await post(a, '/api/health/main/43');
+    const m = await feedB.waitFor((x) => (updateFor(x, 'main')?.pings || []).includes(43), 3000,
+      { from, what: 'an update with 43 in main pings' });
+    assert.ok(!(updateFor(m, 'main').changes || []).some(([s]) => s === 43), `ping reported as a change: ${brief(m)}`);
+  });
+
+  it('no update is sent while nothing changes', async () => {
+    await sleep(400);
+    const from = feedB.mark();
+    await sleep(1000);
+    const updates = feedB.messages.slice(from).filter((m) => m.type === 'update');
+    assert.equal(updates.length, 0, updates.map(brief).join(' '));
+  });
+
+  it('glance_feed_clients counts the open feed clients', async () => {
+    const count = async () => metricValue(await getMetrics(b.port), 'glance_feed_clients');
+    const n0 = await count();
+    const extra = await openFeed(b.port);
+    await waitUntil(async () => (await count()) === n0 + 1, { timeoutMs: 2000, message: `glance_feed_clients to be ${n0 + 1}` });
+    extra.close();
+    await waitUntil(async () => (await count()) === n0, { timeoutMs: 2000, message: `glance_feed_clients back to ${n0}` });
+  });
+
+  it('a client applying hello and every update ends with the states of GET /api/status', async () => {
+    for (let i = 0; i < 20; i++) await post(i % 2 ? a : b, `/api/status/main/${100 + (i % 7)}/${i % 7}`);
+    await sleep(800);
+    const local = new Map();
+    const version = new Map();
+    for (const m of feedB.messages) {
+      if (m.type === 'hello') {
+        for (const c of m.clusters) { local.set(c.name, c.states.split('').map(Number)); version.set(c.name, c.version); }
+      } else if (m.type === 'update') {
+        for (const c of m.clusters) {
+          if (!(c.changes || []).length && c.from === undefined) continue; // pings only
+          assert.ok(c.from <= version.get(c.name), `gap: ${c.name} at ${version.get(c.name)}, update from ${c.from}`);
+          for (const [s, st] of c.changes || []) local.get(c.name)[s] = st;
+          version.set(c.name, c.to);
+        }
+      }
+    }
+    const snap = (await request(b.port, 'GET', '/api/status')).json();
+    for (const c of snap.clusters) {
+      assert.equal(version.get(c.name), c.version, `${c.name} version`);
+      assert.deepEqual(local.get(c.name), c.states, `${c.name} states`);
+    }
+  });
+});
+
+it('a hand-encoded masked resync frame on a raw socket is answered with a hello (checks the encoder used below)', async () => {
+  const { socket, rest } = await rawWebSocket(a.port);
+  try {
+    let text = rest.toString('latin1');
+    socket.on('data', (d) => { text += d.toString('latin1'); });
+    socket.resume();
+    socket.write(encodeClientTextFrame('{"type":"resync"}'));
+    await waitUntil(() => text.split('"type":"hello"').length - 1 >= 2,
+      { timeoutMs: 3000, message: 'two hellos (the first and the resync answer) on the raw socket' })
+      .catch((e) => { throw new Error(`${e.message}; got ${text.length} bytes`); });
+  } finally {
+    socket.destroy();
+  }
+});
+
+describe('a slow client', { timeout: 30000 }, () => {
+  let s;
+  let normal;
+  let raw;
+  let dropped;
+  let clientsAfter;
+
+  before(async () => {
+    s = await startApi({ redisPort: rds.port, bots: 'tiny:10;big:200000', healthTimeout: 30 });
+    normal = await openFeed(s.port);
+    const hello = await normal.waitFor(isHello, 5000, { what: 'hello' });
+    assert.ok(JSON.stringify(hello).length > 190000, 'hello is about 200 KB');
+    ({ socket: raw } = await rawWebSocket(s.port)); // paused: never reads again
+    raw.on('error', () => {});
+    const frames = Buffer.concat(Array.from({ length: 60 }, () => encodeClientTextFrame('{"type":"resync"}')));
+    raw.write(frames); // ~60 hellos, ~12 MB, queued for a client that never reads
+    const deadline = Date.now() + 10000;
+    let i = 0;
+    while (Date.now() < deadline) {
+      await post(s, `/api/status/tiny/${i % 10}/${3 + (i % 2)}`);
+      i++;
+      dropped = metricValue(await getMetrics(s.port), 'glance_feed_clients_dropped_total');
+      if (dropped >= 1) break;
+      await sleep(200);
+    }
+    await post(s, '/api/status/tiny/9/6');
+    await waitUntil(async () => (clientsAfter = metricValue(await getMetrics(s.port), 'glance_feed_clients')) === 1,
+      { timeoutMs: 3000, message: 'glance_feed_clients to be 1' }).catch(() => {});
+  });
+  after(() => { raw?.destroy(); normal?.close(); });
+
+  it('is dropped within 10 s (glance_feed_clients_dropped_total >= 1)', () => {
+    assert.ok(dropped >= 1, `glance_feed_clients_dropped_total is ${dropped}`);
+  });
+  it('is no longer counted in glance_feed_clients', () => {
+    assert.equal(clientsAfter, 1);
+  });
+  it('does not stop a normal client from receiving the latest update', async () => {
+    await normal.waitFor((m) => hasChange(m, 'tiny', 9, 6), 3000, { what: 'an update with tiny [9,6] on the normal client' });
+  });
+  it('leaves the replica serving', async () => {
+    assert.equal((await request(s.port, 'GET', '/readyz')).status, 200);
+  });
+});

@@ -1,0 +1,528 @@
+/* test_conf.c -- unit tests of conf.c: variables into struct conf, errors that name them, .env parsing. */
+#include <string.h>
+#include "check.h"
+#include "conf.h"
+
+/* The environment of one test: GLANCE_BOTS (NULL: unset) and at most one more variable. */
+struct env {
+    const char *bots;
+    const char *name, *value;
+};
+
+static const char *lookup_env(void *ctx, const char *name)
+{
+    const struct env *e = ctx;
+
+    if (e->name != NULL && strcmp(name, e->name) == 0)
+        return e->value;
+    if (strcmp(name, "GLANCE_BOTS") == 0)
+        return e->bots;
+    return NULL;
+}
+
+/* conf_load with GLANCE_BOTS=main:360 and `name`=`value` (name may be GLANCE_BOTS itself, or NULL). */
+static int load_with(struct conf *conf, char *err, size_t errlen, const char *name, const char *value)
+{
+    struct env e = {"main:360", name, value};
+
+    err[0] = '\0';
+    return conf_load(conf, lookup_env, &e, err, errlen);
+}
+
+/* Checks that `name`=`value` is rejected with an error that names the variable. */
+#define CHECK_REJECTED(name, value)                                                                                \
+    do {                                                                                                           \
+        struct conf conf_;                                                                                         \
+        char err_[512];                                                                                            \
+        if (CHECK(load_with(&conf_, err_, sizeof(err_), (name), (value)) == -1) &&                                 \
+            !CHECK(strstr(err_, (name)) != NULL))                                                                  \
+            fprintf(stderr, "  %s=\"%s\" gave: %s\n", (name), (value), err_);                                      \
+    } while (0)
+
+/* ---- conf_load: defaults ---- */
+
+TEST(test_conf_load_fills_defaults_for_unset_variables)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0))
+        return;
+    CHECK_STR(conf.host, "0.0.0.0");
+    CHECK_EQ_U64(conf.port, 8080);
+    CHECK_EQ_U64(conf.health_timeout_s, 30);
+    CHECK_STR(conf.redis.host, "127.0.0.1");
+    CHECK_EQ_U64(conf.redis.port, 6379);
+    CHECK_EQ_U64(conf.redis.db, 0);
+    CHECK_STR(conf.redis.user, "");
+    CHECK_STR(conf.redis.password, "");
+    CHECK_STR(conf.prefix, "glance");
+    CHECK_STR(conf.web_root, "./web");
+    CHECK_EQ_U64(conf.feed_interval_ms, 100);
+    CHECK_STR(conf.passphrase, "");
+    CHECK_EQ_U64(conf.passphrase_len, 0);
+}
+
+/* ---- conf_load: GLANCE_BOTS ---- */
+
+TEST(test_conf_load_requires_glance_bots_and_names_it)
+{
+    struct conf conf;
+    char err[512] = "";
+    struct env e = {NULL, NULL, NULL};
+
+    CHECK(conf_load(&conf, lookup_env, &e, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "GLANCE_BOTS") != NULL);
+}
+
+TEST(test_conf_load_keeps_clusters_in_the_order_given)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_BOTS", "main:360;demo:1;a.b-c_d:1000000") == 0) ||
+        !CHECK_EQ_U64(conf.num_clusters, 3))
+        return;
+    CHECK_STR(conf.clusters[0].name, "main");
+    CHECK_EQ_U64(conf.clusters[0].name_len, 4);
+    CHECK_EQ_U64(conf.clusters[0].shards, 360);
+    CHECK_STR(conf.clusters[1].name, "demo");
+    CHECK_EQ_U64(conf.clusters[1].name_len, 4);
+    CHECK_EQ_U64(conf.clusters[1].shards, 1);
+    CHECK_STR(conf.clusters[2].name, "a.b-c_d");
+    CHECK_EQ_U64(conf.clusters[2].shards, 1000000);
+}
+
+TEST(test_conf_load_accepts_a_trailing_semicolon_in_glance_bots)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_BOTS", "main:360;demo:1;") == 0))
+        return;
+    CHECK_EQ_U64(conf.num_clusters, 2);
+    CHECK_STR(conf.clusters[1].name, "demo");
+}
+
+TEST(test_conf_load_rejects_malformed_glance_bots_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_BOTS", "");
+    CHECK_REJECTED("GLANCE_BOTS", ";");
+    CHECK_REJECTED("GLANCE_BOTS", "main");
+    CHECK_REJECTED("GLANCE_BOTS", "main:");
+    CHECK_REJECTED("GLANCE_BOTS", ":3");
+    CHECK_REJECTED("GLANCE_BOTS", "main:0");
+    CHECK_REJECTED("GLANCE_BOTS", "main:abc");
+    CHECK_REJECTED("GLANCE_BOTS", "main:-1");
+    CHECK_REJECTED("GLANCE_BOTS", "main:1000001");
+    CHECK_REJECTED("GLANCE_BOTS", "bad name:3");
+    CHECK_REJECTED("GLANCE_BOTS", "..:3");
+    CHECK_REJECTED("GLANCE_BOTS", "main:1;;demo:1");
+}
+
+TEST(test_conf_load_rejects_a_cluster_named_twice_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_BOTS", "main:1;main:2");
+    CHECK_REJECTED("GLANCE_BOTS", "main:1;demo:1;main:1");
+}
+
+/* ---- conf_load: numbers ---- */
+
+TEST(test_conf_load_reads_glance_port)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PORT", "1") == 0);
+    CHECK_EQ_U64(conf.port, 1);
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PORT", "65535") == 0);
+    CHECK_EQ_U64(conf.port, 65535);
+}
+
+TEST(test_conf_load_rejects_glance_port_out_of_range_or_not_a_number)
+{
+    CHECK_REJECTED("GLANCE_PORT", "0");
+    CHECK_REJECTED("GLANCE_PORT", "65536");
+    CHECK_REJECTED("GLANCE_PORT", "abc");
+    CHECK_REJECTED("GLANCE_PORT", "");
+    CHECK_REJECTED("GLANCE_PORT", "-80");
+}
+
+TEST(test_conf_load_rejects_a_zero_health_timeout)
+{
+    CHECK_REJECTED("GLANCE_HEALTH_TIMEOUT", "0");
+}
+
+TEST(test_conf_load_rejects_a_feed_interval_under_10_ms)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK_REJECTED("GLANCE_FEED_INTERVAL_MS", "5");
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_FEED_INTERVAL_MS", "10") == 0);
+    CHECK_EQ_U64(conf.feed_interval_ms, 10);
+}
+
+/* ---- conf_load: GLANCE_REDIS_URL ---- */
+
+TEST(test_conf_load_reads_host_port_and_db_from_the_redis_url)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://h:7000/3") == 0))
+        return;
+    CHECK_STR(conf.redis.host, "h");
+    CHECK_EQ_U64(conf.redis.port, 7000);
+    CHECK_EQ_U64(conf.redis.db, 3);
+    CHECK_STR(conf.redis.user, "");
+    CHECK_STR(conf.redis.password, "");
+}
+
+TEST(test_conf_load_reads_a_password_without_user_from_the_redis_url)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://:pw@h") == 0))
+        return;
+    CHECK_STR(conf.redis.host, "h");
+    CHECK_EQ_U64(conf.redis.port, 6379);
+    CHECK_EQ_U64(conf.redis.db, 0);
+    CHECK_STR(conf.redis.user, "");
+    CHECK_STR(conf.redis.password, "pw");
+}
+
+TEST(test_conf_load_reads_user_password_host_port_and_db_from_the_redis_url)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://user:pw@h:1/2") == 0))
+        return;
+    CHECK_STR(conf.redis.host, "h");
+    CHECK_EQ_U64(conf.redis.port, 1);
+    CHECK_EQ_U64(conf.redis.db, 2);
+    CHECK_STR(conf.redis.user, "user");
+    CHECK_STR(conf.redis.password, "pw");
+}
+
+TEST(test_conf_load_rejects_malformed_redis_urls_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_REDIS_URL", "http://x");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://h:0");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://h:99999");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://h/abc");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://h:");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://:7000");
+    CHECK_REJECTED("GLANCE_REDIS_URL", "redis://pw@h");
+}
+
+TEST(test_conf_load_never_echoes_the_redis_password_in_an_error)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://u:secretpw@h:notaport") == -1);
+    CHECK(strstr(err, "GLANCE_REDIS_URL") != NULL);
+    CHECK(strstr(err, "secretpw") == NULL);
+}
+
+/* ---- conf_load: GLANCE_REDIS_PREFIX, GLANCE_PASSPHRASE ---- */
+
+TEST(test_conf_load_accepts_a_prefix_with_colons)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_PREFIX", "app:glance-2_x.y") == 0);
+    CHECK_STR(conf.prefix, "app:glance-2_x.y");
+}
+
+TEST(test_conf_load_rejects_an_invalid_redis_prefix_naming_the_variable)
+{
+    char long_prefix[66];
+
+    memset(long_prefix, 'p', 65);
+    long_prefix[65] = '\0';
+    CHECK_REJECTED("GLANCE_REDIS_PREFIX", "a b");
+    CHECK_REJECTED("GLANCE_REDIS_PREFIX", "");
+    CHECK_REJECTED("GLANCE_REDIS_PREFIX", "a{b}");
+    CHECK_REJECTED("GLANCE_REDIS_PREFIX", long_prefix);
+}
+
+TEST(test_conf_load_keeps_the_passphrase_and_its_length)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE", "correct horse battery") == 0))
+        return;
+    CHECK_STR(conf.passphrase, "correct horse battery");
+    CHECK_EQ_U64(conf.passphrase_len, 21);
+}
+
+/* ---- conf_parse_env ---- */
+
+#define MAX_ENTRIES 8
+
+/* Parses `text` (copied, since the parser rewrites it) into `entries`; returns what conf_parse_env returns. */
+static int parse_env(char *copy, size_t copylen, const char *text, struct conf_env_entry *entries, size_t *count,
+                     char *err, size_t errlen)
+{
+    snprintf(copy, copylen, "%s", text);
+    err[0] = '\0';
+    return conf_parse_env(copy, ".env", entries, MAX_ENTRIES, count, err, errlen);
+}
+
+#define PARSE_ENV(text)                                                                                            \
+    parse_env(copy, sizeof(copy), (text), entries, &count, err, sizeof(err))
+#define ENV_LOCALS                                                                                                 \
+    char copy[512], err[256];                                                                                      \
+    struct conf_env_entry entries[MAX_ENTRIES];                                                                    \
+    size_t count = 99
+
+TEST(test_conf_parse_env_reads_key_value_lines)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("GLANCE_BOTS=main:360\nGLANCE_PORT=8081\n") == 0) || !CHECK_EQ_U64(count, 2))
+        return;
+    CHECK_STR(entries[0].key, "GLANCE_BOTS");
+    CHECK_STR(entries[0].value, "main:360");
+    CHECK_STR(entries[1].key, "GLANCE_PORT");
+    CHECK_STR(entries[1].value, "8081");
+}
+
+TEST(test_conf_parse_env_reads_the_last_line_without_newline)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A=1") == 0) || !CHECK_EQ_U64(count, 1))
+        return;
+    CHECK_STR(entries[0].key, "A");
+    CHECK_STR(entries[0].value, "1");
+}
+
+TEST(test_conf_parse_env_trims_spaces_around_key_and_value)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("  A = 1  \n") == 0) || !CHECK_EQ_U64(count, 1))
+        return;
+    CHECK_STR(entries[0].key, "A");
+    CHECK_STR(entries[0].value, "1");
+}
+
+TEST(test_conf_parse_env_accepts_an_empty_value)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A=\n") == 0) || !CHECK_EQ_U64(count, 1))
+        return;
+    CHECK_STR(entries[0].value, "");
+}
+
+TEST(test_conf_parse_env_drops_export)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("export K=V\n") == 0) || !CHECK_EQ_U64(count, 1))
+        return;
+    CHECK_STR(entries[0].key, "K");
+    CHECK_STR(entries[0].value, "V");
+}
+
+TEST(test_conf_parse_env_skips_comments_and_blank_lines)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("# a comment\n\n   \n\t\nA=1\n  # indented comment\nB=2\n\n") == 0) ||
+        !CHECK_EQ_U64(count, 2))
+        return;
+    CHECK_STR(entries[0].key, "A");
+    CHECK_STR(entries[1].key, "B");
+}
+
+TEST(test_conf_parse_env_removes_double_quotes_and_keeps_hash_inside)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A=\"hello world\"\nB=\"x # not a comment\"\nC=\"\"\n") == 0) || !CHECK_EQ_U64(count, 3))
+        return;
+    CHECK_STR(entries[0].value, "hello world");
+    CHECK_STR(entries[1].value, "x # not a comment");
+    CHECK_STR(entries[2].value, "");
+}
+
+TEST(test_conf_parse_env_removes_single_quotes_and_keeps_hash_inside)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A='hello world'\nB='x # not a comment'\n") == 0) || !CHECK_EQ_U64(count, 2))
+        return;
+    CHECK_STR(entries[0].value, "hello world");
+    CHECK_STR(entries[1].value, "x # not a comment");
+}
+
+TEST(test_conf_parse_env_strips_a_comment_after_an_unquoted_value)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A=value # comment\nB=a#b\n") == 0) || !CHECK_EQ_U64(count, 2))
+        return;
+    CHECK_STR(entries[0].value, "value");
+    CHECK_STR(entries[1].value, "a#b"); /* a '#' not after a space is part of the value */
+}
+
+TEST(test_conf_parse_env_accepts_crlf_line_endings)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("# comment\r\nA=1\r\n\r\nB=\"two\"\r\nC='3'\r\n") == 0) || !CHECK_EQ_U64(count, 3))
+        return;
+    CHECK_STR(entries[0].key, "A");
+    CHECK_STR(entries[0].value, "1");
+    CHECK_STR(entries[1].value, "two");
+    CHECK_STR(entries[2].value, "3");
+}
+
+TEST(test_conf_parse_env_rejects_an_empty_key_with_file_and_line)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("=novalue\n") == -1);
+    CHECK(strstr(err, ".env:1") != NULL);
+}
+
+TEST(test_conf_parse_env_rejects_a_line_without_equals_with_file_and_line)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("A=1\n# comment\nNOEQUALS\n") == -1);
+    CHECK(strstr(err, ".env:3") != NULL);
+}
+
+TEST(test_conf_parse_env_rejects_an_unterminated_quote)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("A=\"abc\n") == -1);
+    CHECK(strstr(err, ".env:1") != NULL);
+    CHECK(PARSE_ENV("A='abc\n") == -1);
+    CHECK(PARSE_ENV("A=\"abc'\n") == -1);
+    CHECK(PARSE_ENV("A=\"\n") == -1);
+}
+
+TEST(test_conf_parse_env_rejects_a_key_that_is_not_a_variable_name)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("A-B=1\n") == -1);
+    CHECK(strstr(err, ".env:1") != NULL);
+    CHECK(PARSE_ENV("A B=1\n") == -1);
+}
+
+TEST(test_conf_parse_env_rejects_more_entries_than_room)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("A=1\nB=2\nC=3\nD=4\nE=5\nF=6\nG=7\nH=8\nI=9\n") == -1);
+    CHECK(strstr(err, ".env:9") != NULL);
+}
+
+TEST(test_conf_load_splits_credentials_at_the_last_at_sign)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://:p@ss@h:7/1") == 0))
+        return;
+    CHECK_STR(conf.redis.password, "p@ss");
+    CHECK_STR(conf.redis.host, "h");
+    CHECK_EQ_U64(conf.redis.port, 7);
+}
+
+TEST(test_conf_load_shows_a_bad_redis_url_with_its_password_masked)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "redis://u:secretpw@h:notaport") == -1);
+    CHECK(strstr(err, "redis://u:***@h:notaport") != NULL);
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_URL", "http://x") == -1);
+    CHECK(strstr(err, "\"http://x\"") != NULL);
+}
+
+TEST(test_conf_parse_env_reads_an_empty_value_followed_by_a_comment)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A= # comment\nB=v\t# tab comment\n") == 0) || !CHECK_EQ_U64(count, 2))
+        return;
+    CHECK_STR(entries[0].value, "");
+    CHECK_STR(entries[1].value, "v");
+}
+
+TEST(test_conf_parse_env_accepts_a_comment_after_a_quoted_value)
+{
+    ENV_LOCALS;
+
+    if (!CHECK(PARSE_ENV("A=\"v # kept\" # dropped\n") == 0) || !CHECK_EQ_U64(count, 1))
+        return;
+    CHECK_STR(entries[0].value, "v # kept");
+}
+
+TEST(test_conf_parse_env_rejects_text_after_a_quoted_value)
+{
+    ENV_LOCALS;
+
+    CHECK(PARSE_ENV("A=\"v\" junk\n") == -1);
+}
+
+int main(void)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_conf_load_fills_defaults_for_unset_variables),
+        CHECK_CASE(test_conf_load_splits_credentials_at_the_last_at_sign),
+        CHECK_CASE(test_conf_load_shows_a_bad_redis_url_with_its_password_masked),
+        CHECK_CASE(test_conf_parse_env_reads_an_empty_value_followed_by_a_comment),
+        CHECK_CASE(test_conf_parse_env_accepts_a_comment_after_a_quoted_value),
+        CHECK_CASE(test_conf_parse_env_rejects_text_after_a_quoted_value),
+        CHECK_CASE(test_conf_load_requires_glance_bots_and_names_it),
+        CHECK_CASE(test_conf_load_keeps_clusters_in_the_order_given),
+        CHECK_CASE(test_conf_load_accepts_a_trailing_semicolon_in_glance_bots),
+        CHECK_CASE(test_conf_load_rejects_malformed_glance_bots_naming_the_variable),
+        CHECK_CASE(test_conf_load_rejects_a_cluster_named_twice_naming_the_variable),
+        CHECK_CASE(test_conf_load_reads_glance_port),
+        CHECK_CASE(test_conf_load_rejects_glance_port_out_of_range_or_not_a_number),
+        CHECK_CASE(test_conf_load_rejects_a_zero_health_timeout),
+        CHECK_CASE(test_conf_load_rejects_a_feed_interval_under_10_ms),
+        CHECK_CASE(test_conf_load_reads_host_port_and_db_from_the_redis_url),
+        CHECK_CASE(test_conf_load_reads_a_password_without_user_from_the_redis_url),
+        CHECK_CASE(test_conf_load_reads_user_password_host_port_and_db_from_the_redis_url),
+        CHECK_CASE(test_conf_load_rejects_malformed_redis_urls_naming_the_variable),
+        CHECK_CASE(test_conf_load_never_echoes_the_redis_password_in_an_error),
+        CHECK_CASE(test_conf_load_accepts_a_prefix_with_colons),
+        CHECK_CASE(test_conf_load_rejects_an_invalid_redis_prefix_naming_the_variable),
+        CHECK_CASE(test_conf_load_keeps_the_passphrase_and_its_length),
+        CHECK_CASE(test_conf_parse_env_reads_key_value_lines),
+        CHECK_CASE(test_conf_parse_env_reads_the_last_line_without_newline),
+        CHECK_CASE(test_conf_parse_env_trims_spaces_around_key_and_value),
+        CHECK_CASE(test_conf_parse_env_accepts_an_empty_value),
+        CHECK_CASE(test_conf_parse_env_drops_export),
+        CHECK_CASE(test_conf_parse_env_skips_comments_and_blank_lines),
+        CHECK_CASE(test_conf_parse_env_removes_double_quotes_and_keeps_hash_inside),
+        CHECK_CASE(test_conf_parse_env_removes_single_quotes_and_keeps_hash_inside),
+        CHECK_CASE(test_conf_parse_env_strips_a_comment_after_an_unquoted_value),
+        CHECK_CASE(test_conf_parse_env_accepts_crlf_line_endings),
+        CHECK_CASE(test_conf_parse_env_rejects_an_empty_key_with_file_and_line),
+        CHECK_CASE(test_conf_parse_env_rejects_a_line_without_equals_with_file_and_line),
+        CHECK_CASE(test_conf_parse_env_rejects_an_unterminated_quote),
+        CHECK_CASE(test_conf_parse_env_rejects_a_key_that_is_not_a_variable_name),
+        CHECK_CASE(test_conf_parse_env_rejects_more_entries_than_room),
+    };
+
+    return CHECK_RUN(cases);
+}
