@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "parse.h"
 
 /* Reads an unsigned decimal in [min, max]; an unset variable keeps *out. */
@@ -219,6 +220,16 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     }
     if (get_string(lookup, ctx, "GLANCE_WEB_ROOT", conf->web_root, sizeof(conf->web_root), err, errlen) != 0)
         return -1;
+    if (gethostname(conf->replica, sizeof(conf->replica)) != 0)
+        strcpy(conf->replica, "glance-api");
+    conf->replica[sizeof(conf->replica) - 1] = '\0';
+    if ((v = lookup(ctx, "GLANCE_REPLICA_NAME")) != NULL) {
+        if (!parse_cluster_name(v, strlen(v))) {
+            snprintf(err, errlen, "GLANCE_REPLICA_NAME=\"%s\": expected 1 to 64 of A-Z a-z 0-9 _ . -", v);
+            return -1;
+        }
+        strcpy(conf->replica, v);
+    }
     return 0;
 }
 

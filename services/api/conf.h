@@ -32,6 +32,7 @@ struct conf {
     } redis;
     char prefix[65];
     char web_root[1024];
+    char replica[65]; /* names this replica in the x-glance-replica header; the host name by default */
     uint32_t feed_interval_ms;
 };
 

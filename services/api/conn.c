@@ -67,6 +67,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
     c->ac = NULL;
     c->ready = 0;
+    if (c->loop == NULL)
+        return; /* conn_free() is closing it */
     if (was) {
         log_warn("redis %s: connection lost: %s", c->role, ac->errstr[0] != '\0' ? ac->errstr : "closed");
         c->was_ready = 1;
@@ -74,8 +76,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     } else {
         fail(c, "connection lost", ac->errstr);
     }
-    if (c->loop != NULL)
-        schedule_reconnect(c);
+    schedule_reconnect(c);
 }
 
 static void on_handshake(redisAsyncContext *ac, void *r, void *privdata)

@@ -249,7 +249,7 @@ int main(int argc, char **argv)
         h2o_evloop_run(app.loop, 100);
 
     /* stop taking new work, let browsers move to another replica, finish what was asked */
-    log_info("shutting down: closing the listener and %zu feed clients", (size_t)0 + 0);
+    log_info("shutting down");
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
     app.shutting_down = 1;
@@ -273,6 +273,14 @@ int main(int argc, char **argv)
     expiry_free(app.expiry);
     feed_free(app.feed);
     mirror_free(app.mirror);
+    /* h2o 2.2.5's shutdown request leaves its HTTP/2 GOAWAY timer linked, which context_dispose asserts against */
+    if (h2o_timeout_is_linked(&ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&ctx);
+    h2o_config_dispose(&globalconf);
+    /* sockets closed above are disposed of on the loop's next turn */
+    h2o_evloop_run(app.loop, 0);
+    h2o_evloop_destroy(app.loop);
     free(env.text);
     log_info("stopped");
     return 0;

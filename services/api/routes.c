@@ -385,6 +385,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct path_segments segs;
     const char *why;
 
+    /* tells operators (and the load-balancer tests) which replica answered */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-glance-replica"), 0, NULL, app->conf->replica,
+                          strlen(app->conf->replica));
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
         routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"));
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {

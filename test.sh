@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test.sh -- install what is missing, build, and run every test: C unit tests (CTest), then the Node
+# suites against real redis-server and glance-api processes that the tests start on free loopback ports.
+# Ends with the Node test runner's summary; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+GLANCE_DEPS_BROWSER=1 scripts/deps.sh
+scripts/build.sh
+(cd build && ctest --output-on-failure)
+
+npm ci --no-audit --no-fund --loglevel=error
+
+# The integration suite once more against an AddressSanitizer + UndefinedBehaviorSanitizer build: any
+# memory error aborts the replica and fails a test, and a leak at exit fails the clean-shutdown test.
+if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
+  GLANCE_BUILD_DIR=build-asan scripts/build.sh -DGLANCE_SANITIZE=ON
+  GLANCE_API_BIN=$PWD/build-asan/glance-api \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    node --test --test-concurrency=1 --test-reporter=dot tests/integration
+fi
+
+suites=()
+for d in tests/integration tests/deploy tests/web tests/browser; do
+  [[ -d "$d" ]] && suites+=("$d")
+done
+exec node --test --test-concurrency=1 "${suites[@]}"
