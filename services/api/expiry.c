@@ -1,15 +1,18 @@
 /* expiry.c -- turns silent shards unhealthy: on Redis expiry notifications, and by a bounded periodic sweep.
  *
- * Notifications are the fast path (within Redis' expire cycle of the deadline). Pub/sub is fire-and-forget,
+ * Notifications are the fast path (within Redis' expire cycle of the deadline). Redis expires keys in
+ * bursts and every replica hears every expiry, so the expiries heard in one turn of the loop are checked
+ * with one script call per cluster rather than one per shard. Pub/sub is fire-and-forget,
  * so a sweep walks every shard in batches: one script call checks SWEEP_BATCH shards (about a millisecond of
  * Redis time), batches run one after another, never in parallel, and at most SWEEP_PER_TICK shards are
  * checked per tick, so a huge fleet cannot monopolise Redis. */
 #include "expiry.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include "log.h"
 
-#define SWEEP_BATCH 1000
+#define SWEEP_BATCH STORE_MAX_BATCH
 #define SWEEP_PER_TICK 20000
 #define SWEEP_INTERVAL_MS 1000
 
@@ -19,7 +22,10 @@ struct expiry {
     struct store *store;
     h2o_timeout_t interval;
     h2o_timeout_entry_t tick;
-    int running;              /* a batch is in flight */
+    H2O_VECTOR(uint32_t) * heard; /* per cluster: expiries heard in this turn of the loop */
+    h2o_timeout_t next_turn;
+    h2o_timeout_entry_t flush;
+    int running;              /* a sweep batch is in flight */
     size_t cursor_cluster;    /* where the walk goes on */
     uint32_t cursor_shard;
     uint32_t budget;          /* shards still to check in this tick */
@@ -27,6 +33,29 @@ struct expiry {
 };
 
 static void next_batch(struct expiry *e);
+
+static void on_expire(void *data, const redisReply *reply, const char *err)
+{
+    struct expiry *e = data;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+        e->by_notification += (uint64_t)reply->integer;
+    /* a failure is left to the sweep */
+}
+
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+    struct expiry *e = H2O_STRUCT_FROM_MEMBER(struct expiry, flush, entry);
+    size_t cluster, off;
+
+    for (cluster = 0; cluster != e->conf->num_clusters; ++cluster) {
+        for (off = 0; off < e->heard[cluster].size; off += STORE_MAX_BATCH) {
+            size_t n = e->heard[cluster].size - off < STORE_MAX_BATCH ? e->heard[cluster].size - off : STORE_MAX_BATCH;
+            store_expire(e->store, cluster, e->heard[cluster].entries + off, n, on_expire, e);
+        }
+        e->heard[cluster].size = 0;
+    }
+}
 
 static void on_sweep(void *data, const redisReply *reply, const char *err)
 {
@@ -87,6 +116,10 @@ struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct stor
     struct expiry *e = h2o_mem_alloc(sizeof(*e));
 
     *e = (struct expiry){loop, conf, store};
+    e->heard = h2o_mem_alloc(sizeof(*e->heard) * conf->num_clusters);
+    memset(e->heard, 0, sizeof(*e->heard) * conf->num_clusters);
+    h2o_timeout_init(loop, &e->next_turn, 0);
+    e->flush.cb = on_flush;
     h2o_timeout_init(loop, &e->interval, SWEEP_INTERVAL_MS);
     e->tick.cb = on_tick;
     h2o_timeout_link(loop, &e->interval, &e->tick);
@@ -95,23 +128,24 @@ struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct stor
 
 void expiry_free(struct expiry *e)
 {
+    size_t i;
+
     h2o_timeout_unlink(&e->tick);
+    h2o_timeout_unlink(&e->flush);
     h2o_timeout_dispose(e->loop, &e->interval);
+    h2o_timeout_dispose(e->loop, &e->next_turn);
+    for (i = 0; i != e->conf->num_clusters; ++i)
+        free(e->heard[i].entries);
+    free(e->heard);
     free(e);
-}
-
-static void on_expire(void *data, const redisReply *reply, const char *err)
-{
-    struct expiry *e = data;
-
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
-        ++e->by_notification;
-    /* a failure is left to the sweep */
 }
 
 void expiry_on_expired(struct expiry *e, size_t cluster, uint32_t shard)
 {
-    store_expire(e->store, cluster, shard, on_expire, e);
+    h2o_vector_reserve(NULL, &e->heard[cluster], e->heard[cluster].size + 1);
+    e->heard[cluster].entries[e->heard[cluster].size++] = shard;
+    if (!h2o_timeout_is_linked(&e->flush))
+        h2o_timeout_link(e->loop, &e->next_turn, &e->flush);
 }
 
 void expiry_on_store_ready(struct expiry *e)

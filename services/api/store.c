@@ -14,7 +14,7 @@
 #include "log.h"
 #include "lua_scripts.h"
 
-#define MAX_ARGS 12
+#define FIXED_ARGS 12 /* the most any call has besides a list of shard ids */
 
 enum script { SCRIPT_STATUS, SCRIPT_HEALTH, SCRIPT_EXPIRE, SCRIPT_SWEEP, SCRIPT_SNAPSHOT, SCRIPT_SHARD, NUM_SCRIPTS };
 
@@ -41,18 +41,18 @@ struct store {
     h2o_timeout_entry_t watchdog_entry;
 };
 
-/* One call in flight. It owns copies of its arguments so that a NOSCRIPT reply can be answered by
- * sending the same call again as EVAL. */
+/* One call in flight, allocated in one block with room for its arguments. It owns copies of them so
+ * that a NOSCRIPT reply can be answered by sending the same call again as EVAL. */
 struct call {
     struct store *store;
     enum script script;
     store_reply_cb cb;
     void *data;
     int argc;
-    const char *argv[MAX_ARGS];
-    size_t argvlen[MAX_ARGS];
-    char buf[256];
-    size_t buflen;
+    const char **argv;
+    size_t *argvlen;
+    char *buf; /* numbers and key names formatted for this call */
+    size_t buflen, bufcap;
 };
 
 static void sha1_hex(h2o_iovec_t body, char *out)
@@ -205,28 +205,35 @@ static void push_str(struct call *c, const char *s)
 /* formats a number into the call's own buffer, so it lives as long as the call */
 static void push_u64(struct call *c, uint64_t v)
 {
-    int n = snprintf(c->buf + c->buflen, sizeof(c->buf) - c->buflen, "%llu", (unsigned long long)v);
+    int n = snprintf(c->buf + c->buflen, c->bufcap - c->buflen, "%llu", (unsigned long long)v);
     push(c, c->buf + c->buflen, n);
     c->buflen += n + 1;
 }
 
 static void push_hb_key(struct call *c, const struct cluster_keys *k, uint32_t shard)
 {
-    int n = snprintf(c->buf + c->buflen, sizeof(c->buf) - c->buflen, "%s%u", k->hb_prefix, shard);
+    int n = snprintf(c->buf + c->buflen, c->bufcap - c->buflen, "%s%u", k->hb_prefix, shard);
     push(c, c->buf + c->buflen, n);
     c->buflen += n + 1;
 }
 
-static struct call *call_new(struct store *s, enum script script, int numkeys, store_reply_cb cb, void *data)
+/* `extra` is how many shard ids the call will carry beyond its fixed arguments. */
+static struct call *call_new(struct store *s, enum script script, int numkeys, size_t extra, store_reply_cb cb,
+                             void *data)
 {
-    struct call *c = h2o_mem_alloc(sizeof(*c));
+    size_t args = FIXED_ARGS + extra, bufcap = 256 + 11 * extra;
+    struct call *c = h2o_mem_alloc(sizeof(*c) + args * (sizeof(*c->argv) + sizeof(*c->argvlen)) + bufcap);
 
     c->store = s;
     c->script = script;
     c->cb = cb;
     c->data = data;
     c->argc = 0;
+    c->argv = (const char **)(c + 1);
+    c->argvlen = (size_t *)(c->argv + args);
+    c->buf = (char *)(c->argvlen + args);
     c->buflen = 0;
+    c->bufcap = bufcap;
     push(c, "EVALSHA", 7);
     push(c, s->scripts[script].sha, 40);
     push_u64(c, numkeys);
@@ -290,7 +297,7 @@ static struct call *transition(struct store *s, enum script script, size_t clust
                                void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, script, 4, cb, data);
+    struct call *c = call_new(s, script, 4, 0, cb, data);
 
     push_str(c, k->state);
     push_str(c, k->since);
@@ -325,23 +332,35 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, store_reply_cb
     return run(c);
 }
 
-int store_expire(struct store *s, size_t cluster, uint32_t shard, store_reply_cb cb, void *data)
-{
-    struct call *c = transition(s, SCRIPT_EXPIRE, cluster, shard, cb, data);
-
-    push_event_target(s, c, cluster);
-    return run(c);
-}
-
-int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, store_reply_cb cb, void *data)
+/* KEYS: state, since, version; then the health key prefix -- how the expire and sweep scripts start */
+static struct call *expiry_call(struct store *s, enum script script, size_t cluster, size_t extra, store_reply_cb cb,
+                                void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, SCRIPT_SWEEP, 3, cb, data);
+    struct call *c = call_new(s, script, 3, extra, cb, data);
 
     push_str(c, k->state);
     push_str(c, k->since);
     push_str(c, k->ver);
     push(c, k->hb_prefix, k->hb_prefix_len);
+    return c;
+}
+
+int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_reply_cb cb, void *data)
+{
+    struct call *c = expiry_call(s, SCRIPT_EXPIRE, cluster, n, cb, data);
+    size_t i;
+
+    push_event_target(s, c, cluster);
+    for (i = 0; i != n; ++i)
+        push_u64(c, shards[i]);
+    return run(c);
+}
+
+int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, store_reply_cb cb, void *data)
+{
+    struct call *c = expiry_call(s, SCRIPT_SWEEP, cluster, 0, cb, data);
+
     push_u64(c, first);
     push_u64(c, end);
     push_event_target(s, c, cluster);
@@ -350,7 +369,7 @@ int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, s
 
 int store_snapshot(struct store *s, size_t cluster, store_reply_cb cb, void *data)
 {
-    struct call *c = call_new(s, SCRIPT_SNAPSHOT, 2, cb, data);
+    struct call *c = call_new(s, SCRIPT_SNAPSHOT, 2, 0, cb, data);
 
     push_str(c, s->keys[cluster].state);
     push_str(c, s->keys[cluster].ver);
@@ -360,7 +379,7 @@ int store_snapshot(struct store *s, size_t cluster, store_reply_cb cb, void *dat
 int store_shard(struct store *s, size_t cluster, uint32_t shard, store_reply_cb cb, void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, SCRIPT_SHARD, 3, cb, data);
+    struct call *c = call_new(s, SCRIPT_SHARD, 3, 0, cb, data);
 
     push_str(c, k->state);
     push_str(c, k->since);

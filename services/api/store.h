@@ -8,6 +8,8 @@
 
 struct store;
 
+#define STORE_MAX_BATCH 1000
+
 /* A reply arrives, or the call failed: then `reply` is NULL and `err` says why (Redis unreachable, not
  * answering in time, or an error reply). The reply is borrowed: copy what you need before returning. */
 typedef void (*store_reply_cb)(void *data, const redisReply *reply, const char *err);
@@ -33,8 +35,9 @@ uint64_t store_reconnects(struct store *store);
 int store_status(struct store *store, size_t cluster, uint32_t shard, int state, store_reply_cb cb, void *data);
 /* A health ping; the reply is -1 when the shard never had a status, 1 when it came back online, else 0. */
 int store_health(struct store *store, size_t cluster, uint32_t shard, store_reply_cb cb, void *data);
-/* A health key expired; the reply is 1 when the shard turned unhealthy. */
-int store_expire(struct store *store, size_t cluster, uint32_t shard, store_reply_cb cb, void *data);
+/* Health keys expired; the reply counts the shards of the list that turned unhealthy. At most
+ * STORE_MAX_BATCH shards per call. */
+int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_reply_cb cb, void *data);
 /* The expire check over shards [first, end); the reply counts the shards that turned unhealthy. */
 int store_sweep(struct store *store, size_t cluster, uint32_t first, uint32_t end, store_reply_cb cb, void *data);
 /* {version, {shard, state, ...}} of one cluster, taken atomically. */

@@ -5,6 +5,7 @@
 // Lag is measured on Redis' own clock: the status script stores the time it set the health key (since),
 // the expire script stores the time of the unhealthy transition; lag = unhealthy since - (online since + timeout).
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { startRedis, startApi, redis, cleanup, waitUntil } from '../integration/harness.mjs';
 
 const shards = Number(process.argv[2] || 1000);
@@ -35,7 +36,11 @@ async function hashNumbers(port, key) {
 
 try {
   const r = await startRedis();
-  await redis(r.port, 'CONFIG', 'SET', 'hz', '20'); // as deploy/redis.conf
+  // the expiry settings of the shipped deploy/redis.conf
+  for (const line of readFileSync(new URL('../../deploy/redis.conf', import.meta.url), 'utf8').split('\n')) {
+    const m = /^(hz|active-expire-effort)\s+(\S+)/.exec(line);
+    if (m) await redis(r.port, 'CONFIG', 'SET', m[1], m[2]);
+  }
   const apis = [];
   for (let i = 0; i < replicas; i++) {
     apis.push(await startApi({ redisPort: r.port, bots: `main:${shards}`, healthTimeout: timeoutS }));

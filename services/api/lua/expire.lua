@@ -1,13 +1,7 @@
--- expire.lua -- a health key expired: mark the shard unhealthy, unless another replica already did,
--- or a ping arrived since. Every replica hears the same expiry; this check makes it one transition.
--- KEYS: state hash, since hash, health key, version key
--- ARGV: shard id, events channel, cluster
--- Returns 1 when the shard turned unhealthy, else 0.
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  return 0
-end
-if not can_expire(redis.call('HGET', KEYS[1], ARGV[1])) then
-  return 0
-end
-change(KEYS[1], KEYS[2], KEYS[4], ARGV[2], ARGV[3], ARGV[1], '1')
-return 1
+-- expire.lua -- health keys expired: mark their shards unhealthy, unless another replica already did,
+-- or a ping arrived since. Every replica hears the same expiries; this check makes each one transition.
+-- Expiries heard together are checked in one call.
+-- KEYS: state hash, since hash, version key
+-- ARGV: health key prefix (up to the shard id), events channel, cluster, shard id...
+-- Returns the number of shards that turned unhealthy.
+return expire_ids(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], {unpack(ARGV, 4)})

@@ -26,3 +26,21 @@ end
 local function can_expire(state)
   return state and state ~= '0' and state ~= '1'
 end
+
+-- The expire check over a list of shard ids (strings): each shard whose health key is gone and whose
+-- state can expire turns unhealthy. Health keys share the cluster's hash tag, so they live in the slot
+-- of the declared keys. Returns how many turned unhealthy.
+local function expire_ids(state_key, since_key, ver_key, hb_prefix, channel, cluster, ids)
+  if #ids == 0 then
+    return 0
+  end
+  local states = redis.call('HMGET', state_key, unpack(ids))
+  local changed = 0
+  for i, id in ipairs(ids) do
+    if can_expire(states[i]) and redis.call('EXISTS', hb_prefix .. id) == 0 then
+      change(state_key, since_key, ver_key, channel, cluster, id, '1')
+      changed = changed + 1
+    end
+  end
+  return changed
+end
