@@ -2,6 +2,7 @@
 #include "conf.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,97 @@ Bad:
     return -1;
 }
 
+/* "host:port,host:port" */
+static int parse_sentinels(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    conf->redis.num_sentinels = 0;
+    while (*p != '\0') {
+        const char *end = strchr(p, ','), *colon;
+        uint64_t port;
+
+        if (end == NULL)
+            end = p + strlen(p);
+        colon = memrchr(p, ':', end - p);
+        if (conf->redis.num_sentinels == CONF_MAX_SENTINELS || colon == NULL || colon == p ||
+            (size_t)(colon - p) >= sizeof(conf->redis.sentinels[0].host) ||
+            parse_u64(colon + 1, end - colon - 1, &port) != 0 || port == 0 || port > 65535) {
+            snprintf(err, errlen, "GLANCE_REDIS_SENTINELS=\"%s\": expected up to %d host:port pairs separated by ','", v,
+                     CONF_MAX_SENTINELS);
+            return -1;
+        }
+        memcpy(conf->redis.sentinels[conf->redis.num_sentinels].host, p, colon - p);
+        conf->redis.sentinels[conf->redis.num_sentinels].host[colon - p] = '\0';
+        conf->redis.sentinels[conf->redis.num_sentinels].port = (uint16_t)port;
+        ++conf->redis.num_sentinels;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* "https://a.example,https://b.example" */
+static int parse_origins(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    conf->num_feed_origins = 0;
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        if (end == p || conf->num_feed_origins == CONF_MAX_ORIGINS ||
+            (size_t)(end - p) >= sizeof(conf->feed_origins[0]) || strncmp(p, "http", 4) != 0) {
+            snprintf(err, errlen,
+                     "GLANCE_FEED_ORIGINS=\"%s\": expected up to %d origins such as https://status.example.com, "
+                     "separated by ','",
+                     v, CONF_MAX_ORIGINS);
+            return -1;
+        }
+        memcpy(conf->feed_origins[conf->num_feed_origins], p, end - p);
+        conf->feed_origins[conf->num_feed_origins][end - p] = '\0';
+        ++conf->num_feed_origins;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* GLANCE_PASSPHRASE, or GLANCE_PASSPHRASE_FILE (a Docker secret: the file's first line). */
+static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
+{
+    const char *v = lookup(ctx, "GLANCE_PASSPHRASE"), *path = lookup(ctx, "GLANCE_PASSPHRASE_FILE");
+    FILE *fp;
+    size_t len;
+
+    if (v != NULL && path != NULL) {
+        snprintf(err, errlen, "GLANCE_PASSPHRASE and GLANCE_PASSPHRASE_FILE are both set: expected one of them");
+        return -1;
+    }
+    if (v != NULL) {
+        if (strlen(v) >= sizeof(conf->passphrase)) {
+            snprintf(err, errlen, "GLANCE_PASSPHRASE: longer than %zu bytes", sizeof(conf->passphrase) - 1);
+            return -1;
+        }
+        strcpy(conf->passphrase, v);
+    } else if (path != NULL) {
+        if ((fp = fopen(path, "r")) == NULL) {
+            snprintf(err, errlen, "GLANCE_PASSPHRASE_FILE=\"%s\": cannot open: %s", path, strerror(errno));
+            return -1;
+        }
+        if (fgets(conf->passphrase, sizeof(conf->passphrase), fp) == NULL)
+            conf->passphrase[0] = '\0';
+        fclose(fp);
+        conf->passphrase[strcspn(conf->passphrase, "\r\n")] = '\0';
+        if (conf->passphrase[0] == '\0') {
+            snprintf(err, errlen, "GLANCE_PASSPHRASE_FILE=\"%s\": the file is empty", path);
+            return -1;
+        }
+    }
+    len = strlen(conf->passphrase);
+    conf->passphrase_len = len;
+    return 0;
+}
+
 static int check_prefix(const char *prefix)
 {
     size_t i, len = strlen(prefix);
@@ -198,19 +290,28 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (get_uint(lookup, ctx, "GLANCE_PORT", 1, 65535, &port, err, errlen) != 0)
         return -1;
     conf->port = (uint16_t)port;
-    if ((v = lookup(ctx, "GLANCE_PASSPHRASE")) != NULL) {
-        if (strlen(v) >= sizeof(conf->passphrase)) {
-            snprintf(err, errlen, "GLANCE_PASSPHRASE: longer than %zu bytes", sizeof(conf->passphrase) - 1);
-            return -1;
-        }
-        strcpy(conf->passphrase, v);
-        conf->passphrase_len = strlen(v);
-    }
+    if (load_passphrase(conf, lookup, ctx, err, errlen) != 0)
+        return -1;
     if (get_uint(lookup, ctx, "GLANCE_HEALTH_TIMEOUT", 1, 86400, &conf->health_timeout_s, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_REDIS_TIMEOUT_MS", 50, 60000, &conf->redis.timeout_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_REDIS_SENTINELS")) != NULL && parse_sentinels(conf, v, err, errlen) != 0)
+        return -1;
+    strcpy(conf->redis.master, "mymaster");
+    if (get_string(lookup, ctx, "GLANCE_REDIS_MASTER", conf->redis.master, sizeof(conf->redis.master), err, errlen) != 0)
+        return -1;
+    if (conf->redis.master[0] == '\0') {
+        snprintf(err, errlen, "GLANCE_REDIS_MASTER=\"\": expected the name Sentinel monitors the master under");
+        return -1;
+    }
+    conf->feed_max_clients = 100000;
+    if (get_uint(lookup, ctx, "GLANCE_FEED_MAX_CLIENTS", 1, 1000000, &conf->feed_max_clients, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_FEED_MAX_PER_ADDRESS", 0, 1000000, &conf->feed_max_per_address, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_FEED_ORIGINS")) != NULL && parse_origins(conf, v, err, errlen) != 0)
         return -1;
     if (get_string(lookup, ctx, "GLANCE_REDIS_PREFIX", conf->prefix, sizeof(conf->prefix), err, errlen) != 0)
         return -1;

@@ -7,6 +7,8 @@
 
 #define CONF_MAX_CLUSTERS 256
 #define CONF_MAX_SHARDS 1000000u
+#define CONF_MAX_SENTINELS 8
+#define CONF_MAX_ORIGINS 16
 
 struct conf_cluster {
     char name[65];
@@ -29,11 +31,22 @@ struct conf {
         char user[128];
         char password[512];
         uint32_t timeout_ms;
+        /* with Sentinel: the master is looked up by name instead of host/port */
+        struct {
+            char host[256];
+            uint16_t port;
+        } sentinels[CONF_MAX_SENTINELS];
+        size_t num_sentinels;
+        char master[128];
     } redis;
     char prefix[65];
     char web_root[1024];
     char replica[65]; /* names this replica in the x-glance-replica header; the host name by default */
     uint32_t feed_interval_ms;
+    uint32_t feed_max_clients;      /* per replica */
+    uint32_t feed_max_per_address;  /* 0: no limit */
+    char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */
+    size_t num_feed_origins;
 };
 
 /* Looks a variable up; returns NULL when it is not set. */

@@ -12,10 +12,20 @@
 #include "h2o/http1.h"
 #include "h2o/websocket.h"
 #include "log.h"
+#include "routes.h"
 #include "websocket.h"
 
 #define MAX_WRITE_FRAMES 32
 #define MAX_MISSED_PONGS 2
+#define ADDRESS_BUCKETS 1024
+
+/* Feed clients per peer address, counted only when a per-address limit is configured. */
+struct address_count {
+    struct address_count *next;
+    size_t len;
+    unsigned char addr[16];
+    uint32_t clients;
+};
 
 struct pending {
     uint8_t *changed_mark, *pinged_mark; /* one byte per shard: already listed below */
@@ -27,6 +37,7 @@ struct pending {
 struct feed_client {
     h2o_linklist_t link;
     struct feed *feed;
+    struct address_count *address; /* NULL unless GLANCE_FEED_MAX_PER_ADDRESS is set */
     h2o_socket_t *sock;
     struct ws_frame **queue; /* ring of frame references */
     size_t head, size, capacity;
@@ -42,6 +53,7 @@ struct feed {
     struct mirror *mirror;
     h2o_linklist_t clients;
     size_t num_clients;
+    size_t upgrading; /* handshakes answered, sockets not handed over yet */
     struct pending *pending;
     int any_pending;
     struct ws_frame *hello; /* cached until the next flush */
@@ -54,7 +66,63 @@ struct feed {
     h2o_timeout_t flush_timeout, ping_timeout;
     h2o_timeout_entry_t flush_entry, ping_entry;
     struct feed_stats stats;
+    struct address_count *addresses[ADDRESS_BUCKETS];
 };
+
+/* The address part of a peer (IPv4 or IPv6), without the port. */
+static size_t peer_address(h2o_req_t *req, unsigned char *out)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+
+    if (len != 0 && ss.ss_family == AF_INET) {
+        memcpy(out, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        return 4;
+    }
+    if (len != 0 && ss.ss_family == AF_INET6) {
+        memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+/* Finds (or, with `create`, adds) the count of an address. */
+static struct address_count *address_lookup(struct feed *f, const unsigned char *addr, size_t len, int create)
+{
+    uint32_t h = 2166136261u;
+    struct address_count **slot, *a;
+    size_t i;
+
+    for (i = 0; i != len; ++i)
+        h = (h ^ addr[i]) * 16777619u;
+    slot = &f->addresses[h % ADDRESS_BUCKETS];
+    for (a = *slot; a != NULL; a = a->next)
+        if (a->len == len && memcmp(a->addr, addr, len) == 0)
+            return a;
+    if (!create)
+        return NULL;
+    a = h2o_mem_alloc(sizeof(*a));
+    *a = (struct address_count){*slot, len};
+    memcpy(a->addr, addr, len);
+    *slot = a;
+    return a;
+}
+
+static void address_release(struct feed *f, struct address_count *a)
+{
+    uint32_t h = 2166136261u;
+    struct address_count **slot;
+    size_t i;
+
+    if (--a->clients != 0)
+        return;
+    for (i = 0; i != a->len; ++i)
+        h = (h ^ a->addr[i]) * 16777619u;
+    for (slot = &f->addresses[h % ADDRESS_BUCKETS]; *slot != a; slot = &(*slot)->next)
+        ;
+    *slot = a->next;
+    free(a);
+}
 
 static void client_flush(struct feed_client *cl);
 
@@ -65,6 +133,8 @@ static void client_free(struct feed_client *cl)
 
     h2o_linklist_unlink(&cl->link);
     --f->num_clients;
+    if (cl->address != NULL)
+        address_release(f, cl->address);
     for (i = 0; i != cl->size; ++i)
         h2o_mem_release_shared(cl->queue[(cl->head + i) % cl->capacity]);
     free(cl->queue);
@@ -381,14 +451,17 @@ static void on_ping_tick(h2o_timeout_entry_t *entry)
 
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
-    struct feed *f = data;
-    struct feed_client *cl;
+    struct feed_client *cl = data;
+    struct feed *f = cl->feed;
 
-    if (sock == NULL)
+    if (sock == NULL) {
+        --f->upgrading;
+        if (cl->address != NULL)
+            address_release(f, cl->address);
+        free(cl);
         return;
-    cl = h2o_mem_alloc(sizeof(*cl));
-    memset(cl, 0, sizeof(*cl));
-    cl->feed = f;
+    }
+    --f->upgrading;
     cl->sock = sock;
     sock->data = cl;
     h2o_linklist_insert(&f->clients, &cl->link);
@@ -399,33 +472,67 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         client_send(cl, f->stale_frame);
 }
 
+/* An Origin header, when a browser sends one, must be on the configured list (if there is one). */
+static int origin_allowed(const struct conf *conf, h2o_req_t *req)
+{
+    ssize_t i;
+    size_t j;
+    h2o_iovec_t origin;
+
+    if (conf->num_feed_origins == 0 || (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) == -1)
+        return 1;
+    origin = req->headers.entries[i].value;
+    for (j = 0; j != conf->num_feed_origins; ++j)
+        if (h2o_memis(origin.base, origin.len, conf->feed_origins[j], strlen(conf->feed_origins[j])))
+            return 1;
+    return 0;
+}
+
 int feed_accept(struct feed *f, h2o_req_t *req)
 {
-    static const char bad[] = "{\"error\":\"expected a WebSocket handshake\"}";
-    static const char gone[] = "{\"error\":\"shutting down\"}";
     const char *client_key;
     char accept_key[29];
+    unsigned char addr[16];
+    size_t addrlen;
+    struct address_count *address = NULL;
+    struct feed_client *cl;
 
     if (f->shutting_down) {
-        req->res.status = 503;
-        req->res.reason = "Service Unavailable";
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        h2o_send_inline(req, gone, sizeof(gone) - 1);
+        routes_send_error(req, 503, "Service Unavailable", "this replica is shutting down; connect again");
         return 0;
     }
     if (h2o_is_websocket_handshake(req, &client_key) != 0 || client_key == NULL || req->version >= 0x200) {
-        req->res.status = 400;
-        req->res.reason = "Bad Request";
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        h2o_send_inline(req, bad, sizeof(bad) - 1);
+        routes_send_error(req, 400, "Bad Request", "expected a WebSocket handshake");
         return 0;
     }
+    if (!origin_allowed(f->conf, req)) {
+        routes_send_error(req, 403, "Forbidden", "this Origin may not open the feed (GLANCE_FEED_ORIGINS)");
+        return 0;
+    }
+    if (f->num_clients + f->upgrading >= f->conf->feed_max_clients) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
+        routes_send_error(req, 503, "Service Unavailable", "this replica has all the feed clients it takes; try again");
+        return 0;
+    }
+    if (f->conf->feed_max_per_address != 0 && (addrlen = peer_address(req, addr)) != 0) {
+        address = address_lookup(f, addr, addrlen, 1);
+        if (address->clients >= f->conf->feed_max_per_address) {
+            routes_send_error(req, 429, "Too Many Requests", "too many feed connections from this address");
+            return 0;
+        }
+        ++address->clients;
+    }
+    cl = h2o_mem_alloc(sizeof(*cl));
+    memset(cl, 0, sizeof(*cl));
+    cl->feed = f;
+    cl->address = address;
+    ++f->upgrading;
     ws_accept_key(accept_key, client_key);
     req->res.status = 101;
     req->res.reason = "Switching Protocols";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept_key, 28);
-    h2o_http1_upgrade(req, NULL, 0, on_upgraded, f);
+    h2o_http1_upgrade(req, NULL, 0, on_upgraded, cl);
     return 0;
 }
 
@@ -483,6 +590,13 @@ void feed_free(struct feed *f)
     }
     free(f->pending);
     free(f->views);
+    for (i = 0; i != ADDRESS_BUCKETS; ++i) {
+        while (f->addresses[i] != NULL) {
+            struct address_count *a = f->addresses[i];
+            f->addresses[i] = a->next;
+            free(a);
+        }
+    }
     free(f);
 }
 

@@ -274,6 +274,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
             return;
         reply = NULL;
     }
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0) {
+        /* the master was demoted under us (a failover): reconnect, which asks Sentinel again */
+        log_warn("redis commands: %s; reconnecting", reply->str);
+        redisAsyncDisconnect(ac);
+    }
     if (reply == NULL)
         c->cb(c->data, NULL, "redis is not answering");
     else if (reply->type == REDIS_REPLY_ERROR)
