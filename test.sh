@@ -11,6 +11,11 @@ scripts/build.sh
 
 npm ci --no-audit --no-fund --loglevel=error
 
+# Fuzz targets, each for a bounded time, against the committed corpus.
+if [[ -x tests/fuzz/run.sh && "${GLANCE_TEST_FUZZ:-1}" == 1 ]]; then
+  tests/fuzz/run.sh
+fi
+
 # The integration suite once more against an AddressSanitizer + UndefinedBehaviorSanitizer build: any
 # memory error aborts the replica and fails a test, and a leak at exit fails the clean-shutdown test.
 if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
@@ -22,7 +27,7 @@ if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
 fi
 
 suites=()
-for d in tests/integration tests/deploy tests/web tests/browser; do
+for d in tests/integration tests/faults tests/deploy tests/web tests/browser; do
   [[ -d "$d" ]] && suites+=("$d")
 done
 exec node --test --test-concurrency=1 "${suites[@]}"
