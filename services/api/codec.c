@@ -122,55 +122,50 @@ static void put_cluster_head(h2o_buffer_t **buf, const struct codec_cluster *c)
     codec_put_u64(buf, c->version);
 }
 
+/* [{head..., "states": ...}, ...]: states as one digit per shard in a string (the feed), or as a
+ * JSON array of numbers (the HTTP snapshot) */
+static void put_clusters(h2o_buffer_t **buf, const struct codec_cluster *clusters, size_t n, int as_string)
+{
+    size_t i, j, width = as_string ? 1 : 2;
+
+    codec_put_lit(buf, "[");
+    for (i = 0; i != n; ++i) {
+        const struct codec_cluster *c = &clusters[i];
+        h2o_iovec_t room;
+        if (i != 0)
+            codec_put_lit(buf, ",");
+        put_cluster_head(buf, c);
+        codec_put(buf, as_string ? ",\"states\":\"" : ",\"states\":[", 11);
+        room = h2o_buffer_reserve(buf, width * (size_t)c->shards);
+        for (j = 0; j != c->shards; ++j) {
+            room.base[width * j] = '0' + c->states[j];
+            if (!as_string)
+                room.base[width * j + 1] = ',';
+        }
+        /* the array form drops its last comma */
+        (*buf)->size += width * (size_t)c->shards - (!as_string && c->shards != 0);
+        codec_put(buf, as_string ? "\"}" : "]}", 2);
+    }
+    codec_put_lit(buf, "]");
+}
+
 void codec_hello(h2o_buffer_t **buf, const struct codec_cluster *clusters, size_t n, uint32_t health_timeout_s,
                  uint32_t interval_ms)
 {
-    size_t i, j;
-
     codec_put_lit(buf, "{\"type\":\"hello\",\"health_timeout\":");
     codec_put_u64(buf, health_timeout_s);
     codec_put_lit(buf, ",\"interval_ms\":");
     codec_put_u64(buf, interval_ms);
-    codec_put_lit(buf, ",\"clusters\":[");
-    for (i = 0; i != n; ++i) {
-        const struct codec_cluster *c = &clusters[i];
-        h2o_iovec_t room;
-        if (i != 0)
-            codec_put_lit(buf, ",");
-        put_cluster_head(buf, c);
-        codec_put_lit(buf, ",\"states\":\"");
-        room = h2o_buffer_reserve(buf, c->shards);
-        for (j = 0; j != c->shards; ++j)
-            room.base[j] = '0' + c->states[j];
-        (*buf)->size += c->shards;
-        codec_put_lit(buf, "\"}");
-    }
-    codec_put_lit(buf, "]}");
+    codec_put_lit(buf, ",\"clusters\":");
+    put_clusters(buf, clusters, n, 1);
+    codec_put_lit(buf, "}");
 }
 
 void codec_status(h2o_buffer_t **buf, const struct codec_cluster *clusters, size_t n)
 {
-    size_t i, j;
-
-    codec_put_lit(buf, "{\"clusters\":[");
-    for (i = 0; i != n; ++i) {
-        const struct codec_cluster *c = &clusters[i];
-        h2o_iovec_t room;
-        if (i != 0)
-            codec_put_lit(buf, ",");
-        put_cluster_head(buf, c);
-        codec_put_lit(buf, ",\"states\":[");
-        if (c->shards != 0) {
-            room = h2o_buffer_reserve(buf, 2 * (size_t)c->shards);
-            for (j = 0; j != c->shards; ++j) {
-                room.base[2 * j] = '0' + c->states[j];
-                room.base[2 * j + 1] = ',';
-            }
-            (*buf)->size += 2 * (size_t)c->shards - 1; /* drop the last comma */
-        }
-        codec_put_lit(buf, "]}");
-    }
-    codec_put_lit(buf, "]}");
+    codec_put_lit(buf, "{\"clusters\":");
+    put_clusters(buf, clusters, n, 0);
+    codec_put_lit(buf, "}");
 }
 
 void codec_update_begin(h2o_buffer_t **buf)

@@ -27,10 +27,14 @@ struct address_count {
     uint32_t clients;
 };
 
+/* A set of shards of one cluster, in the order they joined: a mark per shard and the list. */
+struct shard_set {
+    uint8_t *marked;
+    H2O_VECTOR(uint32_t) list;
+};
+
 struct pending {
-    uint8_t *changed_mark, *pinged_mark; /* one byte per shard: already listed below */
-    H2O_VECTOR(uint32_t) changed;
-    H2O_VECTOR(uint32_t) pinged;
+    struct shard_set changed, pinged;
     uint64_t from; /* the version clients were last brought to */
 };
 
@@ -270,19 +274,44 @@ static void forget_hello(struct feed *f)
     }
 }
 
+static void shard_set_init(struct shard_set *set, uint32_t shards)
+{
+    if ((set->marked = calloc(shards, 1)) == NULL)
+        h2o_fatal("out of memory");
+}
+
+static void shard_set_dispose(struct shard_set *set)
+{
+    free(set->marked);
+    free(set->list.entries);
+}
+
+static void shard_set_add(struct shard_set *set, uint32_t shard)
+{
+    if (set->marked[shard])
+        return;
+    set->marked[shard] = 1;
+    h2o_vector_reserve(NULL, &set->list, set->list.size + 1);
+    set->list.entries[set->list.size++] = shard;
+}
+
+static void shard_set_clear(struct shard_set *set)
+{
+    size_t i;
+
+    for (i = 0; i != set->list.size; ++i)
+        set->marked[set->list.entries[i]] = 0;
+    set->list.size = 0;
+}
+
 static void clear_pending(struct feed *f)
 {
-    size_t i, j;
+    size_t i;
 
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
-        struct pending *p = &f->pending[i];
-        for (j = 0; j != p->changed.size; ++j)
-            p->changed_mark[p->changed.entries[j]] = 0;
-        for (j = 0; j != p->pinged.size; ++j)
-            p->pinged_mark[p->pinged.entries[j]] = 0;
-        p->changed.size = 0;
-        p->pinged.size = 0;
-        p->from = mirror_cluster(f->mirror, i)->version;
+        shard_set_clear(&f->pending[i].changed);
+        shard_set_clear(&f->pending[i].pinged);
+        f->pending[i].from = mirror_cluster(f->mirror, i)->version;
     }
     f->any_pending = 0;
 }
@@ -300,10 +329,10 @@ static void on_flush(h2o_timeout_entry_t *entry)
     codec_update_begin(&f->scratch);
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
         struct pending *p = &f->pending[i];
-        if (p->changed.size == 0 && p->pinged.size == 0)
+        if (p->changed.list.size == 0 && p->pinged.list.size == 0)
             continue;
-        codec_update_cluster(&f->scratch, first, &f->views[i], p->from, p->changed.entries, p->changed.size,
-                             p->pinged.entries, p->pinged.size);
+        codec_update_cluster(&f->scratch, first, &f->views[i], p->from, p->changed.list.entries, p->changed.list.size,
+                             p->pinged.list.entries, p->pinged.list.size);
         first = 0;
     }
     codec_update_end(&f->scratch);
@@ -311,7 +340,7 @@ static void on_flush(h2o_timeout_entry_t *entry)
     ++f->stats.updates_encoded;
     /* state changes make the cached hello old; pings alone do not */
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i)
-        if (f->pending[i].changed.size != 0)
+        if (f->pending[i].changed.list.size != 0)
             forget_hello(f);
     clear_pending(f);
     broadcast(f, frame);
@@ -327,25 +356,13 @@ static void arm_flush(struct feed *f)
 
 void feed_on_change(struct feed *f, size_t cluster, uint32_t shard)
 {
-    struct pending *p = &f->pending[cluster];
-
-    if (!p->changed_mark[shard]) {
-        p->changed_mark[shard] = 1;
-        h2o_vector_reserve(NULL, &p->changed, p->changed.size + 1);
-        p->changed.entries[p->changed.size++] = shard;
-    }
+    shard_set_add(&f->pending[cluster].changed, shard);
     arm_flush(f);
 }
 
 void feed_on_ping(struct feed *f, size_t cluster, uint32_t shard)
 {
-    struct pending *p = &f->pending[cluster];
-
-    if (!p->pinged_mark[shard]) {
-        p->pinged_mark[shard] = 1;
-        h2o_vector_reserve(NULL, &p->pinged, p->pinged.size + 1);
-        p->pinged.entries[p->pinged.size++] = shard;
-    }
+    shard_set_add(&f->pending[cluster].pinged, shard);
     arm_flush(f);
 }
 
@@ -550,10 +567,8 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
     memset(f->pending, 0, sizeof(*f->pending) * n);
     for (i = 0; i != n; ++i) {
         uint32_t shards = mirror_cluster(mirror, i)->conf->shards;
-        f->pending[i].changed_mark = calloc(shards, 1);
-        f->pending[i].pinged_mark = calloc(shards, 1);
-        if (f->pending[i].changed_mark == NULL || f->pending[i].pinged_mark == NULL)
-            h2o_fatal("out of memory");
+        shard_set_init(&f->pending[i].changed, shards);
+        shard_set_init(&f->pending[i].pinged, shards);
     }
     f->views = h2o_mem_alloc(sizeof(*f->views) * n);
     h2o_buffer_init(&f->scratch, &h2o_socket_buffer_prototype);
@@ -583,10 +598,8 @@ void feed_free(struct feed *f)
     h2o_mem_release_shared(f->ping);
     h2o_buffer_dispose(&f->scratch);
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
-        free(f->pending[i].changed_mark);
-        free(f->pending[i].pinged_mark);
-        free(f->pending[i].changed.entries);
-        free(f->pending[i].pinged.entries);
+        shard_set_dispose(&f->pending[i].changed);
+        shard_set_dispose(&f->pending[i].pinged);
     }
     free(f->pending);
     free(f->views);
