@@ -416,6 +416,15 @@ static int on_message(struct feed_client *cl, const struct ws_incoming *in)
     }
 }
 
+/* Feed clients are idle almost always: give their read buffer back instead of keeping a few KiB each. */
+static void release_empty_input(h2o_socket_t *sock)
+{
+    if (sock->input->size == 0 && sock->input->bytes != NULL) { /* not the shared empty prototype */
+        h2o_buffer_dispose(&sock->input);
+        h2o_buffer_init(&sock->input, &h2o_socket_buffer_prototype);
+    }
+}
+
 static void on_read(h2o_socket_t *sock, const char *err)
 {
     struct feed_client *cl = sock->data;
@@ -444,6 +453,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
             return;
         }
     }
+    release_empty_input(sock);
 }
 
 static void on_ping_tick(h2o_timeout_entry_t *entry)
@@ -484,6 +494,7 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     h2o_linklist_insert(&f->clients, &cl->link);
     ++f->num_clients;
     h2o_buffer_consume(&sock->input, reqsize);
+    release_empty_input(sock);
     h2o_socket_read_start(sock, on_read);
     if (client_send(cl, get_hello(f)) == 0 && f->stale)
         client_send(cl, f->stale_frame);
