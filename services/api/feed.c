@@ -90,16 +90,21 @@ static size_t peer_address(h2o_req_t *req, unsigned char *out)
     return 0;
 }
 
-/* Finds (or, with `create`, adds) the count of an address. */
-static struct address_count *address_lookup(struct feed *f, const unsigned char *addr, size_t len, int create)
+static struct address_count **address_bucket(struct feed *f, const unsigned char *addr, size_t len)
 {
-    uint32_t h = 2166136261u;
-    struct address_count **slot, *a;
+    uint32_t h = 2166136261u; /* FNV-1a */
     size_t i;
 
     for (i = 0; i != len; ++i)
         h = (h ^ addr[i]) * 16777619u;
-    slot = &f->addresses[h % ADDRESS_BUCKETS];
+    return &f->addresses[h % ADDRESS_BUCKETS];
+}
+
+/* Finds (or, with `create`, adds) the count of an address. */
+static struct address_count *address_lookup(struct feed *f, const unsigned char *addr, size_t len, int create)
+{
+    struct address_count **slot = address_bucket(f, addr, len), *a;
+
     for (a = *slot; a != NULL; a = a->next)
         if (a->len == len && memcmp(a->addr, addr, len) == 0)
             return a;
@@ -114,15 +119,11 @@ static struct address_count *address_lookup(struct feed *f, const unsigned char 
 
 static void address_release(struct feed *f, struct address_count *a)
 {
-    uint32_t h = 2166136261u;
     struct address_count **slot;
-    size_t i;
 
     if (--a->clients != 0)
         return;
-    for (i = 0; i != a->len; ++i)
-        h = (h ^ a->addr[i]) * 16777619u;
-    for (slot = &f->addresses[h % ADDRESS_BUCKETS]; *slot != a; slot = &(*slot)->next)
+    for (slot = address_bucket(f, a->addr, a->len); *slot != a; slot = &(*slot)->next)
         ;
     *slot = a->next;
     free(a);
