@@ -26,6 +26,8 @@ struct mirror {
     struct mirror_cluster *clusters;
     size_t num_clusters;
     int lost; /* lost track since the last time every cluster was in sync */
+    uint64_t epoch; /* bumped when track is lost: a snapshot asked for before that is worthless */
+    int resync_wanted; /* mirror_resync was called since track was last lost */
     H2O_VECTOR(struct buffered_event) buffered; /* events that came while a snapshot was on its way */
     int buffer_overflowed;
 };
@@ -33,6 +35,7 @@ struct mirror {
 struct snapshot_call {
     struct mirror *mirror;
     size_t cluster;
+    uint64_t epoch;
 };
 
 struct mirror *mirror_new(const struct conf *conf, struct store *store, const struct mirror_listener *listener)
@@ -165,9 +168,16 @@ static void on_snapshot(void *data, const redisReply *reply, const char *err)
     size_t cluster = call->cluster, i;
     struct mirror_cluster *c = &m->clusters[cluster];
     const redisReply *pairs;
+    int current = call->epoch == m->epoch;
 
     free(call);
     c->snapshot_inflight = 0;
+    if (!current) {
+        /* track was lost while it travelled; if a resync was asked for since, it waited for this one */
+        if (m->resync_wanted && !c->synced)
+            start_snapshot(m, cluster);
+        return;
+    }
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[1]->type != REDIS_REPLY_ARRAY) {
         log_warn("mirror: snapshot of %s failed: %s", c->conf->name, err != NULL ? err : "unexpected reply");
@@ -218,7 +228,7 @@ static void start_snapshot(struct mirror *m, size_t cluster)
     if (m->clusters[cluster].snapshot_inflight)
         return;
     call = h2o_mem_alloc(sizeof(*call));
-    *call = (struct snapshot_call){m, cluster};
+    *call = (struct snapshot_call){m, cluster, m->epoch};
     if (store_snapshot(m->store, cluster, on_snapshot, call) != 0) {
         free(call);
         return;
@@ -231,6 +241,8 @@ void mirror_lost(struct mirror *m)
     size_t i;
 
     m->lost = 1;
+    ++m->epoch;
+    m->resync_wanted = 0;
     for (i = 0; i != m->num_clusters; ++i)
         m->clusters[i].synced = 0;
     m->buffered.size = 0;
@@ -240,6 +252,7 @@ void mirror_resync(struct mirror *m)
 {
     size_t i;
 
+    m->resync_wanted = 1;
     for (i = 0; i != m->num_clusters; ++i)
         if (!m->clusters[i].synced)
             start_snapshot(m, i);
