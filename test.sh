@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-GLANCE_DEPS_BROWSER=1 scripts/deps.sh
+GLANCE_DEPS_TESTS=1 scripts/deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure)
 

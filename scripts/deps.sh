@@ -7,16 +7,25 @@ packages=(
   build-essential cmake pkg-config
   libh2o-evloop-dev libhiredis-dev libmsgpack-dev libwslay-dev libssl-dev
   redis-server redis-tools haproxy curl
-  nodejs npm
 )
-if [[ "${GLANCE_DEPS_BROWSER:-0}" == 1 ]]; then
-  packages+=(chromium)
+# What only the tests and benchmarks need (test.sh asks for it).
+if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
+  packages+=(
+    chromium
+    shellcheck docker-compose python3-yaml
+    python3-aiohttp wrk
+  )
 fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (NodeSource's package bundles npm): ask for Debian's only
+# when there is no node or no npm at all, so that an existing install is never replaced.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   sudo_cmd=()
