@@ -218,6 +218,7 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
     const char *v = lookup(ctx, "GLANCE_PASSPHRASE"), *path = lookup(ctx, "GLANCE_PASSPHRASE_FILE");
     FILE *fp;
     size_t len;
+    int c;
 
     if (v != NULL && path != NULL) {
         snprintf(err, errlen, "GLANCE_PASSPHRASE and GLANCE_PASSPHRASE_FILE are both set: expected one of them");
@@ -236,6 +237,14 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
         }
         if (fgets(conf->passphrase, sizeof(conf->passphrase), fp) == NULL)
             conf->passphrase[0] = '\0';
+        /* a first line that filled the buffer without ending would be cut short: refuse it rather than guess */
+        if (strchr(conf->passphrase, '\n') == NULL && strlen(conf->passphrase) == sizeof(conf->passphrase) - 1 &&
+            (c = getc(fp)) != EOF && c != '\n' && c != '\r') {
+            fclose(fp);
+            snprintf(err, errlen, "GLANCE_PASSPHRASE_FILE=\"%s\": the first line is longer than %zu bytes", path,
+                     sizeof(conf->passphrase) - 1);
+            return -1;
+        }
         fclose(fp);
         conf->passphrase[strcspn(conf->passphrase, "\r\n")] = '\0';
         if (conf->passphrase[0] == '\0') {

@@ -393,6 +393,25 @@ void feed_on_lost(struct feed *f)
     broadcast(f, f->stale_frame);
 }
 
+/* RFC 6455 lets an endpoint answer only the latest ping: while the last queued frame is an unsent pong, the
+ * new pong takes its place, so a client that floods pings without reading holds one pong, not thousands. */
+static int client_send_pong(struct feed_client *cl, struct ws_frame *pong)
+{
+    struct ws_frame **tail;
+
+    if (cl->size > cl->writing && !cl->closing) {
+        tail = &cl->queue[(cl->head + cl->size - 1) % cl->capacity];
+        if (((*tail)->bytes[0] & 0x0f) == WS_PONG) {
+            cl->queued_bytes = cl->queued_bytes - (*tail)->len + pong->len;
+            h2o_mem_release_shared(*tail);
+            h2o_mem_addref_shared(pong);
+            *tail = pong;
+            return 0;
+        }
+    }
+    return client_send(cl, pong);
+}
+
 /* Returns like client_send. */
 static int on_message(struct feed_client *cl, const struct ws_incoming *in)
 {
@@ -407,7 +426,7 @@ static int on_message(struct feed_client *cl, const struct ws_incoming *in)
         return 0;
     case WS_PING:
         pong = ws_frame_new(WS_PONG, in->payload, in->len);
-        ret = client_send(cl, pong);
+        ret = client_send_pong(cl, pong);
         h2o_mem_release_shared(pong);
         return ret;
     case WS_CLOSE:
@@ -446,9 +465,10 @@ static void on_read(h2o_socket_t *sock, const char *err)
             client_close_with(cl, code, code == 1009 ? "message too big" : "protocol error");
             return;
         }
-        h2o_buffer_consume(&sock->input, (size_t)n);
+        /* the payload points into the input buffer: answer it before letting the buffer move on */
         if (on_message(cl, &in) != 0)
             return;
+        h2o_buffer_consume(&sock->input, (size_t)n);
         if (cl->closing) {
             h2o_socket_read_stop(sock);
             return;

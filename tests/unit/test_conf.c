@@ -1,5 +1,7 @@
 /* test_conf.c -- unit tests of conf.c: variables into struct conf, errors that name them, .env parsing. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check.h"
 #include "conf.h"
 
@@ -481,6 +483,266 @@ TEST(test_conf_parse_env_rejects_text_after_a_quoted_value)
     CHECK(PARSE_ENV("A=\"v\" junk\n") == -1);
 }
 
+/* ---- conf_load: several variables at once ---- */
+
+/* name=value pairs, NULL-terminated; GLANCE_BOTS=main:360 unless the list sets it. */
+struct env_list {
+    const char *pairs[8][2];
+};
+
+static const char *lookup_list(void *ctx, const char *name)
+{
+    const struct env_list *e = ctx;
+    size_t i;
+
+    for (i = 0; i != 8 && e->pairs[i][0] != NULL; ++i)
+        if (strcmp(e->pairs[i][0], name) == 0)
+            return e->pairs[i][1];
+    return strcmp(name, "GLANCE_BOTS") == 0 ? "main:360" : NULL;
+}
+
+/* Writes `text` to a new temp file and puts its name in `path` (at least 64 bytes). Returns 0 or -1. */
+static int temp_file(char *path, const char *text)
+{
+    int fd;
+    size_t len = strlen(text);
+
+    strcpy(path, "/tmp/glance-test-conf-XXXXXX");
+    if ((fd = mkstemp(path)) == -1)
+        return -1;
+    if (write(fd, text, len) != (ssize_t)len) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- conf_load: GLANCE_PASSPHRASE_FILE ---- */
+
+TEST(test_conf_load_reads_the_passphrase_from_the_first_line_of_a_file)
+{
+    struct conf conf;
+    char err[512], path[64];
+
+    if (!CHECK(temp_file(path, "from-a-file\nsecond line\n") == 0))
+        return;
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE_FILE", path) == 0)) {
+        CHECK_STR(conf.passphrase, "from-a-file");
+        CHECK_EQ_U64(conf.passphrase_len, 11);
+    }
+    unlink(path);
+}
+
+TEST(test_conf_load_drops_a_crlf_after_the_passphrase_in_a_file)
+{
+    struct conf conf;
+    char err[512], path[64];
+
+    if (!CHECK(temp_file(path, "windows\r\n") == 0))
+        return;
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE_FILE", path) == 0))
+        CHECK_STR(conf.passphrase, "windows");
+    unlink(path);
+}
+
+TEST(test_conf_load_reads_a_passphrase_file_without_a_newline)
+{
+    struct conf conf;
+    char err[512], path[64];
+
+    if (!CHECK(temp_file(path, "no-newline") == 0))
+        return;
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE_FILE", path) == 0))
+        CHECK_STR(conf.passphrase, "no-newline");
+    unlink(path);
+}
+
+TEST(test_conf_load_rejects_an_empty_passphrase_file_naming_the_variable)
+{
+    char path[64];
+
+    if (!CHECK(temp_file(path, "") == 0))
+        return;
+    CHECK_REJECTED("GLANCE_PASSPHRASE_FILE", path);
+    unlink(path);
+    if (!CHECK(temp_file(path, "\nsecret on the second line\n") == 0))
+        return;
+    CHECK_REJECTED("GLANCE_PASSPHRASE_FILE", path);
+    unlink(path);
+}
+
+TEST(test_conf_load_takes_a_passphrase_file_line_that_just_fits_and_rejects_a_longer_one)
+{
+    struct conf conf;
+    char err[512], path[64], line[sizeof(conf.passphrase) + 2];
+
+    memset(line, 'p', sizeof(conf.passphrase) - 1);
+    strcpy(line + sizeof(conf.passphrase) - 1, "\n");
+    if (!CHECK(temp_file(path, line) == 0))
+        return;
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE_FILE", path) == 0))
+        CHECK_EQ_U64(conf.passphrase_len, sizeof(conf.passphrase) - 1);
+    unlink(path);
+    /* one byte more would be cut short without a word */
+    memset(line, 'p', sizeof(conf.passphrase));
+    strcpy(line + sizeof(conf.passphrase), "\n");
+    if (!CHECK(temp_file(path, line) == 0))
+        return;
+    CHECK_REJECTED("GLANCE_PASSPHRASE_FILE", path);
+    unlink(path);
+}
+
+TEST(test_conf_load_rejects_a_missing_passphrase_file_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_PASSPHRASE_FILE", "/nonexistent/glance/passphrase");
+}
+
+TEST(test_conf_load_rejects_both_passphrase_variables_without_showing_the_passphrase)
+{
+    struct conf conf;
+    char err[512] = "", path[64];
+    struct env_list e = {{{"GLANCE_PASSPHRASE", "hunter2-in-env"}, {"GLANCE_PASSPHRASE_FILE", NULL}}};
+
+    if (!CHECK(temp_file(path, "hunter2-in-file\n") == 0))
+        return;
+    e.pairs[1][1] = path;
+    CHECK(conf_load(&conf, lookup_list, &e, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "GLANCE_PASSPHRASE") != NULL);
+    CHECK(strstr(err, "hunter2") == NULL);
+    unlink(path);
+}
+
+/* ---- conf_load: GLANCE_REDIS_SENTINELS and GLANCE_REDIS_MASTER ---- */
+
+TEST(test_conf_load_reads_the_sentinel_list_and_the_default_master_name)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_REDIS_SENTINELS", "10.0.0.1:26379,sentinel-b:26380,h:1") == 0))
+        return;
+    if (!CHECK_EQ_U64(conf.redis.num_sentinels, 3))
+        return;
+    CHECK_STR(conf.redis.sentinels[0].host, "10.0.0.1");
+    CHECK_EQ_U64(conf.redis.sentinels[0].port, 26379);
+    CHECK_STR(conf.redis.sentinels[1].host, "sentinel-b");
+    CHECK_EQ_U64(conf.redis.sentinels[1].port, 26380);
+    CHECK_STR(conf.redis.sentinels[2].host, "h");
+    CHECK_EQ_U64(conf.redis.sentinels[2].port, 1);
+    CHECK_STR(conf.redis.master, "mymaster");
+}
+
+TEST(test_conf_load_has_no_sentinels_unless_told)
+{
+    struct conf conf;
+    char err[512];
+
+    if (CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0))
+        CHECK_EQ_U64(conf.redis.num_sentinels, 0);
+}
+
+TEST(test_conf_load_keeps_the_redis_url_password_and_db_with_sentinels)
+{
+    struct conf conf;
+    char err[512] = "";
+    struct env_list e = {{{"GLANCE_REDIS_SENTINELS", "s:26379"}, {"GLANCE_REDIS_URL", "redis://:pw@ignored:1/3"},
+                          {"GLANCE_REDIS_MASTER", "glance-master"}}};
+
+    if (!CHECK(conf_load(&conf, lookup_list, &e, err, sizeof(err)) == 0))
+        return;
+    CHECK_STR(conf.redis.password, "pw");
+    CHECK_EQ_U64(conf.redis.db, 3);
+    CHECK_STR(conf.redis.master, "glance-master");
+    CHECK_EQ_U64(conf.redis.num_sentinels, 1);
+}
+
+TEST(test_conf_load_rejects_malformed_sentinel_lists_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "localhost");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "localhost:");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", ":26379");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "h:0");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "h:65536");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "h:26379x");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "h:-1");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "a:1,,b:2");
+    CHECK_REJECTED("GLANCE_REDIS_SENTINELS", "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9");
+}
+
+TEST(test_conf_load_rejects_an_empty_master_name_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_REDIS_MASTER", "");
+}
+
+/* ---- conf_load: feed limits and origins ---- */
+
+TEST(test_conf_load_fills_feed_limit_defaults)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0))
+        return;
+    CHECK_EQ_U64(conf.feed_max_clients, 100000);
+    CHECK_EQ_U64(conf.feed_max_per_address, 0);
+    CHECK_EQ_U64(conf.num_feed_origins, 0);
+}
+
+TEST(test_conf_load_reads_the_feed_limits)
+{
+    struct conf conf;
+    char err[512] = "";
+    struct env_list e = {{{"GLANCE_FEED_MAX_CLIENTS", "2"}, {"GLANCE_FEED_MAX_PER_ADDRESS", "1"}}};
+
+    if (!CHECK(conf_load(&conf, lookup_list, &e, err, sizeof(err)) == 0))
+        return;
+    CHECK_EQ_U64(conf.feed_max_clients, 2);
+    CHECK_EQ_U64(conf.feed_max_per_address, 1);
+}
+
+TEST(test_conf_load_rejects_feed_limits_out_of_range_naming_the_variable)
+{
+    CHECK_REJECTED("GLANCE_FEED_MAX_CLIENTS", "0");
+    CHECK_REJECTED("GLANCE_FEED_MAX_CLIENTS", "1000001");
+    CHECK_REJECTED("GLANCE_FEED_MAX_CLIENTS", "many");
+    CHECK_REJECTED("GLANCE_FEED_MAX_CLIENTS", "");
+    CHECK_REJECTED("GLANCE_FEED_MAX_PER_ADDRESS", "-1");
+    CHECK_REJECTED("GLANCE_FEED_MAX_PER_ADDRESS", "1000001");
+    CHECK_REJECTED("GLANCE_FEED_MAX_PER_ADDRESS", " 1");
+}
+
+TEST(test_conf_load_reads_the_allowed_feed_origins)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_FEED_ORIGINS",
+                         "https://status.example.com,http://localhost:8080") == 0) ||
+        !CHECK_EQ_U64(conf.num_feed_origins, 2))
+        return;
+    CHECK_STR(conf.feed_origins[0], "https://status.example.com");
+    CHECK_STR(conf.feed_origins[1], "http://localhost:8080");
+}
+
+TEST(test_conf_load_rejects_malformed_feed_origins_naming_the_variable)
+{
+    char many[17 * 12 + 1] = "", longest[300];
+    int i;
+
+    CHECK_REJECTED("GLANCE_FEED_ORIGINS", "status.example.com");
+    CHECK_REJECTED("GLANCE_FEED_ORIGINS", "ftp://example.com");
+    CHECK_REJECTED("GLANCE_FEED_ORIGINS", "https://a.example,,https://b.example");
+    for (i = 0; i != 17; ++i)
+        strcat(many, i == 0 ? "http://a.b" : ",http://a.b");
+    CHECK_REJECTED("GLANCE_FEED_ORIGINS", many);
+    strcpy(longest, "https://");
+    memset(longest + 8, 'a', sizeof(longest) - 9);
+    longest[sizeof(longest) - 1] = '\0';
+    CHECK_REJECTED("GLANCE_FEED_ORIGINS", longest);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -522,6 +784,23 @@ int main(void)
         CHECK_CASE(test_conf_parse_env_rejects_an_unterminated_quote),
         CHECK_CASE(test_conf_parse_env_rejects_a_key_that_is_not_a_variable_name),
         CHECK_CASE(test_conf_parse_env_rejects_more_entries_than_room),
+        CHECK_CASE(test_conf_load_reads_the_passphrase_from_the_first_line_of_a_file),
+        CHECK_CASE(test_conf_load_drops_a_crlf_after_the_passphrase_in_a_file),
+        CHECK_CASE(test_conf_load_reads_a_passphrase_file_without_a_newline),
+        CHECK_CASE(test_conf_load_rejects_an_empty_passphrase_file_naming_the_variable),
+        CHECK_CASE(test_conf_load_takes_a_passphrase_file_line_that_just_fits_and_rejects_a_longer_one),
+        CHECK_CASE(test_conf_load_rejects_a_missing_passphrase_file_naming_the_variable),
+        CHECK_CASE(test_conf_load_rejects_both_passphrase_variables_without_showing_the_passphrase),
+        CHECK_CASE(test_conf_load_reads_the_sentinel_list_and_the_default_master_name),
+        CHECK_CASE(test_conf_load_has_no_sentinels_unless_told),
+        CHECK_CASE(test_conf_load_keeps_the_redis_url_password_and_db_with_sentinels),
+        CHECK_CASE(test_conf_load_rejects_malformed_sentinel_lists_naming_the_variable),
+        CHECK_CASE(test_conf_load_rejects_an_empty_master_name_naming_the_variable),
+        CHECK_CASE(test_conf_load_fills_feed_limit_defaults),
+        CHECK_CASE(test_conf_load_reads_the_feed_limits),
+        CHECK_CASE(test_conf_load_rejects_feed_limits_out_of_range_naming_the_variable),
+        CHECK_CASE(test_conf_load_reads_the_allowed_feed_origins),
+        CHECK_CASE(test_conf_load_rejects_malformed_feed_origins_naming_the_variable),
     };
 
     return CHECK_RUN(cases);
