@@ -48,6 +48,12 @@ export function summarise(counts) {
   if (unknown === total) {
     return { level: 'none', title: 'No data yet', detail: `${total === 1 ? 'The shard has' : `None of the ${plural(total, 'shard', 'shards')} has`} reported yet` };
   }
+  if (total === 1) { // one shard: say its state rather than "1 of 1"
+    const st = counts.findIndex((c) => c > 0);
+    const level = DOWN.includes(st) ? 'major' : BUSY.includes(st) ? 'degraded' : 'ok';
+    const title = { major: 'Major outage', degraded: 'Degraded', ok: 'Operational' }[level];
+    return { level, title, detail: `The shard is ${STATES[st].key}` };
+  }
   if (down > 0 && down === total - unknown) {
     const all = down === total ? `All ${plural(total, 'shard', 'shards')}` : of(down);
     return { level: 'major', title: 'Major outage', detail: `${all} ${named(DOWN)}` };
@@ -57,5 +63,5 @@ export function summarise(counts) {
   if (unknown > 0) {
     return { level: 'ok', title: 'Operational', detail: `${of(online)} online; ${unknown.toLocaleString('en-US')} not reporting yet` };
   }
-  return { level: 'ok', title: 'Operational', detail: total === 1 ? 'The shard is online' : `All ${plural(total, 'shard', 'shards')} online` };
+  return { level: 'ok', title: 'Operational', detail: `All ${plural(total, 'shard', 'shards')} online` };
 }

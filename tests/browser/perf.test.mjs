@@ -1,0 +1,186 @@
+// perf.test.mjs -- a 20,000-shard bot in headless Chromium against the real stack: how long the first
+// render takes (hello received to grid painted, measured by the page) and how the page copes with 1,000
+// state changes a second, and to 700 health pings a second with pulses on (frame gaps and long tasks while
+// they arrive), and that it ends up exact.
+//
+// The figures are reported (test diagnostics, and tests/out/perf.json); only loose bounds are asserted,
+// since CI machines are noisy. Re-run alone with: node --test tests/browser/perf.test.mjs
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startRedis, startApi, redis, request, cleanup } from '../integration/harness.mjs';
+import { launch, newPage, closeBrowsers, waitLive, postAtRate, OUT_DIR } from './browser.mjs';
+
+const SHARDS = 20000;
+const LOADS = 5;
+const RATE = 1000; // changes a second
+const PINGS = 700; // health pings a second: 20,000 shards pinging every 30 s make 667
+const SECONDS = 5;
+
+let rds;
+let api;
+let browser;
+const report = {};
+
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const r1 = (x) => Math.round(x * 10) / 10;
+
+/** Starts recording frame gaps and long tasks in the page, and counts the pulses it starts. */
+function startWatching(page) {
+  return page.evaluate(() => {
+    const g = window.__glance.grid;
+    g.pulseEnabled = true;
+    const p = { frames: [], long: [], on: true, built: window.__glance.metrics.renders.length, changes: g.changesApplied, pulses: 0 };
+    window.__perf = p;
+    const animate = Element.prototype.animate;
+    Element.prototype.animate = function count(...args) { p.pulses++; return animate.apply(this, args); };
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) p.long.push(e.duration); })
+      .observe({ type: 'longtask' });
+    let last = performance.now();
+    const tick = (now) => { p.frames.push(now - last); last = now; if (p.on) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+}
+
+/** Stops recording; resolves what was seen, and whether every shard element matches the page's states. */
+function stopWatching(page) {
+  return page.evaluate(() => {
+    const p = window.__perf;
+    p.on = false;
+    const g = window.__glance.grid;
+    const v = g.views[0];
+    return {
+      frames: p.frames.slice(1),
+      long: p.long,
+      pulses: p.pulses,
+      wrong: v.els.filter((el, i) => el.dataset.state !== String(v.states[i])).length,
+      changes: g.changesApplied - p.changes,
+      rebuilt: window.__glance.metrics.renders.length - p.built,
+      resyncs: window.__glance.feed.stats.resyncs,
+    };
+  });
+}
+
+function summary(seen, sent) {
+  return {
+    seconds: r1(sent.elapsedMs / 1000),
+    frames: seen.frames.length,
+    frameMs: { median: r1(median(seen.frames)), p99: r1(pct(seen.frames, 0.99)), max: r1(Math.max(...seen.frames)) },
+    framesOver50ms: seen.frames.filter((f) => f > 50).length,
+    longTasks: seen.long.length,
+    longestTaskMs: r1(Math.max(0, ...seen.long)),
+    changesApplied: seen.changes,
+    pulses: seen.pulses,
+    resyncs: seen.resyncs,
+  };
+}
+
+const describe_ = (r) => `frames: median ${r.frameMs.median} ms, p99 ${r.frameMs.p99} ms, max ${r.frameMs.max} ms, `
+  + `${r.framesOver50ms} over 50 ms; long tasks: ${r.longTasks} (longest ${r.longestTaskMs} ms)`;
+
+before(async () => {
+  rds = await startRedis();
+  // every shard online (a few not) and healthy for 10 minutes, written straight into Redis before the
+  // replica loads its mirror
+  await redis(rds.port, 'EVAL', `for i = 0, tonumber(ARGV[1]) - 1 do
+      redis.call('HSET', KEYS[1], i, (i % 997 == 0) and 1 or ((i % 1499 == 0) and 4 or 3))
+      redis.call('SET', KEYS[3] .. i, '1', 'EX', 600) end
+    redis.call('SET', KEYS[2], 1) return 1`, '3', 'glance:{main}:state', 'glance:{main}:ver', 'glance:{main}:hb:', SHARDS);
+  api = await startApi({ redisPort: rds.port, bots: `main:${SHARDS}` });
+  browser = await launch();
+});
+
+after(async () => {
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(path.join(OUT_DIR, 'perf.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await closeBrowsers();
+  await cleanup();
+});
+
+describe(`a bot of ${SHARDS.toLocaleString('en-US')} shards`, { timeout: 90000 }, () => {
+  it('renders its first grid quickly (hello received to painted)', async (t) => {
+    const runs = [];
+    for (let i = 0; i < LOADS; i++) {
+      const page = await newPage(browser, { width: 1280, height: 900 });
+      try {
+        await page.goto(`${api.url}/`);
+        await waitLive(page, 15000);
+        await page.waitForFunction(() => window.__glance.metrics.firstRenderMs !== null, null, { timeout: 15000 });
+        runs.push(await page.evaluate(() => {
+          const m = window.__glance.metrics;
+          return { helloToPaintedMs: m.firstRenderMs, helloToBuiltMs: m.helloToBuiltMs, navigationToPaintedMs: m.firstPaintedAt };
+        }));
+        assert.equal(await page.$$eval('.s', (els) => els.length), SHARDS);
+        assert.deepEqual(page.problems, []);
+      } finally {
+        await page.context().close();
+      }
+    }
+    const paint = runs.map((r) => r.helloToPaintedMs);
+    report.firstRender = {
+      shards: SHARDS,
+      loads: LOADS,
+      helloToPaintedMs: { median: r1(median(paint)), min: r1(Math.min(...paint)), max: r1(Math.max(...paint)) },
+      helloToBuiltMs: { median: r1(median(runs.map((r) => r.helloToBuiltMs))) },
+      navigationToPaintedMs: { median: r1(median(runs.map((r) => r.navigationToPaintedMs))) },
+    };
+    t.diagnostic(`first render of ${SHARDS} shards, hello received to painted: median ${r1(median(paint))} ms `
+      + `(min ${r1(Math.min(...paint))}, max ${r1(Math.max(...paint))}; ${LOADS} loads); `
+      + `navigation to painted: median ${r1(median(runs.map((r) => r.navigationToPaintedMs)))} ms`);
+    assert.ok(median(paint) < 3000, `median first render ${median(paint)} ms`); // loose: the aim is < 1000
+  });
+
+  it(`applies ${RATE.toLocaleString('en-US')} changes a second in place, smoothly, and ends up exact`, async (t) => {
+    const page = await newPage(browser, { width: 1280, height: 900 });
+    try {
+      await page.goto(`${api.url}/`);
+      await waitLive(page, 15000);
+      await startWatching(page);
+      // distinct shards (7919 is prime to 20000), each to a state other than online: every POST a change
+      const v0 = Number(await redis(rds.port, 'GET', 'glance:{main}:ver'));
+      const sent = await postAtRate(api.port, {
+        rate: RATE,
+        seconds: SECONDS,
+        makePath: (i) => `/api/status/main/${(i * 7919) % SHARDS}/${[1, 2, 4, 5, 6][i % 5]}`,
+      });
+      assert.equal(sent.failed, 0, `${sent.failed} POSTs failed`);
+      const want = (await request(api.port, 'GET', '/api/status')).json().clusters[0].states.join('');
+      const changed = Number(await redis(rds.port, 'GET', 'glance:{main}:ver')) - v0;
+      await page.waitForFunction((w) => window.__glance.grid.views[0].states.join('') === w, want, { timeout: 10000 });
+      const seen = await stopWatching(page);
+      assert.equal(seen.wrong, 0, 'every shard element shows the state the page holds');
+      assert.equal(seen.rebuilt, 0, 'the grid was never rebuilt (no hello during the burst)');
+      report.changes = { posted: sent.ok, changed, changesPerSecond: Math.round(changed / (sent.elapsedMs / 1000)), ...summary(seen, sent) };
+      t.diagnostic(`changes: ${sent.ok} POSTs making ${changed} changes in ${r1(sent.elapsedMs / 1000)} s `
+        + `(${report.changes.changesPerSecond}/s), ${seen.changes} applied in place; ${describe_(report.changes)}`);
+      assert.equal(seen.changes, changed, 'every change was applied in place, once');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it(`pulses on ${PINGS.toLocaleString('en-US')} health pings a second, smoothly (only shards on screen pulse)`, async (t) => {
+    const page = await newPage(browser, { width: 1280, height: 900 });
+    try {
+      await page.goto(`${api.url}/`);
+      await waitLive(page, 15000);
+      await startWatching(page);
+      const sent = await postAtRate(api.port, {
+        rate: PINGS,
+        seconds: SECONDS,
+        makePath: (i) => `/api/health/main/${(i * 7919) % SHARDS}`,
+      });
+      assert.equal(sent.failed, 0, `${sent.failed} POSTs failed`);
+      const seen = await stopWatching(page);
+      report.pings = { posted: sent.ok, pingsPerSecond: Math.round(sent.ok / (sent.elapsedMs / 1000)), ...summary(seen, sent) };
+      t.diagnostic(`pings: ${sent.ok} health pings in ${r1(sent.elapsedMs / 1000)} s (${report.pings.pingsPerSecond}/s), `
+        + `${seen.pulses} pulses shown; ${describe_(report.pings)}`);
+      assert.ok(seen.pulses > 0, 'some shards on screen pulsed');
+    } finally {
+      await page.context().close();
+    }
+  });
+});

@@ -1,0 +1,170 @@
+// app.js -- wires the page together: config and branding, the feed into the grids, the header's
+// connection status, the stale-data notice, the overall summary and colour key, the settings.
+
+import { Feed, defaultFeedUrl } from './feed.js';
+import { Grid } from './grid.js';
+import { Finder } from './finder.js';
+import { Tooltip } from './tooltip.js';
+import { STATES, summarise } from './states.js';
+import { formatWhen } from './format.js';
+
+const config = { title: 'Glance', pulseByDefault: true, ...(globalThis.GLANCE_CONFIG || {}) };
+const $ = (sel) => document.querySelector(sel);
+const PULSE_KEY = 'glance.pulse';
+
+// firstRenderMs: from the first hello received to the grid painted; renders: one entry per hello
+const metrics = { firstRenderMs: null, lastRenderMs: null, renders: [], helloToBuiltMs: null, firstPaintedAt: null };
+let healthTimeout = 30;
+let status = { state: 'connecting', since: 0, retryAt: 0 };
+let frameQueued = false;
+
+// ------------------------------------------------------------------------------------------ branding
+
+function applyBranding() {
+  document.title = config.title;
+  $('.brand-name').textContent = config.title;
+  const brand = config.brand;
+  if (!brand || !brand.name) return;
+  const by = $('.brand-by');
+  const link = by.querySelector('a');
+  link.textContent = brand.name;
+  if (brand.url) link.href = brand.url;
+  else link.removeAttribute('href');
+  if (brand.logo) $('.brand-logo').src = brand.logo;
+  by.hidden = false;
+}
+
+// -------------------------------------------------------------------------------- the page's parts
+
+const grid = new Grid($('#clusters'), {
+  focus: (view, shard, el) => tooltip.show(view, shard, el, { focus: true }),
+  blur: (el) => tooltip.hide(el),
+  hover: (view, shard, el) => tooltip.show(view, shard, el),
+  leave: (el) => { if (document.activeElement !== el) tooltip.hide(el); },
+});
+const tooltip = new Tooltip($('#shard-tip'), { apiUrl: config.apiUrl || '', healthTimeout: () => healthTimeout });
+const finder = new Finder({ form: $('#finder'), input: $('#guild'), result: $('#guild-result'), grid });
+
+function buildKey() {
+  $('#key').replaceChildren(...STATES.map((st) => {
+    const li = document.createElement('li');
+    li.dataset.state = st.value;
+    li.title = `${st.label}: ${st.meaning}`;
+    li.innerHTML = '<i class="swatch" aria-hidden="true"></i><span class="key-label"></span> <span class="key-count"></span>';
+    li.querySelector('.key-label').textContent = st.label;
+    return li;
+  }));
+}
+
+/** Redraws, at most once a frame, what depends on many shards: summaries, counts, finder, tooltip. */
+function queueFrame() {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(() => {
+    frameQueued = false;
+    grid.refreshSummaries();
+    const totals = grid.totals();
+    const sum = summarise(totals);
+    $('#overall').dataset.level = sum.level;
+    $('.overview').dataset.level = sum.level;
+    $('#overall-title').textContent = sum.title;
+    $('#overall-detail').textContent = sum.detail;
+    const counts = $('#key').querySelectorAll('.key-count');
+    counts.forEach((el, i) => { el.textContent = totals[i].toLocaleString('en-US'); });
+    finder.refresh();
+    tooltip.refresh();
+  });
+}
+
+// ------------------------------------------------------------------------------ connection status
+
+function showStatus() {
+  const { state, since, retryAt } = status;
+  const pill = $('#connection');
+  pill.dataset.state = state;
+  const now = Date.now();
+  const wait = retryAt > now ? Math.ceil((retryAt - now) / 1000) : 0;
+  const words = {
+    connecting: wait ? `Cannot connect, retrying in ${wait} s` : 'Connecting…',
+    live: 'Live',
+    stale: 'Data may be stale',
+    reconnecting: wait ? `Disconnected, retrying in ${wait} s` : 'Reconnecting…',
+  };
+  pill.querySelector('span').textContent = words[state];
+  document.documentElement.dataset.feed = state;
+
+  const banner = $('#stale');
+  const stale = (state === 'reconnecting' || state === 'stale') && since > 0;
+  banner.hidden = !stale;
+  if (stale) {
+    const what = state === 'stale'
+      ? `The status service lost its database at ${formatWhen(since, now)}.`
+      : `Live updates stopped at ${formatWhen(since, now)}.`;
+    $('#stale-text').textContent = `${what} The shards below may be out of date; this page reconnects by itself.`;
+  }
+}
+
+setInterval(() => { if (status.state !== 'live') showStatus(); }, 1000);
+
+// ---------------------------------------------------------------------------------------- the feed
+
+function onHello(msg, receivedAt) {
+  const startedAt = performance.now();
+  healthTimeout = Number(msg.health_timeout) || healthTimeout;
+  const clusters = msg.clusters || [];
+  const inPlace = grid.load(clusters);
+  if (!inPlace) tooltip.hide(); // its shard element is gone
+  $('#clusters').removeAttribute('aria-busy');
+  if (!inPlace || metrics.firstRenderMs === null) finder.reload();
+  else finder.refresh();
+  queueFrame();
+  const builtAt = performance.now();
+  // the frame after this one has been painted once both a frame callback and a task after it ran
+  requestAnimationFrame(() => setTimeout(() => {
+    const ms = performance.now() - receivedAt;
+    const shards = clusters.reduce((n, c) => n + c.shards, 0);
+    metrics.renders.push({ shards, inPlace, ms, buildMs: builtAt - startedAt, parseMs: startedAt - receivedAt });
+    if (metrics.firstRenderMs === null) {
+      metrics.firstRenderMs = ms;
+      metrics.helloToBuiltMs = builtAt - receivedAt;
+      metrics.firstPaintedAt = performance.now(); // since navigation start
+    }
+    metrics.lastRenderMs = ms;
+  }, 0));
+}
+
+const feed = new Feed(config.feedUrl || defaultFeedUrl(location), {
+  hello: onHello,
+  changes: (name, changes) => { grid.applyChanges(name, changes); queueFrame(); },
+  pings: (name, shards) => grid.pulse(name, shards),
+  status: (s) => { status = s; showStatus(); },
+});
+
+window.addEventListener('online', () => feed.reconnectNow());
+document.addEventListener('visibilitychange', () => { if (!document.hidden) feed.reconnectNow(); });
+
+// ---------------------------------------------------------------------------------------- settings
+
+function loadPulse() {
+  let saved = null;
+  try { saved = localStorage.getItem(PULSE_KEY); } catch { /* storage blocked: use the default */ }
+  if (saved === 'on' || saved === 'off') return saved === 'on';
+  return Boolean(config.pulseByDefault) && !matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+const pulseBox = $('#pulse');
+pulseBox.checked = grid.pulseEnabled = loadPulse();
+pulseBox.addEventListener('change', () => {
+  grid.pulseEnabled = pulseBox.checked;
+  try { localStorage.setItem(PULSE_KEY, pulseBox.checked ? 'on' : 'off'); } catch { /* not remembered */ }
+});
+
+// ------------------------------------------------------------------------------------------- start
+
+applyBranding();
+buildKey();
+showStatus();
+feed.start();
+
+// for tests and for operators poking at the console
+window.__glance = { feed, grid, finder, metrics, config };

@@ -1,0 +1,317 @@
+// grid.js -- the shard grids: one section per cluster, built once per snapshot, then changed in place
+// (one attribute per changed shard; the grid is never rebuilt for a change). Keyboard moves within a
+// grid with the arrow keys (one tab stop per cluster).
+//
+// Large bots: a grid is cut into bands of whole rows, each with `content-visibility: auto`, so the
+// browser styles, lays out and paints only the bands on screen. JavaScript therefore picks the column
+// count (from the grid's width and the cell's least width) and re-bands a grid when its width changes.
+
+import { STATES, stateLabel, summarise } from './states.js';
+
+const CELL_HEIGHT = 22; // px, as .s in main.css
+const GAP = 3; // px, as .shards and .band in main.css
+const ROWS_PER_BAND = 8;
+/** The least width of a cell (px): room for ids of `digits` digits in main.css's 11px monospace. */
+const cellMinWidth = (digits) => Math.max(28, digits * 6.8 + 10);
+
+const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** One cluster as the page holds it. */
+class ClusterView {
+  constructor(index, name, shards) {
+    this.index = index;
+    this.name = name;
+    this.shards = shards;
+    this.states = new Uint8Array(shards);
+    this.seenAt = new Float64Array(shards); // when this page saw the shard change (unix ms), 0 if it did not
+    this.counts = new Array(STATES.length).fill(0);
+    this.els = [];
+    this.section = null;
+    this.grid = null;
+    this.summaryEl = null;
+    this.countsEl = null;
+    this.roving = null; // the shard element that is this grid's tab stop
+    this.dirty = true; // the summary needs redrawing
+    this.digits = String(Math.max(0, shards - 1)).length;
+    this.cols = 0;
+  }
+
+  /** How many columns fit in `width` px. */
+  colsFor(width) {
+    return Math.max(1, Math.floor((width + GAP) / (cellMinWidth(this.digits) + GAP)));
+  }
+
+  /** The opening tag of a band of `count` shards. */
+  bandTag(count) {
+    const rows = Math.ceil(count / this.cols);
+    return `<div class="band" style="contain-intrinsic-size:auto ${rows * (CELL_HEIGHT + GAP) - GAP}px">`;
+  }
+}
+
+export class Grid {
+  /**
+   * `root` receives the cluster sections. `hooks` (optional): focus(view, shard, el) and blur(el) when a
+   * shard gains or loses focus, hover(view, shard, el) and leave(el) for the pointer.
+   */
+  constructor(root, hooks = {}) {
+    this.root = root;
+    this.hooks = hooks;
+    this.views = [];
+    this.byName = new Map();
+    this.marked = [];
+    this.pulseEnabled = false;
+    this.changesApplied = 0; // shards changed in place since the page opened (for tests and metrics)
+    this.pulseFrames = [
+      { opacity: 0.25, transform: 'scale(0.82)' },
+      { opacity: 1, transform: 'none' },
+    ];
+    // bands on screen: only their shards pulse (a pulse nobody can see would still cost a frame)
+    this.onScreen = new Set();
+    this.bandWatcher = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (e.isIntersecting) this.onScreen.add(e.target);
+        else this.onScreen.delete(e.target);
+      }
+    });
+    root.addEventListener('keydown', (ev) => this.onKey(ev));
+    root.addEventListener('focusin', (ev) => this.onFocus(ev));
+    root.addEventListener('focusout', (ev) => { if (ev.target.dataset?.shard) this.hooks.blur?.(ev.target); });
+    root.addEventListener('pointerover', (ev) => {
+      const hit = this.locate(ev.target);
+      if (hit) this.hooks.hover?.(hit.view, hit.shard, ev.target);
+    });
+    root.addEventListener('pointerout', (ev) => { if (ev.target.dataset?.shard) this.hooks.leave?.(ev.target); });
+  }
+
+  /**
+   * Shows a snapshot: `clusters` is the hello's list ({name, shards, states: one digit per shard}).
+   * When the clusters are the same as shown (names and sizes), only the shards that differ are
+   * touched and true is returned; otherwise every grid is rebuilt and false is returned.
+   */
+  load(clusters) {
+    const same = clusters.length === this.views.length
+      && clusters.every((c, i) => c.name === this.views[i].name && c.shards === this.views[i].shards);
+    if (same) {
+      clusters.forEach((c, i) => this.resync(this.views[i], c.states));
+      return true;
+    }
+    this.build(clusters);
+    return false;
+  }
+
+  build(clusters) {
+    this.views = clusters.map((c, i) => new ClusterView(i, c.name, c.shards));
+    this.byName = new Map(this.views.map((v) => [v.name, v]));
+    this.marked = [];
+    this.resizer?.disconnect();
+    this.bandWatcher.disconnect();
+    this.onScreen.clear();
+    // the sections first, empty, to learn each grid's width
+    this.root.innerHTML = this.views.map((v) => {
+      const name = escapeHtml(v.name);
+      return `<section class="cluster" data-cluster="${name}" aria-labelledby="cluster-${v.index}">`
+        + `<header class="cluster-head"><h2 id="cluster-${v.index}">${name}</h2>`
+        + '<p class="cluster-summary"></p><ul class="cluster-counts"></ul></header>'
+        + `<div class="shards" role="group" aria-label="Shards of ${name}, `
+        + `${v.shards.toLocaleString('en-US')} in all; arrow keys move between shards"></div></section>`;
+    }).join('');
+    const sections = this.root.children;
+    for (const v of this.views) {
+      v.section = sections[v.index];
+      v.summaryEl = v.section.querySelector('.cluster-summary');
+      v.countsEl = v.section.querySelector('.cluster-counts');
+      v.grid = v.section.querySelector('.shards');
+    }
+    for (const v of this.views) v.cols = v.colsFor(v.grid.clientWidth);
+    for (const v of this.views) {
+      const states = clusters[v.index].states || '';
+      const name = escapeHtml(v.name);
+      const perBand = v.cols * ROWS_PER_BAND;
+      const html = new Array(v.shards + Math.ceil(v.shards / perBand) * 2);
+      let n = 0;
+      for (let s = 0; s < v.shards; s++) {
+        if (s % perBand === 0) html[n++] = s ? `</div>${v.bandTag(Math.min(perBand, v.shards - s))}` : v.bandTag(Math.min(perBand, v.shards));
+        let st = states.charCodeAt(s) - 48;
+        if (!(st >= 0 && st < STATES.length)) st = 0;
+        v.states[s] = st;
+        v.counts[st]++;
+        html[n++] = `<span class="s" data-cluster="${name}" data-shard="${s}" data-state="${st}">${s}</span>`;
+      }
+      if (v.shards) html[n++] = '</div>';
+      html.length = n;
+      v.grid.innerHTML = html.join('');
+      v.grid.style.setProperty('--cols', v.cols);
+      v.els = Array.from(v.grid.querySelectorAll('.s'));
+      for (const band of v.grid.children) this.bandWatcher.observe(band);
+      if (v.els.length) this.setRoving(v, v.els[0]);
+    }
+    this.refreshSummaries();
+    this.resizer = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const v = this.views.find((x) => x.grid === e.target);
+        if (v && v.colsFor(e.contentRect.width) !== v.cols) this.reband(v, v.colsFor(e.contentRect.width));
+      }
+    });
+    for (const v of this.views) this.resizer.observe(v.grid);
+  }
+
+  /** Regroups a grid's shards (the same elements) into bands of `cols` columns. */
+  reband(v, cols) {
+    const focused = v.grid.contains(document.activeElement) ? document.activeElement : null;
+    v.cols = cols;
+    const perBand = cols * ROWS_PER_BAND;
+    const frag = document.createDocumentFragment();
+    const holder = document.createElement('div');
+    for (let a = 0; a < v.shards; a += perBand) {
+      holder.innerHTML = v.bandTag(Math.min(perBand, v.shards - a));
+      const band = holder.firstChild;
+      band.append(...v.els.slice(a, a + perBand));
+      frag.append(band);
+    }
+    for (const band of v.grid.children) { this.bandWatcher.unobserve(band); this.onScreen.delete(band); }
+    v.grid.style.setProperty('--cols', cols);
+    v.grid.replaceChildren(frag);
+    for (const band of v.grid.children) this.bandWatcher.observe(band);
+    focused?.focus({ preventScroll: true });
+  }
+
+  resync(v, states) {
+    for (let s = 0; s < v.shards; s++) {
+      let st = states.charCodeAt(s) - 48;
+      if (!(st >= 0 && st < STATES.length)) st = 0;
+      if (v.states[s] !== st) this.set(v, s, st, 0);
+    }
+  }
+
+  set(v, s, st, seenAt) {
+    v.counts[v.states[s]]--;
+    v.counts[st]++;
+    v.states[s] = st;
+    v.seenAt[s] = seenAt;
+    this.changesApplied++;
+    const el = v.els[s];
+    el.dataset.state = st;
+    if (el === v.roving && el.hasAttribute('aria-label')) this.label(v, s, el);
+    v.dirty = true;
+  }
+
+  /** The cluster called `name`, or undefined. */
+  view(name) {
+    return this.byName.get(name);
+  }
+
+  /** Applies [[shard, state], ...] to cluster `name`; ignores shards and states out of range. */
+  applyChanges(name, changes, now = Date.now()) {
+    const v = this.byName.get(name);
+    if (!v) return;
+    for (const [s, st] of changes) {
+      if (s >= 0 && s < v.shards && st >= 0 && st < STATES.length && v.states[s] !== st) this.set(v, s, st, now);
+    }
+  }
+
+  /** A short pulse on each shard of `name` on screen that sent a health ping (when pulses are on). */
+  pulse(name, shards) {
+    const v = this.byName.get(name);
+    if (!v || !this.pulseEnabled || document.hidden || this.onScreen.size === 0) return;
+    for (const s of shards) {
+      const el = v.els[s];
+      if (el && this.onScreen.has(el.parentElement)) el.animate(this.pulseFrames, { duration: 700, easing: 'ease-out' });
+    }
+  }
+
+  /** Marks the located shards ([{index, shard}]) with aria-current and makes each its grid's tab stop. */
+  mark(located) {
+    for (const el of this.marked) el.removeAttribute('aria-current');
+    this.marked = [];
+    for (const { index, shard } of located) {
+      const v = this.views[index];
+      const el = v?.els[shard];
+      if (!el) continue;
+      el.setAttribute('aria-current', 'true');
+      this.marked.push(el);
+      this.setRoving(v, el);
+    }
+    return this.marked;
+  }
+
+  /** Redraws the summary line and counts of each cluster that changed since the last call. */
+  refreshSummaries() {
+    for (const v of this.views) {
+      if (!v.dirty) continue;
+      v.dirty = false;
+      const sum = summarise(v.counts);
+      v.summaryEl.dataset.level = sum.level;
+      v.summaryEl.innerHTML = `<strong>${sum.title}</strong> <span>${escapeHtml(sum.detail)}</span>`;
+      v.countsEl.innerHTML = STATES.filter((st) => v.counts[st.value] > 0)
+        .map((st) => `<li data-state="${st.value}"><i class="swatch" aria-hidden="true"></i>`
+          + `${v.counts[st.value].toLocaleString('en-US')} ${st.key}</li>`).join('');
+    }
+  }
+
+  /** Every cluster's counts added up, indexed by state value. */
+  totals() {
+    const t = new Array(STATES.length).fill(0);
+    for (const v of this.views) v.counts.forEach((c, i) => { t[i] += c; });
+    return t;
+  }
+
+  locate(el) {
+    if (!el?.dataset?.shard) return null;
+    const v = this.byName.get(el.dataset.cluster);
+    const shard = Number(el.dataset.shard);
+    return v && v.els[shard] === el ? { view: v, shard } : null;
+  }
+
+  label(v, s, el) {
+    el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}`);
+  }
+
+  setRoving(v, el) {
+    if (v.roving === el) return;
+    if (v.roving) {
+      v.roving.removeAttribute('tabindex');
+      v.roving.removeAttribute('role');
+      v.roving.removeAttribute('aria-label');
+    }
+    v.roving = el;
+    el.tabIndex = 0;
+    el.setAttribute('role', 'img');
+    this.label(v, Number(el.dataset.shard), el);
+  }
+
+  onFocus(ev) {
+    const hit = this.locate(ev.target);
+    if (!hit) return;
+    this.setRoving(hit.view, ev.target);
+    this.hooks.focus?.(hit.view, hit.shard, ev.target);
+  }
+
+  onKey(ev) {
+    const hit = this.locate(ev.target);
+    if (!hit || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const { view: v, shard } = hit;
+    const cols = () => this.columns(v);
+    let to;
+    switch (ev.key) {
+      case 'ArrowLeft': to = shard - 1; break;
+      case 'ArrowRight': to = shard + 1; break;
+      case 'ArrowUp': to = shard - cols(); break;
+      case 'ArrowDown': to = shard + cols(); break;
+      case 'PageUp': to = shard - cols() * 10; break;
+      case 'PageDown': to = shard + cols() * 10; break;
+      case 'Home': to = 0; break;
+      case 'End': to = v.shards - 1; break;
+      default: return;
+    }
+    ev.preventDefault();
+    to = Math.max(0, Math.min(v.shards - 1, to));
+    const el = v.els[to];
+    this.setRoving(v, el);
+    el.focus();
+  }
+
+  /** How many shards one row of the cluster's grid holds. */
+  columns(v) {
+    return v.cols;
+  }
+}
