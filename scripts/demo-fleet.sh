@@ -1,30 +1,19 @@
 #!/usr/bin/env bash
-# demo-fleet.sh -- a tiny stand-in bot fleet for the demo: brings every shard of GLANCE_BOTS online through
-# the HTTP API, pings health, and resumes a random shard now and then, so the dashboard shows life.
-# Usage: demo-fleet.sh http://127.0.0.1:8080   (runs until killed)
+# demo-fleet.sh -- the demo's bot fleet: runs glance-sim against BASE_URL with the shards of GLANCE_BOTS, so
+# that a new user sees a living dashboard: every shard starts (starting -> online) and pings its health,
+# and now and then one resumes, disconnects or goes silent (and turns unhealthy), or a cluster restarts.
+# Usage: demo-fleet.sh http://127.0.0.1:8080   (runs until killed; GLANCE_PASSPHRASE is sent when set)
+# Tuning: GLANCE_DEMO_PING_SECONDS (10), GLANCE_DEMO_RATE (changes per second, 2), GLANCE_HEALTH_TIMEOUT (30).
 set -euo pipefail
 url=${1:?usage: demo-fleet.sh BASE_URL}
-auth=()
-[[ -n "${GLANCE_PASSPHRASE:-}" ]] && auth=(-H "Authorization: $GLANCE_PASSPHRASE")
-interval=${GLANCE_DEMO_PING_SECONDS:-10}
-
-IFS=';' read -ra clusters <<<"${GLANCE_BOTS:?GLANCE_BOTS is not set}"
-post_all() { # post_all KIND SUFFIX: POST /api/KIND/<cluster>/<id>SUFFIX for every shard, one connection per cluster
-  local kind=$1 suffix=$2 c name shards args
-  for c in "${clusters[@]}"; do
-    [[ -n "$c" ]] || continue
-    name=${c%%:*} shards=${c##*:} args=()
-    for ((i = 0; i < shards; i++)); do args+=("$url/api/$kind/$name/$i$suffix"); done
-    curl -fsS -o /dev/null -X POST "${auth[@]}" "${args[@]}" || true
-  done
-}
-post_all status /4
-post_all status /3
-while true; do
-  sleep "$interval"
-  post_all health ""
-  # one random shard of the first cluster goes through a resume
-  c=${clusters[0]} name=${c%%:*} shards=${c##*:}
-  s=$((RANDOM % shards))
-  curl -fsS -o /dev/null -X POST "${auth[@]}" "$url/api/status/$name/$s/6" "$url/api/status/$name/$s/3" || true
-done
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# the checkout's build, else one on the PATH (the container image installs it in /usr/local/bin)
+sim=${GLANCE_SIM_BIN:-$repo/build/glance-sim}
+[[ -x $sim ]] || sim=$(command -v glance-sim) ||
+  { echo "demo-fleet: glance-sim is missing; build it with scripts/build.sh" >&2; exit 1; }
+: "${GLANCE_BOTS:?GLANCE_BOTS is not set}"
+# glance-sim reads GLANCE_BOTS and GLANCE_PASSPHRASE itself; exec, so that killing this script stops it
+exec "$sim" --url "${url%/}" \
+  --ping-interval "${GLANCE_DEMO_PING_SECONDS:-10}" --jitter 0.2 \
+  --rate "${GLANCE_DEMO_RATE:-2}" --mix resume=0.6,disconnect=0.2,silent=0.15,restart=0.05 \
+  --health-timeout "${GLANCE_HEALTH_TIMEOUT:-30}" --boot-spread 5 --duration 0

@@ -1,16 +1,21 @@
 // expiry.mjs -- benchmark: N shards go silent at once; how long past its deadline does each turn unhealthy,
 // and is every transition made exactly once with R replicas listening?
 //
-// Usage: node tests/bench/expiry.mjs [shards=1000] [replicas=3]
-// Lag is measured on Redis' own clock: the status script stores the time it set the health key (since),
-// the expire script stores the time of the unhealthy transition; lag = unhealthy since - (online since + timeout).
+// Usage: node tests/bench/expiry.mjs [shards=1000] [replicas=3]      (glance-api, the lag on Redis' clock)
+//        node tests/bench/expiry.mjs [shards=1000] baseline          (the Python baseline port)
+// glance-api: the status script stores the time it set the health key (since), the expire script stores the
+// time of the unhealthy transition; lag = unhealthy since - (online since + timeout), both on Redis' clock.
+// The baseline keeps the same since_ms per shard in its process (GET /api/status/<cluster>/<id>).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { startRedis, startApi, redis, cleanup, waitUntil } from '../integration/harness.mjs';
+import { startBaseline, percentile } from './lib.mjs';
 
-const shards = Number(process.argv[2] || 1000);
-const replicas = Number(process.argv[3] || 3);
-const timeoutS = 2;
+// long enough that posting every shard and reading the times back ends before the first deadline; the lag is
+// measured from each shard's own deadline, so the length does not change it
+const TIMEOUT_S = 5;
+const BASELINE_TIMEOUT_S = 15;
 
 function post(port, agent, path) {
   return new Promise((resolve, reject) => {
@@ -23,8 +28,24 @@ function post(port, agent, path) {
   });
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+function getJson(port, agent, path) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'GET', path, agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => { try { resolve(JSON.parse(body)); } catch (e) { reject(e); } });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Runs fn(i) for i in [0, n) with `width` calls in flight. */
+async function inParallel(n, width, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await fn(next++);
+  }));
 }
 
 async function hashNumbers(port, key) {
@@ -34,7 +55,13 @@ async function hashNumbers(port, key) {
   return out;
 }
 
-try {
+function summary(lags) {
+  lags.sort((a, b) => a - b);
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1], min: lags[0] };
+}
+
+/** glance-api: `shards` shards on `replicas` replicas go silent at once. Starts and stops its own processes. */
+export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   const r = await startRedis();
   // the expiry settings of the shipped deploy/redis.conf
   for (const line of readFileSync(new URL('../../deploy/redis.conf', import.meta.url), 'utf8').split('\n')) {
@@ -43,43 +70,83 @@ try {
   }
   const apis = [];
   for (let i = 0; i < replicas; i++) {
-    apis.push(await startApi({ redisPort: r.port, bots: `main:${shards}`, healthTimeout: timeoutS }));
+    apis.push(await startApi({ redisPort: r.port, bots: `main:${shards}`, healthTimeout: TIMEOUT_S }));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < shards) {
-      const id = next++;
-      await post(apis[id % replicas].port, agent, `/api/status/main/${id}/3`);
-    }
-  }));
+  const verStart = Number(await redis(r.port, 'GET', 'glance:{main}:ver')) || 0;
+  await inParallel(shards, 32, (id) => post(apis[id % replicas].port, agent, `/api/status/main/${id}/3`));
   const onlineSince = await hashNumbers(r.port, 'glance:{main}:since');
-  const verBefore = Number(await redis(r.port, 'GET', 'glance:{main}:ver'));
+  // every shard went unknown -> online: that is `shards` versions; what follows them are expiries
+  const verBefore = verStart + shards;
+  const states = await hashNumbers(r.port, 'glance:{main}:state');
+  for (const v of states.values()) {
+    if (v !== 3) throw new Error(`a shard expired before every online time was read; raise the health timeout (${TIMEOUT_S} s)`);
+  }
   await waitUntil(async () => {
-    const states = await hashNumbers(r.port, 'glance:{main}:state');
+    const now = await hashNumbers(r.port, 'glance:{main}:state');
     let unhealthy = 0;
-    for (const v of states.values()) if (v === 1) unhealthy++;
+    for (const v of now.values()) if (v === 1) unhealthy++;
     return unhealthy === shards;
   }, { timeoutMs: 30000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
   await new Promise((res) => setTimeout(res, 500)); // late duplicates, if any, would show in the version
   const verAfter = Number(await redis(r.port, 'GET', 'glance:{main}:ver'));
   const unhealthySince = await hashNumbers(r.port, 'glance:{main}:since');
   const lags = [];
-  for (const [id, t] of unhealthySince) lags.push(t - (onlineSince.get(id) + timeoutS * 1000));
-  lags.sort((a, b) => a - b);
+  for (const [id, t] of unhealthySince) lags.push(t - (onlineSince.get(id) + TIMEOUT_S * 1000));
   let byNotification = 0, bySweep = 0;
   for (const api of apis) {
     const text = await (await fetch(`${api.url}/metrics`)).text();
     byNotification += Number(/glance_expired_by_notification_total (\d+)/.exec(text)[1]);
     bySweep += Number(/glance_expired_by_sweep_total (\d+)/.exec(text)[1]);
   }
-  console.log(JSON.stringify({
-    shards, replicas, health_timeout_s: timeoutS,
-    transitions: verAfter - verBefore,
-    lag_ms: { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1], min: lags[0] },
-    by_notification: byNotification, by_sweep: bySweep,
-  }));
   agent.destroy();
-} finally {
-  await cleanup();
+  for (const api of apis) await api.stop();
+  await r.stop();
+  return {
+    shards, replicas, health_timeout_s: TIMEOUT_S, transitions: verAfter - verBefore, lag_ms: summary(lags),
+    by_notification: byNotification, by_sweep: bySweep,
+  };
+}
+
+/** The Python baseline: the same experiment against its polling loop (one process). */
+export async function expiryBaseline({ shards = 1000 } = {}) {
+  // reading every shard's since_ms back takes seconds here, so the shards get longer to live; the lag is
+  // measured from each one's own deadline, so the timeout's length does not change it
+  const timeoutS = BASELINE_TIMEOUT_S;
+  const b = await startBaseline({ bots: `main:${shards}`, healthTimeout: timeoutS });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  await inParallel(shards, 32, (id) => post(b.port, agent, `/api/status/main/${id}/3`));
+  const verBefore = (await getJson(b.port, agent, '/api/status')).clusters[0].version;
+  const onlineSince = new Map();
+  await inParallel(shards, 32, async (id) => {
+    onlineSince.set(id, (await getJson(b.port, agent, `/api/status/main/${id}`)).since_ms);
+  });
+  const verOnline = (await getJson(b.port, agent, '/api/status')).clusters[0].version;
+  if (verOnline !== verBefore) throw new Error(`shards expired while their times were read (${verOnline - verBefore}); raise BASELINE_TIMEOUT_S`);
+  await waitUntil(async () => {
+    const { clusters } = await getJson(b.port, agent, '/api/status');
+    return clusters[0].states.every((s) => s === 1);
+  }, { timeoutMs: 60000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
+  await new Promise((res) => setTimeout(res, 500));
+  const verAfter = (await getJson(b.port, agent, '/api/status')).clusters[0].version;
+  const lags = [];
+  await inParallel(shards, 32, async (id) => {
+    const s = await getJson(b.port, agent, `/api/status/main/${id}`);
+    lags.push(s.since_ms - (onlineSince.get(id) + timeoutS * 1000));
+  });
+  agent.destroy();
+  await b.stop();
+  return { shards, replicas: 1, health_timeout_s: timeoutS, transitions: verAfter - verBefore, lag_ms: summary(lags) };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const shards = Number(process.argv[2] || 1000);
+  try {
+    const out = process.argv[3] === 'baseline'
+      ? await expiryBaseline({ shards })
+      : await expiryGlance({ shards, replicas: Number(process.argv[3] || 3) });
+    console.log(JSON.stringify(out));
+  } finally {
+    await cleanup();
+  }
 }

@@ -1,0 +1,513 @@
+/* fleet.c -- a simulated bot fleet: per-shard state machines, health pings with jitter, events at a rate,
+ * every POST over a few keep-alive connections; it also matches the changes viewers see to the POSTs.
+ *
+ * Every status POST the fleet makes changes the shard's state: consecutive states of a plan differ, and
+ * the only state the server sets by itself (unhealthy) is never posted. Steps of a plan are at least
+ * 300 ms apart and a shard rests a second between events, so with the default 100 ms feed interval every
+ * change is its own entry in an update frame and each viewer must see each one. */
+#include "fleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rng.h"
+
+#define MAX_WAIT_MS 100
+#define REST_MS 1000     /* a shard rests this long after a change before a new event may pick it */
+#define PICK_TRIES 32
+
+enum plan_kind { PLAN_NONE, PLAN_BOOT, PLAN_RESUME, PLAN_DISCONNECT, PLAN_SILENT, PLAN_RESTART };
+
+static const uint8_t plan_states[][4] = {
+    [PLAN_BOOT] = {4, 3},          /* starting, online */
+    [PLAN_RESUME] = {6, 3},        /* resuming, online */
+    [PLAN_DISCONNECT] = {2, 6, 3}, /* offline, resuming, online */
+    [PLAN_SILENT] = {6, 3},        /* after the silence (the server turned it unhealthy): resuming, online */
+    [PLAN_RESTART] = {5, 2, 4, 3}, /* stopping, offline, starting, online */
+};
+static const uint8_t plan_len[] = {[PLAN_BOOT] = 2, [PLAN_RESUME] = 2, [PLAN_DISCONNECT] = 3, [PLAN_SILENT] = 2,
+                                   [PLAN_RESTART] = 4};
+
+struct shard {
+    uint32_t cluster, id;
+    uint64_t last_change_ms;
+    uint64_t tracked_ns;   /* when the latest tracked change was written */
+    uint32_t expect, seen; /* viewers owed that change, viewers that saw it */
+    uint32_t tracked_seq, step_gen;
+    uint8_t tracked, tracked_state;
+    uint8_t plan, plan_pos, silent;
+};
+
+enum entry_kind { ENTRY_PING, ENTRY_STEP };
+
+struct entry {
+    uint64_t due_ms;
+    uint32_t gid;
+    uint32_t tag; /* kind in bit 0, the step generation above it: a cancelled step is skipped */
+};
+
+struct job {
+    struct http_request req;
+    struct fleet *fl;
+    struct job *next_free;
+    uint32_t gid, seq;
+    uint8_t health, state, boot, tracked;
+};
+
+struct fleet {
+    const struct sim_flags *flags;
+    struct http_pool *pool;
+    struct shard *shards;
+    size_t num_shards;
+    uint32_t offsets[FLAGS_MAX_CLUSTERS];
+    uint32_t restarting[FLAGS_MAX_CLUSTERS]; /* shards of the cluster still in a restart */
+    struct entry *heap;
+    size_t heap_size, heap_cap;
+    struct job *free_jobs;
+    uint64_t rng;
+    uint64_t now_ms;
+    int started;
+    size_t boot_left; /* boot POSTs not answered yet */
+    size_t busy;      /* shards with a plan under way */
+    int tracking, events_on;
+    uint64_t events_start_ms, events_issued;
+    double event_rate; /* events per second that give f->rate changes per second */
+    uint32_t audience;
+    struct fleet_stats stats;
+};
+
+static uint64_t between(struct fleet *fl, uint64_t lo, uint64_t hi)
+{
+    return lo + rng_next(&fl->rng) % (hi - lo + 1);
+}
+
+/* ---- the schedule: a binary min-heap on due_ms ---- */
+
+static void heap_push(struct fleet *fl, uint64_t due_ms, uint32_t gid, uint32_t tag)
+{
+    size_t i;
+
+    if (fl->heap_size == fl->heap_cap) {
+        fl->heap_cap = fl->heap_cap == 0 ? 1024 : fl->heap_cap * 2;
+        fl->heap = h2o_mem_realloc(fl->heap, sizeof(*fl->heap) * fl->heap_cap);
+    }
+    i = fl->heap_size++;
+    while (i != 0) {
+        size_t parent = (i - 1) / 2;
+        if (fl->heap[parent].due_ms <= due_ms)
+            break;
+        fl->heap[i] = fl->heap[parent];
+        i = parent;
+    }
+    fl->heap[i] = (struct entry){due_ms, gid, tag};
+}
+
+static struct entry heap_pop(struct fleet *fl)
+{
+    struct entry top = fl->heap[0], last = fl->heap[--fl->heap_size];
+    size_t i = 0;
+
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= fl->heap_size)
+            break;
+        if (child + 1 < fl->heap_size && fl->heap[child + 1].due_ms < fl->heap[child].due_ms)
+            ++child;
+        if (last.due_ms <= fl->heap[child].due_ms)
+            break;
+        fl->heap[i] = fl->heap[child];
+        i = child;
+    }
+    if (fl->heap_size != 0)
+        fl->heap[i] = last;
+    return top;
+}
+
+/* ---- POSTs ---- */
+
+static void on_sent(struct http_request *req)
+{
+    struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, req, req);
+    struct fleet *fl = job->fl;
+    struct shard *s = &fl->shards[job->gid];
+
+    if (job->health || job->boot || !fl->tracking)
+        return;
+    if (job->tracked) { /* written again after a failed connection: only the time moves */
+        if (s->tracked_seq == job->seq)
+            s->tracked_ns = req->sent_ns;
+        return;
+    }
+    if (s->tracked && s->seen < s->expect)
+        fl->stats.superseded += s->expect - s->seen;
+    s->tracked = 1;
+    s->tracked_state = job->state;
+    s->tracked_ns = req->sent_ns;
+    s->expect = fl->audience;
+    s->seen = 0;
+    job->seq = ++s->tracked_seq;
+    job->tracked = 1;
+    ++fl->stats.tracked;
+    fl->stats.expected += fl->audience;
+}
+
+static void schedule_ping(struct fleet *fl, uint32_t gid, uint64_t delay_ms)
+{
+    heap_push(fl, fl->now_ms + delay_ms, gid, ENTRY_PING);
+}
+
+static uint64_t ping_period_ms(struct fleet *fl)
+{
+    double scale = 1 + fl->flags->jitter * (2 * rng_uniform(&fl->rng) - 1);
+
+    return (uint64_t)(fl->flags->ping_interval_s * 1000 * scale) + 1;
+}
+
+static void on_done(struct http_request *req, int status)
+{
+    struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, req, req);
+    struct fleet *fl = job->fl;
+    struct shard *s = &fl->shards[job->gid];
+    int cls = status == 0 ? 0 : status >= 200 && status < 600 ? status / 100 - 1 : 5;
+
+    if (status != 0)
+        stats_add(&fl->stats.post_us, (stats_now_ns() - req->sent_ns) / 1000);
+    if (job->health) {
+        ++fl->stats.health_posts;
+    } else {
+        ++fl->stats.status_posts;
+        ++fl->stats.status_by_code[cls];
+    }
+    if (status != 204) {
+        ++fl->stats.errors;
+        /* the change did not happen: nobody owes it */
+        if (job->tracked && s->tracked_seq == job->seq && s->tracked) {
+            fl->stats.expected -= s->expect - s->seen;
+            s->expect = s->seen;
+        }
+    }
+    if (job->boot) {
+        --fl->boot_left;
+        if (job->state == plan_states[PLAN_BOOT][0]) /* pings start once the first status is in */
+            schedule_ping(fl, job->gid, (uint64_t)(rng_uniform(&fl->rng) * fl->flags->ping_interval_s * 1000));
+    }
+    job->next_free = fl->free_jobs;
+    fl->free_jobs = job;
+}
+
+static void post(struct fleet *fl, uint32_t gid, int health, int state, int boot)
+{
+    struct shard *s = &fl->shards[gid];
+    const struct flags_cluster *c = &fl->flags->clusters[s->cluster];
+    struct job *job = fl->free_jobs;
+
+    if (job != NULL)
+        fl->free_jobs = job->next_free;
+    else
+        job = h2o_mem_alloc(sizeof(*job));
+    memset(job, 0, sizeof(*job));
+    job->fl = fl;
+    job->gid = gid;
+    job->health = (uint8_t)health;
+    job->state = (uint8_t)state;
+    job->boot = (uint8_t)boot;
+    job->req.on_sent = on_sent;
+    job->req.on_done = on_done;
+    if (health)
+        job->req.path_len = (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/health/%s/%u", c->name, s->id);
+    else
+        job->req.path_len =
+            (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/status/%s/%u/%d", c->name, s->id, state);
+    if (!health)
+        s->last_change_ms = fl->now_ms;
+    http_pool_post(fl->pool, &job->req);
+}
+
+/* ---- plans ---- */
+
+static uint64_t step_delay_ms(struct fleet *fl, int plan, int pos)
+{
+    switch (plan) {
+    case PLAN_BOOT:
+        return between(fl, 300, 1000);
+    case PLAN_RESTART:
+        return pos == 1 ? between(fl, 300, 800) : pos == 2 ? between(fl, 500, 1500) : between(fl, 500, 2000);
+    default:
+        return between(fl, 500, 1500);
+    }
+}
+
+static void schedule_step(struct fleet *fl, uint32_t gid, uint64_t delay_ms)
+{
+    struct shard *s = &fl->shards[gid];
+
+    heap_push(fl, fl->now_ms + delay_ms, gid, (++s->step_gen << 1) | ENTRY_STEP);
+}
+
+static void plan_end(struct fleet *fl, struct shard *s)
+{
+    if (s->plan == PLAN_RESTART)
+        --fl->restarting[s->cluster];
+    if (s->plan != PLAN_NONE)
+        --fl->busy;
+    s->plan = PLAN_NONE;
+    s->silent = 0;
+}
+
+/* Begins a plan on a shard, ending whatever plan it had; the first step runs after first_delay_ms. */
+static void plan_begin(struct fleet *fl, uint32_t gid, int plan, uint64_t first_delay_ms)
+{
+    struct shard *s = &fl->shards[gid];
+
+    plan_end(fl, s);
+    s->plan = (uint8_t)plan;
+    s->plan_pos = 0;
+    s->silent = plan == PLAN_SILENT;
+    ++fl->busy;
+    if (plan == PLAN_RESTART)
+        ++fl->restarting[s->cluster];
+    schedule_step(fl, gid, first_delay_ms);
+}
+
+static void run_step(struct fleet *fl, uint32_t gid)
+{
+    struct shard *s = &fl->shards[gid];
+    int plan = s->plan;
+
+    s->silent = 0;
+    post(fl, gid, 0, plan_states[plan][s->plan_pos], plan == PLAN_BOOT);
+    if (++s->plan_pos < plan_len[plan])
+        schedule_step(fl, gid, step_delay_ms(fl, plan, s->plan_pos));
+    else
+        plan_end(fl, s);
+}
+
+/* A shard that no plan holds and that has rested; UINT32_MAX when a few random picks found none. */
+static uint32_t pick_shard(struct fleet *fl)
+{
+    int i;
+
+    for (i = 0; i != PICK_TRIES; ++i) {
+        uint32_t gid = (uint32_t)(rng_next(&fl->rng) % fl->num_shards);
+        struct shard *s = &fl->shards[gid];
+        if (s->plan == PLAN_NONE && fl->now_ms - s->last_change_ms >= REST_MS)
+            return gid;
+    }
+    return UINT32_MAX;
+}
+
+static int pick_event(struct fleet *fl)
+{
+    double u = rng_uniform(&fl->rng), acc = 0;
+    int k, last = 0;
+
+    for (k = 0; k != FLAGS_NUM_EVENTS; ++k) {
+        if (fl->flags->mix[k] <= 0)
+            continue;
+        acc += fl->flags->mix[k];
+        last = k;
+        if (u < acc)
+            return k;
+    }
+    return last; /* rounding left u at or above the sum */
+}
+
+/* Starts one event from the mix. Returns 0, or -1 when no shard (or cluster) was free for it. */
+static int start_event(struct fleet *fl)
+{
+    int kind = pick_event(fl);
+    uint32_t gid;
+
+    if (kind == FLAGS_RESTART) {
+        size_t c = (size_t)(rng_next(&fl->rng) % fl->flags->num_clusters), i, n;
+        if (fl->restarting[c] != 0)
+            return -1;
+        n = fl->flags->clusters[c].shards;
+        /* the cluster's processes go down and come back one after another, over about a second */
+        for (i = 0; i != n; ++i)
+            plan_begin(fl, fl->offsets[c] + (uint32_t)i, PLAN_RESTART, (uint64_t)i * 1000 / n);
+        ++fl->stats.events[kind];
+        return 0;
+    }
+    if ((gid = pick_shard(fl)) == UINT32_MAX)
+        return -1;
+    ++fl->stats.events[kind];
+    switch (kind) {
+    case FLAGS_RESUME:
+        plan_begin(fl, gid, PLAN_RESUME, 0);
+        break;
+    case FLAGS_DISCONNECT:
+        plan_begin(fl, gid, PLAN_DISCONNECT, 0);
+        break;
+    default: /* silent: no pings for longer than the health timeout, then it comes back */
+        plan_begin(fl, gid, PLAN_SILENT, (uint64_t)fl->flags->health_timeout_s * 1000 + between(fl, 1000, 3000));
+        break;
+    }
+    return 0;
+}
+
+/* ---- the fleet ---- */
+
+struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint64_t seed)
+{
+    struct fleet *fl = h2o_mem_alloc(sizeof(*fl));
+    size_t c, n = 0;
+    double per_event = 0, avg_cluster = 0;
+
+    memset(fl, 0, sizeof(*fl));
+    fl->flags = f;
+    fl->pool = pool;
+    fl->rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ull;
+    for (c = 0; c != f->num_clusters; ++c) {
+        fl->offsets[c] = (uint32_t)n;
+        n += f->clusters[c].shards;
+        avg_cluster += (double)f->clusters[c].shards / (double)f->num_clusters;
+    }
+    fl->num_shards = n;
+    fl->shards = h2o_mem_alloc(sizeof(*fl->shards) * (n != 0 ? n : 1));
+    memset(fl->shards, 0, sizeof(*fl->shards) * (n != 0 ? n : 1));
+    for (c = 0; c != f->num_clusters; ++c) {
+        uint32_t i;
+        for (i = 0; i != f->clusters[c].shards; ++i) {
+            fl->shards[fl->offsets[c] + i].cluster = (uint32_t)c;
+            fl->shards[fl->offsets[c] + i].id = i;
+        }
+    }
+    /* the changes one event makes, on average, so that events at event_rate make f->rate changes a second */
+    per_event = f->mix[FLAGS_RESUME] * 2 + f->mix[FLAGS_DISCONNECT] * 3 + f->mix[FLAGS_SILENT] * 2 +
+                f->mix[FLAGS_RESTART] * 4 * avg_cluster;
+    fl->event_rate = per_event > 0 ? f->rate / per_event : 0;
+    stats_init(&fl->stats.post_us);
+    stats_init(&fl->stats.latency_us);
+    return fl;
+}
+
+void fleet_free(struct fleet *fl)
+{
+    while (fl->free_jobs != NULL) {
+        struct job *job = fl->free_jobs;
+        fl->free_jobs = job->next_free;
+        free(job);
+    }
+    free(fl->heap);
+    free(fl->shards);
+    free(fl);
+}
+
+uint64_t fleet_tick(struct fleet *fl, uint64_t now_ms)
+{
+    uint64_t wait = MAX_WAIT_MS;
+
+    fl->now_ms = now_ms;
+    if (!fl->started) {
+        uint32_t gid;
+        fl->started = 1;
+        fl->boot_left = fl->num_shards * 2;
+        for (gid = 0; gid != fl->num_shards; ++gid)
+            plan_begin(fl, gid, PLAN_BOOT, (uint64_t)(rng_uniform(&fl->rng) * fl->flags->boot_spread_s * 1000));
+    }
+    while (fl->heap_size != 0 && fl->heap[0].due_ms <= now_ms) {
+        struct entry e = heap_pop(fl);
+        struct shard *s = &fl->shards[e.gid];
+        if ((e.tag & 1) == ENTRY_PING) {
+            if (!s->silent)
+                post(fl, e.gid, 1, 0, 0);
+            schedule_ping(fl, e.gid, ping_period_ms(fl));
+        } else if ((e.tag >> 1) == s->step_gen && s->plan != PLAN_NONE) {
+            run_step(fl, e.gid);
+        }
+    }
+    if (fl->events_on && fl->event_rate > 0) {
+        uint64_t due = (uint64_t)((double)(now_ms - fl->events_start_ms) * fl->event_rate / 1000.0);
+        /* an event that finds no free shard waits for the next tick; a backlog of over a second is dropped */
+        if (due > fl->events_issued + (uint64_t)fl->event_rate + 1) {
+            uint64_t drop = due - fl->events_issued - (uint64_t)fl->event_rate - 1;
+            fl->stats.events_skipped += drop;
+            fl->events_issued += drop;
+        }
+        while (fl->events_issued < due && start_event(fl) == 0)
+            ++fl->events_issued;
+        wait = (uint64_t)((double)(fl->events_issued + 1) * 1000.0 / fl->event_rate) + fl->events_start_ms;
+        wait = wait > now_ms ? wait - now_ms : fl->events_issued < due ? 10 : 0;
+        if (wait > MAX_WAIT_MS)
+            wait = MAX_WAIT_MS;
+    }
+    if (fl->heap_size != 0) {
+        uint64_t next = fl->heap[0].due_ms > now_ms ? fl->heap[0].due_ms - now_ms : 0;
+        if (next < wait)
+            wait = next;
+    }
+    return wait;
+}
+
+int fleet_booted(const struct fleet *fl)
+{
+    return fl->started && fl->boot_left == 0;
+}
+
+void fleet_start_events(struct fleet *fl, uint64_t now_ms)
+{
+    fl->tracking = 1;
+    fl->events_on = 1;
+    fl->events_start_ms = now_ms;
+    fl->events_issued = 0;
+}
+
+void fleet_stop_events(struct fleet *fl)
+{
+    fl->events_on = 0;
+}
+
+int fleet_idle(const struct fleet *fl)
+{
+    return fl->busy == 0 && http_pool_queued(fl->pool) == 0 && http_pool_inflight(fl->pool) == 0;
+}
+
+void fleet_set_audience(struct fleet *fl, uint32_t viewers)
+{
+    fl->audience = viewers;
+}
+
+uint32_t fleet_key(struct fleet *fl, const char *name, size_t name_len, uint32_t shard)
+{
+    const struct sim_flags *f = fl->flags;
+    size_t c;
+
+    for (c = 0; c != f->num_clusters; ++c)
+        if (f->clusters[c].name_len == name_len && memcmp(f->clusters[c].name, name, name_len) == 0)
+            break;
+    if (c == f->num_clusters || shard >= f->clusters[c].shards) {
+        ++fl->stats.unmatched;
+        return UINT32_MAX;
+    }
+    return fl->offsets[c] + shard;
+}
+
+void fleet_observe(struct fleet *fl, uint32_t key, int state, uint64_t now_ns)
+{
+    struct shard *s = &fl->shards[key];
+
+    if (!s->tracked || s->tracked_state != state || s->seen >= s->expect) {
+        ++fl->stats.unmatched;
+        return;
+    }
+    ++s->seen;
+    ++fl->stats.delivered;
+    stats_add(&fl->stats.latency_us, now_ns > s->tracked_ns ? (now_ns - s->tracked_ns) / 1000 : 0);
+}
+
+const struct fleet_stats *fleet_stats(struct fleet *fl)
+{
+    return &fl->stats;
+}
+
+uint64_t fleet_outstanding(const struct fleet *fl)
+{
+    uint64_t owed = 0;
+    size_t i;
+
+    for (i = 0; i != fl->num_shards; ++i)
+        if (fl->shards[i].tracked)
+            owed += fl->shards[i].expect - fl->shards[i].seen;
+    return owed;
+}

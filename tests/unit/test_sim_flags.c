@@ -1,0 +1,175 @@
+/* test_sim_flags.c -- unit tests of services/sim/flags.c: glance-sim's command line. */
+#include "check.h"
+#include "flags.h"
+
+static int parse(struct sim_flags *f, char **argv, int argc, char *err, size_t errlen)
+{
+    flags_defaults(f);
+    return flags_parse(f, argc, argv, err, errlen);
+}
+
+TEST(test_flags_take_url_and_clusters)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url", "http://127.0.0.1:8080", "--clusters", "main:360;demo:16"};
+    if (!CHECK(parse(&f, argv, 5, err, sizeof(err)) == 0))
+        return;
+    CHECK_STR(f.host, "127.0.0.1");
+    CHECK_EQ_U64(f.port, 8080);
+    CHECK_STR(f.host_header, "127.0.0.1:8080");
+    CHECK_EQ_U64(f.num_clusters, 2);
+    CHECK_STR(f.clusters[0].name, "main");
+    CHECK_EQ_U64(f.clusters[0].shards, 360);
+    CHECK_STR(f.clusters[1].name, "demo");
+    CHECK_EQ_U64(f.clusters[1].shards, 16);
+}
+
+TEST(test_flags_accept_name_equals_value)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url=http://localhost", "--clusters=a:1", "--rate=500", "--viewers=1000",
+                    "--report=json", "--duration=20", "--jitter=0.5"};
+    if (!CHECK(parse(&f, argv, 8, err, sizeof(err)) == 0))
+        return;
+    CHECK_EQ_U64(f.port, 80);
+    CHECK(f.rate == 500);
+    CHECK_EQ_U64(f.viewers, 1000);
+    CHECK(f.report_json == 1);
+    CHECK(f.duration_s == 20);
+    CHECK(f.jitter == 0.5);
+}
+
+TEST(test_flags_url_with_ipv6_host)
+{
+    struct sim_flags f;
+    char err[256];
+    flags_defaults(&f);
+    if (!CHECK(flags_set_url(&f, "http://[::1]:9000/", err, sizeof(err)) == 0))
+        return;
+    CHECK_STR(f.host, "::1");
+    CHECK_EQ_U64(f.port, 9000);
+    CHECK_STR(f.host_header, "[::1]:9000");
+}
+
+TEST(test_flags_reject_https_paths_and_bad_ports)
+{
+    struct sim_flags f;
+    char err[256];
+    flags_defaults(&f);
+    CHECK(flags_set_url(&f, "https://x", err, sizeof(err)) == -1);
+    CHECK(flags_set_url(&f, "http://x/api", err, sizeof(err)) == -1);
+    CHECK(flags_set_url(&f, "http://x:0", err, sizeof(err)) == -1);
+    CHECK(flags_set_url(&f, "http://x:65536", err, sizeof(err)) == -1);
+    CHECK(flags_set_url(&f, "http://:80", err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--url") != NULL);
+}
+
+TEST(test_flags_reject_bad_clusters)
+{
+    struct sim_flags f;
+    char err[256];
+    flags_defaults(&f);
+    CHECK(flags_set_clusters(&f, "main", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, "main:0", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, "main:1000001", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, "ma in:3", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, ":3", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, "", err, sizeof(err)) == -1);
+    CHECK(flags_set_clusters(&f, "a:1;;b:2;", err, sizeof(err)) == 0);
+    CHECK_EQ_U64(f.num_clusters, 2);
+}
+
+TEST(test_flags_mix_is_normalised)
+{
+    struct sim_flags f;
+    char err[256];
+    flags_defaults(&f);
+    if (!CHECK(flags_set_mix(&f, "resume=3,restart=1", err, sizeof(err)) == 0))
+        return;
+    CHECK(f.mix[FLAGS_RESUME] == 0.75);
+    CHECK(f.mix[FLAGS_RESTART] == 0.25);
+    CHECK(f.mix[FLAGS_SILENT] == 0);
+    CHECK(f.mix[FLAGS_DISCONNECT] == 0);
+}
+
+TEST(test_flags_mix_rejects_unknown_kinds_and_all_zero)
+{
+    struct sim_flags f;
+    char err[256];
+    flags_defaults(&f);
+    CHECK(flags_set_mix(&f, "explode=1", err, sizeof(err)) == -1);
+    CHECK(flags_set_mix(&f, "resume=0", err, sizeof(err)) == -1);
+    CHECK(flags_set_mix(&f, "resume=-1", err, sizeof(err)) == -1);
+    CHECK(flags_set_mix(&f, "resume", err, sizeof(err)) == -1);
+}
+
+TEST(test_flags_require_a_url)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--clusters", "a:1"};
+    CHECK(parse(&f, argv, 3, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--url") != NULL);
+}
+
+TEST(test_flags_fleet_needs_clusters_unless_no_fleet)
+{
+    struct sim_flags f;
+    char err[256];
+    char *with[] = {"glance-sim", "--url", "http://h:1"};
+    char *without[] = {"glance-sim", "--url", "http://h:1", "--no-fleet", "--viewers", "5"};
+    CHECK(parse(&f, with, 3, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--clusters") != NULL);
+    CHECK(parse(&f, without, 6, err, sizeof(err)) == 0);
+    CHECK(f.fleet == 0);
+}
+
+TEST(test_flags_errors_name_the_flag_and_value)
+{
+    struct sim_flags f;
+    char err[256];
+    char *rate[] = {"glance-sim", "--url", "http://h:1", "--no-fleet", "--rate", "fast"};
+    char *viewers[] = {"glance-sim", "--url", "http://h:1", "--no-fleet", "--viewers", "1.5"};
+    char *unknown[] = {"glance-sim", "--url", "http://h:1", "--speed", "3"};
+    char *missing[] = {"glance-sim", "--url"};
+    CHECK(parse(&f, rate, 6, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--rate \"fast\"") != NULL);
+    CHECK(parse(&f, viewers, 6, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--viewers \"1.5\"") != NULL);
+    CHECK(parse(&f, unknown, 5, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--speed") != NULL);
+    CHECK(parse(&f, missing, 2, err, sizeof(err)) == -1);
+}
+
+TEST(test_flags_defaults_are_the_documented_ones)
+{
+    struct sim_flags f;
+    flags_defaults(&f);
+    CHECK(f.ping_interval_s == 10);
+    CHECK(f.jitter == 0.2);
+    CHECK(f.rate == 2);
+    CHECK_EQ_U64(f.connections, 8);
+    CHECK_EQ_U64(f.health_timeout_s, 30);
+    CHECK(f.duration_s == 0);
+    CHECK(f.fleet == 1);
+}
+
+int main(void)
+{
+    static const struct check_case cases[] = {
+        CHECK_CASE(test_flags_take_url_and_clusters),
+        CHECK_CASE(test_flags_accept_name_equals_value),
+        CHECK_CASE(test_flags_url_with_ipv6_host),
+        CHECK_CASE(test_flags_reject_https_paths_and_bad_ports),
+        CHECK_CASE(test_flags_reject_bad_clusters),
+        CHECK_CASE(test_flags_mix_is_normalised),
+        CHECK_CASE(test_flags_mix_rejects_unknown_kinds_and_all_zero),
+        CHECK_CASE(test_flags_require_a_url),
+        CHECK_CASE(test_flags_fleet_needs_clusters_unless_no_fleet),
+        CHECK_CASE(test_flags_errors_name_the_flag_and_value),
+        CHECK_CASE(test_flags_defaults_are_the_documented_ones),
+    };
+    return CHECK_RUN(cases);
+}
