@@ -1,38 +1,70 @@
 #!/usr/bin/env bash
-# run.sh -- install what is missing, build, and run Glance on this machine: redis-server and one
-# glance-api with a demo configuration, at http://127.0.0.1:${GLANCE_PORT:-8080}/. Ctrl-C stops both.
+# run.sh -- run Glance on this machine with a demo bot fleet, the way it is deployed: Redis, three glance-api
+# replicas and HAProxy in front. With a Docker engine that answers, that is `docker compose --profile demo
+# up`; without one, the same topology from Debian's packages (deploy/stack.sh), after installing what is
+# missing and building. Serves http://127.0.0.1:${GLANCE_LB_PORT:-8080}/; Ctrl-C stops everything.
+#
+# GLANCE_RUN=local uses deploy/stack.sh even when Docker is there; GLANCE_REPLICAS (default 3) sets how many
+# replicas the local stack runs. Configuration: environment or .env (see .env.sample).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# shellcheck source=deploy/env.sh
+. deploy/env.sh
+
+docker_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
+
+if [[ ${GLANCE_RUN:-} != local ]] && command -v docker >/dev/null && docker info >/dev/null 2>&1 &&
+  { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; }; then
+  port=$(glance_setting GLANCE_LB_PORT 8080)
+  trap 'docker_compose --profile demo down' EXIT
+  echo "Glance: starting with docker compose (the dashboard will be at http://127.0.0.1:$port/; Ctrl-C stops it)"
+  docker_compose --profile demo up --build
+  exit 0
+fi
 
 scripts/deps.sh
 scripts/build.sh
 
-export GLANCE_BOTS=${GLANCE_BOTS:-"main:360;demo:16"}
-export GLANCE_HOST=${GLANCE_HOST:-127.0.0.1}
-export GLANCE_PORT=${GLANCE_PORT:-8080}
-export GLANCE_WEB_ROOT=${GLANCE_WEB_ROOT:-$PWD/web}
-redis_port=${GLANCE_DEMO_REDIS_PORT:-6380}
-export GLANCE_REDIS_URL=${GLANCE_REDIS_URL:-redis://127.0.0.1:$redis_port/0}
-data=${GLANCE_DEMO_DATA:-$PWD/build/demo-redis}
-mkdir -p "$data"
+# the demo needs clusters to show; a .env or the environment may name the real ones
+if [[ -z $(glance_setting GLANCE_BOTS "") ]]; then
+  export GLANCE_BOTS="main:360;demo:16"
+fi
+port=$(glance_setting GLANCE_LB_PORT "${GLANCE_PORT:-8080}")
+export GLANCE_LB_PORT=$port
 
-pids=()
-cleanup() {
+# a stack left running (by deploy/stack.sh up, or another run.sh) is not ours to stop
+rc=0
+deploy/stack.sh status >/dev/null 2>&1 || rc=$?
+if ((rc != 3)); then
+  echo "run.sh: a local stack is already running (deploy/stack.sh status shows it; deploy/stack.sh down stops it)" >&2
+  exit 1
+fi
+
+fleet=
+stop() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [[ -n $fleet ]]; then kill "$fleet" 2>/dev/null || true; fi
+  deploy/stack.sh down
 }
-trap cleanup EXIT INT TERM
+trap stop EXIT
+trap 'exit 130' INT TERM
 
-redis-server deploy/redis.conf --port "$redis_port" --bind 127.0.0.1 --dir "$data" --daemonize no &
-pids+=($!)
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+deploy/stack.sh up "${GLANCE_REPLICAS:-3}"
 
-build/glance-api &
-pids+=($!)
-for _ in $(seq 50); do curl -fs "http://$GLANCE_HOST:$GLANCE_PORT/readyz" >/dev/null && break; sleep 0.1; done
-
-scripts/demo-fleet.sh "http://$GLANCE_HOST:$GLANCE_PORT" &
-pids+=($!)
-echo "Glance is running: http://$GLANCE_HOST:$GLANCE_PORT/  (Ctrl-C stops it)"
-wait -n "${pids[@]}"
+# the demo fleet posts through the load balancer, as real bots would
+passphrase=$(glance_setting GLANCE_PASSPHRASE "")
+passphrase_file=$(glance_setting GLANCE_PASSPHRASE_FILE "")
+if [[ -z $passphrase && -n $passphrase_file ]]; then
+  passphrase=$(head -n 1 "$passphrase_file")
+fi
+GLANCE_BOTS=$(glance_setting GLANCE_BOTS "") GLANCE_PASSPHRASE=$passphrase scripts/demo-fleet.sh "http://127.0.0.1:$port" &
+fleet=$!
+echo "Glance is running: http://127.0.0.1:$port/  (HAProxy stats: http://127.0.0.1:$(glance_setting GLANCE_LB_STATS_PORT 8404)/stats; Ctrl-C stops it)"
+wait "$fleet"

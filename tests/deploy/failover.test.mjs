@@ -1,0 +1,119 @@
+// failover.test.mjs -- kill -9 one of three replicas behind HAProxy under a steady POST load: once HAProxy has
+// noticed, no request fails; every write that got a 204 is in Redis; the dead replica's feed clients
+// reconnect through the load balancer, get a fresh hello and end up with exactly what Redis holds.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request, redis, waitUntil, cleanup } from '../integration/harness.mjs';
+import { stackUp, postLoad, BrowserFeed, alive } from './stack.mjs';
+
+const VICTIM = 'api2';
+const RATE = 300; // requests per second
+const LOAD_MS = 12000;
+const KILL_AFTER_MS = 4000;
+
+let stack;
+const feeds = [];
+
+before(async () => {
+  stack = await stackUp({ replicas: 3, bots: 'load:100000;main:16' });
+});
+
+after(async () => {
+  for (const f of feeds) f.stop();
+  if (stack) await stack.down();
+  await cleanup();
+});
+
+/** Every field of a Redis hash as a Map. */
+async function hgetall(key) {
+  const lines = (await redis(stack.redisPort, 'HGETALL', key)).split('\n').filter((l) => l !== '');
+  const m = new Map();
+  for (let i = 0; i + 1 < lines.length; i += 2) m.set(lines[i], lines[i + 1]);
+  return m;
+}
+
+test('kill -9 of a replica under POST load: no failure once HAProxy noticed, no acknowledged write lost, its feeds resync elsewhere', async (t) => {
+  for (let i = 0; i < 6; i++) {
+    const f = new BrowserFeed(stack.lbPort);
+    feeds.push(f);
+    await f.start();
+  }
+  const victimFeeds = feeds.filter((f) => f.current.replica === VICTIM);
+  assert.ok(victimFeeds.length >= 1, `a feed is on ${VICTIM}: ${feeds.map((f) => f.current.replica).join(' ')}`);
+
+  // every request writes its own shard, so the state each one leaves in Redis is known exactly
+  const load = postLoad(stack.lbPort, {
+    rate: RATE,
+    durationMs: LOAD_MS,
+    concurrency: 8,
+    next: (i) => ({ shard: i, state: 2 + (i % 5), path: `/api/status/load/${i}/${2 + (i % 5)}` }),
+  });
+
+  await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS));
+  const victim = stack.replica(VICTIM);
+  process.kill(victim.pid, 'SIGKILL');
+  const killedAt = Date.now();
+  await waitUntil(async () => (await stack.servers())[VICTIM]?.startsWith('DOWN'),
+    { timeoutMs: 10000, intervalMs: 25, message: `HAProxy to mark ${VICTIM} down` });
+  const noticedAt = Date.now();
+  assert.ok(!alive(victim.pid));
+
+  const records = await load;
+  const failed = records.filter((r) => r.status !== 204);
+  const beforeKill = failed.filter((r) => r.sentAt < killedAt);
+  const whileUnnoticed = failed.filter((r) => r.sentAt >= killedAt && r.sentAt < noticedAt);
+  const afterNoticed = failed.filter((r) => r.sentAt >= noticedAt);
+  const ok = records.filter((r) => r.status === 204);
+  const span = (records[records.length - 1].sentAt - records[0].sentAt) / 1000;
+  t.diagnostic(`${records.length} POSTs in ${span.toFixed(1)} s (${(records.length / span).toFixed(0)}/s), ${ok.length} answered 204`);
+  t.diagnostic(`HAProxy marked ${VICTIM} down ${noticedAt - killedAt} ms after the kill`);
+  t.diagnostic(`failed: ${beforeKill.length} before the kill, ${whileUnnoticed.length} between the kill and HAProxy noticing, ${afterNoticed.length} after`);
+  if (failed.length) t.diagnostic(`failures: ${JSON.stringify(failed.slice(0, 5).map((r) => ({ i: r.i, status: r.status, error: r.error, at: r.sentAt - killedAt })))}`);
+
+  assert.ok(records.length >= RATE * (LOAD_MS / 1000) * 0.5, `a steady load was sent (${records.length} requests)`);
+  assert.ok(records.some((r) => r.replica === VICTIM && r.sentAt < killedAt), `${VICTIM} took part of the load before the kill`);
+  assert.ok(records.filter((r) => r.sentAt >= noticedAt).length >= RATE * 2, 'the load went on after HAProxy noticed');
+  assert.equal(afterNoticed.length, 0, `no request sent after HAProxy noticed fails: ${JSON.stringify(afterNoticed.slice(0, 5))}`);
+  assert.equal(beforeKill.length, 0, 'nothing failed before the kill');
+  assert.ok(!records.some((r) => r.replica === VICTIM && r.sentAt >= noticedAt), `nothing is answered by the dead ${VICTIM}`);
+
+  // nothing acknowledged is lost: every 204 is in Redis with the state it set
+  const stored = await hgetall('glance:{load}:state');
+  const missing = ok.filter((r) => stored.get(String(r.shard)) !== String(r.state));
+  assert.equal(missing.length, 0, `acknowledged writes not in Redis: ${JSON.stringify(missing.slice(0, 5))}`);
+
+  // the dead replica's feeds reconnected through the load balancer to a live replica and started over from a
+  // hello; every feed, moved or not, ends with exactly what Redis holds
+  for (const f of victimFeeds) {
+    await f.waitFor(() => f.connections.length >= 2 && f.current.hellos >= 1, 10000, 'a reconnect and a fresh hello');
+    assert.equal(f.connections[0].replica, VICTIM);
+    assert.notEqual(f.connections[0].closedAt, 0, 'the feed on the dead replica was closed');
+    assert.notEqual(f.current.replica, VICTIM, 'it reconnected to a live replica');
+    t.diagnostic(`a feed on ${VICTIM} was cut ${f.connections[0].closedAt - killedAt} ms after the kill and had a hello from ${f.current.replica} ${f.connections[1].openedAt - killedAt} ms after it`);
+  }
+  for (const f of feeds.filter((x) => !victimFeeds.includes(x))) assert.equal(f.connections.length, 1, 'feeds on live replicas stayed connected');
+  for (const f of feeds) {
+    await f.waitFor(() => [...stored].every(([shard, state]) => f.states('load')[Number(shard)] === Number(state)),
+      10000, `the feed via ${f.current.replica} to match Redis`);
+  }
+
+  // and the load balancer keeps serving with the two replicas left
+  const after = await request(stack.lbPort, 'POST', '/api/status/main/1/3');
+  assert.equal(after.status, 204);
+  const st = await stack.status();
+  assert.equal(st.code, 1, 'stack.sh status reports the dead replica');
+  assert.match(st.stdout, new RegExp(`^${VICTIM} .* dead$`, 'm'));
+});
+
+test('with every replica gone, the load balancer answers 503 with a JSON error at once', async () => {
+  for (const r of stack.replicas()) {
+    try { process.kill(r.pid, 'SIGKILL'); } catch {}
+  }
+  await waitUntil(async () => Object.values(await stack.servers()).every((s) => s.startsWith('DOWN')),
+    { timeoutMs: 10000, intervalMs: 50, message: 'HAProxy to mark every replica down' });
+  const r = await request(stack.lbPort, 'POST', '/api/status/main/1/3', { timeoutMs: 3000 });
+  assert.equal(r.status, 503);
+  assert.match(r.headers['content-type'], /application\/json/);
+  assert.equal(typeof r.json().error, 'string');
+});
