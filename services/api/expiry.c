@@ -1,6 +1,11 @@
-/* expiry.c -- turns silent shards unhealthy: on Redis expiry notifications, and by a bounded periodic sweep.
+/* expiry.c -- turns silent shards unhealthy: at the deadline this replica saw coming, on Redis expiry
+ * notifications, and by a bounded periodic sweep.
  *
- * Notifications are the fast path (within Redis' expire cycle of the deadline). Redis expires keys in
+ * Every replica hears every status and ping, so it knows when each health key runs out: a shard whose
+ * deadline passes unrefreshed is checked at once, DEADLINE_GRACE_MS after it. Redis finds expired keys only
+ * by sampling, up to a few hundred milliseconds late when many run out together, so notifications are the
+ * second path (and the first for deadlines this replica did not see, such as those set before it started).
+ * Redis expires keys in
  * bursts and every replica hears every expiry, so the expiries heard in one turn of the loop are checked
  * with one script call per cluster rather than one per shard. Pub/sub is fire-and-forget,
  * so a sweep walks every shard in batches: one script call checks SWEEP_BATCH shards (about a millisecond of
@@ -10,11 +15,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "deadlines.h"
 #include "log.h"
 
 #define SWEEP_BATCH STORE_MAX_BATCH
 #define SWEEP_PER_TICK 20000
 #define SWEEP_INTERVAL_MS 1000
+/* How often due deadlines are looked for, and how long after one the check runs: the deadline is taken when
+ * the event arrives, after Redis set the key, so this only has to cover clocks a few ms apart. */
+#define DEADLINE_TICK_MS 10
+#define DEADLINE_GRACE_MS 10
+
+typedef H2O_VECTOR(uint32_t) shard_list;
 
 struct expiry {
     h2o_loop_t *loop;
@@ -22,14 +34,19 @@ struct expiry {
     struct store *store;
     h2o_timeout_t interval;
     h2o_timeout_entry_t tick;
-    H2O_VECTOR(uint32_t) * heard; /* per cluster: expiries heard in this turn of the loop */
+    shard_list *heard;           /* per cluster: expiries heard in this turn of the loop */
+    shard_list *due;             /* per cluster: deadlines that passed, being sent */
+    struct deadlines *deadlines;  /* by shard id across clusters: cluster c's shards start at first_id[c] */
+    uint32_t *first_id;
+    h2o_timeout_t deadline_interval;
+    h2o_timeout_entry_t deadline_tick;
     h2o_timeout_t next_turn;
     h2o_timeout_entry_t flush;
     int running;              /* a sweep batch is in flight */
     size_t cursor_cluster;    /* where the walk goes on */
     uint32_t cursor_shard;
     uint32_t budget;          /* shards still to check in this tick */
-    uint64_t by_notification, by_sweep;
+    uint64_t by_notification, by_sweep, by_deadline;
 };
 
 static void next_batch(struct expiry *e);
@@ -43,18 +60,68 @@ static void on_expire(void *data, const redisReply *reply, const char *err)
     /* a failure is left to the sweep */
 }
 
-static void on_flush(h2o_timeout_entry_t *entry)
+static void on_deadline_expire(void *data, const redisReply *reply, const char *err)
 {
-    struct expiry *e = H2O_STRUCT_FROM_MEMBER(struct expiry, flush, entry);
+    struct expiry *e = data;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+        e->by_deadline += (uint64_t)reply->integer;
+    /* a failure is left to the notifications and the sweep */
+}
+
+/* Runs the expire script over each cluster's collected shards, a batch at a time, and empties them. */
+static void send_checks(struct expiry *e, shard_list *sets, store_reply_cb cb)
+{
     size_t cluster, off;
 
     for (cluster = 0; cluster != e->conf->num_clusters; ++cluster) {
-        for (off = 0; off < e->heard[cluster].size; off += STORE_MAX_BATCH) {
-            size_t n = e->heard[cluster].size - off < STORE_MAX_BATCH ? e->heard[cluster].size - off : STORE_MAX_BATCH;
-            store_expire(e->store, cluster, e->heard[cluster].entries + off, n, on_expire, e);
+        for (off = 0; off < sets[cluster].size; off += STORE_MAX_BATCH) {
+            size_t n = sets[cluster].size - off < STORE_MAX_BATCH ? sets[cluster].size - off : STORE_MAX_BATCH;
+            store_expire(e->store, cluster, sets[cluster].entries + off, n, cb, e);
         }
-        e->heard[cluster].size = 0;
+        sets[cluster].size = 0;
     }
+}
+
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+    struct expiry *e = H2O_STRUCT_FROM_MEMBER(struct expiry, flush, entry);
+
+    send_checks(e, e->heard, on_expire);
+}
+
+static size_t cluster_of(const struct expiry *e, uint32_t id)
+{
+    size_t lo = 0, hi = e->conf->num_clusters; /* the last cluster whose first id is <= id */
+
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (e->first_id[mid] <= id)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void on_deadline_tick(h2o_timeout_entry_t *entry)
+{
+    struct expiry *e = H2O_STRUCT_FROM_MEMBER(struct expiry, deadline_tick, entry);
+    uint64_t now = h2o_now(e->loop);
+    uint32_t id;
+    int any = 0;
+
+    h2o_timeout_link(e->loop, &e->deadline_interval, &e->deadline_tick);
+    if (!store_ready(e->store))
+        return; /* they stay due until Redis is back */
+    while (deadlines_pop_due(e->deadlines, now, &id)) {
+        size_t cluster = cluster_of(e, id);
+        h2o_vector_reserve(NULL, &e->due[cluster], e->due[cluster].size + 1);
+        e->due[cluster].entries[e->due[cluster].size++] = id - e->first_id[cluster];
+        any = 1;
+    }
+    if (any)
+        send_checks(e, e->due, on_deadline_expire);
 }
 
 static void on_sweep(void *data, const redisReply *reply, const char *err)
@@ -114,15 +181,27 @@ static void on_tick(h2o_timeout_entry_t *entry)
 struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct store *store)
 {
     struct expiry *e = h2o_mem_alloc(sizeof(*e));
+    size_t i, total = 0;
 
     *e = (struct expiry){loop, conf, store};
     e->heard = h2o_mem_alloc(sizeof(*e->heard) * conf->num_clusters);
     memset(e->heard, 0, sizeof(*e->heard) * conf->num_clusters);
+    e->due = h2o_mem_alloc(sizeof(*e->due) * conf->num_clusters);
+    memset(e->due, 0, sizeof(*e->due) * conf->num_clusters);
+    e->first_id = h2o_mem_alloc(sizeof(*e->first_id) * conf->num_clusters);
+    for (i = 0; i != conf->num_clusters; ++i) {
+        e->first_id[i] = (uint32_t)total;
+        total += conf->clusters[i].shards;
+    }
+    e->deadlines = deadlines_new(total);
     h2o_timeout_init(loop, &e->next_turn, 0);
     e->flush.cb = on_flush;
     h2o_timeout_init(loop, &e->interval, SWEEP_INTERVAL_MS);
     e->tick.cb = on_tick;
     h2o_timeout_link(loop, &e->interval, &e->tick);
+    h2o_timeout_init(loop, &e->deadline_interval, DEADLINE_TICK_MS);
+    e->deadline_tick.cb = on_deadline_tick;
+    h2o_timeout_link(loop, &e->deadline_interval, &e->deadline_tick);
     return e;
 }
 
@@ -132,12 +211,28 @@ void expiry_free(struct expiry *e)
 
     h2o_timeout_unlink(&e->tick);
     h2o_timeout_unlink(&e->flush);
+    h2o_timeout_unlink(&e->deadline_tick);
     h2o_timeout_dispose(e->loop, &e->interval);
     h2o_timeout_dispose(e->loop, &e->next_turn);
-    for (i = 0; i != e->conf->num_clusters; ++i)
+    h2o_timeout_dispose(e->loop, &e->deadline_interval);
+    for (i = 0; i != e->conf->num_clusters; ++i) {
         free(e->heard[i].entries);
+        free(e->due[i].entries);
+    }
     free(e->heard);
+    free(e->due);
+    free(e->first_id);
+    deadlines_free(e->deadlines);
     free(e);
+}
+
+void expiry_on_heard(struct expiry *e, size_t cluster, uint32_t shard, int healthy)
+{
+    uint64_t at = 0;
+
+    if (healthy)
+        at = h2o_now(e->loop) + (uint64_t)e->conf->health_timeout_s * 1000 + DEADLINE_GRACE_MS;
+    deadlines_set(e->deadlines, e->first_id[cluster] + shard, at);
 }
 
 void expiry_on_expired(struct expiry *e, size_t cluster, uint32_t shard)
@@ -162,4 +257,9 @@ uint64_t expiry_by_notification(struct expiry *e)
 uint64_t expiry_by_sweep(struct expiry *e)
 {
     return e->by_sweep;
+}
+
+uint64_t expiry_by_deadline(struct expiry *e)
+{
+    return e->by_deadline;
 }

@@ -70,6 +70,9 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                "counter", expiry_by_notification(app->expiry));
     put_metric(buf, "glance_expired_by_sweep_total", "Shards this replica turned unhealthy in a sweep.", "counter",
                expiry_by_sweep(app->expiry));
+    put_metric(buf, "glance_expired_by_deadline_total",
+               "Shards this replica turned unhealthy when their deadline passed without a ping.", "counter",
+               expiry_by_deadline(app->expiry));
     codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
                        "# TYPE glance_shards gauge\n");
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {

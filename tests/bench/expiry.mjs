@@ -93,18 +93,19 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   const unhealthySince = await hashNumbers(r.port, 'glance:{main}:since');
   const lags = [];
   for (const [id, t] of unhealthySince) lags.push(t - (onlineSince.get(id) + TIMEOUT_S * 1000));
-  let byNotification = 0, bySweep = 0;
+  let byNotification = 0, bySweep = 0, byDeadline = 0;
   for (const api of apis) {
     const text = await (await fetch(`${api.url}/metrics`)).text();
     byNotification += Number(/glance_expired_by_notification_total (\d+)/.exec(text)[1]);
     bySweep += Number(/glance_expired_by_sweep_total (\d+)/.exec(text)[1]);
+    byDeadline += Number(/glance_expired_by_deadline_total (\d+)/.exec(text)?.[1] ?? 0);
   }
   agent.destroy();
   for (const api of apis) await api.stop();
   await r.stop();
   return {
     shards, replicas, health_timeout_s: TIMEOUT_S, transitions: verAfter - verBefore, lag_ms: summary(lags),
-    by_notification: byNotification, by_sweep: bySweep,
+    by_deadline: byDeadline, by_notification: byNotification, by_sweep: bySweep,
   };
 }
 

@@ -340,7 +340,7 @@ function render(m, tookS = (Date.now() - started) / 1000) {
     const g = r.expiry.glance;
     const b = r.expiry.baseline;
     L.push('### Expiry', '');
-    L.push(`${int(g.shards)} shards are set online (health timeout ${g.health_timeout_s} s, Redis with the shipped \`deploy/redis.conf\` expiry settings, ${g.replicas} replicas listening), then nothing more is sent. Lag is measured on Redis' clock: the time of the unhealthy transition minus (the time of the last status + the timeout). Transitions are counted by the cluster's version, so a duplicate would show. Expired by notification: ${int(g.by_notification)}, by the sweep: ${int(g.by_sweep)}. The baseline's loop polls every second; its times come from its own clock.`, '');
+    L.push(`${int(g.shards)} shards are set online (health timeout ${g.health_timeout_s} s, Redis with the shipped \`deploy/redis.conf\` expiry settings, ${g.replicas} replicas listening), then nothing more is sent. Lag is measured on Redis' clock: the time of the unhealthy transition minus (the time of the last status + the timeout). Transitions are counted by the cluster's version, so a duplicate would show. Expired at a replica's own deadline: ${int(g.by_deadline ?? 0)}, by notification: ${int(g.by_notification)}, by the sweep: ${int(g.by_sweep)}. The baseline's loop polls every second; its times come from its own clock.`, '');
     L.push('```sh', g.command, b.command, '```', '');
   }
   if (r.memory) {

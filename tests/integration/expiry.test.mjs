@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startRedis, startApi, redis, request, openFeed, waitUntil, sleep, hasChange, updateFor, cleanup,
+  getMetrics, metricValue,
 } from './harness.mjs';
 
 const TIMEOUT_S = 2;
@@ -204,5 +205,42 @@ describe('the sweep', { timeout: 20000 }, () => {
   it('the sweep makes exactly one transition per expired shard', async () => {
     await sleep(1200);
     assert.equal(await ver('sweep'), v0 + N);
+  });
+});
+
+describe("the replica's own deadlines", { timeout: 20000 }, () => {
+  const N = 20;
+  const counters = async (api) => {
+    const text = await getMetrics(api.port);
+    return ['deadline', 'notification', 'sweep'].map((k) => metricValue(text, `glance_expired_by_${k}_total`));
+  };
+  let before0;
+  let after0;
+  let v0;
+
+  before(async () => {
+    // Redis now samples for expired keys once a second: a replica that waited for it would be late
+    await redis(rds.port, 'CONFIG', 'SET', 'hz', '1');
+    const [d] = replicas;
+    before0 = await counters(d);
+    for (let id = 0; id < N; id++) await post(d, `/api/status/fleet/${id}/3`);
+    v0 = await ver('fleet');
+    // the rest of the cluster is unhealthy already (above)
+    await waitUntil(async () => (await countState('fleet', 3)) === 0,
+      { timeoutMs: 8000, intervalMs: POLL_MS, message: `all ${N} fleet shards to be unhealthy again` });
+    await sleep(1200); // a sweep and the late notifications land here
+    after0 = await counters(d);
+  });
+  after(() => redis(rds.port, 'CONFIG', 'SET', 'hz', '10'));
+
+  it('a shard whose deadline passes without a ping is checked by the replica that heard its last status', (t) => {
+    const [byDeadline, byNotification, bySweep] = after0.map((v, i) => v - before0[i]);
+    t.diagnostic(`deadline ${byDeadline}, notification ${byNotification}, sweep ${bySweep}`);
+    assert.equal(byDeadline + byNotification + bySweep, N, `deadline ${byDeadline}, notification ${byNotification}, sweep ${bySweep}`);
+    assert.ok(byDeadline >= 1, `no shard was turned unhealthy at its deadline (notification ${byNotification}, sweep ${bySweep})`);
+  });
+
+  it('still one transition per shard', async () => {
+    assert.equal(await ver('fleet'), v0 + N);
   });
 });
