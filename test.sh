@@ -16,18 +16,21 @@ if [[ -x tests/fuzz/run.sh && "${GLANCE_TEST_FUZZ:-1}" == 1 ]]; then
   tests/fuzz/run.sh
 fi
 
-# The integration suite once more against an AddressSanitizer + UndefinedBehaviorSanitizer build: any
-# memory error aborts the replica and fails a test, and a leak at exit fails the clean-shutdown test.
-if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
-  GLANCE_BUILD_DIR=build-asan scripts/build.sh -DGLANCE_SANITIZE=ON
-  GLANCE_API_BIN=$PWD/build-asan/glance-api \
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    node --test --test-concurrency=1 --test-reporter=dot tests/integration
-fi
-
 suites=()
 for d in tests/integration tests/faults tests/deploy tests/web tests/browser; do
   [[ -d "$d" ]] && suites+=("$d")
 done
+
+# Every suite once more against an AddressSanitizer + UndefinedBehaviorSanitizer build: any memory error
+# aborts the replica and fails a test, and a leak at exit fails the clean-shutdown tests.
+if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
+  GLANCE_BUILD_DIR=build-asan scripts/build.sh -DGLANCE_SANITIZE=ON
+  echo "test.sh: every suite against the ASan + UBSan build (build-asan/glance-api)"
+  GLANCE_API_BIN=$PWD/build-asan/glance-api \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    node --test --test-concurrency=1 --test-reporter=dot "${suites[@]}"
+fi
+
+echo "test.sh: every suite against the release build (build/glance-api)"
 exec node --test --test-concurrency=1 "${suites[@]}"

@@ -14,6 +14,7 @@ if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
     chromium
     shellcheck docker-compose python3-yaml
     python3-aiohttp wrk
+    redis-sentinel clang libclang-rt-14-dev
   )
 fi
 

@@ -114,7 +114,7 @@ async function terminate(child, graceMs = 5000) {
 // ---------------------------------------------------------------------------------------------- redis
 
 /** Sends "PING" over a raw TCP connection; resolves true on +PONG, false otherwise (bounded by timeoutMs). */
-function rawPing(port, timeoutMs = 500) {
+export function redisPing(port, timeoutMs = 500) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = '';
@@ -150,7 +150,7 @@ export async function startRedis({ dir, port } = {}) {
     const c = child;
     await waitUntil(async () => {
       if (c.exitInfo) throw new Error(`redis-server exited early (${JSON.stringify(c.exitInfo)}): ${output.slice(-2000)}`);
-      return rawPing(redisPort);
+      return redisPing(redisPort);
     }, { timeoutMs: 5000, message: `redis-server on port ${redisPort} to answer PING` }).catch((err) => {
       throw new Error(`${err.message}\nredis output:\n${output.slice(-2000)}`);
     });
