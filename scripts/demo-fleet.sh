@@ -3,7 +3,8 @@
 # that a new user sees a living dashboard: every shard starts (starting -> online) and pings its health,
 # and now and then one resumes, disconnects or goes silent (and turns unhealthy), or a cluster restarts.
 # Usage: demo-fleet.sh http://127.0.0.1:8080   (runs until killed; GLANCE_PASSPHRASE is sent when set)
-# Tuning: GLANCE_DEMO_PING_SECONDS (10), GLANCE_DEMO_RATE (changes per second, 2), GLANCE_HEALTH_TIMEOUT (30).
+# Tuning: GLANCE_DEMO_PING_SECONDS (10), GLANCE_DEMO_RATE (changes per second on average, 10; a cluster restart
+# counts all its shards, so most seconds see fewer), GLANCE_HEALTH_TIMEOUT (30).
 set -euo pipefail
 url=${1:?usage: demo-fleet.sh BASE_URL}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,5 +16,5 @@ sim=${GLANCE_SIM_BIN:-$repo/build/glance-sim}
 # glance-sim reads GLANCE_BOTS and GLANCE_PASSPHRASE itself; exec, so that killing this script stops it
 exec "$sim" --url "${url%/}" \
   --ping-interval "${GLANCE_DEMO_PING_SECONDS:-10}" --jitter 0.2 \
-  --rate "${GLANCE_DEMO_RATE:-2}" --mix resume=0.6,disconnect=0.2,silent=0.15,restart=0.05 \
+  --rate "${GLANCE_DEMO_RATE:-10}" --mix resume=0.6,disconnect=0.22,silent=0.17,restart=0.01 \
   --health-timeout "${GLANCE_HEALTH_TIMEOUT:-30}" --boot-spread 5 --duration 0
