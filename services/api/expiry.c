@@ -5,9 +5,8 @@
  * deadline passes unrefreshed is checked at once, DEADLINE_GRACE_MS after it. Redis finds expired keys only
  * by sampling, up to a few hundred milliseconds late when many run out together, so notifications are the
  * second path (and the first for deadlines this replica did not see, such as those set before it started).
- * Redis expires keys in
- * bursts and every replica hears every expiry, so the expiries heard in one turn of the loop are checked
- * with one script call per cluster rather than one per shard. Pub/sub is fire-and-forget,
+ * Redis expires keys in bursts and every replica hears every expiry, so the expiries heard in one turn of
+ * the loop are checked with one script call per cluster rather than one per shard. Pub/sub is fire-and-forget,
  * so a sweep walks every shard in batches: one script call checks SWEEP_BATCH shards (about a millisecond of
  * Redis time), batches run one after another, never in parallel, and at most SWEEP_PER_TICK shards are
  * checked per tick, so a huge fleet cannot monopolise Redis. */
@@ -36,7 +35,7 @@ struct expiry {
     h2o_timeout_entry_t tick;
     shard_list *heard;           /* per cluster: expiries heard in this turn of the loop */
     shard_list *due;             /* per cluster: deadlines that passed, being sent */
-    struct deadlines *deadlines;  /* by shard id across clusters: cluster c's shards start at first_id[c] */
+    struct deadlines *deadlines; /* by shard id across clusters: cluster c's shards start at first_id[c] */
     uint32_t *first_id;
     h2o_timeout_t deadline_interval;
     h2o_timeout_entry_t deadline_tick;

@@ -160,12 +160,11 @@ static void on_bus_lost(void *data)
 static void on_bus_event(void *data, const struct codec_event *ev)
 {
     struct app *app = data;
-    ssize_t cluster = mirror_find(app->mirror, ev->cluster.base, ev->cluster.len);
+    ssize_t cluster = mirror_apply(app->mirror, ev);
 
     /* every status but unknown and unhealthy, and every ping, has just set the shard's health key */
-    if (cluster >= 0 && ev->shard < app->conf->clusters[cluster].shards)
+    if (cluster >= 0)
         expiry_on_heard(app->expiry, (size_t)cluster, ev->shard, ev->kind == EVENT_PING || ev->state > 1);
-    mirror_apply(app->mirror, ev);
 }
 
 static void on_bus_expired(void *data, size_t cluster, uint32_t shard)

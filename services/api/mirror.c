@@ -258,26 +258,27 @@ void mirror_resync(struct mirror *m)
             start_snapshot(m, i);
 }
 
-void mirror_apply(struct mirror *m, const struct codec_event *ev)
+ssize_t mirror_apply(struct mirror *m, const struct codec_event *ev)
 {
     ssize_t cluster = mirror_find(m, ev->cluster.base, ev->cluster.len);
     struct mirror_cluster *c;
 
     if (cluster < 0 || ev->shard >= m->clusters[cluster].conf->shards)
-        return; /* another dashboard's cluster on a shared prefix, or a shard beyond our configuration */
+        return -1; /* another dashboard's cluster on a shared prefix, or a shard beyond our configuration */
     c = &m->clusters[cluster];
     if (ev->kind == EVENT_PING) {
         m->listener.on_ping(m->listener.data, (size_t)cluster, ev->shard);
-        return;
+        return cluster;
     }
     if (c->synced) {
         apply_in_order(m, (size_t)cluster, ev->shard, ev->state, ev->version);
     } else if (c->snapshot_inflight) {
         if (m->buffered.size == MAX_BUFFERED) {
             m->buffer_overflowed = 1;
-            return;
+            return cluster;
         }
         h2o_vector_reserve(NULL, &m->buffered, m->buffered.size + 1);
         m->buffered.entries[m->buffered.size++] = (struct buffered_event){(size_t)cluster, ev->shard, ev->state, ev->version};
     }
+    return cluster;
 }

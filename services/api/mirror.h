@@ -46,7 +46,8 @@ void mirror_lost(struct mirror *mirror);
 /* Takes a snapshot of every cluster that is not in sync. Call once subscribed and the store is ready. */
 void mirror_resync(struct mirror *mirror);
 
-/* Applies a published event: in order it updates the mirror; a version gap starts a snapshot. */
-void mirror_apply(struct mirror *mirror, const struct codec_event *ev);
+/* Applies a published event: in order it updates the mirror; a version gap starts a snapshot. Returns the
+ * event's cluster index, or -1 when the event is not about a shard of ours (and was ignored). */
+ssize_t mirror_apply(struct mirror *mirror, const struct codec_event *ev);
 
 #endif
