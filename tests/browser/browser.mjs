@@ -45,10 +45,17 @@ export async function newPage(browser, { width = 1280, height = 900, colorScheme
   return page;
 }
 
-/** Waits (bounded) until the page's feed is live and its grids are built. */
+/**
+ * Waits (bounded) until the page's feed is live and the page has finished rendering every hello it
+ * received: app.js pushes one record to metrics.renders per hello, once the grid it built or updated
+ * has been painted. So after a reconnect this waits for the new hello's render, not the first one's.
+ */
 export async function waitLive(page, timeoutMs = 10000) {
-  await page.waitForFunction(() => document.documentElement.dataset.feed === 'live'
-    && document.querySelectorAll('#clusters .s').length > 0, null, { timeout: timeoutMs });
+  await page.waitForFunction(() => {
+    const g = window.__glance;
+    return g !== undefined && document.documentElement.dataset.feed === 'live' && g.feed.stats.hellos > 0
+      && g.metrics.renders.length >= g.feed.stats.hellos;
+  }, null, { timeout: timeoutMs });
 }
 
 /** The data-state of one shard element, or null when there is none. */

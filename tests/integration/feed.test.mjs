@@ -22,6 +22,23 @@ const post = async (api, p) => {
 };
 const isHello = (m) => m.type === 'hello';
 
+/** The version of each cluster a client applying `feed`'s frames in order has reached. */
+function versionsSeen(feed) {
+  const seen = new Map();
+  for (const m of feed.messages) {
+    if (m.type === 'hello') for (const c of m.clusters) seen.set(c.name, c.version);
+    else if (m.type === 'update') for (const c of m.clusters) if (c.to !== undefined) seen.set(c.name, Math.max(seen.get(c.name) ?? 0, c.to));
+  }
+  return seen;
+}
+
+/** Waits until every change made so far (Redis's versions now) has reached `feed`. */
+async function caughtUp(feed, what = 'the feed') {
+  const want = { main: await ver('main'), demo: await ver('demo') };
+  await waitUntil(() => Object.entries(want).every(([name, v]) => versionsSeen(feed).get(name) >= v),
+    { timeoutMs: 3000, message: `${what} to reach versions ${JSON.stringify(want)}` });
+}
+
 before(async () => {
   rds = await startRedis();
   a = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 30 });
@@ -38,7 +55,11 @@ describe('hello', { timeout: 15000 }, () => {
   let feed;
   let hello;
   before(async () => {
-    await sleep(300); // the changes made in the file's before() have gone out (interval 100 ms)
+    // A's hello is its feed's view as of its last flush: wait for a flush that sent the changes made in
+    // the file's before(), so the hello carries them
+    const watcher = await openFeed(a.port);
+    await caughtUp(watcher, 'replica A\'s feed');
+    watcher.close();
     feed = await openFeed(a.port);
     hello = await feed.waitFor(isHello, 3000, { what: 'hello' });
   });
@@ -96,7 +117,7 @@ describe('an update', { timeout: 15000 }, () => {
   let v0;
   before(async () => {
     await feedB.waitFor(isHello, 3000, { what: 'hello' });
-    await sleep(700); // let earlier changes go out first (B coalesces for 300 ms)
+    await caughtUp(feedB, 'replica B\'s feed'); // earlier changes have gone out, so they are not in this update
     v0 = await ver('main');
     const from = feedB.mark();
     await post(a, '/api/status/main/40/4');
@@ -128,7 +149,8 @@ describe('several changes within one interval', { timeout: 15000 }, () => {
     const from = feedB.mark();
     for (const st of states) await post(a, `/api/status/main/41/${st}`);
     await feedB.waitFor((m) => hasChange(m, 'main', 41, 3), 3000, { from, what: 'an update with main [41,3]' });
-    await sleep(700); // two more intervals of B: anything late would show
+    // deliberately idle: two more intervals of B, in which a late frame repeating shard 41 would show
+    await sleep(700);
     frames = feedB.messages.slice(from).filter((m) => (updateFor(m, 'main')?.changes || []).some(([s]) => s === 41));
   });
 
@@ -167,8 +189,9 @@ describe('requests and pings', { timeout: 15000 }, () => {
   });
 
   it('a health ping shows up in pings, not in changes', async () => {
+    const changed = feedB.mark();
     await post(a, '/api/status/main/43/3');
-    await sleep(400);
+    await feedB.waitFor((m) => hasChange(m, 'main', 43, 3), 3000, { from: changed, what: 'an update with main [43,3]' });
     const from = feedB.mark();
     await post(a, '/api/health/main/43');
     const m = await feedB.waitFor((x) => (updateFor(x, 'main')?.pings || []).includes(43), 3000,
@@ -177,9 +200,9 @@ describe('requests and pings', { timeout: 15000 }, () => {
   });
 
   it('no update is sent while nothing changes', async () => {
-    await sleep(400);
+    await caughtUp(feedB, 'replica B\'s feed');
     const from = feedB.mark();
-    await sleep(1000);
+    await sleep(1000); // deliberately idle: proves no update comes while nothing changes
     const updates = feedB.messages.slice(from).filter((m) => m.type === 'update');
     assert.equal(updates.length, 0, updates.map(brief).join(' '));
   });
@@ -195,7 +218,7 @@ describe('requests and pings', { timeout: 15000 }, () => {
 
   it('a client applying hello and every update ends with the states of GET /api/status', async () => {
     for (let i = 0; i < 20; i++) await post(i % 2 ? a : b, `/api/status/main/${100 + (i % 7)}/${i % 7}`);
-    await sleep(800);
+    await caughtUp(feedB, 'replica B\'s feed');
     const local = new Map();
     const version = new Map();
     for (const m of feedB.messages) {
@@ -256,7 +279,7 @@ describe('a slow client', { timeout: 30000 }, () => {
       i++;
       dropped = metricValue(await getMetrics(s.port), 'glance_feed_clients_dropped_total');
       if (dropped >= 1) break;
-      await sleep(200);
+      await sleep(200); // the pace of the POSTs, not a wait for something
     }
     await post(s, '/api/status/tiny/9/6');
     await waitUntil(async () => (clientsAfter = metricValue(await getMetrics(s.port), 'glance_feed_clients')) === 1,

@@ -1,5 +1,6 @@
 // feed.test.mjs -- the page's feed client (web/assets/feed.js) against a scripted fake WebSocket:
-// versions, resync on a gap, backoff with jitter, reconnect, stale.
+// versions, resync on a gap, backoff with jitter, reconnect, stale. Backoff waits run on the test
+// runner's mock timers (setTimeout and Date; Node >= 20.11), so they take no real time.
 
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +21,7 @@ class FakeSocket {
   serverClose(code) { this.readyState = 3; this.onclose?.({ code }); }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const NOW = 1764300000000; // the mocked clock's start (unix ms)
 const hello = (version, states = '3333') => ({
   type: 'hello', health_timeout: 30, interval_ms: 100,
   clusters: [{ name: 'main', shards: states.length, version, states }],
@@ -102,16 +103,19 @@ describe('the feed client', () => {
     assert.deepEqual([log.status.at(-1).state, log.status.at(-1).since], ['stale', 1764300000000]);
   });
 
-  it('reconnects by itself after a close, says since when the data is old, and resyncs from the new hello', async () => {
+  it('reconnects by itself after a close, says since when the data is old, and resyncs from the new hello', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: NOW });
     const ws = start();
     ws.recv(hello(5));
-    const before = Date.now();
+    t.mock.timers.tick(1000);
     ws.serverClose(1006);
     const s = log.status.at(-1);
     assert.equal(s.state, 'reconnecting');
-    assert.ok(s.since >= before && s.since <= Date.now(), `since ${s.since}`);
-    assert.ok(s.retryAt > Date.now(), 'a retry is scheduled');
-    await sleep(700); // random() = 0: the first wait is half of 1 s
+    assert.equal(s.since, NOW + 1000, 'since: when the connection was lost');
+    assert.equal(s.retryAt, NOW + 1500, 'random() = 0: the first wait is half of 1 s');
+    t.mock.timers.tick(499);
+    assert.equal(FakeSocket.all.length, 1, 'no second socket before the wait is over');
+    t.mock.timers.tick(1);
     assert.equal(FakeSocket.all.length, 2, 'a second socket was opened');
     const ws2 = FakeSocket.all[1];
     ws2.open();
@@ -119,14 +123,19 @@ describe('the feed client', () => {
     assert.equal(log.status.at(-1).state, 'live');
     assert.equal(feed.versions.get('main'), 12);
     assert.equal(log.hellos.at(-1).clusters[0].states, '1111');
+    feed.stop(); // while its timers are still the mocked ones
   });
 
-  it('comes back sooner from a server that is going away (1001)', async () => {
+  it('comes back sooner from a server that is going away (1001)', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: NOW });
     const ws = start();
     ws.recv(hello(5));
     ws.serverClose(1001);
-    await sleep(400); // random() = 0: 250 ms
+    t.mock.timers.tick(249); // random() = 0: 250 ms
+    assert.equal(FakeSocket.all.length, 1);
+    t.mock.timers.tick(1);
     assert.equal(FakeSocket.all.length, 2);
+    feed.stop();
   });
 });
 
