@@ -5,6 +5,7 @@
 #include "h2o.h"
 #include "codec.h"
 #include "conf.h"
+#include "store.h"
 
 struct bus;
 
@@ -20,12 +21,19 @@ struct bus_listener {
     void *data;
 };
 
-/* Creates the bus and starts connecting. `conf` must outlive it. */
-struct bus *bus_new(h2o_loop_t *loop, const struct conf *conf, const struct bus_listener *listener);
+/* Creates the bus and starts connecting; names are resolved through `resolver` (see redis_conn.h). Heartbeats
+ * are published through `store`. `conf`, `resolver` and `store` must outlive the bus, and the store must be
+ * freed first: a heartbeat in flight is answered by it. */
+struct bus *bus_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
+                    struct store *store, const struct bus_listener *listener);
 void bus_free(struct bus *bus);
 
 /* 1 while both channels are subscribed. */
 int bus_subscribed(struct bus *bus);
 uint64_t bus_reconnects(struct bus *bus);
+/* Heartbeats published to prove the subscription alive. */
+uint64_t bus_heartbeats(struct bus *bus);
+/* Why the subscriber connection is not up ("" while it is); see redis_conn_last_error. */
+const char *bus_last_error(struct bus *bus);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include "parse.h"
+#include "shard.h"
 
 static int get_int(const msgpack_object *o, int64_t min, int64_t max, int64_t *out)
 {

@@ -50,33 +50,34 @@ struct expiry {
 
 static void next_batch(struct expiry *e);
 
-static void on_expire(void *data, const redisReply *reply, const char *err)
+static void on_expire(void *data, long long turned, const char *err)
 {
     struct expiry *e = data;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
-        e->by_notification += (uint64_t)reply->integer;
+    if (err == NULL && turned > 0)
+        e->by_notification += (uint64_t)turned;
     /* a failure is left to the sweep */
 }
 
-static void on_deadline_expire(void *data, const redisReply *reply, const char *err)
+static void on_deadline_expire(void *data, long long turned, const char *err)
 {
     struct expiry *e = data;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
-        e->by_deadline += (uint64_t)reply->integer;
+    if (err == NULL && turned > 0)
+        e->by_deadline += (uint64_t)turned;
     /* a failure is left to the notifications and the sweep */
 }
 
 /* Runs the expire script over each cluster's collected shards, a batch at a time, and empties them. */
-static void send_checks(struct expiry *e, shard_list *sets, store_reply_cb cb)
+static void send_checks(struct expiry *e, shard_list *sets, store_count_cb cb)
 {
     size_t cluster, off;
 
     for (cluster = 0; cluster != e->conf->num_clusters; ++cluster) {
         for (off = 0; off < sets[cluster].size; off += STORE_MAX_BATCH) {
             size_t n = sets[cluster].size - off < STORE_MAX_BATCH ? sets[cluster].size - off : STORE_MAX_BATCH;
-            store_expire(e->store, cluster, sets[cluster].entries + off, n, cb, e);
+            /* one that cannot be sent (Redis just went) is left to the sweep after the reconnect */
+            (void)store_expire(e->store, cluster, sets[cluster].entries + off, n, cb, e);
         }
         sets[cluster].size = 0;
     }
@@ -123,17 +124,17 @@ static void on_deadline_tick(h2o_timeout_entry_t *entry)
         send_checks(e, e->due, on_deadline_expire);
 }
 
-static void on_sweep(void *data, const redisReply *reply, const char *err)
+static void on_sweep(void *data, long long turned, const char *err)
 {
     struct expiry *e = data;
 
     e->running = 0;
-    if (reply == NULL) {
+    if (err != NULL) {
         log_warn("expiry: sweep failed: %s", err);
         return;
     }
-    if (reply->type == REDIS_REPLY_INTEGER)
-        e->by_sweep += (uint64_t)reply->integer;
+    if (turned > 0)
+        e->by_sweep += (uint64_t)turned;
     next_batch(e);
 }
 

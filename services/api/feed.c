@@ -12,12 +12,14 @@
 #include "h2o/http1.h"
 #include "h2o/websocket.h"
 #include "log.h"
-#include "routes.h"
+#include "versions.h"
 #include "websocket.h"
 
 #define MAX_WRITE_FRAMES 32
 #define MAX_MISSED_PONGS 2
 #define ADDRESS_BUCKETS 1024
+/* Dropped clients are logged at most once this often, with a count: a thousand slow phones are one line. */
+#define DROP_LOG_INTERVAL_MS 1000
 
 /* Feed clients per peer address, counted only when a per-address limit is configured. */
 struct address_count {
@@ -46,6 +48,7 @@ struct feed_client {
     struct ws_frame **queue; /* ring of frame references */
     size_t head, size, capacity;
     size_t queued_bytes;
+    size_t allowance; /* the backlog bound, fixed when the client's latest hello was queued */
     size_t writing; /* frames at the head that are being written */
     int closing;    /* a close frame is queued: close the socket once it is written */
     int missed_pongs;
@@ -60,7 +63,9 @@ struct feed {
     size_t upgrading; /* handshakes answered, sockets not handed over yet */
     struct pending *pending;
     int any_pending;
-    struct ws_frame *hello; /* cached until the next flush */
+    struct ws_frame *hello; /* cached while no cluster's version moved */
+    uint64_t *hello_versions; /* the versions the cached hello was encoded at */
+    uint64_t *current_versions;
     struct ws_frame *ping;
     int stale;
     struct ws_frame *stale_frame; /* while stale: told to every client that connects */
@@ -70,6 +75,7 @@ struct feed {
     h2o_timeout_t flush_timeout, ping_timeout;
     h2o_timeout_entry_t flush_entry, ping_entry;
     struct feed_stats stats;
+    uint64_t drops_unlogged, drop_logged_at;
     struct address_count *addresses[ADDRESS_BUCKETS];
 };
 
@@ -150,8 +156,17 @@ static void client_free(struct feed_client *cl)
 
 static void client_drop(struct feed_client *cl, const char *why)
 {
-    ++cl->feed->stats.dropped;
-    log_info("feed: dropping a client: %s", why);
+    struct feed *f = cl->feed;
+    uint64_t now = h2o_now(f->loop);
+
+    ++f->stats.dropped;
+    ++f->drops_unlogged;
+    if (f->drop_logged_at == 0 || now - f->drop_logged_at >= DROP_LOG_INTERVAL_MS) {
+        log_info("feed: dropped %llu client(s) since the last such line; the latest because %s",
+                 (unsigned long long)f->drops_unlogged, why);
+        f->drops_unlogged = 0;
+        f->drop_logged_at = now;
+    }
     client_free(cl);
 }
 
@@ -159,11 +174,9 @@ static void client_drop(struct feed_client *cl, const char *why)
  * dropped for its backlog and is gone. */
 static int client_send(struct feed_client *cl, struct ws_frame *frame)
 {
-    struct feed *f = cl->feed;
-
     if (cl->closing)
         return 0;
-    if (cl->queued_bytes + frame->len > FEED_MAX_BACKLOG + (f->hello != NULL ? f->hello->len : 0) && cl->size != 0) {
+    if (cl->queued_bytes + frame->len > cl->allowance && cl->size != 0) {
         client_drop(cl, "its unsent backlog passed the bound");
         return -1;
     }
@@ -244,9 +257,18 @@ static struct ws_frame *frame_from_scratch(struct feed *f)
     return frame;
 }
 
+static void forget_hello(struct feed *f);
+
 static struct ws_frame *get_hello(struct feed *f)
 {
+    size_t i, n = mirror_num_clusters(f->mirror);
+
+    for (i = 0; i != n; ++i)
+        f->current_versions[i] = mirror_cluster(f->mirror, i)->version;
+    if (f->hello != NULL && !versions_current(f->hello_versions, f->current_versions, n))
+        forget_hello(f);
     if (f->hello == NULL) {
+        memcpy(f->hello_versions, f->current_versions, sizeof(*f->hello_versions) * n);
         mirror_views(f->mirror, f->views);
         codec_hello(&f->scratch, f->views, mirror_num_clusters(f->mirror), f->conf->health_timeout_s,
                     f->conf->feed_interval_ms);
@@ -254,6 +276,18 @@ static struct ws_frame *get_hello(struct feed *f)
         ++f->stats.hellos_encoded;
     }
     return f->hello;
+}
+
+/* Queues a hello; the client's backlog bound becomes the usual one plus this hello, so a client still
+ * draining a large hello is not dropped by the next update. Returns like client_send. */
+static int client_send_hello(struct feed_client *cl)
+{
+    struct ws_frame *hello = get_hello(cl->feed);
+
+    if (cl->closing)
+        return 0;
+    cl->allowance = FEED_MAX_BACKLOG + hello->len;
+    return client_send(cl, hello);
 }
 
 static void broadcast(struct feed *f, struct ws_frame *frame)
@@ -339,10 +373,7 @@ static void on_flush(h2o_timeout_entry_t *entry)
     codec_update_end(&f->scratch);
     frame = frame_from_scratch(f);
     ++f->stats.updates_encoded;
-    /* state changes make the cached hello old; pings alone do not */
-    for (i = 0; i != mirror_num_clusters(f->mirror); ++i)
-        if (f->pending[i].changed.list.size != 0)
-            forget_hello(f);
+    /* the cached hello stays as long as no version moved (get_hello checks) */
     clear_pending(f);
     broadcast(f, frame);
     h2o_mem_release_shared(frame);
@@ -377,7 +408,14 @@ void feed_on_synced(struct feed *f)
         h2o_mem_release_shared(f->stale_frame);
         f->stale_frame = NULL;
     }
-    broadcast(f, get_hello(f));
+    {
+        h2o_linklist_t *node = f->clients.next;
+        while (node != &f->clients) {
+            struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, link, node);
+            node = node->next; /* the client may be dropped by the send */
+            client_send_hello(cl);
+        }
+    }
 }
 
 void feed_on_lost(struct feed *f)
@@ -422,7 +460,7 @@ static int on_message(struct feed_client *cl, const struct ws_incoming *in)
     case WS_TEXT:
         /* the one request a client makes; anything else it says is ignored */
         if (memmem(in->payload, in->len, "\"resync\"", 8) != NULL)
-            return client_send(cl, get_hello(cl->feed));
+            return client_send_hello(cl);
         return 0;
     case WS_PING:
         pong = ws_frame_new(WS_PONG, in->payload, in->len);
@@ -517,7 +555,7 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     h2o_buffer_consume(&sock->input, reqsize);
     release_empty_input(sock);
     h2o_socket_read_start(sock, on_read);
-    if (client_send(cl, get_hello(f)) == 0 && f->stale)
+    if (client_send_hello(cl) == 0 && f->stale)
         client_send(cl, f->stale_frame);
 }
 
@@ -537,7 +575,13 @@ static int origin_allowed(const struct conf *conf, h2o_req_t *req)
     return 0;
 }
 
-int feed_accept(struct feed *f, h2o_req_t *req)
+static int refuse(struct feed_refusal *no, int status, const char *reason, const char *message, unsigned retry_after_s)
+{
+    *no = (struct feed_refusal){status, reason, message, retry_after_s};
+    return -1;
+}
+
+int feed_accept(struct feed *f, h2o_req_t *req, struct feed_refusal *no)
 {
     const char *client_key;
     char accept_key[29];
@@ -546,29 +590,18 @@ int feed_accept(struct feed *f, h2o_req_t *req)
     struct address_count *address = NULL;
     struct feed_client *cl;
 
-    if (f->shutting_down) {
-        routes_send_error(req, 503, "Service Unavailable", "this replica is shutting down; connect again");
-        return 0;
-    }
-    if (h2o_is_websocket_handshake(req, &client_key) != 0 || client_key == NULL || req->version >= 0x200) {
-        routes_send_error(req, 400, "Bad Request", "expected a WebSocket handshake");
-        return 0;
-    }
-    if (!origin_allowed(f->conf, req)) {
-        routes_send_error(req, 403, "Forbidden", "this Origin may not open the feed (GLANCE_FEED_ORIGINS)");
-        return 0;
-    }
-    if (f->num_clients + f->upgrading >= f->conf->feed_max_clients) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
-        routes_send_error(req, 503, "Service Unavailable", "this replica has all the feed clients it takes; try again");
-        return 0;
-    }
+    if (f->shutting_down)
+        return refuse(no, 503, "Service Unavailable", "this replica is shutting down; connect again", 1);
+    if (h2o_is_websocket_handshake(req, &client_key) != 0 || client_key == NULL || req->version >= 0x200)
+        return refuse(no, 400, "Bad Request", "expected a WebSocket handshake", 0);
+    if (!origin_allowed(f->conf, req))
+        return refuse(no, 403, "Forbidden", "this Origin may not open the feed (GLANCE_FEED_ORIGINS)", 0);
+    if (f->num_clients + f->upgrading >= f->conf->feed_max_clients)
+        return refuse(no, 503, "Service Unavailable", "this replica has all the feed clients it takes; try again", 5);
     if (f->conf->feed_max_per_address != 0 && (addrlen = peer_address(req, addr)) != 0) {
         address = address_lookup(f, addr, addrlen, 1);
-        if (address->clients >= f->conf->feed_max_per_address) {
-            routes_send_error(req, 429, "Too Many Requests", "too many feed connections from this address");
-            return 0;
-        }
+        if (address->clients >= f->conf->feed_max_per_address)
+            return refuse(no, 429, "Too Many Requests", "too many feed connections from this address", 0);
         ++address->clients;
     }
     cl = h2o_mem_alloc(sizeof(*cl));
@@ -603,6 +636,8 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
         shard_set_init(&f->pending[i].pinged, shards);
     }
     f->views = h2o_mem_alloc(sizeof(*f->views) * n);
+    f->hello_versions = h2o_mem_alloc(sizeof(*f->hello_versions) * n);
+    f->current_versions = h2o_mem_alloc(sizeof(*f->current_versions) * n);
     h2o_buffer_init(&f->scratch, &h2o_socket_buffer_prototype);
     f->ping = ws_frame_new(WS_PING, "", 0);
     h2o_timeout_init(loop, &f->flush_timeout, conf->feed_interval_ms);
@@ -635,6 +670,8 @@ void feed_free(struct feed *f)
     }
     free(f->pending);
     free(f->views);
+    free(f->hello_versions);
+    free(f->current_versions);
     for (i = 0; i != ADDRESS_BUCKETS; ++i) {
         while (f->addresses[i] != NULL) {
             struct address_count *a = f->addresses[i];

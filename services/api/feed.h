@@ -20,9 +20,18 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
 /* Closes every client at once and frees the feed. */
 void feed_free(struct feed *feed);
 
-/* Answers GET /api/feed: upgrades a WebSocket handshake and sends the hello; anything else gets a 400.
- * Returns 0 (the request is always answered). */
-int feed_accept(struct feed *feed, h2o_req_t *req);
+/* Why a feed request was refused, for the router to answer. */
+struct feed_refusal {
+    int status;
+    const char *reason;
+    const char *message;
+    unsigned retry_after_s; /* 0: no Retry-After */
+};
+
+/* Takes GET /api/feed: returns 0 when the WebSocket handshake was answered (101) and the client will get its
+ * hello, or -1 with `no` filled in (not a handshake, a refused Origin, a limit reached, shutting down): the
+ * caller answers the request. */
+int feed_accept(struct feed *feed, h2o_req_t *req, struct feed_refusal *no);
 
 /* Mirror news. */
 void feed_on_change(struct feed *feed, size_t cluster, uint32_t shard);

@@ -4,6 +4,6 @@
 
 #include "h2o.h"
 
-extern const h2o_iovec_t lua_status, lua_health, lua_expire, lua_sweep, lua_snapshot, lua_shard;
+extern const h2o_iovec_t lua_status, lua_health, lua_expire, lua_snapshot, lua_shard, lua_migrate;
 
 #endif

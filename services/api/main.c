@@ -164,7 +164,8 @@ static void on_bus_event(void *data, const struct codec_event *ev)
 
     /* every status but unknown and unhealthy, and every ping, has just set the shard's health key */
     if (cluster >= 0)
-        expiry_on_heard(app->expiry, (size_t)cluster, ev->shard, ev->kind == EVENT_PING || ev->state > 1);
+        expiry_on_heard(app->expiry, (size_t)cluster, ev->shard,
+                        ev->kind == EVENT_PING || shard_state_is_reported_alive(ev->state));
 }
 
 static void on_bus_expired(void *data, size_t cluster, uint32_t shard)
@@ -216,9 +217,10 @@ int main(int argc, char **argv)
         log_warn("GLANCE_WEB_ROOT=\"%s\" is not a directory; / will answer 404", conf.web_root);
 
     sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "glance-api: cannot install signal handlers: %s\n", strerror(errno));
+        return 1;
+    }
     srand((unsigned)getpid() ^ (unsigned)time(NULL));
 
     h2o_config_init(&globalconf);
@@ -236,15 +238,22 @@ int main(int argc, char **argv)
     accept_ctx.ctx = &ctx;
     accept_ctx.hosts = globalconf.hosts;
 
-    app.store = store_new(app.loop, &conf, &(struct store_listener){on_store_ready, on_store_lost, &app});
-    app.mirror = mirror_new(&conf, app.store,
+    /* Redis and sentinel host names are looked up on h2o's resolver threads, never on the loop; a few threads,
+     * so that one name that does not resolve does not hold up the others */
+    h2o_hostinfo_max_threads = 4;
+    app.store = store_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf,
+                          &(struct store_listener){on_store_ready, on_store_lost, &app});
+    app.mirror = mirror_new(app.loop, &conf, app.store,
                             &(struct mirror_listener){on_mirror_change, on_mirror_ping, on_mirror_synced, &app});
     app.feed = feed_new(app.loop, &conf, app.mirror);
     app.expiry = expiry_new(app.loop, &conf, app.store);
-    app.bus = bus_new(app.loop, &conf,
+    app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
-    listener = h2o_evloop_socket_create(app.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    if ((listener = h2o_evloop_socket_create(app.loop, fd, H2O_SOCKET_FLAG_DONT_READ)) == NULL) {
+        fprintf(stderr, "glance-api: cannot watch the listening socket\n");
+        return 1;
+    }
     listener->data = &accept_ctx;
     h2o_socket_read_start(listener, on_accept);
     log_info("glance-api listening on %s:%u; %zu clusters; redis %s:%u db %u", conf.host, conf.port, conf.num_clusters,
@@ -273,8 +282,9 @@ int main(int argc, char **argv)
     while (h2o_now(app.loop) < deadline)
         h2o_evloop_run(app.loop, 10);
 
-    bus_free(app.bus);
+    /* the store first: a heartbeat it still carries is answered (with an error) to the bus */
     store_free(app.store);
+    bus_free(app.bus);
     expiry_free(app.expiry);
     feed_free(app.feed);
     mirror_free(app.mirror);

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "codec.h"
 #include "parse.h"
+#include "shard.h"
 
 struct metrics_logger {
     h2o_logger_t super;
@@ -64,6 +65,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                "counter", fs.updates_encoded);
     put_metric(buf, "glance_redis_reconnects_total", "Redis connections re-established after a loss.", "counter",
                store_reconnects(app->store) + bus_reconnects(app->bus));
+    put_metric(buf, "glance_redis_heartbeats_total",
+               "Heartbeats published to prove the subscription alive (one per quiet second).", "counter",
+               bus_heartbeats(app->bus));
+    put_metric(buf, "glance_snapshot_failures_total", "Mirror snapshots that failed and were tried again.", "counter",
+               mirror_snapshot_failures(app->mirror));
     put_metric(buf, "glance_redis_up", "1 when the command connection to Redis is ready.", "gauge",
                (uint64_t)store_ready(app->store));
     put_metric(buf, "glance_expired_by_notification_total", "Shards this replica turned unhealthy on an expiry notification.",

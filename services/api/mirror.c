@@ -9,8 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "versions.h"
 
 #define MAX_BUFFERED 65536
+/* A snapshot that failed (Redis out of memory, a timeout) is tried again after this, doubling up to the max. */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
+#define RETRY_TICK_MS 50
 
 struct buffered_event {
     size_t cluster;
@@ -20,6 +25,7 @@ struct buffered_event {
 };
 
 struct mirror {
+    h2o_loop_t *loop;
     const struct conf *conf;
     struct store *store;
     struct mirror_listener listener;
@@ -30,6 +36,11 @@ struct mirror {
     int resync_wanted; /* mirror_resync was called since track was last lost */
     H2O_VECTOR(struct buffered_event) buffered; /* events that came while a snapshot was on its way */
     int buffer_overflowed;
+    uint32_t retry_ms;    /* the next backoff after a failed snapshot; 0 while none failed */
+    uint64_t retry_at;    /* when to try again; 0 when no retry is due */
+    uint64_t snapshot_failures;
+    h2o_timeout_t retry_interval;
+    h2o_timeout_entry_t retry_tick;
 };
 
 struct snapshot_call {
@@ -38,12 +49,16 @@ struct snapshot_call {
     uint64_t epoch;
 };
 
-struct mirror *mirror_new(const struct conf *conf, struct store *store, const struct mirror_listener *listener)
+static void on_retry_tick(h2o_timeout_entry_t *entry);
+
+struct mirror *mirror_new(h2o_loop_t *loop, const struct conf *conf, struct store *store,
+                          const struct mirror_listener *listener)
 {
     struct mirror *m = h2o_mem_alloc(sizeof(*m));
     size_t i;
 
     memset(m, 0, sizeof(*m));
+    m->loop = loop;
     m->conf = conf;
     m->store = store;
     m->listener = *listener;
@@ -59,6 +74,9 @@ struct mirror *mirror_new(const struct conf *conf, struct store *store, const st
         c->counts[STATE_UNKNOWN] = c->conf->shards;
     }
     m->lost = 1;
+    h2o_timeout_init(loop, &m->retry_interval, RETRY_TICK_MS);
+    m->retry_tick.cb = on_retry_tick;
+    h2o_timeout_link(loop, &m->retry_interval, &m->retry_tick);
     return m;
 }
 
@@ -66,6 +84,8 @@ void mirror_free(struct mirror *m)
 {
     size_t i;
 
+    h2o_timeout_unlink(&m->retry_tick);
+    h2o_timeout_dispose(m->loop, &m->retry_interval);
     for (i = 0; i != m->num_clusters; ++i)
         free(m->clusters[i].states);
     free(m->clusters);
@@ -133,14 +153,17 @@ static void apply_in_order(struct mirror *m, size_t cluster, uint32_t shard, uin
 {
     struct mirror_cluster *c = &m->clusters[cluster];
 
-    if (version <= c->version)
+    switch (version_order(c->version, version)) {
+    case VERSION_SEEN:
         return; /* already part of the snapshot */
-    if (version != c->version + 1) {
+    case VERSION_GAP:
         log_warn("mirror: cluster %s jumped from version %llu to %llu; taking a snapshot", c->conf->name,
                  (unsigned long long)c->version, (unsigned long long)version);
         c->synced = 0;
         start_snapshot(m, cluster);
         return;
+    case VERSION_NEXT:
+        break;
     }
     c->version = version;
     set_state(m, cluster, shard, state);
@@ -161,13 +184,34 @@ static void replay_buffered(struct mirror *m, size_t cluster)
     m->buffered.size = kept;
 }
 
-static void on_snapshot(void *data, const redisReply *reply, const char *err)
+/* A snapshot failed: the clusters still out of sync are asked for again after a backoff. */
+static void schedule_retry(struct mirror *m)
+{
+    if (m->retry_at != 0)
+        return;
+    m->retry_ms = m->retry_ms == 0 ? RETRY_FIRST_MS : m->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : m->retry_ms * 2;
+    m->retry_at = h2o_now(m->loop) + m->retry_ms;
+}
+
+static void on_retry_tick(h2o_timeout_entry_t *entry)
+{
+    struct mirror *m = H2O_STRUCT_FROM_MEMBER(struct mirror, retry_tick, entry);
+
+    h2o_timeout_link(m->loop, &m->retry_interval, &m->retry_tick);
+    if (m->retry_at == 0 || h2o_now(m->loop) < m->retry_at)
+        return;
+    m->retry_at = 0;
+    /* only while wanted: after a loss, the reconnect asks for the resync itself */
+    if (m->resync_wanted && store_ready(m->store))
+        mirror_resync(m);
+}
+
+static void on_snapshot(void *data, uint64_t version, h2o_iovec_t states, const char *err)
 {
     struct snapshot_call *call = data;
     struct mirror *m = call->mirror;
     size_t cluster = call->cluster, i;
     struct mirror_cluster *c = &m->clusters[cluster];
-    const redisReply *pairs;
     int current = call->epoch == m->epoch;
 
     free(call);
@@ -178,32 +222,17 @@ static void on_snapshot(void *data, const redisReply *reply, const char *err)
             start_snapshot(m, cluster);
         return;
     }
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_INTEGER || reply->element[1]->type != REDIS_REPLY_ARRAY) {
-        log_warn("mirror: snapshot of %s failed: %s", c->conf->name, err != NULL ? err : "unexpected reply");
-        return; /* retried when the store is ready again, or by the next mirror_resync */
+    if (err != NULL) {
+        ++m->snapshot_failures;
+        log_warn("mirror: snapshot of %s failed: %s; trying again", c->conf->name, err);
+        schedule_retry(m);
+        return;
     }
-    pairs = reply->element[1];
-    /* states not in the hash are unknown; a shard the snapshot names differently is a change to report */
-    {
-        uint8_t *seen = calloc(c->conf->shards, 1);
-        if (seen == NULL)
-            h2o_fatal("out of memory");
-        for (i = 0; i + 1 < pairs->elements; i += 2) {
-            uint64_t shard, state;
-            const redisReply *k = pairs->element[i], *v = pairs->element[i + 1];
-            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || parse_u64(k->str, k->len, &shard) != 0 ||
-                parse_u64(v->str, v->len, &state) != 0 || shard >= c->conf->shards || state > SHARD_STATE_MAX)
-                continue;
-            seen[shard] = 1;
-            set_state(m, cluster, (uint32_t)shard, (uint8_t)state);
-        }
-        for (i = 0; i != c->conf->shards; ++i)
-            if (!seen[i])
-                set_state(m, cluster, (uint32_t)i, STATE_UNKNOWN);
-        free(seen);
-    }
-    c->version = (uint64_t)reply->element[0]->integer;
+    /* a shard past the end of the string, or with a zero byte, never reported: unknown */
+    for (i = 0; i != c->conf->shards; ++i)
+        set_state(m, cluster, (uint32_t)i,
+                  (uint8_t)(i < states.len ? shard_state_from_byte((unsigned char)states.base[i]) : STATE_UNKNOWN));
+    c->version = version;
     c->synced = 1;
     replay_buffered(m, cluster);
     if (m->buffer_overflowed) {
@@ -214,6 +243,8 @@ static void on_snapshot(void *data, const redisReply *reply, const char *err)
         mirror_resync(m);
         return;
     }
+    if (mirror_synced(m))
+        m->retry_ms = 0;
     if (m->lost && mirror_synced(m)) {
         m->lost = 0;
         log_info("mirror: in sync with Redis");
@@ -231,6 +262,7 @@ static void start_snapshot(struct mirror *m, size_t cluster)
     *call = (struct snapshot_call){m, cluster, m->epoch};
     if (store_snapshot(m->store, cluster, on_snapshot, call) != 0) {
         free(call);
+        schedule_retry(m);
         return;
     }
     m->clusters[cluster].snapshot_inflight = 1;
@@ -243,6 +275,7 @@ void mirror_lost(struct mirror *m)
     m->lost = 1;
     ++m->epoch;
     m->resync_wanted = 0;
+    m->retry_at = 0;
     for (i = 0; i != m->num_clusters; ++i)
         m->clusters[i].synced = 0;
     m->buffered.size = 0;
@@ -256,6 +289,11 @@ void mirror_resync(struct mirror *m)
     for (i = 0; i != m->num_clusters; ++i)
         if (!m->clusters[i].synced)
             start_snapshot(m, i);
+}
+
+uint64_t mirror_snapshot_failures(struct mirror *m)
+{
+    return m->snapshot_failures;
 }
 
 ssize_t mirror_apply(struct mirror *m, const struct codec_event *ev)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include "codec.h"
 #include "conf.h"
-#include "parse.h"
+#include "shard.h"
 #include "store.h"
 
 struct mirror_cluster {
@@ -28,7 +28,9 @@ struct mirror_listener {
 
 struct mirror;
 
-struct mirror *mirror_new(const struct conf *conf, struct store *store, const struct mirror_listener *listener);
+/* Creates an empty mirror (every shard unknown, nothing in sync). `conf` and `store` must outlive it. */
+struct mirror *mirror_new(h2o_loop_t *loop, const struct conf *conf, struct store *store,
+                          const struct mirror_listener *listener);
 void mirror_free(struct mirror *mirror);
 
 size_t mirror_num_clusters(struct mirror *mirror);
@@ -43,8 +45,12 @@ int mirror_synced(struct mirror *mirror);
 
 /* Events may have been missed (the subscription was lost): stop trusting versions until mirror_resync. */
 void mirror_lost(struct mirror *mirror);
-/* Takes a snapshot of every cluster that is not in sync. Call once subscribed and the store is ready. */
+/* Takes a snapshot of every cluster that is not in sync. Call once subscribed and the store is ready. A
+ * snapshot that fails is tried again with a backoff (100 ms doubling to 5 s) until one succeeds or track is
+ * lost again. */
 void mirror_resync(struct mirror *mirror);
+/* Snapshots that failed since start. */
+uint64_t mirror_snapshot_failures(struct mirror *mirror);
 
 /* Applies a published event: in order it updates the mirror; a version gap starts a snapshot. Returns the
  * event's cluster index, or -1 when the event is not about a shard of ours (and was ignored). */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "codec.h"
 #include "parse.h"
-#include "routes.h"
+#include "shard.h"
 
 static const char head[] =
     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -25,17 +25,13 @@ static void put_str(h2o_buffer_t **buf, const char *s)
     codec_put(buf, s, strlen(s));
 }
 
-/* Finds ?guild=<digits> in the query; returns 1 and sets *out when present and valid. */
-static int query_guild(h2o_req_t *req, uint64_t *out, int *invalid)
+/* Finds guild=<digits> in the query; returns 1 and sets *out when present and valid. */
+static int query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
 {
-    const char *q, *end, *p;
+    const char *end = query.base + query.len, *p;
 
     *invalid = 0;
-    if (req->query_at == SIZE_MAX)
-        return 0;
-    q = req->path.base + req->query_at + 1;
-    end = req->path.base + req->path.len;
-    for (p = q; p < end;) {
+    for (p = query.base; p < end;) {
         const char *amp = memchr(p, '&', end - p);
         const char *stop = amp != NULL ? amp : end;
         if (stop - p >= 6 && memcmp(p, "guild=", 6) == 0) {
@@ -51,53 +47,50 @@ static int query_guild(h2o_req_t *req, uint64_t *out, int *invalid)
     return 0;
 }
 
-void pages_plain(struct app *app, h2o_req_t *req)
+void pages_plain(struct app *app, h2o_iovec_t query, h2o_buffer_t **out)
 {
-    h2o_buffer_t *buf;
+    h2o_buffer_t **buf = out;
     uint64_t guild = 0;
     int has_guild, invalid;
     size_t i, s;
     uint32_t j;
     char line[256];
 
-    has_guild = query_guild(req, &guild, &invalid);
-    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
-    codec_put(&buf, head, sizeof(head) - 1);
+    has_guild = query_guild(query, &guild, &invalid);
+    codec_put(buf, head, sizeof(head) - 1);
     if (!store_ready(app->store) || !mirror_synced(app->mirror))
-        put_str(&buf, "<p><strong>The dashboard has lost touch with its data store: what follows may be out of "
+        put_str(buf, "<p><strong>The dashboard has lost touch with its data store: what follows may be out of "
                       "date.</strong></p>");
-    put_str(&buf, "<form action=\"/plain\" method=\"get\"><label>Server (guild) ID "
+    put_str(buf, "<form action=\"/plain\" method=\"get\"><label>Server (guild) ID "
                   "<input name=\"guild\" inputmode=\"numeric\" pattern=\"[0-9]{1,20}\"></label> "
                   "<button>Find my shard</button></form>");
     if (invalid)
-        put_str(&buf, "<p>That is not a guild ID: it should be a number of up to 20 digits.</p>");
+        put_str(buf, "<p>That is not a guild ID: it should be a number of up to 20 digits.</p>");
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
         const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
         uint32_t hit = has_guild ? guild_shard(guild, c->conf->shards) : UINT32_MAX;
         snprintf(line, sizeof(line), "<h2>%s</h2><p>%u shards:", c->conf->name, c->conf->shards);
-        put_str(&buf, line);
+        put_str(buf, line);
         for (s = 0; s <= SHARD_STATE_MAX; ++s) {
             if (c->counts[s] == 0)
                 continue;
             snprintf(line, sizeof(line), " %u %s;", c->counts[s], state_name((int)s));
-            put_str(&buf, line);
+            put_str(buf, line);
         }
-        put_str(&buf, "</p>");
+        put_str(buf, "</p>");
         if (has_guild) {
             snprintf(line, sizeof(line), "<p><strong>Guild %llu is served by shard %u, which is %s.</strong></p>",
                      (unsigned long long)guild, hit, state_name(c->states[hit]));
-            put_str(&buf, line);
+            put_str(buf, line);
         }
-        put_str(&buf, "<div class=\"grid\">");
+        put_str(buf, "<div class=\"grid\">");
         for (j = 0; j != c->conf->shards; ++j) {
             snprintf(line, sizeof(line), "<span class=\"s%u%s\" title=\"shard %u: %s\">%u</span>", c->states[j],
                      j == hit ? " hit" : "", j, state_name(c->states[j]), j);
-            put_str(&buf, line);
+            put_str(buf, line);
         }
-        put_str(&buf, "</div>");
+        put_str(buf, "</div>");
     }
-    put_str(&buf, "<p>States: unknown (grey), unhealthy (red), offline (dark grey), online (green), starting and "
+    put_str(buf, "<p>States: unknown (grey), unhealthy (red), offline (dark grey), online (green), starting and "
                   "resuming (yellow), stopping (orange).</p></body></html>");
-    routes_send(req, 200, "OK", "text/html; charset=utf-8", buf->bytes, buf->size);
-    h2o_buffer_dispose(&buf);
 }

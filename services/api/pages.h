@@ -5,7 +5,8 @@
 #include "h2o.h"
 #include "app.h"
 
-/* Answers GET /plain[?guild=<id>] from the mirror. */
-void pages_plain(struct app *app, h2o_req_t *req);
+/* Renders /plain from the mirror into `buf`; `query` is the request's query string without the '?' (the
+ * guild=<id> in it marks that guild's shards). */
+void pages_plain(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf);
 
 #endif

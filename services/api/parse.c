@@ -1,4 +1,4 @@
-/* parse.c -- strict parsing of what arrives from outside: numbers, path segments, names, secrets. */
+/* parse.c -- strict parsing of what arrives from outside: numbers, path segments, names, health keys. */
 #include "parse.h"
 
 #include <string.h>
@@ -77,28 +77,6 @@ int parse_cluster_name(const char *name, size_t len)
         if (!is_name_char(name[i]))
             return 0;
     return 1;
-}
-
-uint32_t guild_shard(uint64_t guild_id, uint32_t shards)
-{
-    return (uint32_t)((guild_id >> 22) % shards);
-}
-
-int secret_equal(const char *given, size_t given_len, const char *expected, size_t expected_len)
-{
-    unsigned char diff = given_len != expected_len;
-    size_t i;
-
-    /* walk the expected secret whatever was given, so the time says nothing about where they differ */
-    for (i = 0; i != expected_len; ++i)
-        diff |= (unsigned char)expected[i] ^ (unsigned char)(i < given_len ? given[i] : 0);
-    return diff == 0;
-}
-
-const char *state_name(int state)
-{
-    static const char *names[] = {"unknown", "unhealthy", "offline", "online", "starting", "stopping", "resuming"};
-    return state >= 0 && state <= SHARD_STATE_MAX ? names[state] : "invalid";
 }
 
 int parse_health_key(const struct conf *conf, const char *key, size_t len, size_t *cluster, uint32_t *shard)

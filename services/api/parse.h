@@ -1,4 +1,4 @@
-/* parse.h -- strict parsing of what arrives from outside: numbers, path segments, names, secrets. */
+/* parse.h -- strict parsing of what arrives from outside: numbers, path segments, names, health keys. */
 #ifndef GLANCE_PARSE_H
 #define GLANCE_PARSE_H
 
@@ -7,18 +7,6 @@
 #include "h2o.h"
 
 #define PARSE_MAX_SEGMENTS 8
-#define SHARD_STATE_MAX 6
-
-enum shard_state {
-    STATE_UNKNOWN = 0,
-    STATE_UNHEALTHY = 1,
-    STATE_OFFLINE = 2,
-    STATE_ONLINE = 3,
-    STATE_STARTING = 4,
-    STATE_STOPPING = 5,
-    STATE_RESUMING = 6,
-};
-
 struct path_segments {
     h2o_iovec_t seg[PARSE_MAX_SEGMENTS];
     size_t n;
@@ -35,16 +23,6 @@ int parse_path(const char *path, size_t len, struct path_segments *out, const ch
 
 /* Returns 1 when `name` is a valid cluster name: 1 to 64 of [A-Za-z0-9_.-], and not "." or "..". */
 int parse_cluster_name(const char *name, size_t len);
-
-/* The shard that serves a guild under Discord's rule: (guild_id >> 22) % shards. shards must be > 0. */
-uint32_t guild_shard(uint64_t guild_id, uint32_t shards);
-
-/* Compares a presented secret with the expected one in time that depends only on their lengths.
- * Returns 1 when they are equal. */
-int secret_equal(const char *given, size_t given_len, const char *expected, size_t expected_len);
-
-/* The lowercase name of a state ("online"), or "invalid" outside 0..SHARD_STATE_MAX. */
-const char *state_name(int state);
 
 struct conf;
 

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pages.h"
 #include "parse.h"
+#include "shard.h"
 
 struct routes_handler {
     h2o_handler_t super;
@@ -27,7 +28,7 @@ struct pending {
 
 #define IS(seg, lit) ((seg).len == sizeof(lit) - 1 && memcmp((seg).base, (lit), sizeof(lit) - 1) == 0)
 
-void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
+static void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
 {
     char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
 
@@ -45,7 +46,7 @@ static void send_buffer(h2o_req_t *req, const char *type, h2o_buffer_t *buf)
     routes_send(req, 200, "OK", type, buf->bytes, buf->size);
 }
 
-void routes_send_error(h2o_req_t *req, int status, const char *reason, const char *message)
+static void routes_send_error(h2o_req_t *req, int status, const char *reason, const char *message)
 {
     h2o_buffer_t *buf;
 
@@ -186,19 +187,19 @@ static void pending_unsent(struct pending *p)
     unavailable(req, "redis is unavailable; nothing was written, retry");
 }
 
-static void on_write_reply(void *data, const redisReply *reply, const char *err)
+static void on_write_reply(void *data, long long result, const char *err)
 {
     struct pending *p = data;
     h2o_req_t *req = pending_finish(p);
 
     if (req == NULL)
         return;
-    if (reply == NULL) {
+    if (err != NULL) {
         log_warn("write failed: %s", err);
         unavailable(req, "redis did not confirm the write; retry");
         return;
     }
-    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -1) {
+    if (result == -1) {
         routes_send_error(req, 409, "Conflict", "health ping for a shard that has never reported a status");
         return;
     }
@@ -249,34 +250,30 @@ static void get_snapshot(struct app *app, h2o_req_t *req)
     h2o_buffer_dispose(&buf);
 }
 
-static void on_shard_reply(void *data, const redisReply *reply, const char *err)
+static void on_shard_reply(void *data, const struct store_shard_info *info, const char *err)
 {
     struct pending *p = data;
     struct app *app = p->app;
     size_t cluster = p->cluster;
     uint32_t shard = p->shard;
     h2o_req_t *req = pending_finish(p);
-    long long state, since, pttl, now;
+    int state;
     char body[512];
     int n;
 
     if (req == NULL)
         return;
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+    if (err != NULL) {
         unavailable(req, "redis is unavailable; retry");
         return;
     }
-    state = reply->element[0]->integer;
-    since = reply->element[1]->integer;
-    pttl = reply->element[2]->integer;
-    now = reply->element[3]->integer;
-    if (state < 0 || state > SHARD_STATE_MAX)
-        state = STATE_UNKNOWN;
+    /* a shard that never reported reads as unknown, as it does everywhere else */
+    state = info->state < 0 ? STATE_UNKNOWN : info->state;
     n = snprintf(body, sizeof(body),
-                 "{\"cluster\":\"%s\",\"shard\":%u,\"state\":%lld,\"state_name\":\"%s\",\"since_ms\":%lld,"
+                 "{\"cluster\":\"%s\",\"shard\":%u,\"state\":%d,\"state_name\":\"%s\",\"since_ms\":%lld,"
                  "\"healthy_until_ms\":%lld}",
-                 app->conf->clusters[cluster].name, shard, state, state_name((int)state), since,
-                 pttl > 0 ? now + pttl : 0);
+                 app->conf->clusters[cluster].name, shard, state, state_name(state), (long long)info->since_ms,
+                 (long long)info->healthy_until_ms);
     routes_send(req, 200, "OK", "application/json", body, (size_t)n);
 }
 
@@ -327,6 +324,20 @@ static void get_guild(struct app *app, h2o_req_t *req, h2o_iovec_t id)
     h2o_buffer_dispose(&buf);
 }
 
+static void get_feed(struct app *app, h2o_req_t *req)
+{
+    struct feed_refusal no;
+
+    if (feed_accept(app->feed, req, &no) == 0)
+        return; /* upgraded */
+    if (no.retry_after_s != 0) {
+        char *v = h2o_mem_alloc_pool(&req->pool, 12);
+        int n = snprintf(v, 12, "%u", no.retry_after_s);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v, (size_t)n);
+    }
+    routes_send_error(req, no.status, no.reason, no.message);
+}
+
 static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
@@ -346,7 +357,7 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
     } else if (IS(what, "guild") && p->n == 3) {
         is_get(req) ? get_guild(app, req, p->seg[2]) : wrong_method(req, "GET, HEAD");
     } else if (IS(what, "feed") && p->n == 2) {
-        is_get(req) ? (void)feed_accept(app->feed, req) : wrong_method(req, "GET");
+        is_get(req) ? get_feed(app, req) : wrong_method(req, "GET");
     } else {
         routes_send_error(req, 404, "Not Found", "no such endpoint");
     }
@@ -354,17 +365,35 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
 
 static void get_ready(struct app *app, h2o_req_t *req)
 {
-    const char *why = !store_ready(app->store)      ? "redis is unreachable"
-                      : !bus_subscribed(app->bus)   ? "the redis subscription is down"
-                      : !mirror_synced(app->mirror) ? "the mirror is still loading from redis"
-                      : app->shutting_down          ? "shutting down"
-                                                    : NULL;
+    char why[768];
 
-    if (why != NULL) {
+    why[0] = '\0';
+    if (!store_ready(app->store))
+        snprintf(why, sizeof(why), "redis is unreachable: %s", store_last_error(app->store));
+    else if (!bus_subscribed(app->bus))
+        snprintf(why, sizeof(why), "the redis subscription is down: %s",
+                 bus_last_error(app->bus)[0] != '\0' ? bus_last_error(app->bus) : "subscribing");
+    else if (!mirror_synced(app->mirror))
+        snprintf(why, sizeof(why), "the mirror is still loading from redis");
+    else if (app->shutting_down)
+        snprintf(why, sizeof(why), "shutting down");
+    if (why[0] != '\0') {
         routes_send_error(req, 503, "Service Unavailable", why);
         return;
     }
     routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ready\":true}"));
+}
+
+static void get_plain(struct app *app, h2o_req_t *req)
+{
+    h2o_buffer_t *buf;
+
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    pages_plain(app, req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
+                                               : h2o_iovec_init("", 0),
+                &buf);
+    send_buffer(req, "text/html; charset=utf-8", buf);
+    h2o_buffer_dispose(&buf);
 }
 
 static void get_metrics(struct app *app, h2o_req_t *req)
@@ -389,13 +418,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-glance-replica"), 0, NULL, app->conf->replica,
                           strlen(app->conf->replica));
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
-        routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"));
+        is_get(req) ? routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"))
+                    : wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
-        get_ready(app, req);
+        is_get(req) ? get_ready(app, req) : wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
-        get_metrics(app, req);
+        is_get(req) ? get_metrics(app, req) : wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
-        pages_plain(app, req);
+        is_get(req) ? get_plain(app, req) : wrong_method(req, "GET, HEAD");
     } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {
         if (path.len > ROUTES_MAX_PATH)
             routes_send_error(req, 414, "URI Too Long", "the path is over 1024 bytes");

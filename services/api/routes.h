@@ -12,10 +12,4 @@
  * through to the handlers registered after it (the dashboard files). */
 void routes_register(struct app *app, h2o_pathconf_t *pathconf);
 
-/* Answers with `status` and a JSON body {"error": message}. */
-void routes_send_error(h2o_req_t *req, int status, const char *reason, const char *message);
-
-/* Answers with `status` and a body of `type` copied into the request's pool. */
-void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len);
-
 #endif

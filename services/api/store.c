@@ -6,20 +6,25 @@
  * connection comes back by itself. */
 #include "store.h"
 
+#include <hiredis/async.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "conn.h"
 #include "log.h"
 #include "lua_scripts.h"
+#include "redis_conn.h"
+#include "shard.h"
 
-#define FIXED_ARGS 12 /* the most any call has besides a list of shard ids */
+#define FIXED_ARGS 12 /* the most any call has besides its lists of shards */
 
-enum script { SCRIPT_STATUS, SCRIPT_HEALTH, SCRIPT_EXPIRE, SCRIPT_SWEEP, SCRIPT_SNAPSHOT, SCRIPT_SHARD, NUM_SCRIPTS };
+enum script { SCRIPT_STATUS, SCRIPT_HEALTH, SCRIPT_EXPIRE, SCRIPT_SNAPSHOT, SCRIPT_SHARD, SCRIPT_MIGRATE, NUM_SCRIPTS };
+
+/* How a reply is decoded for the caller. */
+enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD };
 
 struct cluster_keys {
-    char *state, *since, *ver, *hb_prefix; /* "<prefix>:{<cluster>}:..." */
+    char *states, *since, *ver, *hb_prefix, *old_state; /* "<prefix>:{<cluster>}:..." */
     size_t hb_prefix_len;
 };
 
@@ -27,7 +32,7 @@ struct store {
     h2o_loop_t *loop;
     const struct conf *conf;
     struct store_listener listener;
-    struct conn *conn;
+    struct redis_conn *conn;
     struct cluster_keys *keys;
     char channel[80];
     char ttl[16];
@@ -35,6 +40,7 @@ struct store {
         h2o_iovec_t body;
         char sha[41];
     } scripts[NUM_SCRIPTS];
+    size_t max_hb_prefix_len;
     size_t inflight;
     uint64_t last_progress;
     h2o_timeout_t watchdog;
@@ -45,8 +51,13 @@ struct store {
  * that a NOSCRIPT reply can be answered by sending the same call again as EVAL. */
 struct call {
     struct store *store;
-    enum script script;
-    store_reply_cb cb;
+    enum script script; /* NUM_SCRIPTS for a plain command */
+    enum result result;
+    union {
+        store_count_cb count;
+        store_snapshot_cb snapshot;
+        store_shard_cb shard;
+    } cb;
     void *data;
     int argc;
     const char **argv;
@@ -79,7 +90,7 @@ static void on_watchdog(h2o_timeout_entry_t *entry)
     struct store *s = H2O_STRUCT_FROM_MEMBER(struct store, watchdog_entry, entry);
 
     if (s->inflight != 0 && h2o_now(s->loop) - s->last_progress > s->conf->redis.timeout_ms)
-        conn_drop(s->conn, "a command went unanswered for longer than GLANCE_REDIS_TIMEOUT_MS");
+        redis_conn_drop(s->conn, "a command went unanswered for longer than GLANCE_REDIS_TIMEOUT_MS");
     h2o_timeout_link(s->loop, &s->watchdog, &s->watchdog_entry);
 }
 
@@ -109,19 +120,27 @@ static void on_config_get(redisAsyncContext *ac, void *r, void *privdata)
         strcat(flags, "E");
     if (strchr(flags, 'x') == NULL && strchr(flags, 'A') == NULL)
         strcat(flags, "x");
-    redisAsyncCommand(ac, NULL, NULL, "CONFIG SET notify-keyspace-events %s", flags);
+    if (redisAsyncCommand(ac, NULL, NULL, "CONFIG SET notify-keyspace-events %s", flags) != REDIS_OK)
+        log_warn("redis: cannot queue CONFIG SET notify-keyspace-events");
 }
 
-static void on_conn_ready(struct conn *conn, void *data)
+static void run_migrations(struct store *s);
+
+static void on_conn_ready(struct redis_conn *conn, void *data)
 {
     struct store *s = data;
 
     /* a restarted Redis forgets the setting; where CONFIG is forbidden the sweep still catches expiries */
-    redisAsyncCommand(conn_context(conn), on_config_get, NULL, "CONFIG GET notify-keyspace-events");
+    if (redisAsyncCommand(redis_conn_context(conn), on_config_get, NULL, "CONFIG GET notify-keyspace-events") != REDIS_OK) {
+        redis_conn_drop(conn, "cannot queue CONFIG GET");
+        return;
+    }
+    /* pipelined ahead of anything the listeners send, so every snapshot sees the current layout */
+    run_migrations(s);
     s->listener.on_ready(s->listener.data);
 }
 
-static void on_conn_lost(struct conn *conn, void *data, const char *why)
+static void on_conn_lost(struct redis_conn *conn, void *data, const char *why)
 {
     struct store *s = data;
 
@@ -129,10 +148,11 @@ static void on_conn_lost(struct conn *conn, void *data, const char *why)
     s->listener.on_lost(s->listener.data);
 }
 
-struct store *store_new(h2o_loop_t *loop, const struct conf *conf, const struct store_listener *listener)
+struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
+                        const struct store_listener *listener)
 {
-    static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status, &lua_health,   &lua_expire,
-                                                     &lua_sweep,  &lua_snapshot, &lua_shard};
+    static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,   &lua_health, &lua_expire,
+                                                     &lua_snapshot, &lua_shard,  &lua_migrate};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
 
@@ -149,16 +169,19 @@ struct store *store_new(h2o_loop_t *loop, const struct conf *conf, const struct 
     s->keys = h2o_mem_alloc(sizeof(*s->keys) * conf->num_clusters);
     for (i = 0; i != conf->num_clusters; ++i) {
         const struct conf_cluster *c = &conf->clusters[i];
-        s->keys[i].state = key(conf, c, "state");
+        s->keys[i].states = key(conf, c, "states");
         s->keys[i].since = key(conf, c, "since");
         s->keys[i].ver = key(conf, c, "ver");
         s->keys[i].hb_prefix = key(conf, c, "hb:");
         s->keys[i].hb_prefix_len = strlen(s->keys[i].hb_prefix);
+        if (s->keys[i].hb_prefix_len > s->max_hb_prefix_len)
+            s->max_hb_prefix_len = s->keys[i].hb_prefix_len;
+        s->keys[i].old_state = key(conf, c, "state");
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
     h2o_timeout_link(loop, &s->watchdog, &s->watchdog_entry);
-    s->conn = conn_new(loop, conf, "commands", on_conn_ready, on_conn_lost, s);
+    s->conn = redis_conn_new(loop, resolver, conf, "commands", on_conn_ready, on_conn_lost, s);
     return s;
 }
 
@@ -166,14 +189,15 @@ void store_free(struct store *s)
 {
     size_t i;
 
-    conn_free(s->conn);
+    redis_conn_free(s->conn);
     h2o_timeout_unlink(&s->watchdog_entry);
     h2o_timeout_dispose(s->loop, &s->watchdog);
     for (i = 0; i != s->conf->num_clusters; ++i) {
-        free(s->keys[i].state);
+        free(s->keys[i].states);
         free(s->keys[i].since);
         free(s->keys[i].ver);
         free(s->keys[i].hb_prefix);
+        free(s->keys[i].old_state);
     }
     free(s->keys);
     free(s);
@@ -181,15 +205,20 @@ void store_free(struct store *s)
 
 int store_ready(struct store *s)
 {
-    return conn_context(s->conn) != NULL;
+    return redis_conn_context(s->conn) != NULL;
 }
 
 uint64_t store_reconnects(struct store *s)
 {
-    return conn_reconnects(s->conn);
+    return redis_conn_reconnects(s->conn);
 }
 
-/* Arguments are appended in order: the script slot and the key count first, then keys, then values. */
+const char *store_last_error(struct store *s)
+{
+    return redis_conn_last_error(s->conn);
+}
+
+/* Arguments are appended in order: the command first, then keys, then values. */
 static void push(struct call *c, const char *s, size_t len)
 {
     c->argv[c->argc] = s;
@@ -217,23 +246,29 @@ static void push_hb_key(struct call *c, const struct cluster_keys *k, uint32_t s
     c->buflen += n + 1;
 }
 
-/* `extra` is how many shard ids the call will carry beyond its fixed arguments. */
-static struct call *call_new(struct store *s, enum script script, int numkeys, size_t extra, store_reply_cb cb,
-                             void *data)
+/* A call with room for `extra` shards (a health key and an id each) beyond its fixed arguments. */
+static struct call *call_alloc(struct store *s, enum script script, enum result result, size_t extra, void *data)
 {
-    size_t args = FIXED_ARGS + extra, bufcap = 256 + 11 * extra;
+    /* per shard: a health key and an id, each with its NUL */
+    size_t args = FIXED_ARGS + 2 * extra, bufcap = 256 + extra * (s->max_hb_prefix_len + 2 * 11 + 2);
     struct call *c = h2o_mem_alloc(sizeof(*c) + args * (sizeof(*c->argv) + sizeof(*c->argvlen)) + bufcap);
-
+    memset(c, 0, sizeof(*c));
     c->store = s;
     c->script = script;
-    c->cb = cb;
+    c->result = result;
     c->data = data;
-    c->argc = 0;
     c->argv = (const char **)(c + 1);
     c->argvlen = (size_t *)(c->argv + args);
     c->buf = (char *)(c->argvlen + args);
-    c->buflen = 0;
     c->bufcap = bufcap;
+    return c;
+}
+
+static struct call *script_call(struct store *s, enum script script, enum result result, int numkeys, size_t extra,
+                                void *data)
+{
+    struct call *c = call_alloc(s, script, result, extra, data);
+
     push(c, "EVALSHA", 7);
     push(c, s->scripts[script].sha, 40);
     push_u64(c, numkeys);
@@ -245,13 +280,56 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 static int send_call(struct call *c)
 {
     struct store *s = c->store;
-    redisAsyncContext *ac = conn_context(s->conn);
+    redisAsyncContext *ac = redis_conn_context(s->conn);
 
     if (ac == NULL || redisAsyncCommandArgv(ac, on_reply, c, c->argc, c->argv, c->argvlen) != REDIS_OK)
         return -1;
     if (s->inflight++ == 0)
         s->last_progress = h2o_now(s->loop);
     return 0;
+}
+
+static int is_int(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER;
+}
+
+/* Decodes the reply for the caller and calls it; `err` is set when the call failed. */
+static void deliver(struct call *c, const redisReply *reply, const char *err)
+{
+    const char *bad = "unexpected reply from redis";
+
+    switch (c->result) {
+    case RESULT_COUNT:
+        if (err == NULL && !is_int(reply))
+            err = bad;
+        c->cb.count(c->data, err == NULL ? reply->integer : 0, err);
+        break;
+    case RESULT_SNAPSHOT:
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !is_int(reply->element[0]) ||
+                            reply->element[0]->integer < 0 || reply->element[1]->type != REDIS_REPLY_STRING))
+            err = bad;
+        if (err != NULL)
+            c->cb.snapshot(c->data, 0, h2o_iovec_init(NULL, 0), err);
+        else
+            c->cb.snapshot(c->data, (uint64_t)reply->element[0]->integer,
+                           h2o_iovec_init(reply->element[1]->str, reply->element[1]->len), NULL);
+        break;
+    case RESULT_SHARD: {
+        struct store_shard_info info = {-1, 0, 0};
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || !is_int(reply->element[0]) ||
+                            !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3])))
+            err = bad;
+        if (err == NULL) {
+            long long state = reply->element[0]->integer, pttl = reply->element[2]->integer;
+            info.state = state >= 0 && state <= SHARD_STATE_MAX ? (int)state : -1;
+            info.since_ms = reply->element[1]->integer;
+            info.healthy_until_ms = pttl > 0 ? reply->element[3]->integer + pttl : 0;
+        }
+        c->cb.shard(c->data, err == NULL ? &info : NULL, err);
+        break;
+    }
+    }
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -264,7 +342,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         --s->inflight;
     s->last_progress = h2o_now(s->loop);
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        c->argv[0][0] == 'E' && c->argvlen[0] == 7) {
+        c->script != NUM_SCRIPTS && c->argv[0][0] == 'E' && c->argvlen[0] == 7) {
         /* Redis restarted or flushed its script cache: send the body once; EVAL caches it again */
         c->argv[0] = "EVAL";
         c->argvlen[0] = 4;
@@ -280,11 +358,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         redisAsyncDisconnect(ac);
     }
     if (reply == NULL)
-        c->cb(c->data, NULL, "redis is not answering");
+        deliver(c, NULL, "redis is not answering");
     else if (reply->type == REDIS_REPLY_ERROR)
-        c->cb(c->data, NULL, reply->str);
+        deliver(c, NULL, reply->str);
     else
-        c->cb(c->data, reply, NULL);
+        deliver(c, reply, NULL);
     free(c);
 }
 
@@ -297,17 +375,23 @@ static int run(struct call *c)
     return 0;
 }
 
-/* KEYS: state, since, health key, version -- the four keys of a one-shard transition */
-static struct call *transition(struct store *s, enum script script, size_t cluster, uint32_t shard, store_reply_cb cb,
-                               void *data)
+/* The keys every one-shard script starts with: states, since, the shard's health key. */
+static void push_shard_keys(struct call *c, const struct cluster_keys *k, uint32_t shard)
 {
-    const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, script, 4, 0, cb, data);
-
-    push_str(c, k->state);
+    push_str(c, k->states);
     push_str(c, k->since);
     push_hb_key(c, k, shard);
-    push_str(c, k->ver);
+}
+
+/* KEYS: states, since, health key, version -- the four keys of a one-shard transition; ARGV starts with the id */
+static struct call *transition(struct store *s, enum script script, size_t cluster, uint32_t shard, store_count_cb cb,
+                               void *data)
+{
+    struct call *c = script_call(s, script, RESULT_COUNT, 4, 1, data);
+
+    c->cb.count = cb;
+    push_shard_keys(c, &s->keys[cluster], shard);
+    push_str(c, s->keys[cluster].ver);
     push_u64(c, shard);
     return c;
 }
@@ -318,7 +402,7 @@ static void push_event_target(struct store *s, struct call *c, size_t cluster)
     push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
 }
 
-int store_status(struct store *s, size_t cluster, uint32_t shard, int state, store_reply_cb cb, void *data)
+int store_status(struct store *s, size_t cluster, uint32_t shard, int state, store_count_cb cb, void *data)
 {
     struct call *c = transition(s, SCRIPT_STATUS, cluster, shard, cb, data);
 
@@ -328,7 +412,7 @@ int store_status(struct store *s, size_t cluster, uint32_t shard, int state, sto
     return run(c);
 }
 
-int store_health(struct store *s, size_t cluster, uint32_t shard, store_reply_cb cb, void *data)
+int store_health(struct store *s, size_t cluster, uint32_t shard, store_count_cb cb, void *data)
 {
     struct call *c = transition(s, SCRIPT_HEALTH, cluster, shard, cb, data);
 
@@ -337,58 +421,102 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, store_reply_cb
     return run(c);
 }
 
-/* KEYS: state, since, version; then the health key prefix -- how the expire and sweep scripts start */
-static struct call *expiry_call(struct store *s, enum script script, size_t cluster, size_t extra, store_reply_cb cb,
-                                void *data)
+/* The expire script over shards[0..n), or over first..first+n-1 when `shards` is NULL.
+ * KEYS: states, since, version, a health key per shard; ARGV: channel, cluster, the shard ids. */
+static int expire_call(struct store *s, size_t cluster, const uint32_t *shards, uint32_t first, size_t n,
+                       store_count_cb cb, void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, script, 3, extra, cb, data);
-
-    push_str(c, k->state);
-    push_str(c, k->since);
-    push_str(c, k->ver);
-    push(c, k->hb_prefix, k->hb_prefix_len);
-    return c;
-}
-
-int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_reply_cb cb, void *data)
-{
-    struct call *c = expiry_call(s, SCRIPT_EXPIRE, cluster, n, cb, data);
+    struct call *c;
     size_t i;
 
+    if (n > STORE_MAX_BATCH)
+        return -1;
+    c = script_call(s, SCRIPT_EXPIRE, RESULT_COUNT, (int)(3 + n), n, data);
+    c->cb.count = cb;
+    push_str(c, k->states);
+    push_str(c, k->since);
+    push_str(c, k->ver);
+    for (i = 0; i != n; ++i)
+        push_hb_key(c, k, shards != NULL ? shards[i] : first + (uint32_t)i);
     push_event_target(s, c, cluster);
     for (i = 0; i != n; ++i)
-        push_u64(c, shards[i]);
+        push_u64(c, shards != NULL ? shards[i] : first + (uint32_t)i);
     return run(c);
 }
 
-int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, store_reply_cb cb, void *data)
+int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data)
 {
-    struct call *c = expiry_call(s, SCRIPT_SWEEP, cluster, 0, cb, data);
-
-    push_u64(c, first);
-    push_u64(c, end);
-    push_event_target(s, c, cluster);
-    return run(c);
+    return expire_call(s, cluster, shards, 0, n, cb, data);
 }
 
-int store_snapshot(struct store *s, size_t cluster, store_reply_cb cb, void *data)
+int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, store_count_cb cb, void *data)
 {
-    struct call *c = call_new(s, SCRIPT_SNAPSHOT, 2, 0, cb, data);
+    return expire_call(s, cluster, NULL, first, end - first, cb, data);
+}
 
-    push_str(c, s->keys[cluster].state);
+int store_snapshot(struct store *s, size_t cluster, store_snapshot_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_SNAPSHOT, RESULT_SNAPSHOT, 2, 0, data);
+
+    c->cb.snapshot = cb;
+    push_str(c, s->keys[cluster].states);
     push_str(c, s->keys[cluster].ver);
     return run(c);
 }
 
-int store_shard(struct store *s, size_t cluster, uint32_t shard, store_reply_cb cb, void *data)
+int store_shard(struct store *s, size_t cluster, uint32_t shard, store_shard_cb cb, void *data)
 {
-    const struct cluster_keys *k = &s->keys[cluster];
-    struct call *c = call_new(s, SCRIPT_SHARD, 3, 0, cb, data);
+    struct call *c = script_call(s, SCRIPT_SHARD, RESULT_SHARD, 3, 1, data);
 
-    push_str(c, k->state);
-    push_str(c, k->since);
-    push_hb_key(c, k, shard);
+    c->cb.shard = cb;
+    push_shard_keys(c, &s->keys[cluster], shard);
     push_u64(c, shard);
     return run(c);
+}
+
+int store_publish(struct store *s, const char *channel, size_t channel_len, const char *message, size_t len,
+                  store_count_cb cb, void *data)
+{
+    struct call *c = call_alloc(s, NUM_SCRIPTS, RESULT_COUNT, 0, data);
+
+    c->cb.count = cb;
+    push(c, "PUBLISH", 7);
+    push(c, channel, channel_len);
+    push(c, message, len);
+    return run(c);
+}
+
+struct migration {
+    struct store *store;
+    size_t cluster;
+};
+
+static void on_migrated(void *data, long long moved, const char *err)
+{
+    struct migration *m = data;
+    const char *name = m->store->conf->clusters[m->cluster].name;
+
+    if (err != NULL)
+        log_warn("redis: moving the states of %s to the states string failed: %s", name, err);
+    else if (moved != 0)
+        log_info("redis: moved %lld states of %s from the old state hash to the states string", moved, name);
+    free(m);
+}
+
+/* Moves every cluster's states out of the hash that builds before the states string kept them in. */
+static void run_migrations(struct store *s)
+{
+    size_t i;
+
+    for (i = 0; i != s->conf->num_clusters; ++i) {
+        struct migration *m = h2o_mem_alloc(sizeof(*m));
+        struct call *c = script_call(s, SCRIPT_MIGRATE, RESULT_COUNT, 2, 0, m);
+        *m = (struct migration){s, i};
+        c->cb.count = on_migrated;
+        push_str(c, s->keys[i].states);
+        push_str(c, s->keys[i].old_state);
+        if (run(c) != 0)
+            free(m);
+    }
 }

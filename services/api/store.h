@@ -2,7 +2,6 @@
 #ifndef GLANCE_STORE_H
 #define GLANCE_STORE_H
 
-#include <hiredis/hiredis.h>
 #include "h2o.h"
 #include "conf.h"
 
@@ -10,9 +9,23 @@ struct store;
 
 #define STORE_MAX_BATCH 1000
 
-/* A reply arrives, or the call failed: then `reply` is NULL and `err` says why (Redis unreachable, not
- * answering in time, or an error reply). The reply is borrowed: copy what you need before returning. */
-typedef void (*store_reply_cb)(void *data, const redisReply *reply, const char *err);
+/* What a call's callback gets when it fails: `err` says why (Redis unreachable, not answering in time, an
+ * error reply, or a reply of the wrong shape) and the result arguments are zero. `err` is NULL on success. */
+
+/* An integer result (see each operation for its meaning). */
+typedef void (*store_count_cb)(void *data, long long value, const char *err);
+
+/* A cluster's states as stored: `states` holds a byte per shard from shard 0 ('0'..'6', or a zero byte for a
+ * shard that never reported) and may be shorter than the cluster (the rest never reported). Borrowed: copy
+ * what you need before returning. */
+typedef void (*store_snapshot_cb)(void *data, uint64_t version, h2o_iovec_t states, const char *err);
+
+struct store_shard_info {
+    int state;                /* -1 when the shard never reported */
+    int64_t since_ms;         /* when the state was set; 0 if never */
+    int64_t healthy_until_ms; /* when the health key runs out; 0 when it is gone */
+};
+typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
 
 struct store_listener {
     void (*on_ready)(void *data); /* connected (again): scripts may run */
@@ -20,29 +33,37 @@ struct store_listener {
     void *data;
 };
 
-/* Creates the store and starts connecting. `conf` must outlive it. */
-struct store *store_new(h2o_loop_t *loop, const struct conf *conf, const struct store_listener *listener);
+/* Creates the store and starts connecting; names are resolved through `resolver` (see redis_conn.h).
+ * `conf` and `resolver` must outlive it. */
+struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
+                        const struct store_listener *listener);
 void store_free(struct store *store);
 
 /* 1 while commands can be sent. */
 int store_ready(struct store *store);
 uint64_t store_reconnects(struct store *store);
+/* Why the command connection is not up ("" while it is). */
+const char *store_last_error(struct store *store);
 
-/* Every operation below either returns -1 (Redis is not connected) and never calls `cb`, or returns 0
- * and calls `cb` exactly once. `cluster` indexes conf->clusters; `shard` is below its shard count. */
+/* Every operation below either returns -1 (Redis is not connected, or hiredis refused the command) and
+ * never calls `cb`, or returns 0 and calls `cb` exactly once. `cluster` indexes conf->clusters; `shard` is
+ * below its shard count. */
 
-/* Sets a state; the reply is 1 when it changed, 0 when it was already that. */
-int store_status(struct store *store, size_t cluster, uint32_t shard, int state, store_reply_cb cb, void *data);
-/* A health ping; the reply is -1 when the shard never had a status, 1 when it came back online, else 0. */
-int store_health(struct store *store, size_t cluster, uint32_t shard, store_reply_cb cb, void *data);
-/* Health keys expired; the reply counts the shards of the list that turned unhealthy. At most
- * STORE_MAX_BATCH shards per call. */
-int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_reply_cb cb, void *data);
-/* The expire check over shards [first, end); the reply counts the shards that turned unhealthy. */
-int store_sweep(struct store *store, size_t cluster, uint32_t first, uint32_t end, store_reply_cb cb, void *data);
-/* {version, {shard, state, ...}} of one cluster, taken atomically. */
-int store_snapshot(struct store *store, size_t cluster, store_reply_cb cb, void *data);
-/* {state or -1, since ms, health key's remaining ms, now ms} of one shard. */
-int store_shard(struct store *store, size_t cluster, uint32_t shard, store_reply_cb cb, void *data);
+/* Sets a state; the value is 1 when it changed, 0 when it was already that. */
+int store_status(struct store *store, size_t cluster, uint32_t shard, int state, store_count_cb cb, void *data);
+/* A health ping; the value is -1 when the shard never had a status, 1 when it came back online, else 0. */
+int store_health(struct store *store, size_t cluster, uint32_t shard, store_count_cb cb, void *data);
+/* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
+ * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
+int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);
+/* The expire check over shards [first, end), at most STORE_MAX_BATCH of them. */
+int store_sweep(struct store *store, size_t cluster, uint32_t first, uint32_t end, store_count_cb cb, void *data);
+/* Every state of one cluster and the version they belong to, taken atomically. */
+int store_snapshot(struct store *store, size_t cluster, store_snapshot_cb cb, void *data);
+/* One shard as stored. */
+int store_shard(struct store *store, size_t cluster, uint32_t shard, store_shard_cb cb, void *data);
+/* PUBLISH `message` on `channel`; the value is how many subscribers received it. */
+int store_publish(struct store *store, const char *channel, size_t channel_len, const char *message, size_t len,
+                  store_count_cb cb, void *data);
 
 #endif

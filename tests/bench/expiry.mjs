@@ -9,7 +9,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startRedis, startApi, redis, cleanup, waitUntil } from '../integration/harness.mjs';
+import { startRedis, startApi, redis, cleanup, waitUntil, clusterStates, countState } from '../integration/harness.mjs';
 import { startBaseline, percentile } from './lib.mjs';
 
 // long enough that posting every shard and reading the times back ends before the first deadline; the lag is
@@ -78,16 +78,12 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   const onlineSince = await hashNumbers(r.port, 'glance:{main}:since');
   // every shard went unknown -> online: that is `shards` versions; what follows them are expiries
   const verBefore = verStart + shards;
-  const states = await hashNumbers(r.port, 'glance:{main}:state');
-  for (const v of states.values()) {
-    if (v !== 3) throw new Error(`a shard expired before every online time was read; raise the health timeout (${TIMEOUT_S} s)`);
+  const states = await clusterStates(r.port, 'main', shards);
+  if (states.some((v) => v !== 3)) {
+    throw new Error(`a shard expired before every online time was read; raise the health timeout (${TIMEOUT_S} s)`);
   }
-  await waitUntil(async () => {
-    const now = await hashNumbers(r.port, 'glance:{main}:state');
-    let unhealthy = 0;
-    for (const v of now.values()) if (v === 1) unhealthy++;
-    return unhealthy === shards;
-  }, { timeoutMs: 30000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
+  await waitUntil(async () => (await countState(r.port, 'main', 1)) === shards,
+    { timeoutMs: 30000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
   await new Promise((res) => setTimeout(res, 500)); // late duplicates, if any, would show in the version
   const verAfter = Number(await redis(r.port, 'GET', 'glance:{main}:ver'));
   const unhealthySince = await hashNumbers(r.port, 'glance:{main}:since');

@@ -316,7 +316,7 @@ function render(m, tookS = (Date.now() - started) / 1000) {
   if (r.write) {
     const w = r.write;
     L.push('### Write path', '');
-    L.push(`One Redis, one replica (\`GLANCE_BOTS=main:1000\`), wrk with one thread and ${w.connections} keep-alive connections for ${w.seconds} s each, first \`/healthz\` then \`POST /api/status/main/<id>/<state>\` cycling over 1,000 shards and five states so that every request is a real state change (the script's slow path: HSET, INCR, PUBLISH). Then the same two runs against the baseline.`, '');
+    L.push(`One Redis, one replica (\`GLANCE_BOTS=main:1000\`), wrk with one thread and ${w.connections} keep-alive connections for ${w.seconds} s each, first \`/healthz\` then \`POST /api/status/main/<id>/<state>\` cycling over 1,000 shards and five states so that every request is a real state change (the script's slow path: SETRANGE, HSET, INCR, PUBLISH). Then the same two runs against the baseline.`, '');
     L.push('```sh');
     L.push(w.glance.healthz.command, w.glance.post.command);
     L.push('```', '');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { request, getMetrics, metricValue, redis, waitUntil, cleanup } from '../integration/harness.mjs';
+import { request, getMetrics, metricValue, shardState, waitUntil, cleanup } from '../integration/harness.mjs';
 import { stackUp, BrowserFeed, alive } from './stack.mjs';
 
 let stack;
@@ -65,7 +65,7 @@ test('bots POSTing through the load balancer land on every replica (header and /
     sum += delta;
   }
   assert.equal(sum, total);
-  for (let i = 0; i < total; i++) assert.equal(await redis(stack.redisPort, 'HGET', 'glance:{main}:state', i), '3');
+  for (let i = 0; i < total; i++) assert.equal(await shardState(stack.redisPort, 'main', i), '3');
 });
 
 test('feed clients connected through the load balancer, on every replica, receive every change', async () => {

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
-import { freePort, makeTempDir, waitUntil, redis, redisPing, sleep } from '../integration/harness.mjs';
+import { freePort, makeTempDir, waitUntil, redis, redisPing, sleep, clusterStates } from '../integration/harness.mjs';
 
 const children = new Map(); // pid -> ChildProcess
 
@@ -364,12 +364,12 @@ export function feedView(messages) {
   return { clusters, hellos, gaps };
 }
 
-/** The states of a cluster as Redis holds them: an array of `shards` numbers (0 where unset). */
-export async function redisStates(port, cluster, shards, prefix = 'glance') {
-  const flat = (await redis(port, 'HGETALL', `${prefix}:{${cluster}}:state`)).split('\n').filter((x) => x !== '');
-  const states = new Array(shards).fill(0);
-  for (let i = 0; i + 1 < flat.length; i += 2) states[Number(flat[i])] = Number(flat[i + 1]);
-  return states;
+/**
+ * The states of a cluster as Redis holds them (the <prefix>:{<cluster>}:states string, one byte per shard):
+ * an array of `shards` numbers, 0 for a shard that never reported.
+ */
+export function redisStates(port, cluster, shards, prefix = 'glance') {
+  return clusterStates(port, cluster, shards, prefix);
 }
 
 /** Shard ids whose state differs between two arrays (at most `limit` of them, for messages). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parse.h"
+#include "shard.h"
 
 /* What routes.c does with a path: split it, then read every segment as a number and, when it is one, as a
  * guild id and a shard id; a segment must never point outside the input. */

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   startRedis, startApi, redis, redisDump, request, waitUntil, getMetrics, metricValue, cleanup, REPO_ROOT,
+  shardState, clusterStates, setShardState, countState,
 } from './harness.mjs';
 
 const BOTS = 'main:360;demo:1';
@@ -19,7 +20,7 @@ before(async () => { rds = await startRedis(); });
 after(cleanup);
 
 const ver = async (cluster) => Number((await redis(rds.port, 'GET', `glance:{${cluster}}:ver`)) || 0);
-const hget = (cluster, id) => redis(rds.port, 'HGET', `glance:{${cluster}}:state`, id);
+const hget = (cluster, id) => shardState(rds.port, cluster, id); // the digit, or '' when never reported
 
 function assertJsonError(res, status) {
   assert.equal(res.status, status, `expected ${status}, got ${res.status} with body ${JSON.stringify(res.body.slice(0, 300))}`);
@@ -53,7 +54,7 @@ describe('without a passphrase', { timeout: 60000 }, () => {
       assert.equal(res.status, 204, res.body);
       assert.equal(res.body, '');
     });
-    it('stores the state in the cluster hash', async () => {
+    it('stores the state in the cluster states string', async () => {
       assert.equal(await hget('main', 5), '3');
     });
     it('creates the health key with a TTL of the health timeout', async () => {
@@ -114,6 +115,26 @@ describe('without a passphrase', { timeout: 60000 }, () => {
       const res = await request(api.port, 'POST', '/api/health/main/6');
       assert.equal(res.status, 204, res.body);
       assert.equal(res.body, '');
+    });
+    it('a shard set to 0 (unknown) explicitly takes pings; one that never reported does not; both read as unknown', async () => {
+      assert.equal((await request(api.port, 'POST', '/api/status/main/30/0')).status, 204);
+      assert.equal(await hget('main', 30), '0', 'an explicit 0 is stored as the digit');
+      assert.equal(await hget('main', 31), '', 'shard 31 never reported');
+      await waitUntil(async () => {
+        const s = (await statusSnapshot(api)).clusters[0];
+        return s.states[30] === 0 && s.states[31] === 0 && s.version === await ver('main');
+      }, { timeoutMs: 2000, message: 'GET /api/status to be current' });
+      for (const id of [30, 31]) {
+        const r = await request(api.port, 'GET', `/api/status/main/${id}`);
+        assert.equal(r.json().state_name, 'unknown', `shard ${id}`);
+      }
+      assertJsonError(await request(api.port, 'POST', '/api/health/main/31'), 409);
+      const res = await request(api.port, 'POST', '/api/health/main/30');
+      assert.equal(res.status, 204, res.body);
+      assert.equal(await redis(rds.port, 'EXISTS', 'glance:{main}:hb:30'), '1');
+      assert.equal(await redis(rds.port, 'EXISTS', 'glance:{main}:hb:31'), '0');
+      assert.equal(await hget('main', 30), '0');
+      assert.equal(await hget('main', 31), '');
     });
     it('refreshes the health key TTL without changing the state or the version', async () => {
       await request(api.port, 'POST', '/api/status/main/13/4');
@@ -213,14 +234,12 @@ describe('without a passphrase', { timeout: 60000 }, () => {
         return s.clusters[0].version === await ver('main') && s.clusters[1].version === await ver('demo');
       }, { timeoutMs: 2000, message: 'versions in GET /api/status to equal glance:{*}:ver' });
     });
-    it('matches the state hash in Redis for every shard', async () => {
+    it('matches the states string in Redis for every shard', async () => {
       await waitUntil(async () => {
-        const flat = (await redis(rds.port, 'HGETALL', 'glance:{main}:state')).split('\n').filter(Boolean);
-        const expected = new Array(360).fill(0);
-        for (let i = 0; i < flat.length; i += 2) expected[Number(flat[i])] = Number(flat[i + 1]);
+        const expected = await clusterStates(rds.port, 'main', 360);
         const s = await statusSnapshot(api);
         return JSON.stringify(s.clusters[0].states) === JSON.stringify(expected);
-      }, { timeoutMs: 2000, message: 'GET /api/status main states to equal the Redis hash' });
+      }, { timeoutMs: 2000, message: 'GET /api/status main states to equal the Redis states string' });
     });
   });
 
@@ -263,14 +282,17 @@ describe('without a passphrase', { timeout: 60000 }, () => {
     });
     it('names every state correctly', async () => {
       // written straight into Redis (the endpoint reads Redis) and removed again, so the mirror never knew
+      const was = [];
+      for (let st = 0; st <= 6; st++) was.push(await hget('main', 300 + st));
       try {
         for (let st = 0; st <= 6; st++) {
-          await redis(rds.port, 'HSET', 'glance:{main}:state', 300 + st, st);
+          await setShardState(rds.port, 'main', 300 + st, st);
           const r = await request(api.port, 'GET', `/api/status/main/${300 + st}`);
           assert.equal(r.json().state_name, STATE_NAMES[st], `state ${st}`);
         }
       } finally {
-        await redis(rds.port, 'HDEL', 'glance:{main}:state', 300, 301, 302, 303, 304, 305, 306);
+        // back to what they were ('' writes a zero byte: never reported)
+        for (let st = 0; st <= 6; st++) await setShardState(rds.port, 'main', 300 + st, was[st]);
       }
     });
     it('answers 400 for an id out of range', async () => {
@@ -340,7 +362,7 @@ describe('without a passphrase', { timeout: 60000 }, () => {
     });
     it('GET /metrics glance_shards{cluster="main",state="online"} counts the online shards', async () => {
       for (const id of [200, 201, 202]) await request(api.port, 'POST', `/api/status/main/${id}/3`);
-      const online = async () => (await redis(rds.port, 'HVALS', 'glance:{main}:state')).split('\n').filter((v) => v === '3').length;
+      const online = () => countState(rds.port, 'main', 3);
       let last;
       await waitUntil(async () => {
         last = metricValue(await getMetrics(api.port), 'glance_shards', { cluster: 'main', state: 'online' });

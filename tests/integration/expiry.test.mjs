@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startRedis, startApi, redis, request, openFeed, waitUntil, sleep, hasChange, updateFor, cleanup,
-  getMetrics, metricValue,
+  getMetrics, metricValue, shardState, countState as countStateIn,
 } from './harness.mjs';
 
 const TIMEOUT_S = 2;
@@ -17,9 +17,8 @@ let rds;
 let replicas = [];
 
 const ver = async (cluster) => Number((await redis(rds.port, 'GET', `glance:{${cluster}}:ver`)) || 0);
-const hget = (cluster, id) => redis(rds.port, 'HGET', `glance:{${cluster}}:state`, id);
-const countState = async (cluster, state) => (await redis(rds.port, 'HVALS', `glance:{${cluster}}:state`))
-  .split('\n').filter((v) => v === String(state)).length;
+const hget = (cluster, id) => shardState(rds.port, cluster, id); // the digit, or '' when never reported
+const countState = (cluster, state) => countStateIn(rds.port, cluster, state);
 const post = async (api, p) => {
   const r = await request(api.port, 'POST', p);
   assert.equal(r.status, 204, `POST ${p}: ${r.status} ${r.body}`);

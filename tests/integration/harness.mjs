@@ -184,7 +184,67 @@ export function redis(port, ...args) {
   });
 }
 
-// One round trip: every key with its type and value (hash fields sorted; TTLs left out).
+// ------------------------------------------------------------------- a cluster's states, as Redis holds them
+//
+// A cluster's shard states are one string, <prefix>:{<cluster>}:states: byte i is the ASCII digit '0'..'6' of
+// shard i's state; a zero byte (SETRANGE's padding) or a position past the end means the shard never reported.
+// Zero bytes are mapped in Lua (Lua 5.1's %z) so that redis-cli's output never carries one. The readers are
+// no-writes scripts, so they run on a read-only Redis replica too.
+
+/** The key of a cluster's states string. */
+export const statesKey = (cluster, prefix = 'glance') => `${prefix}:{${cluster}}:states`;
+
+const SHARD_STATE_LUA = `#!lua flags=no-writes
+local b = redis.call('GETRANGE', KEYS[1], ARGV[1], ARGV[1])
+if b == '\\0' then return '' end
+return b`;
+
+/** Shard `id`'s state as stored: its digit ('0'..'6'), or '' when it never reported. */
+export function shardState(port, cluster, id, prefix = 'glance') {
+  return redis(port, 'EVAL', SHARD_STATE_LUA, '1', statesKey(cluster, prefix), id);
+}
+
+const CLUSTER_STATES_LUA = `#!lua flags=no-writes
+local s = redis.call('GETRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return (string.gsub(s, '%z', '0'))`;
+
+/** The states of shards 0..shards-1 as numbers; 0 for a shard that never reported (as for unknown). */
+export async function clusterStates(port, cluster, shards, prefix = 'glance') {
+  const states = new Array(shards).fill(0);
+  if (shards <= 0) return states;
+  const s = await redis(port, 'EVAL', CLUSTER_STATES_LUA, '1', statesKey(cluster, prefix), shards);
+  for (let i = 0; i < s.length && i < shards; i++) states[i] = s.charCodeAt(i) - 48;
+  return states;
+}
+
+const SET_SHARD_STATE_LUA = `
+local v = ARGV[2]
+if v == '' then v = '\\0' end
+return redis.call('SETRANGE', KEYS[1], ARGV[1], v)`;
+
+/**
+ * Writes shard `id`'s state straight into Redis (SETRANGE; no version bump, no event, no since).
+ * state '' or null writes a zero byte: the shard reads as never reported again.
+ */
+export function setShardState(port, cluster, id, state, prefix = 'glance') {
+  const v = state === null || state === undefined ? '' : String(state);
+  return redis(port, 'EVAL', SET_SHARD_STATE_LUA, '1', statesKey(cluster, prefix), id, v);
+}
+
+const COUNT_STATE_LUA = `#!lua flags=no-writes
+local s = redis.call('GET', KEYS[1]) or ''
+local _, n = string.gsub(s, ARGV[1], '')
+return n`;
+
+/** How many shards of the cluster have the state digit `state` (never-reported shards are not counted as 0). */
+export async function countState(port, cluster, state, prefix = 'glance') {
+  if (!/^[0-6]$/.test(String(state))) throw new Error(`countState: state ${state} is not a digit 0..6`);
+  return Number(await redis(port, 'EVAL', COUNT_STATE_LUA, '1', statesKey(cluster, prefix), String(state)));
+}
+
+// One round trip: every key with its type and value (hash fields sorted; TTLs left out). A string that is
+// not printable (a states string: digits with zero-byte padding) is shown with '.' for each zero byte and
+// \xNN for any other control byte, so a dump is readable and redis-cli never prints a raw zero byte.
 const DUMP_LUA = `
 local out = {}
 local keys = redis.call('KEYS', '*')
@@ -200,6 +260,8 @@ for _, k in ipairs(keys) do
     v = table.concat(pairs, ',')
   elseif t == 'string' then
     v = redis.call('GET', k)
+    v = string.gsub(v, '%z', '.')
+    v = string.gsub(v, '[%c\\128-\\255]', function(c) return string.format('\\\\x%02x', string.byte(c)) end)
   else
     v = '<' .. t .. '>'
   end

@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startRedis, startApi, redis, request, openFeed, waitUntil, getMetrics, metricValue, cleanup,
+  startRedis, startApi, redis, request, openFeed, waitUntil, getMetrics, metricValue, cleanup, shardState,
 } from './harness.mjs';
 
 const BOTS = 'main:360;demo:1';
@@ -108,7 +108,7 @@ describe('Redis stopped, then restarted empty on the same port', { timeout: 4000
     it('a status POST answers 204', async () => {
       const r = await request(api.port, 'POST', '/api/status/main/5/4');
       assert.equal(r.status, 204, r.body);
-      assert.equal(await redis(rds.port, 'HGET', 'glance:{main}:state', 5), '4');
+      assert.equal(await shardState(rds.port, 'main', 5), '4');
     });
     it('a feed client receives a new hello after the stale frame', async () => {
       const from = staleAt === undefined ? 0 : staleAt + 1;

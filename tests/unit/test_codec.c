@@ -5,6 +5,7 @@
 #include "check.h"
 #include "codec.h"
 #include "parse.h"
+#include "shard.h"
 
 /* ---- msgpack events ---- */
 

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "conf.h"
 #include "parse.h"
+#include "shard.h"
 
 #define S(lit) (lit), sizeof(lit) - 1
 

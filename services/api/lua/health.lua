@@ -1,8 +1,8 @@
 -- health.lua -- a health ping: refresh the health key; an unhealthy shard comes back online.
--- KEYS: state hash, since hash, health key, version key
+-- KEYS: states, since hash, health key, version key
 -- ARGV: shard id, health timeout (s), events channel, cluster
 -- Returns -1 when the shard never had a status (nothing is written), 1 when it came back online, else 0.
-local state = redis.call('HGET', KEYS[1], ARGV[1])
+local state = get_state(KEYS[1], ARGV[1])
 if not state then
   return -1
 end

@@ -1,9 +1,9 @@
 -- status.lua -- set a shard's state; a status report also counts as a health ping.
--- KEYS: state hash, since hash, health key, version key
+-- KEYS: states, since hash, health key, version key
 -- ARGV: shard id, state, health timeout (s), events channel, cluster
 -- Returns 1 when the state changed, 0 when it was already that.
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+if get_state(KEYS[1], ARGV[1]) == ARGV[2] then
   ping(ARGV[4], ARGV[5], ARGV[1])
   return 0
 end
