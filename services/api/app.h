@@ -3,6 +3,7 @@
 #define GLANCE_APP_H
 
 #include "h2o.h"
+#include "body_cache.h"
 #include "bus.h"
 #include "conf.h"
 #include "expiry.h"
@@ -20,6 +21,9 @@ struct app {
     struct expiry *expiry;
     struct feed *feed;
     struct metrics metrics;
+    struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
+    uint64_t *versions;                        /* scratch: the mirror's versions now */
+    uint64_t plain_renders, status_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
     int shutting_down;
 };

@@ -129,7 +129,8 @@ static void on_liveness_tick(h2o_timeout_entry_t *entry)
         return;
     }
     if (b->heartbeat_sent_at != 0) {
-        if (now - b->heartbeat_sent_at >= b->conf->redis.timeout_ms)
+        /* unless it is waiting in the socket for a loop that was busy */
+        if (now - b->heartbeat_sent_at >= b->conf->redis.timeout_ms && !redis_conn_input_waiting(b->conn))
             redis_conn_drop(b->conn, "a heartbeat was not heard within GLANCE_REDIS_TIMEOUT_MS");
         return;
     }

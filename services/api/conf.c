@@ -45,6 +45,7 @@ static int get_string(conf_lookup_cb lookup, void *ctx, const char *name, char *
 static int parse_bots(struct conf *conf, const char *v, char *err, size_t errlen)
 {
     const char *p = v;
+    uint64_t total = 0;
 
     conf->num_clusters = 0;
     if (*v == '\0')
@@ -73,6 +74,14 @@ static int parse_bots(struct conf *conf, const char *v, char *err, size_t errlen
                 snprintf(err, errlen, "GLANCE_BOTS=\"%s\": cluster \"%.*s\" is named twice", v, (int)(colon - p), p);
                 return -1;
             }
+        }
+        total += shards;
+        if (total > CONF_MAX_TOTAL_SHARDS) {
+            snprintf(err, errlen,
+                     "GLANCE_BOTS=\"%.200s\": more than %u shards in all (about 75 bytes each in every replica): split the "
+                     "bot over several dashboards",
+                     v, CONF_MAX_TOTAL_SHARDS);
+            return -1;
         }
         c = &conf->clusters[conf->num_clusters++];
         c->name_len = colon - p;
@@ -225,6 +234,11 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
         return -1;
     }
     if (v != NULL) {
+        if (v[0] == '\0') {
+            /* an empty value is far more often a template left unfilled than a wish to run open */
+            snprintf(err, errlen, "GLANCE_PASSPHRASE is set but empty: to run without a passphrase leave it unset");
+            return -1;
+        }
         if (strlen(v) >= sizeof(conf->passphrase)) {
             snprintf(err, errlen, "GLANCE_PASSPHRASE: longer than %zu bytes", sizeof(conf->passphrase) - 1);
             return -1;

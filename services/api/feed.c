@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "codec.h"
 #include "h2o/http1.h"
@@ -20,6 +21,14 @@
 #define ADDRESS_BUCKETS 1024
 /* Dropped clients are logged at most once this often, with a count: a thousand slow phones are one line. */
 #define DROP_LOG_INTERVAL_MS 1000
+/* A feed client only ever sends pongs and the odd resync: a small receive buffer means the kernel holds
+ * little of what a flooding client sends, and each wake-up reads at most that much into memory, however far
+ * behind a busy replica falls. */
+#define CLIENT_RCVBUF 16384
+/* Resyncs a client may ask for: a burst of this many, then one per interval. A page asks only when it sees a
+ * version gap; one asking faster is closed (1008), since each answer is a whole hello. */
+#define RESYNC_BURST 3
+#define RESYNC_REFILL_MS 2000
 
 /* Feed clients per peer address, counted only when a per-address limit is configured. */
 struct address_count {
@@ -52,6 +61,10 @@ struct feed_client {
     size_t writing; /* frames at the head that are being written */
     int closing;    /* a close frame is queued: close the socket once it is written */
     int missed_pongs;
+    int in_fragments;               /* a fragmented message is arriving: only continuations may follow */
+    struct ws_frame *unsent_hello;  /* the latest hello queued and not written yet; a resync then waits for it */
+    uint32_t resync_tokens;
+    uint64_t resync_refilled_at;
 };
 
 struct feed {
@@ -217,6 +230,8 @@ static void on_write_complete(h2o_socket_t *sock, const char *err)
 
     for (i = 0; i != cl->writing; ++i) {
         struct ws_frame *frame = cl->queue[cl->head];
+        if (frame == cl->unsent_hello)
+            cl->unsent_hello = NULL;
         cl->queued_bytes -= frame->len;
         ++f->stats.frames_sent;
         f->stats.bytes_sent += frame->len;
@@ -284,10 +299,35 @@ static int client_send_hello(struct feed_client *cl)
 {
     struct ws_frame *hello = get_hello(cl->feed);
 
+    int ret;
+
     if (cl->closing)
         return 0;
     cl->allowance = FEED_MAX_BACKLOG + hello->len;
-    return client_send(cl, hello);
+    if ((ret = client_send(cl, hello)) == 0)
+        cl->unsent_hello = hello;
+    return ret;
+}
+
+/* A client asked for a fresh hello. Returns like client_send. */
+static int on_resync(struct feed_client *cl)
+{
+    struct feed *f = cl->feed;
+    uint64_t now = h2o_now(f->loop), refills;
+
+    if (cl->unsent_hello != NULL)
+        return 0; /* the hello on its way answers this request too */
+    refills = (now - cl->resync_refilled_at) / RESYNC_REFILL_MS;
+    if (refills != 0) {
+        cl->resync_tokens = cl->resync_tokens + refills > RESYNC_BURST ? RESYNC_BURST : cl->resync_tokens + (uint32_t)refills;
+        cl->resync_refilled_at += refills * RESYNC_REFILL_MS;
+    }
+    if (cl->resync_tokens == 0) {
+        ++f->stats.resyncs_refused;
+        return client_close_with(cl, 1008, "too many resync requests");
+    }
+    --cl->resync_tokens;
+    return client_send_hello(cl);
 }
 
 static void broadcast(struct feed *f, struct ws_frame *frame)
@@ -456,11 +496,23 @@ static int on_message(struct feed_client *cl, const struct ws_incoming *in)
     struct ws_frame *pong;
     int ret;
 
+    /* fragments: a data frame may not start while a fragmented message is arriving, a continuation may not
+     * come without one; their content is ignored (the one request a client makes fits in one frame) */
+    if (in->opcode == WS_CONTINUATION || in->opcode == WS_TEXT || in->opcode == WS_BINARY) {
+        if ((in->opcode == WS_CONTINUATION) != cl->in_fragments)
+            return client_close_with(cl, 1002, cl->in_fragments ? "a new message inside a fragmented one"
+                                                                 : "a continuation frame with no message started");
+        cl->in_fragments = !in->fin;
+        if (in->opcode == WS_CONTINUATION || !in->fin)
+            return 0;
+    }
     switch (in->opcode) {
     case WS_TEXT:
+        if (!ws_valid_utf8(in->payload, in->len))
+            return client_close_with(cl, 1007, "text that is not UTF-8");
         /* the one request a client makes; anything else it says is ignored */
         if (memmem(in->payload, in->len, "\"resync\"", 8) != NULL)
-            return client_send_hello(cl);
+            return on_resync(cl);
         return 0;
     case WS_PING:
         pong = ws_frame_new(WS_PONG, in->payload, in->len);
@@ -554,6 +606,11 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     ++f->num_clients;
     h2o_buffer_consume(&sock->input, reqsize);
     release_empty_input(sock);
+    {
+        int rcvbuf = CLIENT_RCVBUF;
+        /* only a bound on memory: if the kernel refuses, the client merely keeps the default */
+        (void)setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
     h2o_socket_read_start(sock, on_read);
     if (client_send_hello(cl) == 0 && f->stale)
         client_send(cl, f->stale_frame);
@@ -608,6 +665,8 @@ int feed_accept(struct feed *f, h2o_req_t *req, struct feed_refusal *no)
     memset(cl, 0, sizeof(*cl));
     cl->feed = f;
     cl->address = address;
+    cl->resync_tokens = RESYNC_BURST;
+    cl->resync_refilled_at = h2o_now(f->loop);
     ++f->upgrading;
     ws_accept_key(accept_key, client_key);
     req->res.status = 101;
@@ -652,8 +711,7 @@ void feed_free(struct feed *f)
 {
     size_t i;
 
-    while (!h2o_linklist_is_empty(&f->clients))
-        client_free(H2O_STRUCT_FROM_MEMBER(struct feed_client, link, f->clients.next));
+    feed_drop_all(f);
     if (h2o_timeout_is_linked(&f->flush_entry))
         h2o_timeout_unlink(&f->flush_entry);
     h2o_timeout_unlink(&f->ping_entry);
@@ -692,6 +750,12 @@ void feed_shutdown(struct feed *f)
         node = node->next;
         client_close_with(cl, 1001, "going away");
     }
+}
+
+void feed_drop_all(struct feed *f)
+{
+    while (!h2o_linklist_is_empty(&f->clients))
+        client_free(H2O_STRUCT_FROM_MEMBER(struct feed_client, link, f->clients.next));
 }
 
 void feed_get_stats(struct feed *f, struct feed_stats *out)

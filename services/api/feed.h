@@ -13,7 +13,7 @@ struct feed;
 
 struct feed_stats {
     size_t clients;
-    uint64_t frames_sent, bytes_sent, dropped, hellos_encoded, updates_encoded;
+    uint64_t frames_sent, bytes_sent, dropped, hellos_encoded, updates_encoded, resyncs_refused;
 };
 
 struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *mirror);
@@ -43,6 +43,9 @@ void feed_on_lost(struct feed *feed);
 
 /* Shutting down: refuse new clients, close the others with 1001 once what they were sent is written. */
 void feed_shutdown(struct feed *feed);
+
+/* Cuts every client at once (shutdown, once the grace for their close frames has passed). */
+void feed_drop_all(struct feed *feed);
 
 void feed_get_stats(struct feed *feed, struct feed_stats *out);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,16 @@
 #include "routes.h"
 
 #define SHUTDOWN_GRACE_MS 10000
+/* Feed clients get this long to take their close frame; one that does not read is then simply cut. */
+#define FEED_CLOSE_GRACE_MS 1000
 #define MAX_ENV_ENTRIES 256
+/* Descriptors kept free for what the replica itself opens: its Redis connections (and sentinel questions),
+ * name lookups, files served; an accepted connection numbered above this many below the limit is refused. */
+#define FD_RESERVE 32
+/* The send buffer of every accepted connection (the kernel doubles it). */
+#define SEND_BUFFER (64 * 1024)
+/* Out of descriptors, the listener rests this long instead of waking up for a connection it cannot take. */
+#define ACCEPT_PAUSE_MS 100
 
 static volatile sig_atomic_t stop_requested;
 
@@ -106,20 +116,100 @@ static int create_listener(const struct conf *conf, char *err, size_t errlen)
     return fd;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+/* The listening socket and what it needs to pause when descriptors run out. */
+struct listener {
+    h2o_loop_t *loop;
+    h2o_socket_t *sock;
+    h2o_accept_ctx_t *accept_ctx;
+    int fd_ceiling; /* accepted descriptors at or above this are refused: the rest is FD_RESERVE */
+    uint64_t paused_logged_at;
+    h2o_timeout_t pause;
+    h2o_timeout_entry_t resume;
+};
+
+static void on_accept(h2o_socket_t *sock, const char *err);
+
+static void on_resume(h2o_timeout_entry_t *entry)
 {
-    h2o_accept_ctx_t *accept_ctx = listener->data;
-    int i;
+    struct listener *l = H2O_STRUCT_FROM_MEMBER(struct listener, resume, entry);
+
+    h2o_socket_read_start(l->sock, on_accept);
+}
+
+static void pause_accepting(struct listener *l, const char *why)
+{
+    uint64_t now = h2o_now(l->loop);
+
+    if (h2o_timeout_is_linked(&l->resume))
+        return;
+    if (l->paused_logged_at == 0 || now - l->paused_logged_at >= 10000) {
+        log_warn("%s: not accepting connections for %d ms (raise `ulimit -n`, or run more replicas)", why, ACCEPT_PAUSE_MS);
+        l->paused_logged_at = now;
+    }
+    h2o_socket_read_stop(l->sock);
+    h2o_timeout_link(l->loop, &l->pause, &l->resume);
+}
+
+static void on_accept(h2o_socket_t *sock, const char *err)
+{
+    struct listener *l = sock->data;
+    static const char refusal[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                                  "X-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: 61\r\n\r\n"
+                                  "{\"error\":\"this replica has all the connections it can take\"}\n";
+    int i, fd, on = 1, sndbuf = SEND_BUFFER;
 
     if (err != NULL)
         return;
-    /* drain a burst of connections per wake-up, but leave room for the rest of the loop */
+    /* drain a burst of connections per wake-up, but leave room for the rest of the loop; accepted here rather
+     * than by h2o so that one refused is written and closed at once, never holding a reserved descriptor */
     for (i = 0; i != 64; ++i) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        if ((fd = accept4(h2o_socket_get_fd(sock), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+            if (errno == EMFILE || errno == ENFILE)
+                pause_accepting(l, "out of file descriptors");
             break;
-        h2o_accept(accept_ctx, sock);
+        }
+        if (fd >= l->fd_ceiling) {
+            /* descriptors are handed out lowest first, so this one's number says how many are open; a fresh
+             * socket's buffer takes the short answer whole */
+            if (write(fd, refusal, sizeof(refusal) - 1) < 0) {
+                /* the client is gone already */
+            }
+            close(fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        /* a bounded send buffer keeps each write of a big body short, so that a flood of readers cannot make a
+         * turn of the loop long and a POST waits behind a few of them at most */
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+        h2o_accept(l->accept_ctx, h2o_evloop_socket_create(l->loop, fd, H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION));
     }
+}
+
+/* Raises the descriptor limit to the hard limit and returns it; keeps feed clients below what it allows. */
+static int fit_descriptor_limit(struct conf *conf)
+{
+    struct rlimit rl;
+    uint64_t room, feeds;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+        rl.rlim_cur = 1048576;
+    /* feed clients may take what is left after the reserve and a sixteenth (at least 32) for plain requests */
+    room = rl.rlim_cur / 16 > 32 ? rl.rlim_cur / 16 : 32;
+    feeds = rl.rlim_cur > FD_RESERVE + room + 1 ? rl.rlim_cur - FD_RESERVE - room : 1;
+    if (conf->feed_max_clients > feeds) {
+        log_warn("GLANCE_FEED_MAX_CLIENTS=%u is more than %llu open files allow: taking %llu feed clients at most",
+                 conf->feed_max_clients, (unsigned long long)rl.rlim_cur, (unsigned long long)feeds);
+        conf->feed_max_clients = (uint32_t)feeds;
+    }
+    return (int)rl.rlim_cur;
 }
 
 /* The wiring: who hears what. */
@@ -197,18 +287,23 @@ int main(int argc, char **argv)
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx = {0};
     h2o_pathconf_t *pathconf;
-    h2o_socket_t *listener;
+    static struct listener listener;
+    int fd_limit;
     const char *index_files[] = {"index.html", NULL};
     struct sigaction sa = {0};
     struct stat st;
     char err[512];
-    uint64_t deadline;
+    uint64_t deadline, feed_deadline;
     int fd;
 
     if (read_env_file(&env, err, sizeof(err)) != 0 || conf_load(&conf, lookup, &env, err, sizeof(err)) != 0) {
         fprintf(stderr, "glance-api: %s\n", err);
         return 2;
     }
+    if (conf.passphrase_len != 0 && conf.passphrase_len < 16)
+        log_warn("GLANCE_PASSPHRASE has only %zu characters: anyone who can reach the API may guess it; use 16 or more",
+                 conf.passphrase_len);
+    fd_limit = fit_descriptor_limit(&conf);
     if ((fd = create_listener(&conf, err, sizeof(err))) == -1) {
         fprintf(stderr, "glance-api: %s\n", err);
         return 1;
@@ -226,6 +321,9 @@ int main(int argc, char **argv)
     h2o_config_init(&globalconf);
     globalconf.server_name = h2o_iovec_init(H2O_STRLIT("glance"));
     globalconf.max_request_entity_size = 1024 * 1024;
+    /* no HTTP/2 in cleartext (neither h2c upgrade nor prior knowledge): replicas sit behind a load balancer that
+     * speaks HTTP/1.1 to them, and h2's streams let one connection ask for far more than it reads */
+    globalconf.http1.upgrade_to_http2 = 0;
     pathconf = h2o_config_register_path(h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535),
                                         "/", 0);
     app.conf = &conf;
@@ -250,12 +348,17 @@ int main(int argc, char **argv)
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
-    if ((listener = h2o_evloop_socket_create(app.loop, fd, H2O_SOCKET_FLAG_DONT_READ)) == NULL) {
+    if ((listener.sock = h2o_evloop_socket_create(app.loop, fd, H2O_SOCKET_FLAG_DONT_READ)) == NULL) {
         fprintf(stderr, "glance-api: cannot watch the listening socket\n");
         return 1;
     }
-    listener->data = &accept_ctx;
-    h2o_socket_read_start(listener, on_accept);
+    listener.loop = app.loop;
+    listener.accept_ctx = &accept_ctx;
+    listener.fd_ceiling = fd_limit > FD_RESERVE * 2 ? fd_limit - FD_RESERVE : fd_limit / 2;
+    h2o_timeout_init(app.loop, &listener.pause, ACCEPT_PAUSE_MS);
+    listener.resume.cb = on_resume;
+    listener.sock->data = &listener;
+    h2o_socket_read_start(listener.sock, on_accept);
     log_info("glance-api listening on %s:%u; %zu clusters; redis %s:%u db %u", conf.host, conf.port, conf.num_clusters,
              conf.redis.host, conf.redis.port, conf.redis.db);
 
@@ -264,15 +367,23 @@ int main(int argc, char **argv)
 
     /* stop taking new work, let browsers move to another replica, finish what was asked */
     log_info("shutting down");
-    h2o_socket_read_stop(listener);
-    h2o_socket_close(listener);
+    if (h2o_timeout_is_linked(&listener.resume))
+        h2o_timeout_unlink(&listener.resume);
+    else
+        h2o_socket_read_stop(listener.sock);
+    h2o_socket_close(listener.sock);
     app.shutting_down = 1;
     feed_shutdown(app.feed);
     h2o_context_request_shutdown(&ctx);
     deadline = h2o_now(app.loop) + SHUTDOWN_GRACE_MS;
+    feed_deadline = h2o_now(app.loop) + FEED_CLOSE_GRACE_MS;
     for (;;) {
         struct feed_stats fs;
         feed_get_stats(app.feed, &fs);
+        if (fs.clients != 0 && h2o_now(app.loop) > feed_deadline) {
+            feed_drop_all(app.feed);
+            fs.clients = 0;
+        }
         if ((app.inflight == 0 && fs.clients == 0) || h2o_now(app.loop) > deadline)
             break;
         h2o_evloop_run(app.loop, 10);
@@ -299,8 +410,10 @@ int main(int argc, char **argv)
         h2o_timeout_unlink(&ctx.http2._graceful_shutdown_timeout);
     h2o_context_dispose(&ctx);
     h2o_config_dispose(&globalconf);
+    routes_dispose(&app);
     /* sockets closed above are disposed of on the loop's next turn */
     h2o_evloop_run(app.loop, 0);
+    h2o_timeout_dispose(app.loop, &listener.pause);
     h2o_evloop_destroy(app.loop);
     free(env.text);
     log_info("stopped");

@@ -61,6 +61,9 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                "counter", fs.dropped);
     put_metric(buf, "glance_feed_hellos_encoded_total", "Hello frames encoded (each shared by every client).", "counter",
                fs.hellos_encoded);
+    put_metric(buf, "glance_feed_resyncs_refused_total",
+               "Feed clients closed (1008) for asking for resyncs faster than one every 2 s after a burst of 3.", "counter",
+               fs.resyncs_refused);
     put_metric(buf, "glance_feed_updates_encoded_total", "Update frames encoded (each shared by every client).",
                "counter", fs.updates_encoded);
     put_metric(buf, "glance_redis_reconnects_total", "Redis connections re-established after a loss.", "counter",
@@ -79,6 +82,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     put_metric(buf, "glance_expired_by_deadline_total",
                "Shards this replica turned unhealthy when their deadline passed without a ping.", "counter",
                expiry_by_deadline(app->expiry));
+    codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"
+                       "# TYPE glance_bodies_rendered_total counter\n");
+    n = snprintf(line, sizeof(line), "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n",
+                 (unsigned long long)app->plain_renders, (unsigned long long)app->status_renders);
+    codec_put(buf, line, (size_t)n);
     codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
                        "# TYPE glance_shards gauge\n");
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {

@@ -17,7 +17,7 @@ static const char head[] =
     ".grid{display:flex;flex-wrap:wrap;gap:2px;margin:.5rem 0 1.5rem}"
     ".grid span{min-width:2.6em;padding:1px 2px;text-align:center;font:11px monospace;border:1px solid #0002}"
     ".s0{background:#ddd}.s1{background:#e5484d;color:#fff}.s2{background:#777;color:#fff}.s3{background:#30a46c;color:#fff}"
-    ".s4,.s6{background:#f5d90a}.s5{background:#f76b15}.hit{outline:3px solid #000}</style></head><body>"
+    ".s4,.s6{background:#f5d90a}.s5{background:#f76b15}</style></head><body>"
     "<h1>Glance</h1><p>This page needs no script and does not update by itself: reload it for fresh states.</p>";
 
 static void put_str(h2o_buffer_t **buf, const char *s)
@@ -47,28 +47,22 @@ static int query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
     return 0;
 }
 
-void pages_plain(struct app *app, h2o_iovec_t query, h2o_buffer_t **out)
+void pages_plain(struct app *app, h2o_buffer_t **buf, size_t *split)
 {
-    h2o_buffer_t **buf = out;
-    uint64_t guild = 0;
-    int has_guild, invalid;
     size_t i, s;
     uint32_t j;
     char line[256];
 
-    has_guild = query_guild(query, &guild, &invalid);
     codec_put(buf, head, sizeof(head) - 1);
     if (!store_ready(app->store) || !mirror_synced(app->mirror))
         put_str(buf, "<p><strong>The dashboard has lost touch with its data store: what follows may be out of "
-                      "date.</strong></p>");
+                     "date.</strong></p>");
     put_str(buf, "<form action=\"/plain\" method=\"get\"><label>Server (guild) ID "
-                  "<input name=\"guild\" inputmode=\"numeric\" pattern=\"[0-9]{1,20}\"></label> "
-                  "<button>Find my shard</button></form>");
-    if (invalid)
-        put_str(buf, "<p>That is not a guild ID: it should be a number of up to 20 digits.</p>");
+                 "<input name=\"guild\" inputmode=\"numeric\" pattern=\"[0-9]{1,20}\"></label> "
+                 "<button>Find my shard</button></form>");
+    *split = (*buf)->size;
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
         const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
-        uint32_t hit = has_guild ? guild_shard(guild, c->conf->shards) : UINT32_MAX;
         snprintf(line, sizeof(line), "<h2>%s</h2><p>%u shards:", c->conf->name, c->conf->shards);
         put_str(buf, line);
         for (s = 0; s <= SHARD_STATE_MAX; ++s) {
@@ -77,20 +71,45 @@ void pages_plain(struct app *app, h2o_iovec_t query, h2o_buffer_t **out)
             snprintf(line, sizeof(line), " %u %s;", c->counts[s], state_name((int)s));
             put_str(buf, line);
         }
-        put_str(buf, "</p>");
-        if (has_guild) {
-            snprintf(line, sizeof(line), "<p><strong>Guild %llu is served by shard %u, which is %s.</strong></p>",
-                     (unsigned long long)guild, hit, state_name(c->states[hit]));
-            put_str(buf, line);
-        }
-        put_str(buf, "<div class=\"grid\">");
+        put_str(buf, "</p><div class=\"grid\">");
         for (j = 0; j != c->conf->shards; ++j) {
-            snprintf(line, sizeof(line), "<span class=\"s%u%s\" title=\"shard %u: %s\">%u</span>", c->states[j],
-                     j == hit ? " hit" : "", j, state_name(c->states[j]), j);
+            snprintf(line, sizeof(line), "<span class=\"s%u\" title=\"shard %u: %s\">%u</span>", c->states[j], j,
+                     state_name(c->states[j]), j);
             put_str(buf, line);
         }
         put_str(buf, "</div>");
     }
     put_str(buf, "<p>States: unknown (grey), unhealthy (red), offline (dark grey), online (green), starting and "
-                  "resuming (yellow), stopping (orange).</p></body></html>");
+                 "resuming (yellow), stopping (orange).</p></body></html>");
+}
+
+void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf)
+{
+    uint64_t guild;
+    int invalid;
+    size_t i;
+    char line[256];
+
+    if (!query_guild(query, &guild, &invalid)) {
+        if (invalid)
+            put_str(buf, "<p>That is not a guild ID: it should be a number of up to 20 digits.</p>");
+        return;
+    }
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
+        const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
+        uint32_t hit = guild_shard(guild, c->conf->shards);
+        snprintf(line, sizeof(line), "<p><strong>Guild %llu is served by shard %u of %s, which is %s.</strong></p>",
+                 (unsigned long long)guild, hit, c->conf->name, state_name(c->states[hit]));
+        put_str(buf, line);
+    }
+    /* the grids are the page's only divs, in cluster order: mark each cluster's shard without touching the
+     * shared body */
+    put_str(buf, "<style>");
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {
+        const struct mirror_cluster *c = mirror_cluster(app->mirror, i);
+        snprintf(line, sizeof(line), "div.grid:nth-of-type(%zu)>span:nth-child(%u){outline:3px solid #000}", i + 1,
+                 guild_shard(guild, c->conf->shards) + 1);
+        put_str(buf, line);
+    }
+    put_str(buf, "</style>");
 }

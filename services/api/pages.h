@@ -5,8 +5,12 @@
 #include "h2o.h"
 #include "app.h"
 
-/* Renders /plain from the mirror into `buf`; `query` is the request's query string without the '?' (the
- * guild=<id> in it marks that guild's shards). */
-void pages_plain(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf);
+/* Renders /plain from the mirror into `buf`, the same for every reader of one version (cache it); *split is
+ * the offset where a reader's guild block goes. */
+void pages_plain(struct app *app, h2o_buffer_t **buf, size_t *split);
+
+/* Renders the block that answers a ?guild=<id> query (`query` without the '?'): the serving shard of every
+ * cluster, said in words, and a style that marks it in the grids. Nothing when the query names no guild. */
+void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf);
 
 #endif

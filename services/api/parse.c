@@ -104,3 +104,56 @@ int parse_health_key(const struct conf *conf, const char *key, size_t len, size_
     }
     return -1;
 }
+
+static const char *trim_value(const char *p, const char *end, size_t *len)
+{
+    while (p != end && (*p == ' ' || *p == '\t'))
+        ++p;
+    while (end != p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        --end;
+    *len = (size_t)(end - p);
+    return p;
+}
+
+int parse_ambiguous_framing(const char *head, size_t len)
+{
+    const char *p = head, *end = head + len, *cl = NULL;
+    size_t cl_len = 0;
+    int te = 0;
+
+    /* skip the request line */
+    if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+        return 0;
+    for (++p; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon;
+        const char *line_end = eol != NULL ? eol : end;
+        if (line_end == p || (line_end - p == 1 && *p == '\r'))
+            break; /* the blank line */
+        if ((colon = memchr(p, ':', (size_t)(line_end - p))) != NULL) {
+            size_t name_len = (size_t)(colon - p), vlen;
+            const char *v = trim_value(colon + 1, line_end, &vlen);
+            if (h2o_lcstris(p, name_len, H2O_STRLIT("transfer-encoding"))) {
+                te = 1;
+            } else if (h2o_lcstris(p, name_len, H2O_STRLIT("content-length"))) {
+                if (cl != NULL && !(cl_len == vlen && memcmp(cl, v, vlen) == 0))
+                    return 1;
+                cl = v;
+                cl_len = vlen;
+            }
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return te && cl != NULL;
+}
+
+int parse_has_control_bytes(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i != len; ++i)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}

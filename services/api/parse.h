@@ -24,6 +24,15 @@ int parse_path(const char *path, size_t len, struct path_segments *out, const ch
 /* Returns 1 when `name` is a valid cluster name: 1 to 64 of [A-Za-z0-9_.-], and not "." or "..". */
 int parse_cluster_name(const char *name, size_t len);
 
+/* Looks through a raw HTTP/1 request head (the request line, the header lines, up to the blank line; `len`
+ * bytes) for framing two parsers could read differently: Transfer-Encoding together with Content-Length, or
+ * Content-Length values that differ. Header names compare without case. Returns 1 when it finds either, so the
+ * request can be refused and its connection closed before anything behind it runs as a request of its own. */
+int parse_ambiguous_framing(const char *head, size_t len);
+
+/* Returns 1 when `s` holds a control byte (below 0x20, or 0x7f), which no path we serve contains. */
+int parse_has_control_bytes(const char *s, size_t len);
+
 struct conf;
 
 /* Finds the cluster and shard of a health key name "<prefix>:{<cluster>}:hb:<shard>". Returns 0, or -1

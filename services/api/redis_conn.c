@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,4 +449,16 @@ uint64_t redis_conn_reconnects(struct redis_conn *c)
 const char *redis_conn_last_error(struct redis_conn *c)
 {
     return c->ready ? "" : c->last_error;
+}
+
+int redis_conn_input_waiting(struct redis_conn *c)
+{
+    struct pollfd pfd;
+
+    if (!c->ready || c->ac == NULL)
+        return 0;
+    pfd.fd = c->ac->c.fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
 }

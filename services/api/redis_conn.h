@@ -30,6 +30,10 @@ redisAsyncContext *redis_conn_context(struct redis_conn *conn);
 /* Drops a connection that is believed dead (a command went unanswered); it reconnects after a backoff. */
 void redis_conn_drop(struct redis_conn *conn, const char *why);
 
+/* 1 when bytes from Redis wait unread in the socket. A command or message that seems overdue may only be
+ * waiting for the replica's own loop, stalled by a long piece of work: then it is not Redis's fault. */
+int redis_conn_input_waiting(struct redis_conn *conn);
+
 /* How many times the connection was re-established after a loss. */
 uint64_t redis_conn_reconnects(struct redis_conn *conn);
 

@@ -4,6 +4,7 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "codec.h"
 #include "log.h"
@@ -30,15 +31,55 @@ struct pending {
 
 static void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
 {
-    char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
-
-    memcpy(copy, body, len);
     req->res.status = status;
     req->res.reason = reason;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     req->res.content_length = len;
-    h2o_send_inline(req, copy, len);
+    h2o_send_inline(req, body, len); /* copies into the request's pool */
+}
+
+static void on_body_ref_dispose(void *p)
+{
+    h2o_mem_release_shared(*(struct shared_body **)p);
+}
+
+/* Sends a shared body by reference (the request holds it until its pool goes), with `insert` (copied into the
+ * pool; may be empty) placed at the body's split. */
+static void send_shared(h2o_req_t *req, const char *type, struct shared_body *body, h2o_iovec_t insert)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    struct shared_body **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_body_ref_dispose);
+    h2o_iovec_t bufs[3];
+    size_t n = 0;
+
+    h2o_mem_addref_shared(body);
+    *ref = body;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = body->len + insert.len;
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    bufs[n++] = h2o_iovec_init(body->bytes, body->split);
+    if (insert.len != 0)
+        bufs[n++] = h2o_strdup(&req->pool, insert.base, insert.len);
+    bufs[n++] = h2o_iovec_init(body->bytes + body->split, body->len - body->split);
+    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+}
+
+/* The mirror's versions now, in app->versions. */
+static const uint64_t *current_versions(struct app *app)
+{
+    size_t i;
+
+    for (i = 0; i != mirror_num_clusters(app->mirror); ++i)
+        app->versions[i] = mirror_cluster(app->mirror, i)->version;
+    return app->versions;
 }
 
 static void send_buffer(h2o_req_t *req, const char *type, h2o_buffer_t *buf)
@@ -239,15 +280,21 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
 
 static void get_snapshot(struct app *app, h2o_req_t *req)
 {
-    size_t n = mirror_num_clusters(app->mirror);
-    struct codec_cluster *views = h2o_mem_alloc_pool(&req->pool, sizeof(*views) * n);
-    h2o_buffer_t *buf;
+    const uint64_t *versions = current_versions(app);
+    struct shared_body *body = body_cache_find(&app->status_body, versions, 0);
 
-    mirror_views(app->mirror, views);
-    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
-    codec_status(&buf, views, n);
-    send_json_buffer(req, buf);
-    h2o_buffer_dispose(&buf);
+    if (body == NULL) {
+        size_t n = mirror_num_clusters(app->mirror);
+        struct codec_cluster *views = h2o_mem_alloc_pool(&req->pool, sizeof(*views) * n);
+        h2o_buffer_t *buf;
+        mirror_views(app->mirror, views);
+        h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+        codec_status(&buf, views, n);
+        body = body_cache_store(&app->status_body, versions, 0, buf->bytes, buf->size, 0);
+        ++app->status_renders;
+        h2o_buffer_dispose(&buf);
+    }
+    send_shared(req, "application/json", body, h2o_iovec_init(NULL, 0));
 }
 
 static void on_shard_reply(void *data, const struct store_shard_info *info, const char *err)
@@ -386,13 +433,22 @@ static void get_ready(struct app *app, h2o_req_t *req)
 
 static void get_plain(struct app *app, h2o_req_t *req)
 {
+    const uint64_t *versions = current_versions(app);
+    int stale = !store_ready(app->store) || !mirror_synced(app->mirror);
+    struct shared_body *body = body_cache_find(&app->plain_body, versions, stale);
     h2o_buffer_t *buf;
+    size_t split;
 
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
-    pages_plain(app, req->query_at != SIZE_MAX ? h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
-                                               : h2o_iovec_init("", 0),
-                &buf);
-    send_buffer(req, "text/html; charset=utf-8", buf);
+    if (body == NULL) {
+        pages_plain(app, &buf, &split);
+        body = body_cache_store(&app->plain_body, versions, stale, buf->bytes, buf->size, split);
+        ++app->plain_renders;
+        h2o_buffer_consume(&buf, buf->size);
+    }
+    if (req->query_at != SIZE_MAX)
+        pages_plain_guild(app, h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), &buf);
+    send_shared(req, "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
     h2o_buffer_dispose(&buf);
 }
 
@@ -406,6 +462,20 @@ static void get_metrics(struct app *app, h2o_req_t *req)
     h2o_buffer_dispose(&buf);
 }
 
+/* HTTP/1 only: h2o 2.2.5 keeps Content-Length and Transfer-Encoding out of req->headers, so the request head
+ * is read where h2o parsed it, at the start of the connection's input buffer, which h2o leaves in place (a
+ * chunked body is decoded after it) until the request is done. The parser stops at the head's blank line,
+ * however the lines end (h2o takes a bare LF too). */
+static int framing_is_ambiguous(h2o_req_t *req)
+{
+    h2o_socket_t *sock;
+
+    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+        (sock = req->conn->callbacks->get_socket(req->conn)) == NULL || sock->input == NULL || sock->input->size == 0)
+        return 0;
+    return parse_ambiguous_framing(sock->input->bytes, sock->input->size);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct app *app = ((struct routes_handler *)self)->app;
@@ -414,9 +484,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct path_segments segs;
     const char *why;
 
-    /* tells operators (and the load-balancer tests) which replica answered */
+    /* the headers filter (routes_register) puts these on every response; the feed's 101 is written by h2o's
+     * upgrade, past the filters, so they are added here too (the filter's SET keeps one of each) */
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-glance-replica"), 0, NULL, app->conf->replica,
                           strlen(app->conf->replica));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    if (framing_is_ambiguous(req)) {
+        /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
+         * run as a request of its own */
+        req->http1_is_persistent = 0;
+        bad_request(req, "the request has both Content-Length and Transfer-Encoding, or Content-Lengths that differ");
+        return 0;
+    }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
         is_get(req) ? routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"))
                     : wrong_method(req, "GET, HEAD");
@@ -433,6 +513,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             bad_request(req, why);
         else
             route_api(app, req, &segs);
+    } else if (parse_has_control_bytes(req->path.base, req->path.len) ||
+               parse_has_control_bytes(req->path_normalized.base, req->path_normalized.len)) {
+        /* raw or percent-encoded (%00 would cut the file name short) */
+        bad_request(req, "the path holds a control character");
     } else {
         return -1; /* the dashboard's files */
     }
@@ -442,7 +526,27 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 void routes_register(struct app *app, h2o_pathconf_t *pathconf)
 {
     struct routes_handler *h = (void *)h2o_create_handler(pathconf, sizeof(*h));
+    /* on every response of this path, h2o's own errors for the dashboard's files included: which replica
+     * answered (for operators and the load-balancer tests), and that a browser must not guess a type */
+    static h2o_iovec_t replica_name = {H2O_STRLIT("x-glance-replica")}, nosniff_name = {H2O_STRLIT("x-content-type-options")};
+    static h2o_headers_command_t headers[3];
 
+    headers[0] = (h2o_headers_command_t){H2O_HEADERS_CMD_SET, &replica_name, h2o_iovec_init(app->conf->replica, strlen(app->conf->replica))};
+    headers[1] = (h2o_headers_command_t){H2O_HEADERS_CMD_SET, &nosniff_name, h2o_iovec_init(H2O_STRLIT("nosniff"))};
+    headers[2] = (h2o_headers_command_t){H2O_HEADERS_CMD_NULL};
+    h2o_headers_register(pathconf, headers);
+
+    body_cache_init(&app->plain_body, app->conf->num_clusters);
+    body_cache_init(&app->status_body, app->conf->num_clusters);
+    app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));
     h->super.on_req = on_req;
     h->app = app;
+}
+
+void routes_dispose(struct app *app)
+{
+    body_cache_dispose(&app->plain_body);
+    body_cache_dispose(&app->status_body);
+    free(app->versions);
+    app->versions = NULL;
 }

@@ -12,4 +12,7 @@
  * through to the handlers registered after it (the dashboard files). */
 void routes_register(struct app *app, h2o_pathconf_t *pathconf);
 
+/* Frees what routes_register set up (the cached bodies), once no request can be running. */
+void routes_dispose(struct app *app);
+
 #endif

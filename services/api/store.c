@@ -89,7 +89,8 @@ static void on_watchdog(h2o_timeout_entry_t *entry)
 {
     struct store *s = H2O_STRUCT_FROM_MEMBER(struct store, watchdog_entry, entry);
 
-    if (s->inflight != 0 && h2o_now(s->loop) - s->last_progress > s->conf->redis.timeout_ms)
+    if (s->inflight != 0 && h2o_now(s->loop) - s->last_progress > s->conf->redis.timeout_ms &&
+        !redis_conn_input_waiting(s->conn)) /* else the replica's own loop was late, not Redis */
         redis_conn_drop(s->conn, "a command went unanswered for longer than GLANCE_REDIS_TIMEOUT_MS");
     h2o_timeout_link(s->loop, &s->watchdog, &s->watchdog_entry);
 }

@@ -113,3 +113,35 @@ ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close
         out->payload[i] ^= mask[i & 3];
     return (ssize_t)(head + 4 + payload_len);
 }
+
+int ws_valid_utf8(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+
+    while (s < end) {
+        unsigned c = *s, need, min;
+        uint32_t cp;
+        if (c < 0x80) {
+            ++s;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, min = 0x80, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, min = 0x800, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, min = 0x10000, cp = c & 0x07;
+        else
+            return 0;
+        if ((size_t)(end - s) <= need)
+            return 0;
+        for (++s; need != 0; --need, ++s) {
+            if ((*s & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (*s & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+    }
+    return 1;
+}

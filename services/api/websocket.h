@@ -39,4 +39,8 @@ struct ws_incoming {
  * or too long, or a payload over WS_MAX_INCOMING_PAYLOAD; *close_code then says which code to close with. */
 ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code);
 
+/* Returns 1 when the `len` bytes at `s` are well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF), as RFC 6455 requires of text frames; a client that sends anything else is closed with 1007. */
+int ws_valid_utf8(const char *s, size_t len);
+
 #endif

@@ -5,6 +5,7 @@
 // Every process started here is tracked by PID and ended by stopAll() (or SIGKILLed when this process
 // exits); every wait is bounded; everything listens on 127.0.0.1.
 
+import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -64,8 +65,8 @@ async function waitExitBounded(child, ms) {
 }
 
 /** Spawns a tracked process; its output is kept (the last 64 KiB). */
-export function spawnTracked(cmd, args, { label = cmd, cwd } = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+export function spawnTracked(cmd, args, { label = cmd, cwd, env } = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env });
   let out = '';
   const keep = (d) => { out += d; if (out.length > 65536) out = out.slice(-65536); };
   child.stdout.on('data', keep);
@@ -384,4 +385,46 @@ export function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+// ------------------------------------------------------------------------------------------- WebSocket frames
+
+/** A masked client frame with any opcode and payload (the length may be claimed bigger than sent). */
+export function clientFrame(opcode, payload, { fin = true, claim } = {}) {
+  const body = Buffer.from(payload);
+  const len = claim ?? body.length;
+  const mask = crypto.randomBytes(4);
+  let head;
+  if (len < 126) head = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len]);
+  else if (len < 65536) { head = Buffer.alloc(4); head[0] = (fin ? 0x80 : 0) | opcode; head[1] = 0x80 | 126; head.writeUInt16BE(len, 2); }
+  else { head = Buffer.alloc(10); head[0] = (fin ? 0x80 : 0) | opcode; head[1] = 0x80 | 127; head.writeBigUInt64BE(BigInt(len), 2); }
+  return Buffer.concat([head, mask, Buffer.from(body.map((b, i) => b ^ mask[i % 4]))]);
+}
+
+/**
+ * Reads server frames from a raw socket (rawWebSocket's, with the bytes it read past the 101 in `rest`):
+ * {frames: [{opcode, payload, at}], bytes, closed, resume()}. With {paused: true} nothing is read until
+ * resume() is called.
+ */
+export function frameReader(socket, rest, { paused = false } = {}) {
+  let buf = rest;
+  const state = { frames: [], bytes: rest.length, closed: false, resume: () => socket.resume() };
+  const parse = () => {
+    for (;;) {
+      if (buf.length < 2) return;
+      let len = buf[1] & 0x7f;
+      let off = 2;
+      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+      else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+      if (buf.length < off + len) return;
+      state.frames.push({ opcode: buf[0] & 0x0f, payload: buf.subarray(off, off + len), at: Date.now() });
+      buf = buf.subarray(off + len);
+    }
+  };
+  socket.on('data', (d) => { state.bytes += d.length; buf = Buffer.concat([buf, d]); parse(); });
+  socket.on('close', () => { state.closed = true; });
+  socket.on('error', () => {});
+  if (paused) socket.pause(); else socket.resume();
+  parse();
+  return state;
 }

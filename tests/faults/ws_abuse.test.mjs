@@ -4,47 +4,13 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { startRedis, startApi, openFeed, rawWebSocket, encodeClientTextFrame, request, sleep, cleanup } from '../integration/harness.mjs';
-import { proved, stopAll, assertCleanStop } from './lib.mjs';
+import { proved, stopAll, assertCleanStop, clientFrame, frameReader } from './lib.mjs';
 
 after(async () => { await stopAll(); await cleanup(); });
 
-/** A masked client frame with any opcode and payload (the length may be claimed bigger than sent). */
-function frame(opcode, payload, { fin = true, claim } = {}) {
-  const len = claim ?? payload.length;
-  const mask = crypto.randomBytes(4);
-  let head;
-  if (len < 126) head = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len]);
-  else if (len < 65536) { head = Buffer.alloc(4); head[0] = (fin ? 0x80 : 0) | opcode; head[1] = 0x80 | 126; head.writeUInt16BE(len, 2); }
-  else { head = Buffer.alloc(10); head[0] = (fin ? 0x80 : 0) | opcode; head[1] = 0x80 | 127; head.writeBigUInt64BE(BigInt(len), 2); }
-  return Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]);
-}
-
-/** Reads server frames from a raw socket: [{opcode, payload}], and whether the socket closed. */
-function reader(socket, rest) {
-  const frames = [];
-  let buf = rest;
-  const state = { frames, closed: false };
-  const parse = () => {
-    for (;;) {
-      if (buf.length < 2) return;
-      let len = buf[1] & 0x7f;
-      let off = 2;
-      if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-      else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
-      if (buf.length < off + len) return;
-      frames.push({ opcode: buf[0] & 0x0f, payload: buf.subarray(off, off + len) });
-      buf = buf.subarray(off + len);
-    }
-  };
-  socket.on('data', (d) => { buf = Buffer.concat([buf, d]); parse(); });
-  socket.on('close', () => { state.closed = true; });
-  socket.on('error', () => {});
-  socket.resume();
-  parse();
-  return state;
-}
+const frame = clientFrame;
+const reader = (socket, rest) => frameReader(socket, rest);
 
 describe('a hostile feed client', { timeout: 30000 }, () => {
   let rds;
@@ -80,15 +46,17 @@ describe('a hostile feed client', { timeout: 30000 }, () => {
       + 'the replica stayed up');
   });
 
-  it('300 resync requests in one write get 300 hellos', async (t) => {
+  it('300 resync requests in one write get a few hellos, not 300 (one unsent hello answers them all)', async (t) => {
     const { socket, rest } = await rawWebSocket(api.port);
     const r = reader(socket, rest);
     socket.write(Buffer.concat(Array.from({ length: 300 }, () => encodeClientTextFrame('{"type":"resync"}'))));
-    for (let i = 0; i < 40 && r.frames.length < 301 && api.alive(); i++) await sleep(50);
+    await sleep(1000); // proving that no more come takes the time it takes
     assert.ok(api.alive(), 'the replica died');
-    assert.equal(r.frames.filter((f) => f.opcode === 0x1 && f.payload.toString().startsWith('{"type":"hello"')).length, 301);
+    const hellos = r.frames.filter((f) => f.opcode === 0x1 && f.payload.toString().startsWith('{"type":"hello"')).length;
+    // the first hello, and at most the burst of 3 that the resync rate allows
+    assert.ok(hellos >= 1 && hellos <= 1 + 3, `${hellos} hellos`);
     socket.destroy();
-    proved(t, 'ws-abuse: 300 resyncs in one write got 300 hellos (plus the first)');
+    proved(t, `ws-abuse: 300 resyncs in one write got ${hellos} hellos (the first included)`);
   });
 
   for (const [name, bytes, code] of [

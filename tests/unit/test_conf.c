@@ -265,6 +265,27 @@ TEST(test_conf_load_keeps_the_passphrase_and_its_length)
     CHECK_EQ_U64(conf.passphrase_len, 21);
 }
 
+TEST(test_conf_load_caps_the_shards_of_all_clusters_together)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_BOTS",
+                    "a:1000000;b:1000000;c:1000000;d:1000000;e:1000000;f:1000000;g:1000000;h:1000000") == 0);
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_BOTS",
+                    "a:1000000;b:1000000;c:1000000;d:1000000;e:1000000;f:1000000;g:1000000;h:1000000;i:1") == -1);
+    CHECK(strstr(err, "GLANCE_BOTS") != NULL && strstr(err, "8000000 shards in all") != NULL);
+}
+
+TEST(test_conf_load_refuses_an_empty_passphrase_instead_of_running_open)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_PASSPHRASE", "") == -1);
+    CHECK(strstr(err, "GLANCE_PASSPHRASE") != NULL && strstr(err, "leave it unset") != NULL);
+}
+
 /* ---- conf_parse_env ---- */
 
 #define MAX_ENTRIES 8
@@ -769,6 +790,8 @@ int main(void)
         CHECK_CASE(test_conf_load_accepts_a_prefix_with_colons),
         CHECK_CASE(test_conf_load_rejects_an_invalid_redis_prefix_naming_the_variable),
         CHECK_CASE(test_conf_load_keeps_the_passphrase_and_its_length),
+        CHECK_CASE(test_conf_load_refuses_an_empty_passphrase_instead_of_running_open),
+        CHECK_CASE(test_conf_load_caps_the_shards_of_all_clusters_together),
         CHECK_CASE(test_conf_parse_env_reads_key_value_lines),
         CHECK_CASE(test_conf_parse_env_reads_the_last_line_without_newline),
         CHECK_CASE(test_conf_parse_env_trims_spaces_around_key_and_value),

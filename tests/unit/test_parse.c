@@ -1,4 +1,5 @@
-/* test_parse.c -- unit tests of parse.c: numbers, paths, names, guild shards, secrets, states, health keys. */
+/* test_parse.c -- unit tests of parse.c: numbers, paths, names, guild shards, secrets, states, health keys, the
+ * framing and control-byte checks of raw requests. */
 #include <string.h>
 #include "check.h"
 #include "conf.h"
@@ -392,6 +393,106 @@ TEST(test_parse_health_key_rejects_other_keys_of_the_cluster)
     CHECK(health_key(&conf, "glance:{main}:hbx5", &cluster, &shard) == -1);
 }
 
+/* ---- parse_ambiguous_framing ---- */
+
+#define HEAD(lines) S("POST /api/status/main/1/3 HTTP/1.1\r\nHost: x\r\n" lines "\r\n")
+
+TEST(test_parse_ambiguous_framing_finds_content_length_with_transfer_encoding_in_either_order)
+{
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nX-Other: y\r\nTransfer-Encoding: chunked\r\n")) == 1);
+}
+
+TEST(test_parse_ambiguous_framing_finds_two_content_lengths_that_differ)
+{
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 0\r\nContent-Length: 50\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 50\r\nContent-Length: 0\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nContent-Length: 5\r\nContent-Length: 6\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nContent-Length: 05\r\n")) == 1); /* compared as text */
+}
+
+TEST(test_parse_ambiguous_framing_accepts_two_identical_content_lengths)
+{
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 0\r\nContent-Length: 0\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 12\r\ncontent-length: 12\r\n")) == 0);
+}
+
+TEST(test_parse_ambiguous_framing_accepts_one_content_length_or_one_transfer_encoding_or_neither)
+{
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("Transfer-Encoding: chunked\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("X-Content-Length: 5\r\nX-Transfer-Encoding: chunked\r\n")) == 0);
+}
+
+TEST(test_parse_ambiguous_framing_compares_header_names_without_case)
+{
+    CHECK(parse_ambiguous_framing(HEAD("content-length: 5\r\nTRANSFER-ENCODING: chunked\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("CoNtEnT-LeNgTh: 5\r\ntransfer-encoding: chunked\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("CONTENT-LENGTH: 1\r\ncontent-length: 2\r\n")) == 1);
+}
+
+TEST(test_parse_ambiguous_framing_trims_spaces_and_tabs_around_values)
+{
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length:5\r\nContent-Length:   5  \r\n")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length:\t7\r\nContent-Length: 7\t\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nContent-Length: 5 6\r\n")) == 1);
+    CHECK(parse_ambiguous_framing(HEAD("Content-Length: 5\r\nTransfer-Encoding:  chunked \r\n")) == 1);
+}
+
+TEST(test_parse_ambiguous_framing_stops_at_the_blank_line)
+{
+    /* what follows the head is a body (or the next request): its lines are not headers of this one */
+    CHECK(parse_ambiguous_framing(S("POST /x HTTP/1.1\r\nContent-Length: 30\r\n\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(S("POST /x HTTP/1.1\r\nContent-Length: 30\r\n\r\nContent-Length: 31\r\n\r\n")) == 0);
+    /* a blank line of a bare LF ends the head too */
+    CHECK(parse_ambiguous_framing(S("POST /x HTTP/1.1\nContent-Length: 30\n\nTransfer-Encoding: chunked\n\n")) == 0);
+    CHECK(parse_ambiguous_framing(S("POST /x HTTP/1.1\nContent-Length: 30\nTransfer-Encoding: chunked\n\n")) == 1);
+}
+
+TEST(test_parse_ambiguous_framing_of_a_request_line_alone_finds_nothing)
+{
+    CHECK(parse_ambiguous_framing(S("GET / HTTP/1.1\r\n\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(S("GET / HTTP/1.1\r\n")) == 0);
+    CHECK(parse_ambiguous_framing(S("GET / HTTP/1.1")) == 0);
+    CHECK(parse_ambiguous_framing("", 0) == 0);
+}
+
+TEST(test_parse_ambiguous_framing_does_not_take_the_request_line_for_a_header)
+{
+    CHECK(parse_ambiguous_framing(S("Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")) == 0);
+}
+
+/* ---- parse_has_control_bytes ---- */
+
+TEST(test_parse_has_control_bytes_finds_nul_c0_controls_and_del)
+{
+    CHECK(parse_has_control_bytes(S("/\x00index.html")) == 1);
+    CHECK(parse_has_control_bytes(S("/assets/app.js\x00.html")) == 1);
+    CHECK(parse_has_control_bytes(S("/\x01x")) == 1);
+    CHECK(parse_has_control_bytes(S("/a\tb")) == 1);
+    CHECK(parse_has_control_bytes(S("/a\r\nb")) == 1);
+    CHECK(parse_has_control_bytes(S("/\x1f")) == 1);
+    CHECK(parse_has_control_bytes(S("/\x7f")) == 1);
+}
+
+TEST(test_parse_has_control_bytes_accepts_printable_ascii_and_bytes_above_del)
+{
+    CHECK(parse_has_control_bytes(S("/assets/app.js?v=1&x=%00")) == 0); /* still encoded: not a control byte */
+    CHECK(parse_has_control_bytes(S("/ ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}")) == 0);
+    CHECK(parse_has_control_bytes(S("/caf\xc3\xa9")) == 0);
+    CHECK(parse_has_control_bytes(S("/\x80\xff")) == 0);
+    CHECK(parse_has_control_bytes("", 0) == 0);
+}
+
+TEST(test_parse_has_control_bytes_reads_only_len_bytes)
+{
+    CHECK(parse_has_control_bytes("/ok\x01", 3) == 0);
+    CHECK(parse_has_control_bytes("/ok\x01", 4) == 1);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -428,6 +529,18 @@ int main(void)
         CHECK_CASE(test_parse_health_key_rejects_another_prefix),
         CHECK_CASE(test_parse_health_key_rejects_a_missing_or_bad_shard_id),
         CHECK_CASE(test_parse_health_key_rejects_other_keys_of_the_cluster),
+        CHECK_CASE(test_parse_ambiguous_framing_finds_content_length_with_transfer_encoding_in_either_order),
+        CHECK_CASE(test_parse_ambiguous_framing_finds_two_content_lengths_that_differ),
+        CHECK_CASE(test_parse_ambiguous_framing_accepts_two_identical_content_lengths),
+        CHECK_CASE(test_parse_ambiguous_framing_accepts_one_content_length_or_one_transfer_encoding_or_neither),
+        CHECK_CASE(test_parse_ambiguous_framing_compares_header_names_without_case),
+        CHECK_CASE(test_parse_ambiguous_framing_trims_spaces_and_tabs_around_values),
+        CHECK_CASE(test_parse_ambiguous_framing_stops_at_the_blank_line),
+        CHECK_CASE(test_parse_ambiguous_framing_of_a_request_line_alone_finds_nothing),
+        CHECK_CASE(test_parse_ambiguous_framing_does_not_take_the_request_line_for_a_header),
+        CHECK_CASE(test_parse_has_control_bytes_finds_nul_c0_controls_and_del),
+        CHECK_CASE(test_parse_has_control_bytes_accepts_printable_ascii_and_bytes_above_del),
+        CHECK_CASE(test_parse_has_control_bytes_reads_only_len_bytes),
     };
 
     return CHECK_RUN(cases);

@@ -1,4 +1,5 @@
-/* test_websocket.c -- unit tests of websocket.c: outgoing frame headers, the accept key, client frame parsing. */
+/* test_websocket.c -- unit tests of websocket.c: outgoing frame headers, the accept key, client frame parsing,
+ * the UTF-8 check of text frames. */
 #include <stdlib.h>
 #include <string.h>
 #include "h2o.h"
@@ -367,6 +368,86 @@ TEST(test_ws_parse_reads_two_back_to_back_frames_one_after_the_other)
     CHECK_MEM_STR(in.payload, in.len, "lo");
 }
 
+/* ---- ws_valid_utf8 ---- */
+
+#define U(lit) (lit), sizeof(lit) - 1
+
+TEST(test_ws_valid_utf8_accepts_ascii_and_the_empty_string)
+{
+    CHECK(ws_valid_utf8("", 0) == 1);
+    CHECK(ws_valid_utf8(U("{\"type\":\"resync\"}")) == 1);
+    CHECK(ws_valid_utf8(U("\x00\x7f")) == 1); /* NUL and DEL are valid UTF-8 */
+}
+
+TEST(test_ws_valid_utf8_accepts_two_three_and_four_byte_sequences_at_their_bounds)
+{
+    CHECK(ws_valid_utf8(U("\xc2\x80")) == 1);         /* U+0080, the first two-byte form */
+    CHECK(ws_valid_utf8(U("\xc3\xa9t\xc3\xa9")) == 1); /* "été" */
+    CHECK(ws_valid_utf8(U("\xdf\xbf")) == 1);         /* U+07FF */
+    CHECK(ws_valid_utf8(U("\xe0\xa0\x80")) == 1);     /* U+0800, the first three-byte form */
+    CHECK(ws_valid_utf8(U("\xe2\x82\xac")) == 1);     /* U+20AC, the euro sign */
+    CHECK(ws_valid_utf8(U("\xed\x9f\xbf")) == 1);     /* U+D7FF, just below the surrogates */
+    CHECK(ws_valid_utf8(U("\xee\x80\x80")) == 1);     /* U+E000, just above them */
+    CHECK(ws_valid_utf8(U("\xef\xbf\xbf")) == 1);     /* U+FFFF */
+    CHECK(ws_valid_utf8(U("\xf0\x90\x80\x80")) == 1); /* U+10000, the first four-byte form */
+    CHECK(ws_valid_utf8(U("\xf0\x9f\x98\x80")) == 1); /* U+1F600, an emoji */
+    CHECK(ws_valid_utf8(U("\xf4\x8f\xbf\xbf")) == 1); /* U+10FFFF, the last code point */
+}
+
+TEST(test_ws_valid_utf8_rejects_overlong_forms)
+{
+    CHECK(ws_valid_utf8(U("\xc0\x80")) == 0);         /* NUL in two bytes */
+    CHECK(ws_valid_utf8(U("\xc1\xbf")) == 0);         /* U+007F in two bytes */
+    CHECK(ws_valid_utf8(U("\xe0\x80\x80")) == 0);     /* NUL in three bytes */
+    CHECK(ws_valid_utf8(U("\xe0\x9f\xbf")) == 0);     /* U+07FF in three bytes */
+    CHECK(ws_valid_utf8(U("\xf0\x80\x80\x80")) == 0); /* NUL in four bytes */
+    CHECK(ws_valid_utf8(U("\xf0\x8f\xbf\xbf")) == 0); /* U+FFFF in four bytes */
+}
+
+TEST(test_ws_valid_utf8_rejects_surrogates)
+{
+    CHECK(ws_valid_utf8(U("\xed\xa0\x80")) == 0); /* U+D800 */
+    CHECK(ws_valid_utf8(U("\xed\xbf\xbf")) == 0); /* U+DFFF */
+    CHECK(ws_valid_utf8(U("\xed\xa0\xbd\xed\xb8\x80")) == 0); /* a surrogate pair as CESU-8 */
+}
+
+TEST(test_ws_valid_utf8_rejects_code_points_above_u10ffff_and_bytes_never_used)
+{
+    CHECK(ws_valid_utf8(U("\xf4\x90\x80\x80")) == 0); /* U+110000 */
+    CHECK(ws_valid_utf8(U("\xf5\x80\x80\x80")) == 0);
+    CHECK(ws_valid_utf8(U("\xf7\xbf\xbf\xbf")) == 0);
+    CHECK(ws_valid_utf8(U("\xf8\x88\x80\x80\x80")) == 0); /* the old five-byte form */
+    CHECK(ws_valid_utf8(U("\xfe")) == 0);
+    CHECK(ws_valid_utf8(U("\xff")) == 0);
+}
+
+TEST(test_ws_valid_utf8_rejects_truncated_sequences)
+{
+    CHECK(ws_valid_utf8(U("\xc3")) == 0);
+    CHECK(ws_valid_utf8(U("\xe2\x82")) == 0);
+    CHECK(ws_valid_utf8(U("\xf0\x9f\x98")) == 0);
+    CHECK(ws_valid_utf8(U("abc\xf0")) == 0);
+    CHECK(ws_valid_utf8(U("\xe2\x82x")) == 0); /* cut short by an ASCII byte */
+    CHECK(ws_valid_utf8(U("\xc3\xc3\xa9")) == 0); /* cut short by the next lead byte */
+}
+
+TEST(test_ws_valid_utf8_rejects_stray_continuation_bytes)
+{
+    CHECK(ws_valid_utf8(U("\x80")) == 0);
+    CHECK(ws_valid_utf8(U("\xbf")) == 0);
+    CHECK(ws_valid_utf8(U("a\x80z")) == 0);
+    CHECK(ws_valid_utf8(U("\xc3\xa9\xa9")) == 0); /* one continuation too many */
+}
+
+TEST(test_ws_valid_utf8_reads_only_len_bytes)
+{
+    const char s[] = "ok\xff";
+
+    CHECK(ws_valid_utf8(s, 2) == 1);
+    CHECK(ws_valid_utf8(s, 3) == 0);
+    CHECK(ws_valid_utf8("\xe2\x82\xac", 2) == 0); /* a valid sequence cut by len is truncated */
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -395,6 +476,14 @@ int main(void)
         CHECK_CASE(test_ws_parse_rejects_a_huge_64_bit_length_with_1009),
         CHECK_CASE(test_ws_parse_reads_the_64_bit_length_form),
         CHECK_CASE(test_ws_parse_reads_two_back_to_back_frames_one_after_the_other),
+        CHECK_CASE(test_ws_valid_utf8_accepts_ascii_and_the_empty_string),
+        CHECK_CASE(test_ws_valid_utf8_accepts_two_three_and_four_byte_sequences_at_their_bounds),
+        CHECK_CASE(test_ws_valid_utf8_rejects_overlong_forms),
+        CHECK_CASE(test_ws_valid_utf8_rejects_surrogates),
+        CHECK_CASE(test_ws_valid_utf8_rejects_code_points_above_u10ffff_and_bytes_never_used),
+        CHECK_CASE(test_ws_valid_utf8_rejects_truncated_sequences),
+        CHECK_CASE(test_ws_valid_utf8_rejects_stray_continuation_bytes),
+        CHECK_CASE(test_ws_valid_utf8_reads_only_len_bytes),
     };
 
     return CHECK_RUN(cases);
