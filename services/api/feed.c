@@ -276,10 +276,9 @@ static void forget_hello(struct feed *f);
 
 static struct ws_frame *get_hello(struct feed *f)
 {
-    size_t i, n = mirror_num_clusters(f->mirror);
+    size_t n = mirror_num_clusters(f->mirror);
 
-    for (i = 0; i != n; ++i)
-        f->current_versions[i] = mirror_cluster(f->mirror, i)->version;
+    mirror_versions(f->mirror, f->current_versions);
     if (f->hello != NULL && !versions_current(f->hello_versions, f->current_versions, n))
         forget_hello(f);
     if (f->hello == NULL) {
@@ -298,7 +297,6 @@ static struct ws_frame *get_hello(struct feed *f)
 static int client_send_hello(struct feed_client *cl)
 {
     struct ws_frame *hello = get_hello(cl->feed);
-
     int ret;
 
     if (cl->closing)

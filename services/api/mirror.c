@@ -124,6 +124,14 @@ void mirror_views(struct mirror *m, struct codec_cluster *out)
     }
 }
 
+void mirror_versions(struct mirror *m, uint64_t *out)
+{
+    size_t i;
+
+    for (i = 0; i != m->num_clusters; ++i)
+        out[i] = m->clusters[i].version;
+}
+
 int mirror_synced(struct mirror *m)
 {
     size_t i;

@@ -40,6 +40,10 @@ ssize_t mirror_find(struct mirror *mirror, const char *name, size_t len);
 /* Fills `out` (mirror_num_clusters entries) with views for the JSON encoders. */
 void mirror_views(struct mirror *mirror, struct codec_cluster *out);
 
+/* Fills `out` (mirror_num_clusters entries) with every cluster's version now, to check a body or frame
+ * rendered earlier against (versions_current). */
+void mirror_versions(struct mirror *mirror, uint64_t *out);
+
 /* 1 when every cluster is in sync with Redis. */
 int mirror_synced(struct mirror *mirror);
 

@@ -75,10 +75,7 @@ static void send_shared(h2o_req_t *req, const char *type, struct shared_body *bo
 /* The mirror's versions now, in app->versions. */
 static const uint64_t *current_versions(struct app *app)
 {
-    size_t i;
-
-    for (i = 0; i != mirror_num_clusters(app->mirror); ++i)
-        app->versions[i] = mirror_cluster(app->mirror, i)->version;
+    mirror_versions(app->mirror, app->versions);
     return app->versions;
 }
 
@@ -375,6 +372,12 @@ static void get_feed(struct app *app, h2o_req_t *req)
 {
     struct feed_refusal no;
 
+    /* the headers filter (routes_register) puts these on every response but the 101, which h2o's upgrade
+     * writes past the filters (on a refusal the filter's SET keeps one of each) */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-glance-replica"), 0, NULL, app->conf->replica,
+                          strlen(app->conf->replica));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
     if (feed_accept(app->feed, req, &no) == 0)
         return; /* upgraded */
     if (no.retry_after_s != 0) {
@@ -484,12 +487,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct path_segments segs;
     const char *why;
 
-    /* the headers filter (routes_register) puts these on every response; the feed's 101 is written by h2o's
-     * upgrade, past the filters, so they are added here too (the filter's SET keeps one of each) */
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-glance-replica"), 0, NULL, app->conf->replica,
-                          strlen(app->conf->replica));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
-                          H2O_STRLIT("nosniff"));
     if (framing_is_ambiguous(req)) {
         /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
          * run as a request of its own */
