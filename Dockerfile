@@ -26,7 +26,8 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libh2o-evloop0.13 libhiredis0.14 libmsgpackc2 libssl3 libwslay1 zlib1g \
       curl \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log \
  && groupadd --system --gid 10001 glance \
  && useradd --system --uid 10001 --gid glance --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin glance
 WORKDIR /app
@@ -39,8 +40,9 @@ ENV GLANCE_HOST=0.0.0.0 \
 # numeric, so that Kubernetes can check runAsNonRoot
 USER 10001:10001
 EXPOSE 8080
-# glance-api's SIGTERM handler stops accepting, closes feeds with 1001 (going away) so browsers move to
-# another replica, finishes in-flight requests and exits 0, within 10 s: give it more than that
+# glance-api's SIGTERM handler first drains (GLANCE_DRAIN_MS, default 3 s: /readyz answers 404 so the load
+# balancer sends nothing new), then stops accepting, closes feeds with 1001 (going away) so browsers move to
+# another replica, finishes in-flight requests and exits 0, within 10 s more: give it more than the sum
 # (docker compose: stop_grace_period; Kubernetes: terminationGracePeriodSeconds)
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh -- run Glance on this machine with a demo bot fleet, the way it is deployed: Redis, three glance-api
 # replicas and HAProxy in front. With a Docker engine that answers, that is `docker compose --profile demo
-# up`; without one, the same topology from Debian's packages (deploy/stack.sh), after installing what is
-# missing and building. Serves http://127.0.0.1:${GLANCE_LB_PORT:-8080}/; Ctrl-C stops everything.
+# up`; without one, or when the images it needs can be neither found nor pulled, the same topology from
+# Debian's packages (deploy/stack.sh), after installing what is missing and building.
+# Serves http://127.0.0.1:${GLANCE_LB_PORT:-8080}/; Ctrl-C stops everything.
 #
 # GLANCE_RUN=local uses deploy/stack.sh even when Docker is there; GLANCE_REPLICAS (default 3) sets how many
 # replicas the local stack runs. Configuration: environment or .env (see .env.sample).
@@ -20,8 +21,32 @@ docker_compose() {
   fi
 }
 
+# missing_image: prints the first image compose needs that is neither here nor pullable (the services' images and
+# the Dockerfile's bases; glance-api:local is built), with docker pull's last line; prints nothing when all are
+missing_image() {
+  local image out
+  for image in $(docker_compose --profile demo config 2>/dev/null | awk '$1 == "image:" && $2 != "glance-api:local" { print $2 }') \
+    $(awk 'toupper($1) == "FROM" { print $2 }' Dockerfile); do
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    if ! out=$(timeout 60 docker pull -q "$image" 2>&1); then
+      echo "$image ($(tail -n 1 <<<"$out"))"
+      return
+    fi
+  done
+}
+
+use_compose=0
 if [[ ${GLANCE_RUN:-} != local ]] && command -v docker >/dev/null && docker info >/dev/null 2>&1 &&
   { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; }; then
+  missing=$(missing_image)
+  if [[ -z $missing ]]; then
+    use_compose=1
+  else
+    echo "run.sh: a Docker engine answers, but docker compose cannot get $missing; running the local stack instead" >&2
+  fi
+fi
+
+if ((use_compose)); then
   port=$(glance_setting GLANCE_LB_PORT 8080)
   trap 'docker_compose --profile demo down' EXIT
   echo "Glance: starting with docker compose (the dashboard will be at http://127.0.0.1:$port/; Ctrl-C stops it)"

@@ -12,7 +12,7 @@ packages=(
 if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
   packages+=(
     chromium
-    shellcheck docker-compose python3-yaml
+    shellcheck docker-compose python3-yaml iptables
     python3-aiohttp wrk
     redis-sentinel clang libclang-rt-14-dev
   )

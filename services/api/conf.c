@@ -297,6 +297,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     strcpy(conf->prefix, "glance");
     strcpy(conf->web_root, "./web");
     conf->feed_interval_ms = 100;
+    conf->drain_ms = 3000;
 
     if ((v = lookup(ctx, "GLANCE_BOTS")) == NULL) {
         snprintf(err, errlen, "GLANCE_BOTS is not set: expected name:shards pairs separated by ';', e.g. main:360;demo:1");
@@ -317,7 +318,8 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         return -1;
     if (get_uint(lookup, ctx, "GLANCE_HEALTH_TIMEOUT", 1, 86400, &conf->health_timeout_s, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_REDIS_TIMEOUT_MS", 50, 60000, &conf->redis.timeout_ms, err, errlen) != 0 ||
-        get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0)
+        get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_DRAIN_MS", 0, 60000, &conf->drain_ms, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
         return -1;

@@ -47,6 +47,9 @@ struct conf {
     char web_root[1024];
     char replica[65]; /* names this replica in the x-glance-replica header; the host name by default */
     uint32_t feed_interval_ms;
+    /* on SIGTERM, how long /readyz answers 503 while everything else is still served, so that load balancers
+     * take the replica out of rotation before it stops accepting */
+    uint32_t drain_ms;
     uint32_t feed_max_clients;      /* per replica */
     uint32_t feed_max_per_address;  /* 0: no limit */
     char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */

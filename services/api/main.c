@@ -29,11 +29,13 @@
 /* Out of descriptors, the listener rests this long instead of waking up for a connection it cannot take. */
 #define ACCEPT_PAUSE_MS 100
 
+/* The first SIGTERM or SIGINT starts the drain; a second one cuts it short (an operator's second Ctrl-C). */
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int signo)
 {
-    stop_requested = 1;
+    if (stop_requested < 2)
+        stop_requested++;
 }
 
 struct env_file {
@@ -365,6 +367,16 @@ int main(int argc, char **argv)
     while (!stop_requested)
         h2o_evloop_run(app.loop, 100);
 
+    /* Leave rotation first: /readyz answers 503 while requests and feeds are still served, until the load
+     * balancer has seen it (its checks, not the connections it already holds, decide where new work goes). */
+    app.shutting_down = 1;
+    if (conf.drain_ms != 0) {
+        log_info("draining: /readyz answers 503 for %u ms before the replica stops accepting", (unsigned)conf.drain_ms);
+        deadline = h2o_now(app.loop) + conf.drain_ms;
+        while (stop_requested < 2 && h2o_now(app.loop) < deadline)
+            h2o_evloop_run(app.loop, 10);
+    }
+
     /* stop taking new work, let browsers move to another replica, finish what was asked */
     log_info("shutting down");
     if (h2o_timeout_is_linked(&listener.resume))
@@ -372,7 +384,6 @@ int main(int argc, char **argv)
     else
         h2o_socket_read_stop(listener.sock);
     h2o_socket_close(listener.sock);
-    app.shutting_down = 1;
     feed_shutdown(app.feed);
     h2o_context_request_shutdown(&ctx);
     deadline = h2o_now(app.loop) + SHUTDOWN_GRACE_MS;

@@ -417,6 +417,12 @@ static void get_ready(struct app *app, h2o_req_t *req)
 {
     char why[768];
 
+    if (app->shutting_down) {
+        /* 404, not 503: HAProxy's disable-on-404 then stops sending this replica new work but leaves its open
+         * feeds alone, so they get the 1001 the replica sends once it stops; any other checker reads not ready */
+        routes_send_error(req, 404, "Not Found", "shutting down: this replica is draining and will stop accepting soon");
+        return;
+    }
     why[0] = '\0';
     if (!store_ready(app->store))
         snprintf(why, sizeof(why), "redis is unreachable: %s", store_last_error(app->store));
@@ -425,8 +431,6 @@ static void get_ready(struct app *app, h2o_req_t *req)
                  bus_last_error(app->bus)[0] != '\0' ? bus_last_error(app->bus) : "subscribing");
     else if (!mirror_synced(app->mirror))
         snprintf(why, sizeof(why), "the mirror is still loading from redis");
-    else if (app->shutting_down)
-        snprintf(why, sizeof(why), "shutting down");
     if (why[0] != '\0') {
         routes_send_error(req, 503, "Service Unavailable", why);
         return;

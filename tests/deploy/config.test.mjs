@@ -50,7 +50,8 @@ test('HAProxy loads deploy/haproxy.cfg with the docker compose server list, with
 
 test('HAProxy loads deploy/haproxy.cfg with a local server list like deploy/stack.sh writes, without a warning', async () => {
   const servers = path.join(makeTempDir('glance-lb-'), 'haproxy.servers.cfg');
-  writeFileSync(servers, 'backend api\n    server api1 127.0.0.1:18081\n    server api2 127.0.0.1:18082\n');
+  const list = '    server api1 127.0.0.1:18081\n    server api2 127.0.0.1:18082\n';
+  writeFileSync(servers, `backend api\n${list}backend feed\n    default-server on-marked-down shutdown-sessions\n${list}`);
   const r = await run('haproxy', ['-c', '-f', repo('deploy/haproxy.cfg'), '-f', servers]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /WARNING|ALERT/);
@@ -66,12 +67,24 @@ test('haproxy.cfg balances round robin, checks /readyz every second, retries saf
     'timeout tunnel 1h',
     'retry-on conn-failure empty-response',
     'option redispatch 1',
+    'http-check disable-on-404',
+    'use_backend feed if { hdr(upgrade) -i websocket }',
   ]) assert.ok(cfg.includes(line), `haproxy.cfg has "${line}"`);
   const ds = cfg.find((l) => l.startsWith('default-server '));
-  for (const w of ['check', 'inter 1s', 'fall 2', 'on-marked-down shutdown-sessions']) assert.ok(ds.includes(w), `default-server has ${w}`);
+  for (const w of ['check', 'inter 1s', 'fall 2']) assert.ok(ds.includes(w), `default-server has ${w}`);
+  // a POST waiting to connect to a replica that is marked down is retried, never cut: only feeds are
+  assert.ok(!ds.includes('shutdown-sessions'), 'the API backend keeps its sessions when a replica is marked down');
+  const connect = cfg.find((l) => l.startsWith('timeout connect '));
+  assert.ok(['100ms', '250ms', '500ms', '1s'].includes(connect.split(' ')[2]), `a short connect timeout (${connect})`);
   const docker = read('deploy/haproxy.docker.cfg');
   assert.match(docker, /nameserver \S+ 127\.0\.0\.11:53/);
-  assert.match(docker, /server-template api "\$\{GLANCE_LB_SLOTS-10\}" api:8080 resolvers docker init-addr none/);
+  const backends = docker.split(/^backend /m).slice(1);
+  assert.deepEqual(backends.map((b) => b.split('\n')[0].trim()), ['api', 'feed']);
+  for (const b of backends) assert.match(b, /server-template api "\$\{GLANCE_LB_SLOTS-10\}" api:8080 resolvers docker init-addr none/);
+  assert.doesNotMatch(backends[0], /shutdown-sessions/);
+  assert.match(backends[1], /^\s*default-server on-marked-down shutdown-sessions$/m);
+  assert.match(read('deploy/stack.sh'), /backend feed\n\s*# .*\n\s*default-server on-marked-down shutdown-sessions\n/,
+    'stack.sh writes the same feed backend');
 });
 
 // ------------------------------------------------------------------------------------ docker compose
@@ -194,9 +207,12 @@ test('the Kubernetes manifests parse and hang together: probes, grace, resources
   assert.ok(matches(deploy.spec.selector.matchLabels));
   assert.equal(ctr.readinessProbe.httpGet.path, '/readyz');
   assert.equal(ctr.livenessProbe.httpGet.path, '/healthz');
-  // preStop + glance-api's 10 s to close feeds and finish requests must fit in the grace period
+  // the drain + glance-api's 10 s to close feeds and finish requests must fit in the grace period
   const preStop = Number(ctr.lifecycle?.preStop?.exec?.command?.[1] || 0);
-  assert.ok(pod.terminationGracePeriodSeconds >= preStop + 10 + 5, `grace ${pod.terminationGracePeriodSeconds} s, preStop ${preStop} s`);
+  const drain = Number(get('ConfigMap', 'glance-config').data.GLANCE_DRAIN_MS ?? 3000) / 1000;
+  assert.ok(drain >= 3, `the drain outlasts the readiness probe's detection (${drain} s)`);
+  assert.ok(pod.terminationGracePeriodSeconds >= preStop + drain + 10 + 5,
+    `grace ${pod.terminationGracePeriodSeconds} s, preStop ${preStop} s, drain ${drain} s`);
   assert.ok(ctr.resources.requests.cpu && ctr.resources.requests.memory);
   assert.equal(pod.securityContext.runAsNonRoot, true);
   assert.equal(pod.securityContext.runAsUser, 10001, 'the Dockerfile\'s user');

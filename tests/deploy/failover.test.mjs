@@ -1,9 +1,15 @@
-// failover.test.mjs -- kill -9 one of three replicas behind HAProxy under a steady POST load: once HAProxy has
-// noticed, no request fails; every write that got a 204 is in Redis; the dead replica's feed clients
-// reconnect through the load balancer, get a fresh hello and end up with exactly what Redis holds.
+// failover.test.mjs -- kill -9 one of three replicas behind HAProxy under a steady POST load: no request fails;
+// every write that got a 204 is in Redis; the dead replica's feed clients reconnect through the load balancer,
+// get a fresh hello and end up with exactly what Redis holds.
+//
+// A killed container's address stops answering rather than refusing (what Docker showed; tests/compose runs it
+// for real). On loopback a dead port refuses at once, which would hide a request the load balancer loses while
+// it waits to connect, so right after the kill every packet to the dead replica's port is dropped (iptables,
+// one rule on lo naming only that port, removed at the end).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { request, waitUntil, cleanup, clusterStates } from '../integration/harness.mjs';
 import { stackUp, postLoad, BrowserFeed, alive } from './stack.mjs';
 
@@ -14,12 +20,30 @@ const KILL_AFTER_MS = 4000;
 
 let stack;
 const feeds = [];
+let dropRule = null;
+
+/** iptables arguments after -I/-D: drop every TCP packet to 127.0.0.1:port on lo, tagged as this test's. */
+const dropArgs = (port) => ['INPUT', '-i', 'lo', '-p', 'tcp', '-d', '127.0.0.1', '--dport', String(port), '-j', 'DROP',
+  '-m', 'comment', '--comment', `glance-failover-test-${process.pid}`];
+
+function dropPacketsTo(port) {
+  execFileSync('iptables', ['-I', ...dropArgs(port)]);
+  dropRule = port;
+}
+
+function stopDropping() {
+  if (dropRule === null) return;
+  try { execFileSync('iptables', ['-D', ...dropArgs(dropRule)], { stdio: 'ignore' }); } catch {}
+  dropRule = null;
+}
+process.on('exit', stopDropping);
 
 before(async () => {
   stack = await stackUp({ replicas: 3, bots: 'load:100000;main:16' });
 });
 
 after(async () => {
+  stopDropping();
   for (const f of feeds) f.stop();
   if (stack) await stack.down();
   await cleanup();
@@ -36,7 +60,7 @@ async function storedStates(cluster, shards) {
   return m;
 }
 
-test('kill -9 of a replica under POST load: no failure once HAProxy noticed, no acknowledged write lost, its feeds resync elsewhere', async (t) => {
+test('kill -9 of a replica whose address then drops packets, under POST load: no failure, no acknowledged write lost, its feeds resync elsewhere', async (t) => {
   for (let i = 0; i < 6; i++) {
     const f = new BrowserFeed(stack.lbPort);
     feeds.push(f);
@@ -57,6 +81,7 @@ test('kill -9 of a replica under POST load: no failure once HAProxy noticed, no 
   const victim = stack.replica(VICTIM);
   process.kill(victim.pid, 'SIGKILL');
   const killedAt = Date.now();
+  dropPacketsTo(victim.port);
   await waitUntil(async () => (await stack.servers())[VICTIM]?.startsWith('DOWN'),
     { timeoutMs: 10000, intervalMs: 25, message: `HAProxy to mark ${VICTIM} down` });
   const noticedAt = Date.now();
@@ -77,8 +102,7 @@ test('kill -9 of a replica under POST load: no failure once HAProxy noticed, no 
   assert.ok(records.length >= RATE * (LOAD_MS / 1000) * 0.5, `a steady load was sent (${records.length} requests)`);
   assert.ok(records.some((r) => r.replica === VICTIM && r.sentAt < killedAt), `${VICTIM} took part of the load before the kill`);
   assert.ok(records.filter((r) => r.sentAt >= noticedAt).length >= RATE * 2, 'the load went on after HAProxy noticed');
-  assert.equal(afterNoticed.length, 0, `no request sent after HAProxy noticed fails: ${JSON.stringify(afterNoticed.slice(0, 5))}`);
-  assert.equal(beforeKill.length, 0, 'nothing failed before the kill');
+  assert.equal(failed.length, 0, `no request fails, before the kill, while HAProxy has not noticed, or after: ${JSON.stringify(failed.slice(0, 5))}`);
   assert.ok(!records.some((r) => r.replica === VICTIM && r.sentAt >= noticedAt), `nothing is answered by the dead ${VICTIM}`);
 
   // nothing acknowledged is lost: every 204 is in Redis with the state it set

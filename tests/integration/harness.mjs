@@ -329,6 +329,8 @@ export async function startApi({ redisPort, bots = 'main:360;demo:1', healthTime
     GLANCE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
     GLANCE_BOTS: bots,
     GLANCE_WEB_ROOT: path.join(REPO_ROOT, 'web'),
+    // tests stop replicas all the time; the drain a load balancer needs is tested on its own (shutdown.test)
+    GLANCE_DRAIN_MS: 0,
     ...(healthTimeout !== undefined ? { GLANCE_HEALTH_TIMEOUT: healthTimeout } : {}),
     ...(passphrase !== undefined ? { GLANCE_PASSPHRASE: passphrase } : {}),
     ...(feedIntervalMs !== undefined ? { GLANCE_FEED_INTERVAL_MS: feedIntervalMs } : {}),
