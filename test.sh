@@ -32,5 +32,11 @@ if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
     node --test --test-concurrency=1 --test-reporter=dot "${suites[@]}"
 fi
 
+# docker compose for real (tests/compose: its own Docker engine, images from Debian's mirror): it builds the
+# image from source, so it runs once, with the release suites. GLANCE_TEST_COMPOSE=0 skips it while iterating.
+if [[ -d tests/compose && "${GLANCE_TEST_COMPOSE:-1}" == 1 ]]; then
+  suites+=(tests/compose)
+fi
+
 echo "test.sh: every suite against the release build (build/glance-api)"
 exec node --test --test-concurrency=1 "${suites[@]}"
