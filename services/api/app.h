@@ -3,6 +3,7 @@
 #define GLANCE_APP_H
 
 #include "h2o.h"
+#include "alerts.h"
 #include "body_cache.h"
 #include "bus.h"
 #include "conf.h"
@@ -20,6 +21,7 @@ struct app {
     struct mirror *mirror;
     struct expiry *expiry;
     struct feed *feed;
+    struct alerts *alerts;
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "condition.h"
 #include "parse.h"
 
 /* Reads an unsigned decimal in [min, max]; an unset variable keeps *out. */
@@ -271,6 +272,49 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
     return 0;
 }
 
+/* GLANCE_ALERT_LEVEL: "partial" for every cluster, or "main:major;demo:degraded" (the others keep the
+ * default), or both: "degraded;main:major". A level is degraded, partial or major. */
+static int parse_alert_levels(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v, *expected = "expected degraded, partial or major, alone or as cluster:level pairs separated by ';'";
+    int all = CONDITION_PARTIAL;
+
+    for (size_t i = 0; i < conf->num_clusters; ++i)
+        conf->clusters[i].alert_level = -1;
+    while (v != NULL && *p != '\0') {
+        const char *end = strchr(p, ';'), *colon;
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p), name_len = 0;
+        int level;
+
+        if ((colon = memchr(p, ':', len)) != NULL)
+            name_len = (size_t)(colon - p);
+        level = condition_from_name(colon != NULL ? colon + 1 : p, colon != NULL ? len - name_len - 1 : len);
+        if (level < CONDITION_DEGRADED) {
+            snprintf(err, errlen, "GLANCE_ALERT_LEVEL=\"%s\": \"%.*s\" is not a level: %s", v, (int)len, p, expected);
+            return -1;
+        }
+        if (colon == NULL) {
+            all = level;
+        } else {
+            size_t i;
+            for (i = 0; i < conf->num_clusters; ++i)
+                if (conf->clusters[i].name_len == name_len && memcmp(conf->clusters[i].name, p, name_len) == 0)
+                    break;
+            if (i == conf->num_clusters) {
+                snprintf(err, errlen, "GLANCE_ALERT_LEVEL=\"%s\": there is no cluster \"%.*s\" in GLANCE_BOTS", v,
+                         (int)name_len, p);
+                return -1;
+            }
+            conf->clusters[i].alert_level = level;
+        }
+        p += len + (end != NULL);
+    }
+    for (size_t i = 0; i < conf->num_clusters; ++i)
+        if (conf->clusters[i].alert_level < 0)
+            conf->clusters[i].alert_level = all;
+    return 0;
+}
+
 static int check_prefix(const char *prefix)
 {
     size_t i, len = strlen(prefix);
@@ -298,6 +342,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     strcpy(conf->web_root, "./web");
     conf->feed_interval_ms = 100;
     conf->drain_ms = 3000;
+    conf->alert_delay_s = 30;
 
     if ((v = lookup(ctx, "GLANCE_BOTS")) == NULL) {
         snprintf(err, errlen, "GLANCE_BOTS is not set: expected name:shards pairs separated by ';', e.g. main:360;demo:1");
@@ -319,7 +364,10 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (get_uint(lookup, ctx, "GLANCE_HEALTH_TIMEOUT", 1, 86400, &conf->health_timeout_s, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_REDIS_TIMEOUT_MS", 50, 60000, &conf->redis.timeout_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0 ||
-        get_uint(lookup, ctx, "GLANCE_DRAIN_MS", 0, 60000, &conf->drain_ms, err, errlen) != 0)
+        get_uint(lookup, ctx, "GLANCE_DRAIN_MS", 0, 60000, &conf->drain_ms, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_ALERT_DELAY", 0, 86400, &conf->alert_delay_s, err, errlen) != 0)
+        return -1;
+    if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
         return -1;

@@ -18,6 +18,7 @@ struct conf_cluster {
     char name[65];
     size_t name_len;
     uint32_t shards;
+    int alert_level; /* the least condition (condition.h) that is an alert for this cluster */
 };
 
 struct conf {
@@ -50,6 +51,8 @@ struct conf {
     /* on SIGTERM, how long /readyz answers 503 while everything else is still served, so that load balancers
      * take the replica out of rotation before it stops accepting */
     uint32_t drain_ms;
+    /* seconds a cluster's condition must hold before it is recorded as an alert */
+    uint32_t alert_delay_s;
     uint32_t feed_max_clients;      /* per replica */
     uint32_t feed_max_per_address;  /* 0: no limit */
     char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */

@@ -82,6 +82,12 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     put_metric(buf, "glance_expired_by_deadline_total",
                "Shards this replica turned unhealthy when their deadline passed without a ping.", "counter",
                expiry_by_deadline(app->expiry));
+    put_metric(buf, "glance_condition_changes_total",
+               "Cluster condition changes this replica was the first to record in Redis.", "counter",
+               alerts_condition_changes(app->alerts));
+    put_metric(buf, "glance_alerts_recorded_total",
+               "Alerts this replica recorded (a condition that held for GLANCE_ALERT_DELAY; one replica records each).",
+               "counter", alerts_recorded(app->alerts));
     codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"
                        "# TYPE glance_bodies_rendered_total counter\n");
     n = snprintf(line, sizeof(line), "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n",

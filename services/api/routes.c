@@ -27,6 +27,9 @@ struct pending {
     uint32_t shard;
 };
 
+/* GET /api/alerts lists this many */
+#define ROUTES_ALERTS_LISTED 50
+
 #define IS(seg, lit) ((seg).len == sizeof(lit) - 1 && memcmp((seg).base, (lit), sizeof(lit) - 1) == 0)
 
 static void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
@@ -275,6 +278,32 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
         pending_unsent(pending);
 }
 
+static void on_alerts_reply(void *data, h2o_iovec_t json, const char *err)
+{
+    h2o_req_t *req = pending_finish(data);
+
+    if (req == NULL)
+        return;
+    if (err != NULL) {
+        unavailable(req, "redis is unavailable; retry");
+        return;
+    }
+    routes_send(req, 200, "OK", "application/json", json.base, json.len);
+}
+
+/* The latest alerts (conditions that held for GLANCE_ALERT_DELAY), newest first; behind the passphrase, as the
+ * writes are: an outage's history is the operators' to share. */
+static void get_alerts(struct app *app, h2o_req_t *req)
+{
+    struct pending *pending;
+
+    if (check_passphrase(app, req) != 0)
+        return;
+    pending = pending_new(app, req, 0, 0);
+    if (store_alerts(app->store, ROUTES_ALERTS_LISTED, on_alerts_reply, pending) != 0)
+        pending_unsent(pending);
+}
+
 static void get_snapshot(struct app *app, h2o_req_t *req)
 {
     const uint64_t *versions = current_versions(app);
@@ -408,6 +437,8 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
         is_get(req) ? get_guild(app, req, p->seg[2]) : wrong_method(req, "GET, HEAD");
     } else if (IS(what, "feed") && p->n == 2) {
         is_get(req) ? get_feed(app, req) : wrong_method(req, "GET");
+    } else if (IS(what, "alerts") && p->n == 2) {
+        is_get(req) ? get_alerts(app, req) : wrong_method(req, "GET, HEAD");
     } else {
         routes_send_error(req, 404, "Not Found", "no such endpoint");
     }

@@ -18,13 +18,24 @@
 
 #define FIXED_ARGS 12 /* the most any call has besides its lists of shards */
 
-enum script { SCRIPT_STATUS, SCRIPT_HEALTH, SCRIPT_EXPIRE, SCRIPT_SNAPSHOT, SCRIPT_SHARD, SCRIPT_MIGRATE, NUM_SCRIPTS };
+enum script {
+    SCRIPT_STATUS,
+    SCRIPT_HEALTH,
+    SCRIPT_EXPIRE,
+    SCRIPT_SNAPSHOT,
+    SCRIPT_SHARD,
+    SCRIPT_MIGRATE,
+    SCRIPT_CONDITION,
+    SCRIPT_ALERT_DUE,
+    SCRIPT_ALERTS,
+    NUM_SCRIPTS
+};
 
 /* How a reply is decoded for the caller. */
-enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD };
+enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RESULT_TEXT };
 
 struct cluster_keys {
-    char *states, *since, *ver, *hb_prefix, *old_state; /* "<prefix>:{<cluster>}:..." */
+    char *states, *since, *ver, *hb_prefix, *old_state, *condition; /* "<prefix>:{<cluster>}:..." */
     size_t hb_prefix_len;
 };
 
@@ -35,6 +46,7 @@ struct store {
     struct redis_conn *conn;
     struct cluster_keys *keys;
     char channel[80];
+    char alerts[80]; /* the alerts stream: "<prefix>:alerts" */
     char ttl[16];
     struct {
         h2o_iovec_t body;
@@ -57,6 +69,8 @@ struct call {
         store_count_cb count;
         store_snapshot_cb snapshot;
         store_shard_cb shard;
+        store_condition_cb condition;
+        store_text_cb text;
     } cb;
     void *data;
     int argc;
@@ -152,8 +166,9 @@ static void on_conn_lost(struct redis_conn *conn, void *data, const char *why)
 struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
                         const struct store_listener *listener)
 {
-    static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,   &lua_health, &lua_expire,
-                                                     &lua_snapshot, &lua_shard,  &lua_migrate};
+    static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,    &lua_health,    &lua_expire,
+                                                     &lua_snapshot,  &lua_shard,     &lua_migrate,
+                                                     &lua_condition, &lua_alert_due, &lua_alerts};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
 
@@ -162,6 +177,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     s->conf = conf;
     s->listener = *listener;
     snprintf(s->channel, sizeof(s->channel), "%s:events", conf->prefix);
+    snprintf(s->alerts, sizeof(s->alerts), "%s:alerts", conf->prefix);
     snprintf(s->ttl, sizeof(s->ttl), "%u", conf->health_timeout_s);
     for (i = 0; i != NUM_SCRIPTS; ++i) {
         s->scripts[i].body = *bodies[i];
@@ -178,6 +194,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         if (s->keys[i].hb_prefix_len > s->max_hb_prefix_len)
             s->max_hb_prefix_len = s->keys[i].hb_prefix_len;
         s->keys[i].old_state = key(conf, c, "state");
+        s->keys[i].condition = key(conf, c, "condition");
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
@@ -199,6 +216,7 @@ void store_free(struct store *s)
         free(s->keys[i].ver);
         free(s->keys[i].hb_prefix);
         free(s->keys[i].old_state);
+        free(s->keys[i].condition);
     }
     free(s->keys);
     free(s);
@@ -330,6 +348,25 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
         c->cb.shard(c->data, err == NULL ? &info : NULL, err);
         break;
     }
+    case RESULT_CONDITION: {
+        struct store_condition cond = {0};
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || !is_int(reply->element[0]) ||
+                            !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3])))
+            err = bad;
+        if (err == NULL) {
+            cond.condition = (int)reply->element[0]->integer;
+            cond.since_ms = reply->element[1]->integer;
+            cond.recorded = reply->element[2]->integer != 0;
+            cond.stale = reply->element[3]->integer != 0;
+        }
+        c->cb.condition(c->data, err == NULL ? &cond : NULL, err);
+        break;
+    }
+    case RESULT_TEXT:
+        if (err == NULL && reply->type != REDIS_REPLY_STRING)
+            err = bad;
+        c->cb.text(c->data, err == NULL ? h2o_iovec_init(reply->str, reply->len) : h2o_iovec_init(NULL, 0), err);
+        break;
     }
 }
 
@@ -520,4 +557,45 @@ static void run_migrations(struct store *s)
         if (run(c) != 0)
             free(m);
     }
+}
+
+int store_condition(struct store *s, size_t cluster, uint64_t version, int condition, uint32_t down, uint32_t busy,
+                    uint32_t total, store_condition_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_CONDITION, RESULT_CONDITION, 2, 0, data);
+
+    c->cb.condition = cb;
+    push_str(c, s->keys[cluster].condition);
+    push_str(c, s->keys[cluster].ver);
+    push_u64(c, version);
+    push_u64(c, (uint64_t)condition);
+    push_u64(c, down);
+    push_u64(c, busy);
+    push_u64(c, total);
+    return run(c);
+}
+
+int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_ALERT_DUE, RESULT_COUNT, 2, 0, data);
+
+    c->cb.count = cb;
+    push_str(c, s->keys[cluster].condition);
+    push_str(c, s->alerts);
+    push_u64(c, (uint64_t)since_ms);
+    push_u64(c, delay_ms);
+    push_u64(c, (uint64_t)s->conf->clusters[cluster].alert_level);
+    push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
+    push_u64(c, STORE_ALERTS_KEPT);
+    return run(c);
+}
+
+int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_ALERTS, RESULT_TEXT, 1, 0, data);
+
+    c->cb.text = cb;
+    push_str(c, s->alerts);
+    push_u64(c, count);
+    return run(c);
 }

@@ -27,6 +27,20 @@ struct store_shard_info {
 };
 typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
 
+/* A cluster's condition as recorded in Redis (see store_condition). */
+struct store_condition {
+    int condition;    /* condition.h; -1 when none is recorded */
+    int64_t since_ms; /* when it began */
+    int recorded;     /* this call recorded a change */
+    int stale;        /* the caller's version is not the cluster's version now: nothing was recorded */
+};
+typedef void (*store_condition_cb)(void *data, const struct store_condition *cond, const char *err);
+/* A string result; borrowed, as for store_snapshot_cb. */
+typedef void (*store_text_cb)(void *data, h2o_iovec_t text, const char *err);
+
+/* Alerts the stream keeps (about: older ones are trimmed). */
+#define STORE_ALERTS_KEPT 1000
+
 struct store_listener {
     void (*on_ready)(void *data); /* connected (again): scripts may run */
     void (*on_lost)(void *data);  /* connection lost: calls fail until on_ready */
@@ -65,5 +79,15 @@ int store_shard(struct store *store, size_t cluster, uint32_t shard, store_shard
 /* PUBLISH `message` on `channel`; the value is how many subscribers received it. */
 int store_publish(struct store *store, const char *channel, size_t channel_len, const char *message, size_t len,
                   store_count_cb cb, void *data);
+
+/* Records a cluster's condition as the caller's mirror sees it at `version` (condition.lua). */
+int store_condition(struct store *store, size_t cluster, uint64_t version, int condition, uint32_t down, uint32_t busy,
+                    uint32_t total, store_condition_cb cb, void *data);
+/* Records the condition that began at `since_ms` as an alert once it has held for `delay_ms` (alert_due.lua):
+ * the value is 1 when this call recorded it, 0 when there is nothing to record, minus the ms left when early. */
+int store_alert_due(struct store *store, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb,
+                    void *data);
+/* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
+int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
 
 #endif

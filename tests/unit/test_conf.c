@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "condition.h"
 #include "conf.h"
 
 /* The environment of one test: GLANCE_BOTS (NULL: unset) and at most one more variable. */
@@ -163,6 +164,47 @@ TEST(test_conf_load_rejects_a_feed_interval_under_10_ms)
     CHECK_REJECTED("GLANCE_FEED_INTERVAL_MS", "5");
     CHECK(load_with(&conf, err, sizeof(err), "GLANCE_FEED_INTERVAL_MS", "10") == 0);
     CHECK_EQ_U64(conf.feed_interval_ms, 10);
+}
+
+/* ---- conf_load: the drain and alerts ---- */
+
+TEST(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0);
+    CHECK_EQ_U64(conf.drain_ms, 3000);
+    CHECK_EQ_U64(conf.alert_delay_s, 30);
+    CHECK(conf.clusters[0].alert_level == CONDITION_PARTIAL);
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_DRAIN_MS", "0") == 0);
+    CHECK_EQ_U64(conf.drain_ms, 0);
+    CHECK_REJECTED("GLANCE_DRAIN_MS", "60001");
+    CHECK_REJECTED("GLANCE_DRAIN_MS", "3s");
+    CHECK_REJECTED("GLANCE_ALERT_DELAY", "-1");
+    CHECK_REJECTED("GLANCE_ALERT_DELAY", "86401");
+}
+
+TEST(test_conf_load_reads_alert_levels_for_all_and_per_cluster)
+{
+    struct conf conf;
+    char err[512];
+    struct env e = {"main:360;demo:16;big:2000", "GLANCE_ALERT_LEVEL", "degraded;main:major"};
+
+    if (CHECK(conf_load(&conf, lookup_env, &e, err, sizeof(err)) == 0)) {
+        CHECK(conf.clusters[0].alert_level == CONDITION_MAJOR);
+        CHECK(conf.clusters[1].alert_level == CONDITION_DEGRADED);
+        CHECK(conf.clusters[2].alert_level == CONDITION_DEGRADED);
+    }
+    e.value = "demo:partial outage";
+    if (CHECK(conf_load(&conf, lookup_env, &e, err, sizeof(err)) == 0)) {
+        CHECK(conf.clusters[0].alert_level == CONDITION_PARTIAL);
+        CHECK(conf.clusters[1].alert_level == CONDITION_PARTIAL);
+    }
+    CHECK_REJECTED("GLANCE_ALERT_LEVEL", "operational");
+    CHECK_REJECTED("GLANCE_ALERT_LEVEL", "major;nosuch:major");
+    CHECK_REJECTED("GLANCE_ALERT_LEVEL", "main:");
+    CHECK_REJECTED("GLANCE_ALERT_LEVEL", "loud");
 }
 
 /* ---- conf_load: GLANCE_REDIS_URL ---- */
@@ -824,6 +866,8 @@ int main(void)
         CHECK_CASE(test_conf_load_rejects_feed_limits_out_of_range_naming_the_variable),
         CHECK_CASE(test_conf_load_reads_the_allowed_feed_origins),
         CHECK_CASE(test_conf_load_rejects_malformed_feed_origins_naming_the_variable),
+        CHECK_CASE(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults),
+        CHECK_CASE(test_conf_load_reads_alert_levels_for_all_and_per_cluster),
     };
 
     return CHECK_RUN(cases);
