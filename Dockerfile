@@ -9,6 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libh2o-evloop-dev libhiredis-dev libmsgpack-dev libwslay-dev libssl-dev zlib1g-dev \
+      libcurl4-openssl-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -24,7 +25,7 @@ FROM debian:12-slim
 # the libraries glance-api and glance-sim link (ldd; dpkg -S), and curl for the health check and the demo
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libh2o-evloop0.13 libhiredis0.14 libmsgpackc2 libssl3 libwslay1 zlib1g \
+      libh2o-evloop0.13 libhiredis0.14 libmsgpackc2 libssl3 libwslay1 zlib1g libcurl4 libjansson4 \
       curl \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log \

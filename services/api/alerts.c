@@ -23,6 +23,7 @@ struct alert_cluster {
     int recorded;            /* the condition Redis holds (-1: none, or not asked yet) */
     int64_t since_ms;        /* when it began */
     int64_t settled_since;   /* alert_due.lua has answered for the condition that began then */
+    int64_t due_since;       /* the condition the due call in flight is about: `since_ms` may move on meanwhile */
     int condition_inflight;
     int due_inflight;
 };
@@ -70,7 +71,7 @@ static void on_due(void *data, long long result, const char *err)
     ac->due_inflight = 0;
     if (err != NULL || result < 0)
         return; /* Redis's clock says not yet, or no answer: asked again on a later tick */
-    ac->settled_since = ac->since_ms;
+    ac->settled_since = ac->due_since;
     if (result == 1) {
         ++a->recorded;
         log_info("alert: %s: %s, %u down and %u busy of %u shards", mc->conf->name, condition_name(ac->recorded),
@@ -95,6 +96,7 @@ static void check_cluster(struct alerts *a, struct alert_cluster *ac, int64_t no
     if (!ac->due_inflight && ac->recorded >= 0 && ac->since_ms != 0 && ac->settled_since != ac->since_ms &&
         now >= ac->since_ms + (int64_t)a->conf->alert_delay_s * 1000) {
         ac->due_inflight = 1;
+        ac->due_since = ac->since_ms;
         if (store_alert_due(a->store, ac->index, ac->since_ms, a->conf->alert_delay_s * 1000, on_due, ac) != 0)
             ac->due_inflight = 0;
     }

@@ -3,6 +3,7 @@
 #define GLANCE_APP_H
 
 #include "h2o.h"
+#include "alert_sender.h"
 #include "alerts.h"
 #include "body_cache.h"
 #include "bus.h"
@@ -22,6 +23,7 @@ struct app {
     struct expiry *expiry;
     struct feed *feed;
     struct alerts *alerts;
+    struct alert_sender *alert_sender;
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */

@@ -272,6 +272,100 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
     return 0;
 }
 
+/* One webhook of GLANCE_ALERT_WEBHOOKS: "https://...", or "json:https://..."; plain http only to this machine
+ * (a receiver in tests, a relay beside the replica), since the URL carries the webhook's secret. */
+static int add_webhook(struct conf *conf, const char *var, const char *v, size_t len, char *err, size_t errlen)
+{
+    struct conf_webhook *w = &conf->webhooks[conf->num_webhooks];
+    const char *host;
+    size_t host_len;
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+
+    while (len != 0 && (*v == ' ' || *v == '\t'))
+        ++v, --len;
+    while (len != 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r'))
+        --len;
+    if (len == 0)
+        return 0;
+    if (conf->num_webhooks == CONF_MAX_WEBHOOKS) {
+        snprintf(err, errlen, "%s: more than %d webhooks", var, CONF_MAX_WEBHOOKS);
+        return -1;
+    }
+    memset(w, 0, sizeof(*w));
+    if (len > 5 && memcmp(v, "json:", 5) == 0) {
+        w->json = 1;
+        v += 5, len -= 5;
+    }
+    if (len >= sizeof(w->url)) {
+        snprintf(err, errlen, "%s: a URL is longer than %zu bytes", var, sizeof(w->url) - 1);
+        return -1;
+    }
+    memcpy(w->url, v, len);
+    host = strstr(w->url, "://");
+    host = host != NULL ? host + 3 : w->url;
+    host_len = strcspn(host, "/?#");
+    if ((size_t)(host - w->url) + host_len < sizeof(w->shown)) /* scheme and host, with the token left out */
+        memcpy(w->shown, w->url, (size_t)(host - w->url) + host_len);
+    if (strncmp(w->url, "https://", 8) != 0 &&
+        !(strncmp(w->url, "http://", 7) == 0 &&
+          (strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0) &&
+          (host[host[0] == '[' ? 5 : 9] == ':' || host[host[0] == '[' ? 5 : 9] == '/'))) {
+        snprintf(err, errlen, "%s: \"%s...\" is not an https:// URL (plain http:// only to 127.0.0.1, localhost or [::1])",
+                 var, w->shown);
+        return -1;
+    }
+    if (host_len == 0 || strpbrk(w->url, " \t\"<>\\") != NULL) {
+        snprintf(err, errlen, "%s: \"%s...\" is not a URL", var, w->shown);
+        return -1;
+    }
+    for (const char *p = w->url; *p != '\0'; ++p)
+        hash = (hash ^ (unsigned char)*p) * 1099511628211ull;
+    snprintf(w->id, sizeof(w->id), "%016llx", (unsigned long long)hash);
+    ++conf->num_webhooks;
+    return 0;
+}
+
+/* GLANCE_ALERT_WEBHOOKS (comma-separated) or GLANCE_ALERT_WEBHOOKS_FILE (one per line; a Docker secret). */
+static int load_webhooks(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
+{
+    const char *v = lookup(ctx, "GLANCE_ALERT_WEBHOOKS"), *path = lookup(ctx, "GLANCE_ALERT_WEBHOOKS_FILE");
+    char line[1100];
+    FILE *fp;
+
+    if (v != NULL && path != NULL) {
+        snprintf(err, errlen, "GLANCE_ALERT_WEBHOOKS and GLANCE_ALERT_WEBHOOKS_FILE are both set: expected one of them");
+        return -1;
+    }
+    for (const char *p = v; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (add_webhook(conf, "GLANCE_ALERT_WEBHOOKS", p, len, err, errlen) != 0)
+            return -1;
+        p += len + (end != NULL);
+    }
+    if (path == NULL)
+        return 0;
+    if ((fp = fopen(path, "r")) == NULL) {
+        snprintf(err, errlen, "GLANCE_ALERT_WEBHOOKS_FILE=\"%s\": cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        size_t len = strcspn(line, "\r\n");
+        if (line[0] == '#')
+            continue;
+        if (add_webhook(conf, "GLANCE_ALERT_WEBHOOKS_FILE", line, len, err, errlen) != 0) {
+            fclose(fp);
+            return -1;
+        }
+    }
+    fclose(fp);
+    if (conf->num_webhooks == 0) {
+        snprintf(err, errlen, "GLANCE_ALERT_WEBHOOKS_FILE=\"%s\": no webhook URL in the file", path);
+        return -1;
+    }
+    return 0;
+}
+
 /* GLANCE_ALERT_LEVEL: "partial" for every cluster, or "main:major;demo:degraded" (the others keep the
  * default), or both: "degraded;main:major". A level is degraded, partial or major. */
 static int parse_alert_levels(struct conf *conf, const char *v, char *err, size_t errlen)
@@ -343,6 +437,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     conf->feed_interval_ms = 100;
     conf->drain_ms = 3000;
     conf->alert_delay_s = 30;
+    conf->alert_timeout_ms = 10000;
 
     if ((v = lookup(ctx, "GLANCE_BOTS")) == NULL) {
         snprintf(err, errlen, "GLANCE_BOTS is not set: expected name:shards pairs separated by ';', e.g. main:360;demo:1");
@@ -367,8 +462,15 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         get_uint(lookup, ctx, "GLANCE_DRAIN_MS", 0, 60000, &conf->drain_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_DELAY", 0, 86400, &conf->alert_delay_s, err, errlen) != 0)
         return -1;
-    if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0)
+    if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0 ||
+        load_webhooks(conf, lookup, ctx, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_ALERT_TIMEOUT_MS", 100, 60000, &conf->alert_timeout_ms, err, errlen) != 0 ||
+        get_string(lookup, ctx, "GLANCE_ALERT_ROLE", conf->alert_role, sizeof(conf->alert_role), err, errlen) != 0)
         return -1;
+    if (conf->alert_role[0] != '\0' && strspn(conf->alert_role, "0123456789") != strlen(conf->alert_role)) {
+        snprintf(err, errlen, "GLANCE_ALERT_ROLE=\"%s\": expected a Discord role id (digits)", conf->alert_role);
+        return -1;
+    }
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_SENTINELS")) != NULL && parse_sentinels(conf, v, err, errlen) != 0)

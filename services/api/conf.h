@@ -13,12 +13,21 @@
 #define CONF_MAX_TOTAL_SHARDS 8000000u
 #define CONF_MAX_SENTINELS 8
 #define CONF_MAX_ORIGINS 16
+#define CONF_MAX_WEBHOOKS 4
 
 struct conf_cluster {
     char name[65];
     size_t name_len;
     uint32_t shards;
     int alert_level; /* the least condition (condition.h) that is an alert for this cluster */
+};
+
+/* Where alerts go. The URL holds the webhook's secret token: logs show `shown` instead. */
+struct conf_webhook {
+    char url[1024];
+    int json;        /* a generic JSON webhook (json:<url>): one POST per alert; else Discord's webhook API */
+    char shown[128]; /* scheme and host */
+    char id[17];     /* a hash of the URL, naming its messages in Redis */
 };
 
 struct conf {
@@ -53,6 +62,10 @@ struct conf {
     uint32_t drain_ms;
     /* seconds a cluster's condition must hold before it is recorded as an alert */
     uint32_t alert_delay_s;
+    struct conf_webhook webhooks[CONF_MAX_WEBHOOKS];
+    size_t num_webhooks;
+    char alert_role[24];       /* a Discord role id to mention; empty: none */
+    uint32_t alert_timeout_ms; /* one webhook call */
     uint32_t feed_max_clients;      /* per replica */
     uint32_t feed_max_per_address;  /* 0: no limit */
     char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */

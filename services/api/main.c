@@ -348,6 +348,7 @@ int main(int argc, char **argv)
     app.feed = feed_new(app.loop, &conf, app.mirror);
     app.expiry = expiry_new(app.loop, &conf, app.store);
     app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror);
+    app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
@@ -408,6 +409,7 @@ int main(int argc, char **argv)
     /* the store first: a heartbeat it still carries is answered (with an error) to the bus */
     store_free(app.store);
     alerts_free(app.alerts);
+    alert_sender_free(app.alert_sender);
     bus_free(app.bus);
     expiry_free(app.expiry);
     feed_free(app.feed);

@@ -40,6 +40,7 @@ static void put_metric(h2o_buffer_t **buf, const char *name, const char *help, c
 void metrics_render(struct app *app, h2o_buffer_t **buf)
 {
     struct feed_stats fs;
+    struct alert_sender_stats as;
     char line[256];
     size_t i, s;
     int n;
@@ -88,6 +89,17 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     put_metric(buf, "glance_alerts_recorded_total",
                "Alerts this replica recorded (a condition that held for GLANCE_ALERT_DELAY; one replica records each).",
                "counter", alerts_recorded(app->alerts));
+    alert_sender_stats(app->alert_sender, &as);
+    put_metric(buf, "glance_alerts_sent_total", "Alert messages this replica created (Discord) or posted (JSON webhooks).",
+               "counter", as.sent);
+    put_metric(buf, "glance_alerts_edited_total", "Alert messages this replica edited as an incident changed or ended.",
+               "counter", as.edited);
+    put_metric(buf, "glance_alerts_failed_total", "Webhook calls for alerts that failed (no answer, an error status).",
+               "counter", as.failed);
+    put_metric(buf, "glance_alerts_rate_limited_total", "Webhook calls answered 429 (retried after the time they said).",
+               "counter", as.rate_limited);
+    put_metric(buf, "glance_alert_webhooks_disabled",
+               "Webhooks this replica stopped using after a 401, 403 or 404, until it restarts.", "gauge", as.disabled);
     codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"
                        "# TYPE glance_bodies_rendered_total counter\n");
     n = snprintf(line, sizeof(line), "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n",

@@ -28,14 +28,15 @@ enum script {
     SCRIPT_CONDITION,
     SCRIPT_ALERT_DUE,
     SCRIPT_ALERTS,
+    SCRIPT_ALERT_LOCK,
     NUM_SCRIPTS
 };
 
 /* How a reply is decoded for the caller. */
-enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RESULT_TEXT };
+enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RESULT_TEXT, RESULT_REPLY };
 
 struct cluster_keys {
-    char *states, *since, *ver, *hb_prefix, *old_state, *condition; /* "<prefix>:{<cluster>}:..." */
+    char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident; /* "<prefix>:{<cluster>}:..." */
     size_t hb_prefix_len;
 };
 
@@ -46,7 +47,8 @@ struct store {
     struct redis_conn *conn;
     struct cluster_keys *keys;
     char channel[80];
-    char alerts[80]; /* the alerts stream: "<prefix>:alerts" */
+    char alerts[80];      /* the alerts stream: "<prefix>:alerts" */
+    char alerts_lock[96]; /* the alert sender's lock */
     char ttl[16];
     struct {
         h2o_iovec_t body;
@@ -71,6 +73,7 @@ struct call {
         store_shard_cb shard;
         store_condition_cb condition;
         store_text_cb text;
+        store_reply_cb reply;
     } cb;
     void *data;
     int argc;
@@ -168,7 +171,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
 {
     static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,    &lua_health,    &lua_expire,
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
-                                                     &lua_condition, &lua_alert_due, &lua_alerts};
+                                                     &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
 
@@ -178,6 +181,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     s->listener = *listener;
     snprintf(s->channel, sizeof(s->channel), "%s:events", conf->prefix);
     snprintf(s->alerts, sizeof(s->alerts), "%s:alerts", conf->prefix);
+    snprintf(s->alerts_lock, sizeof(s->alerts_lock), "%s:alerts:sender", conf->prefix);
     snprintf(s->ttl, sizeof(s->ttl), "%u", conf->health_timeout_s);
     for (i = 0; i != NUM_SCRIPTS; ++i) {
         s->scripts[i].body = *bodies[i];
@@ -195,6 +199,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
             s->max_hb_prefix_len = s->keys[i].hb_prefix_len;
         s->keys[i].old_state = key(conf, c, "state");
         s->keys[i].condition = key(conf, c, "condition");
+        s->keys[i].incident = key(conf, c, "incident");
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
@@ -217,6 +222,7 @@ void store_free(struct store *s)
         free(s->keys[i].hb_prefix);
         free(s->keys[i].old_state);
         free(s->keys[i].condition);
+        free(s->keys[i].incident);
     }
     free(s->keys);
     free(s);
@@ -362,6 +368,9 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
         c->cb.condition(c->data, err == NULL ? &cond : NULL, err);
         break;
     }
+    case RESULT_REPLY:
+        c->cb.reply(c->data, err == NULL ? reply : NULL, err);
+        break;
     case RESULT_TEXT:
         if (err == NULL && reply->type != REDIS_REPLY_STRING)
             err = bad;
@@ -598,4 +607,38 @@ int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
     push_str(c, s->alerts);
     push_u64(c, count);
     return run(c);
+}
+
+int store_command(struct store *s, int argc, const char *const *argv, const size_t *argvlen, store_reply_cb cb, void *data)
+{
+    struct call *c;
+
+    if (argc > FIXED_ARGS)
+        return -1;
+    c = call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
+    c->cb.reply = cb;
+    for (int i = 0; i < argc; ++i)
+        push(c, argv[i], argvlen[i]);
+    return run(c);
+}
+
+int store_alert_lock(struct store *s, const char *holder, uint32_t hold_ms, store_count_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_ALERT_LOCK, RESULT_COUNT, 1, 0, data);
+
+    c->cb.count = cb;
+    push_str(c, s->alerts_lock);
+    push_str(c, holder);
+    push_u64(c, hold_ms);
+    return run(c);
+}
+
+const char *store_alerts_key(struct store *s)
+{
+    return s->alerts;
+}
+
+const char *store_incident_key(struct store *s, size_t cluster)
+{
+    return s->keys[cluster].incident;
 }

@@ -38,6 +38,10 @@ typedef void (*store_condition_cb)(void *data, const struct store_condition *con
 /* A string result; borrowed, as for store_snapshot_cb. */
 typedef void (*store_text_cb)(void *data, h2o_iovec_t text, const char *err);
 
+/* The reply of a command sent as it is (store_command); borrowed for the callback. */
+struct redisReply;
+typedef void (*store_reply_cb)(void *data, const struct redisReply *reply, const char *err);
+
 /* Alerts the stream keeps (about: older ones are trimmed). */
 #define STORE_ALERTS_KEPT 1000
 
@@ -87,6 +91,15 @@ int store_condition(struct store *store, size_t cluster, uint64_t version, int c
  * the value is 1 when this call recorded it, 0 when there is nothing to record, minus the ms left when early. */
 int store_alert_due(struct store *store, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb,
                     void *data);
+/* Sends one command of at most 12 arguments as it is, for the alert sender's stream and incident keys; an
+ * error reply is passed as `err`. */
+int store_command(struct store *store, int argc, const char *const *argv, const size_t *argvlen, store_reply_cb cb,
+                  void *data);
+/* Takes or renews the alert sender's lock for `holder` (alert_lock.lua): the value is 1 while it holds it. */
+int store_alert_lock(struct store *store, const char *holder, uint32_t hold_ms, store_count_cb cb, void *data);
+/* The alerts stream's key, and a cluster's incident hash (the alert sender's Discord message ids). */
+const char *store_alerts_key(struct store *store);
+const char *store_incident_key(struct store *store, size_t cluster);
 /* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
 int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
 

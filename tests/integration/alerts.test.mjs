@@ -1,7 +1,7 @@
 // alerts.test.mjs -- a cluster's condition, recorded in Redis and turned into alerts exactly once across
 // replicas: 360 shards going unhealthy at once with three replicas is one alert (not 360, not 3), and so is the
-// recovery; a shard restart shorter than GLANCE_ALERT_DELAY is none; GET /api/alerts lists them, behind the
-// passphrase.
+// recovery; a shard restart shorter than GLANCE_ALERT_DELAY is none; a condition that begins just as the one
+// before falls due is alerted all the same; GET /api/alerts lists them, behind the passphrase.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,5 +133,28 @@ describe('alerts across three replicas', { timeout: 60000 }, () => {
     assert.equal(typeof r.json().error, 'string');
     const p = await request(apis[0].port, 'POST', '/api/alerts', { headers: AUTH });
     assert.equal(p.status, 405);
+  });
+});
+
+describe('a condition that begins just as the one before falls due', { timeout: 60000 }, () => {
+  // Operational from the first posts, then every shard expires after GLANCE_HEALTH_TIMEOUT=1 s: the outage begins
+  // about when the operational condition has held for GLANCE_ALERT_DELAY=1 s, in the same tick as its due check.
+  // A replica that settled the condition it knew when the answer came (not the one it asked about) never alerted
+  // the outage (5 runs of 6 before the fix).
+  it('is alerted: three times in a row', async (t) => {
+    const held = [];
+    for (let run = 0; run < 3; run++) {
+      const rds = await startRedis();
+      const api = await startApi({ redisPort: rds.port, bots: 'main:4', passphrase: PASSPHRASE, healthTimeout: 1,
+        env: { GLANCE_ALERT_DELAY: 1 } });
+      for (let i = 0; i < 4; i++) assert.equal((await request(api.port, 'POST', `/api/status/main/${i}/3`, { headers: AUTH })).status, 204);
+      await waitUntil(async () => (await alertCount(rds.port)) === 1,
+        { timeoutMs: 6000, intervalMs: 50, message: `run ${run}: the outage in the stream` });
+      const since = Number(await redis(rds.port, 'HGET', 'glance:{main}:condition', 'since'));
+      held.push(Date.now() - since);
+      assert.equal(await condition(rds.port), 4);
+      await api.stop();
+    }
+    t.diagnostic(`the outage was alerted in every run (it had held ${held.join(', ')} ms when seen)`);
   });
 });

@@ -207,6 +207,34 @@ TEST(test_conf_load_reads_alert_levels_for_all_and_per_cluster)
     CHECK_REJECTED("GLANCE_ALERT_LEVEL", "loud");
 }
 
+TEST(test_conf_load_reads_alert_webhooks_and_hides_their_tokens)
+{
+    struct conf conf;
+    char err[512];
+
+    CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0);
+    CHECK_EQ_U64(conf.num_webhooks, 0);
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_WEBHOOKS",
+                        "https://discord.com/api/webhooks/1/secret-token, json:http://127.0.0.1:9000/hook") == 0) &&
+        CHECK_EQ_U64(conf.num_webhooks, 2)) {
+        CHECK(strcmp(conf.webhooks[0].url, "https://discord.com/api/webhooks/1/secret-token") == 0);
+        CHECK(!conf.webhooks[0].json);
+        CHECK(strcmp(conf.webhooks[0].shown, "https://discord.com") == 0);
+        CHECK(conf.webhooks[1].json);
+        CHECK(strcmp(conf.webhooks[1].url, "http://127.0.0.1:9000/hook") == 0);
+        CHECK(strlen(conf.webhooks[0].id) == 16 && strcmp(conf.webhooks[0].id, conf.webhooks[1].id) != 0);
+    }
+    /* the token never appears in the error */
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_WEBHOOKS", "http://discord.com/api/webhooks/1/secret-token") == -1);
+    CHECK(strstr(err, "GLANCE_ALERT_WEBHOOKS") != NULL && strstr(err, "secret-token") == NULL);
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "ftp://127.0.0.1/x");
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "http://127.0.0.1.example.com/x");
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "https://a/1,https://b/2,https://c/3,https://d/4,https://e/5");
+    CHECK_REJECTED("GLANCE_ALERT_ROLE", "@everyone");
+    CHECK_REJECTED("GLANCE_ALERT_TIMEOUT_MS", "10");
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS_FILE", "/nonexistent/webhooks");
+}
+
 /* ---- conf_load: GLANCE_REDIS_URL ---- */
 
 TEST(test_conf_load_reads_host_port_and_db_from_the_redis_url)
@@ -868,6 +896,7 @@ int main(void)
         CHECK_CASE(test_conf_load_rejects_malformed_feed_origins_naming_the_variable),
         CHECK_CASE(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults),
         CHECK_CASE(test_conf_load_reads_alert_levels_for_all_and_per_cluster),
+        CHECK_CASE(test_conf_load_reads_alert_webhooks_and_hides_their_tokens),
     };
 
     return CHECK_RUN(cases);
