@@ -40,6 +40,8 @@ struct alert {
     int condition, previous;
     int64_t since_ms, at_ms;
     uint32_t down, busy, total;
+    int flapping;     /* the cluster keeps changing: one message for the episode, edited, pinging no one */
+    unsigned changes; /* alerts within the flapping window */
 };
 
 /* The incident of the alert being delivered, as read from Redis before its first webhook. */
@@ -78,6 +80,7 @@ struct alert_sender {
     unsigned attempts; /* of the current webhook, for the backoff */
     uint64_t not_before;
     struct incident incident;
+    char outcome[256]; /* what went wrong with the alert being delivered, for GET /api/alerts; "" so far */
     struct webhook_state webhooks[CONF_MAX_WEBHOOKS];
     struct alert_sender_stats stats;
 };
@@ -141,6 +144,10 @@ static void queue_entries(struct alert_sender *s, const redisReply *list)
                 a.busy = (uint32_t)strtoul(v, NULL, 10);
             } else if (strcmp(name, "total") == 0) {
                 a.total = (uint32_t)strtoul(v, NULL, 10);
+            } else if (strcmp(name, "flapping") == 0) {
+                a.flapping = strcmp(v, "1") == 0;
+            } else if (strcmp(name, "changes") == 0) {
+                a.changes = (unsigned)strtoul(v, NULL, 10);
             }
         }
         if (cluster < 0) {
@@ -161,6 +168,16 @@ static void pop_alert(struct alert_sender *s)
     s->step = STEP_LOAD;
     s->webhook = 0;
     s->attempts = 0;
+    s->outcome[0] = '\0';
+}
+
+/* Notes for GET /api/alerts that the current webhook did not take the alert. */
+static void note_failure(struct alert_sender *s, const char *what)
+{
+    size_t n = strlen(s->outcome);
+
+    snprintf(s->outcome + n, sizeof(s->outcome) - n, "%s%s %s", n == 0 ? "not sent to " : "; ",
+             s->conf->webhooks[s->webhook].shown, what);
 }
 
 static void on_done(void *data, const redisReply *reply, const char *err)
@@ -299,7 +316,13 @@ static char *discord_body(struct alert_sender *s, const struct alert *a, int edi
     json_t *mentions, *body;
     char *out;
 
-    if (a->condition == CONDITION_OPERATIONAL) {
+    if (a->flapping) {
+        snprintf(title, sizeof(title), "%s: flapping", name);
+        snprintf(text, sizeof(text), "%u changes of condition within %d min; now %s since <t:%lld:R> (%u of %u shards "
+                 "down, %u on their way).\nFurther changes are edited into this message, pinging no one, until it settles.",
+                 a->changes, STORE_FLAP_WINDOW_MS / 60000, condition_name(a->condition), (long long)(a->since_ms / 1000),
+                 a->down, a->total, a->busy);
+    } else if (a->condition == CONDITION_OPERATIONAL) {
         duration(a->since_ms - started, took, sizeof(took));
         snprintf(title, sizeof(title), "%s: resolved", name);
         snprintf(text, sizeof(text), "Operational again after %s: all %u shards are reporting, since <t:%lld:R>.\n"
@@ -325,7 +348,7 @@ static char *discord_body(struct alert_sender *s, const struct alert *a, int edi
     body = json_pack("{s:[{s:s,s:s,s:I,s:s}],s:o}", "embeds", "title", title, "description", text, "color",
                      (json_int_t)colours[a->condition >= 0 && a->condition <= CONDITION_MAX ? a->condition : 0],
                      "timestamp", when, "allowed_mentions", mentions);
-    if (!edit && s->conf->alert_role[0] != '\0') {
+    if (!edit && !a->flapping && s->conf->alert_role[0] != '\0') {
         char content[40];
         snprintf(content, sizeof(content), "<@&%s>", s->conf->alert_role);
         json_object_set_new(body, "content", json_string(content));
@@ -343,10 +366,11 @@ static char *json_body(struct alert_sender *s, const struct alert *a)
 
     snprintf(text, sizeof(text), "%s: %s (%u down, %u busy of %u shards)", s->conf->clusters[a->cluster].name,
              a->condition == CONDITION_OPERATIONAL ? "resolved" : condition_name(a->condition), a->down, a->busy, a->total);
-    body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:i,s:i,s:s}", "cluster", s->conf->clusters[a->cluster].name,
+    body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:i,s:i,s:b,s:i,s:s}", "cluster", s->conf->clusters[a->cluster].name,
                      "condition", condition_name(a->condition), "previous", condition_name(a->previous), "since_ms",
                      (json_int_t)a->since_ms, "at_ms", (json_int_t)a->at_ms, "down", (int)a->down, "busy",
-                     (int)a->busy, "total", (int)a->total, "text", text);
+                     (int)a->busy, "total", (int)a->total, "flapping", a->flapping, "changes", (int)a->changes, "text",
+                     text);
     out = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     return out;
@@ -442,6 +466,7 @@ static void handle_http(void *data, const struct http_response *res)
         } else {
             ++s->stats.failed;
             log_warn("alerts: %s answered a create without a message id; not retried", w->shown);
+            note_failure(s, "(no message id in its answer)");
             next_webhook(s);
         }
         json_decref(doc);
@@ -466,6 +491,11 @@ static void handle_http(void *data, const struct http_response *res)
         return;
     }
     ++s->stats.failed;
+    if (res->status >= 400 && res->status < 500) {
+        char what[48];
+        snprintf(what, sizeof(what), "(it answered %ld)", res->status);
+        note_failure(s, what);
+    }
     if (res->status == 401 || res->status == 403 || res->status == 404) {
         ws->disabled = 1;
         ++s->stats.disabled;
@@ -501,7 +531,12 @@ static void send_to_webhook(struct alert_sender *s)
     const char *method = "POST";
     char *body;
 
-    if (s->webhooks[s->webhook].disabled || (!w->json && a->condition == CONDITION_OPERATIONAL && message[0] == '\0')) {
+    if (s->webhooks[s->webhook].disabled) {
+        note_failure(s, "(given up on after a 401, 403 or 404)");
+        next_webhook(s);
+        return;
+    }
+    if (!w->json && a->condition == CONDITION_OPERATIONAL && !a->flapping && message[0] == '\0') {
         next_webhook(s); /* nothing to resolve there: the outage was never posted to it */
         return;
     }
@@ -532,8 +567,11 @@ static void finish(struct alert_sender *s)
     const struct alert *a = &s->queue[0];
     const char *key = store_incident_key(s->store, a->cluster);
 
+    /* what GET /api/alerts says of it (a capped stream, as the alerts are) */
+    command(s, ignore, 10, (const char *[]){"XADD", store_delivered_key(s->store), "MAXLEN", "~", STORE_ALERTS_KEPT_STR,
+                                            "*", "alert", a->id, "outcome", s->outcome[0] != '\0' ? s->outcome : "sent"});
     s->busy = 1;
-    if (a->condition == CONDITION_OPERATIONAL) {
+    if (a->condition == CONDITION_OPERATIONAL && !a->flapping) {
         /* a new incident starts from nothing; `last` keeps an older alert claimed late from reopening this one */
         if (command(s, ignore, 2, (const char *[]){"DEL", key}) != 0 ||
             command(s, on_done, 4, (const char *[]){"HSET", key, "last", a->id}) != 0)

@@ -49,6 +49,7 @@ struct store {
     char channel[80];
     char alerts[80];      /* the alerts stream: "<prefix>:alerts" */
     char alerts_lock[96]; /* the alert sender's lock */
+    char delivered[96];   /* what became of each alert */
     char ttl[16];
     struct {
         h2o_iovec_t body;
@@ -182,6 +183,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     snprintf(s->channel, sizeof(s->channel), "%s:events", conf->prefix);
     snprintf(s->alerts, sizeof(s->alerts), "%s:alerts", conf->prefix);
     snprintf(s->alerts_lock, sizeof(s->alerts_lock), "%s:alerts:sender", conf->prefix);
+    snprintf(s->delivered, sizeof(s->delivered), "%s:alerts:delivered", conf->prefix);
     snprintf(s->ttl, sizeof(s->ttl), "%u", conf->health_timeout_s);
     for (i = 0; i != NUM_SCRIPTS; ++i) {
         s->scripts[i].body = *bodies[i];
@@ -596,15 +598,18 @@ int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t 
     push_u64(c, (uint64_t)s->conf->clusters[cluster].alert_level);
     push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
     push_u64(c, STORE_ALERTS_KEPT);
+    push_u64(c, STORE_FLAP_ALERTS);
+    push_u64(c, STORE_FLAP_WINDOW_MS);
     return run(c);
 }
 
 int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
 {
-    struct call *c = script_call(s, SCRIPT_ALERTS, RESULT_TEXT, 1, 0, data);
+    struct call *c = script_call(s, SCRIPT_ALERTS, RESULT_TEXT, 2, 0, data);
 
     c->cb.text = cb;
     push_str(c, s->alerts);
+    push_str(c, s->delivered);
     push_u64(c, count);
     return run(c);
 }
@@ -636,6 +641,11 @@ int store_alert_lock(struct store *s, const char *holder, uint32_t hold_ms, stor
 const char *store_alerts_key(struct store *s)
 {
     return s->alerts;
+}
+
+const char *store_delivered_key(struct store *s)
+{
+    return s->delivered;
 }
 
 const char *store_incident_key(struct store *s, size_t cluster)

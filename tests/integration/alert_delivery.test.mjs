@@ -197,6 +197,8 @@ describe('one incident across three replicas and 360 shards', { timeout: 60000 }
     assert.equal(await summed(apis, 'glance_alerts_failed_total'), 0, 'failed');
     assert.equal(await summed(apis, 'glance_alerts_rate_limited_total'), 0, 'rate limited');
     assert.equal(await summed(apis, 'glance_alert_webhooks_disabled'), 0, 'disabled');
+    const { alerts } = (await request(apis[0].port, 'GET', '/api/alerts', { headers: AUTH })).json();
+    assert.deepEqual(alerts.map((a) => [a.condition, a.delivery]), [['operational', 'sent'], ['major outage', 'sent']]);
   });
 
   it('a shard restart shorter than the delay reaches no webhook', async () => {
@@ -359,7 +361,12 @@ describe('a webhook Discord says is unknown', { timeout: 40000 }, () => {
     assert.ok(lines.length >= 1, `a log line about the webhook; stderr:\n${api.stderr().slice(-3000)}`);
     t.diagnostic(`log: ${lines[0].trim()}`);
     const token = discord.webhooks.get(dead).token;
-    if (api.stderr().includes(token)) t.diagnostic('NOTE the log shows the webhook token (a secret) in clear');
+    assert.ok(!api.stderr().includes(token), 'the log never shows a webhook token');
+    // GET /api/alerts says which webhook did not take them
+    const { alerts } = (await request(api.port, 'GET', '/api/alerts', { headers: AUTH })).json();
+    assert.equal(alerts.length, 2);
+    assert.match(alerts[1].delivery, /^not sent to http:\/\/127\.0\.0\.1:\d+ \(it answered 404\)$/);
+    assert.match(alerts[0].delivery, /^not sent to http:\/\/127\.0\.0\.1:\d+ \(given up on after a 401, 403 or 404\)$/);
     const r = await request(api.port, 'GET', '/readyz');
     assert.equal(r.status, 200, r.body);
   });
@@ -477,5 +484,49 @@ describe('a generic JSON webhook, beside a Discord one with a role to mention', 
     assertWellBehaved(discord);
     assert.equal(await summed(apis, 'glance_alerts_sent_total'), 4, 'one Discord message and three JSON posts');
     assert.equal(await summed(apis, 'glance_alerts_edited_total'), 2);
+  });
+});
+
+describe('a cluster that keeps changing (flapping)', { timeout: 60000 }, () => {
+  const SHARDS = 8;
+  const TOGGLES = 6;
+  let rds;
+  let discord;
+  let apis;
+  let stopPings = async () => {};
+
+  before(async () => {
+    rds = await startRedis();
+    discord = await startDiscord();
+    fakes.push(discord);
+    apis = await replicas(2, rds.port, SHARDS, discord.url(), { GLANCE_ALERT_ROLE: ROLE });
+  });
+  after(() => stopPings());
+
+  it('is said in one message, edited in place and pinging no one, not in a message per change', async () => {
+    await online(apis, SHARDS);
+    stopPings = keepHealthy(apis, SHARDS);
+    // shard 0 offline, then online, then offline ...: each condition held past the delay is one alert
+    for (let i = 0; i < TOGGLES; i++) {
+      assert.equal((await request(apis[i % 2].port, 'POST', `/api/status/main/0/${i % 2 ? 3 : 2}`, { headers: AUTH })).status, 204);
+      await waitUntil(async () => Number(await redis(rds.port, 'XLEN', 'glance:alerts')) === i + 1,
+        { timeoutMs: 5000, intervalMs: 50, message: `alert ${i + 1} in the stream` });
+    }
+    const entries = (await redis(rds.port, 'XRANGE', 'glance:alerts', '-', '+')).split('\n');
+    const flags = entries.reduce((out, line, i) => (line === 'flapping' ? [...out, entries[i + 1]] : out), []);
+    assert.deepEqual(flags, ['0', '0', '0', '1', '1', '1'], 'the fourth alert within the window and those after it flap');
+    await waitUntil(() => discord.requests.filter((r) => r.answeredWith === 200).length === TOGGLES,
+      { timeoutMs: 10000, intervalMs: 50, message: `${TOGGLES} answered requests` }).catch((e) => { throw new Error(`${e.message}\n  ${log(discord)}`); });
+    await sleep(1000);
+    // before it flaps: an incident, resolved, and a new one; from then on that one message says it all
+    assert.deepEqual(discord.requests.map((r) => r.method), ['POST', 'PATCH', 'POST', 'PATCH', 'PATCH', 'PATCH'], log(discord));
+    const [, , second, ...episode] = discord.requests;
+    for (const r of episode) {
+      assert.ok(r.path.endsWith(`/messages/${second.messageId}`), `${r.path} edits the incident's message`);
+      assert.equal(title(r), 'main: flapping');
+      assert.equal(r.body.content, undefined, 'an edit pings no one');
+    }
+    assert.equal(discord.messages.size, 2);
+    assertWellBehaved(discord);
   });
 });

@@ -95,6 +95,8 @@ describe('alerts across three replicas', { timeout: 60000 }, () => {
     assert.equal(alert.down, SHARDS);
     assert.equal(alert.total, SHARDS);
     assert.ok(alert.at_ms - alert.since_ms >= DELAY_S * 1000, `recorded ${alert.at_ms - alert.since_ms} ms after it began`);
+    assert.equal(alert.delivery, 'not sent', 'no webhook is configured');
+    assert.equal(alert.flapping, false);
   });
 
   it('the recovery is one more alert', async () => {
