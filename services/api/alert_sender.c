@@ -568,8 +568,7 @@ static void finish(struct alert_sender *s)
     const char *key = store_incident_key(s->store, a->cluster);
 
     /* what GET /api/alerts says of it (a capped stream, as the alerts are) */
-    command(s, ignore, 10, (const char *[]){"XADD", store_delivered_key(s->store), "MAXLEN", "~", STORE_ALERTS_KEPT_STR,
-                                            "*", "alert", a->id, "outcome", s->outcome[0] != '\0' ? s->outcome : "sent"});
+    store_alert_outcome(s->store, a->id, s->outcome[0] != '\0' ? s->outcome : "sent", ignore, s);
     s->busy = 1;
     if (a->condition == CONDITION_OPERATIONAL && !a->flapping) {
         /* a new incident starts from nothing; `last` keeps an older alert claimed late from reopening this one */

@@ -26,12 +26,10 @@ struct http_client {
     h2o_timeout_t tick;
     h2o_timeout_entry_t tick_entry;
     uint64_t timer_due; /* the loop's clock; 0: libcurl wants no timer */
-    size_t inflight;
     h2o_linklist_t requests; /* in flight, so that freeing the client can drop them */
 };
 
 struct request {
-    struct http_client *client;
     h2o_linklist_t link;
     CURL *easy;
     struct curl_slist *headers;
@@ -76,7 +74,6 @@ static void finish_done(struct http_client *c)
         res.ratelimit_remaining = r->remaining;
         res.ratelimit_reset_after_s = r->reset_after_s;
         curl_multi_remove_handle(c->multi, r->easy);
-        --c->inflight;
         r->cb(r->data, &res);
         request_free(r);
     }
@@ -219,7 +216,6 @@ int http_client_request(struct http_client *c, const char *method, const char *u
         return -1;
     }
     memcpy(r->body, body, body_len);
-    r->client = c;
     r->cb = cb;
     r->data = data;
     r->retry_after_s = r->reset_after_s = -1;
@@ -249,7 +245,6 @@ int http_client_request(struct http_client *c, const char *method, const char *u
         request_free(r);
         return -1;
     }
-    ++c->inflight;
     return 0;
 }
 
@@ -289,9 +284,4 @@ void http_client_free(struct http_client *c)
     h2o_socket_close(c->watch); /* closes the epoll descriptor */
     curl_global_cleanup();
     free(c);
-}
-
-size_t http_client_inflight(struct http_client *c)
-{
-    return c->inflight;
 }

@@ -35,7 +35,4 @@ void http_client_free(struct http_client *client);
 int http_client_request(struct http_client *client, const char *method, const char *url, const char *body,
                         size_t body_len, const char *header, uint32_t timeout_ms, http_done_cb cb, void *data);
 
-/* Requests in flight. */
-size_t http_client_inflight(struct http_client *client);
-
 #endif

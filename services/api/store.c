@@ -643,9 +643,22 @@ const char *store_alerts_key(struct store *s)
     return s->alerts;
 }
 
-const char *store_delivered_key(struct store *s)
+int store_alert_outcome(struct store *s, const char *id, const char *outcome, store_reply_cb cb, void *data)
 {
-    return s->delivered;
+    struct call *c = call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
+
+    c->cb.reply = cb;
+    push(c, "XADD", 4);
+    push_str(c, s->delivered);
+    push(c, "MAXLEN", 6);
+    push(c, "~", 1);
+    push_u64(c, STORE_ALERTS_KEPT);
+    push(c, "*", 1);
+    push(c, "alert", 5);
+    push_str(c, id);
+    push(c, "outcome", 7);
+    push_str(c, outcome);
+    return run(c);
 }
 
 const char *store_incident_key(struct store *s, size_t cluster)

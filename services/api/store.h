@@ -44,7 +44,6 @@ typedef void (*store_reply_cb)(void *data, const struct redisReply *reply, const
 
 /* Alerts the stream keeps (about: older ones are trimmed). */
 #define STORE_ALERTS_KEPT 1000
-#define STORE_ALERTS_KEPT_STR "1000"
 /* A cluster with this many alerts within the window flaps (alert_due.lua marks the alert): the sender then keeps
  * one message for the episode, edited in place, instead of an incident per change. */
 #define STORE_FLAP_ALERTS 4
@@ -105,8 +104,9 @@ int store_alert_lock(struct store *store, const char *holder, uint32_t hold_ms, 
 /* The alerts stream's key, and a cluster's incident hash (the alert sender's Discord message ids). */
 const char *store_alerts_key(struct store *store);
 const char *store_incident_key(struct store *store, size_t cluster);
-/* The stream of what became of each alert ("sent", or which webhook did not take it), for GET /api/alerts. */
-const char *store_delivered_key(struct store *store);
+/* Records what became of alert `id` ("sent", or which webhook did not take it) for GET /api/alerts, in a stream
+ * capped as the alerts are. */
+int store_alert_outcome(struct store *store, const char *id, const char *outcome, store_reply_cb cb, void *data);
 /* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
 int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
 

@@ -6,8 +6,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { startRedis, startApi, request, redis, waitUntil, sleep, getMetrics, metricValue, cleanup } from './harness.mjs';
+import { startRedis, startApi, request, redis, waitUntil, sleep, getMetrics, metricValue, postEach, cleanup } from './harness.mjs';
 import { startRedisServer, stopAll } from '../faults/lib.mjs';
 import { startDiscord, startJsonHook } from './discord.mjs';
 
@@ -28,38 +27,11 @@ after(async () => {
   await cleanup();
 });
 
-/** POSTs every path, spread over the replicas, 16 at a time on keep-alive connections; rejects on any non-204. */
-async function postEach(apis, paths) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  try {
-    let next = 0;
-    const worker = async () => {
-      while (next < paths.length) {
-        const i = next++;
-        const port = apis[i % apis.length].port;
-        await new Promise((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: paths[i], agent, headers: { ...AUTH, 'content-length': 0 } });
-          req.setTimeout(5000, () => req.destroy(new Error(`POST ${paths[i]}: no answer within 5 s`)));
-          req.on('response', (res) => {
-            res.resume();
-            res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`POST ${paths[i]}: ${res.statusCode}`))));
-          });
-          req.on('error', reject);
-          req.end();
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
-  } finally {
-    agent.destroy();
-  }
-}
-
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 /** Every shard of main reports online; resolves the time of the last answer (the shards' last ping). */
 async function online(apis, shards) {
-  await postEach(apis, range(shards).map((s) => `/api/status/main/${s}/3`));
+  await postEach(apis, range(shards).map((s) => `/api/status/main/${s}/3`), AUTH);
   return Date.now();
 }
 
@@ -72,7 +44,7 @@ function keepHealthy(apis, shards) {
   const paths = range(shards).map((s) => `/api/health/main/${s}`);
   const loop = (async () => {
     while (!stopped) {
-      await postEach(apis.filter((a) => a.alive()), paths).catch(() => {});
+      await postEach(apis.filter((a) => a.alive()), paths, AUTH).catch(() => {});
       await sleep((HEALTH_S * 1000) / 4);
     }
   })();

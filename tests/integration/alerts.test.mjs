@@ -5,8 +5,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { startRedis, startApi, redis, request, waitUntil, sleep, getMetrics, metricValue, cleanup } from './harness.mjs';
+import { startRedis, startApi, redis, request, waitUntil, sleep, getMetrics, metricValue, postEach, cleanup } from './harness.mjs';
 
 const SHARDS = 360;
 const PASSPHRASE = 'alerts-test-passphrase-0123';
@@ -16,32 +15,8 @@ const DELAY_S = 1;
 
 after(cleanup);
 
-/** POSTs state to every shard of main, spread over the replicas, 16 at a time on keep-alive connections. */
-async function setAll(apis, state) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  try {
-    let next = 0;
-    const worker = async () => {
-      while (next < SHARDS) {
-        const shard = next++;
-        const port = apis[shard % apis.length].port;
-        await new Promise((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/api/status/main/${shard}/${state}`, agent,
-            headers: { ...AUTH, 'content-length': 0 } });
-          req.on('response', (res) => {
-            res.resume();
-            res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`POST shard ${shard}: ${res.statusCode}`))));
-          });
-          req.on('error', reject);
-          req.end();
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
-  } finally {
-    agent.destroy();
-  }
-}
+/** Sets every shard of main to `state`, spread over the replicas. */
+const setAll = (apis, state) => postEach(apis, Array.from({ length: SHARDS }, (_, s) => `/api/status/main/${s}/${state}`), AUTH);
 
 const alertCount = async (port) => Number(await redis(port, 'XLEN', 'glance:alerts'));
 const condition = async (port) => Number(await redis(port, 'HGET', 'glance:{main}:condition', 'condition'));

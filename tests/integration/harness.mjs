@@ -270,6 +270,36 @@ end
 return out`;
 
 /**
+ * POSTs every path, spread over the replicas (anything with a port), 16 at a time on keep-alive connections,
+ * with `headers`; rejects on the first answer that is not 204 or takes over 5 s.
+ */
+export async function postEach(apis, paths, headers = {}) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const i = next++;
+        const port = apis[i % apis.length].port;
+        await new Promise((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: paths[i], agent, headers: { ...headers, 'content-length': 0 } });
+          req.setTimeout(5000, () => req.destroy(new Error(`POST ${paths[i]}: no answer within 5 s`)));
+          req.on('response', (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`POST ${paths[i]}: ${res.statusCode}`))));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
  * A comparable picture of the shard data in Redis: an array of "key = value" lines, sorted by key. A cluster's
  * condition hash is left out: it is derived from the states, and every replica records what its mirror shows
  * within a quarter of a second of starting or of a change, whatever request the test is making.
