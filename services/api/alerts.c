@@ -24,6 +24,7 @@ struct alert_cluster {
     int64_t since_ms;        /* when it began */
     int64_t settled_since;   /* alert_due.lua has answered for the condition that began then */
     int64_t due_since;       /* the condition the due call in flight is about: `since_ms` may move on meanwhile */
+    int64_t retry_at;        /* alert_due.lua said to wait (the delay by Redis's clock, or maintenance) until then */
     int condition_inflight;
     int due_inflight;
 };
@@ -69,8 +70,12 @@ static void on_due(void *data, long long result, const char *err)
     const struct mirror_cluster *mc = mirror_cluster(a->mirror, ac->index);
 
     ac->due_inflight = 0;
+    /* not yet by Redis's clock, or in maintenance until then: ask again then, or in 30 s at the latest, as a window
+     * may be cut short */
+    if (result < 0)
+        ac->retry_at = wall_ms() + (-result < 30000 ? -result : 30000);
     if (err != NULL || result < 0)
-        return; /* Redis's clock says not yet, or no answer: asked again on a later tick */
+        return; /* asked again on a later tick */
     ac->settled_since = ac->due_since;
     if (result == 1) {
         ++a->recorded;
@@ -94,7 +99,7 @@ static void check_cluster(struct alerts *a, struct alert_cluster *ac, int64_t no
             ac->condition_inflight = 0;
     }
     if (!ac->due_inflight && ac->recorded >= 0 && ac->since_ms != 0 && ac->settled_since != ac->since_ms &&
-        now >= ac->since_ms + (int64_t)a->conf->alert_delay_s * 1000) {
+        now >= ac->since_ms + (int64_t)a->conf->alert_delay_s * 1000 && (ac->due_since != ac->since_ms || now >= ac->retry_at)) {
         ac->due_inflight = 1;
         ac->due_since = ac->since_ms;
         if (store_alert_due(a->store, ac->index, ac->since_ms, a->conf->alert_delay_s * 1000, on_due, ac) != 0)

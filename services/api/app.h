@@ -10,6 +10,8 @@
 #include "conf.h"
 #include "expiry.h"
 #include "feed.h"
+#include "history.h"
+#include "incidents.h"
 #include "metrics.h"
 #include "mirror.h"
 #include "store.h"
@@ -24,6 +26,8 @@ struct app {
     struct feed *feed;
     struct alerts *alerts;
     struct alert_sender *alert_sender;
+    struct history *history;     /* GET /api/history, shared for a few seconds */
+    struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */

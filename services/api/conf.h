@@ -60,6 +60,7 @@ struct conf {
     /* on SIGTERM, how long /readyz answers 503 while everything else is still served, so that load balancers
      * take the replica out of rotation before it stops accepting */
     uint32_t drain_ms;
+    uint32_t history_log; /* transitions each cluster's log keeps (about) */
     /* seconds a cluster's condition must hold before it is recorded as an alert */
     uint32_t alert_delay_s;
     struct conf_webhook webhooks[CONF_MAX_WEBHOOKS];

@@ -349,6 +349,8 @@ int main(int argc, char **argv)
     app.expiry = expiry_new(app.loop, &conf, app.store);
     app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror);
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
+    app.history = history_new(app.loop, app.store, &conf);
+    app.incidents = incidents_new(app.loop, app.store);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
@@ -410,6 +412,8 @@ int main(int argc, char **argv)
     store_free(app.store);
     alerts_free(app.alerts);
     alert_sender_free(app.alert_sender);
+    history_free(app.history);
+    incidents_free(app.incidents);
     bus_free(app.bus);
     expiry_free(app.expiry);
     feed_free(app.feed);

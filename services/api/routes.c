@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "history_routes.h"
+#include "incident_input.h"
 #include "log.h"
 #include "pages.h"
+#include "respond.h"
 #include "parse.h"
 #include "shard.h"
 
@@ -17,30 +20,10 @@ struct routes_handler {
     struct app *app;
 };
 
-/* A request waiting on Redis. The request may be gone when the reply comes (the client hung up):
- * a guard in the request's pool clears `req` when the pool is freed, and the late reply is dropped. */
-struct pending {
-    struct app *app;
-    h2o_req_t *req;
-    struct pending **guard;
-    size_t cluster;
-    uint32_t shard;
-};
-
 /* GET /api/alerts lists this many */
 #define ROUTES_ALERTS_LISTED 50
 
 #define IS(seg, lit) ((seg).len == sizeof(lit) - 1 && memcmp((seg).base, (lit), sizeof(lit) - 1) == 0)
-
-static void routes_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
-{
-    req->res.status = status;
-    req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    req->res.content_length = len;
-    h2o_send_inline(req, body, len); /* copies into the request's pool */
-}
 
 static void on_body_ref_dispose(void *p)
 {
@@ -84,19 +67,7 @@ static const uint64_t *current_versions(struct app *app)
 
 static void send_buffer(h2o_req_t *req, const char *type, h2o_buffer_t *buf)
 {
-    routes_send(req, 200, "OK", type, buf->bytes, buf->size);
-}
-
-static void routes_send_error(h2o_req_t *req, int status, const char *reason, const char *message)
-{
-    h2o_buffer_t *buf;
-
-    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
-    codec_put_lit(&buf, "{\"error\":");
-    codec_put_json_string(&buf, message, strlen(message));
-    codec_put_lit(&buf, "}");
-    routes_send(req, status, reason, "application/json", buf->bytes, buf->size);
-    h2o_buffer_dispose(&buf);
+    respond_send(req, 200, "OK", type, buf->bytes, buf->size);
 }
 
 static void send_json_buffer(h2o_req_t *req, h2o_buffer_t *buf)
@@ -111,57 +82,6 @@ static void send_no_content(h2o_req_t *req)
     h2o_send_inline(req, "", 0);
 }
 
-static void bad_request(h2o_req_t *req, const char *message)
-{
-    routes_send_error(req, 400, "Bad Request", message);
-}
-
-static void wrong_method(h2o_req_t *req, const char *allow)
-{
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
-    routes_send_error(req, 405, "Method Not Allowed", "method not allowed here");
-}
-
-static void unavailable(h2o_req_t *req, const char *why)
-{
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-    routes_send_error(req, 503, "Service Unavailable", why);
-}
-
-static int is_get(h2o_req_t *req)
-{
-    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-}
-
-static int is_post(h2o_req_t *req)
-{
-    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
-}
-
-/* Sends 401 and returns -1 unless the request carries the passphrase (or none is configured). */
-static int check_passphrase(struct app *app, h2o_req_t *req)
-{
-    const struct conf *conf = app->conf;
-    ssize_t i;
-    h2o_iovec_t v;
-
-    if (conf->passphrase_len == 0)
-        return 0;
-    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) == -1) {
-        routes_send_error(req, 401, "Unauthorized", "the Authorization header is missing");
-        return -1;
-    }
-    v = req->headers.entries[i].value;
-    if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
-        v = h2o_iovec_init(v.base + 7, v.len - 7);
-    if (!secret_equal(v.base, v.len, conf->passphrase, conf->passphrase_len)) {
-        routes_send_error(req, 401, "Unauthorized", "the Authorization header does not hold the passphrase");
-        return -1;
-    }
-    return 0;
-}
-
 /* Resolves "<cluster>/<id>" segments. Returns 0, or sends 400 and returns -1. */
 static int parse_shard(struct app *app, h2o_req_t *req, h2o_iovec_t name, h2o_iovec_t id, size_t *cluster,
                        uint32_t *shard)
@@ -172,60 +92,18 @@ static int parse_shard(struct app *app, h2o_req_t *req, h2o_iovec_t name, h2o_io
 
     if (c < 0) {
         snprintf(msg, sizeof(msg), "unknown cluster \"%.*s\"", (int)name.len, name.base);
-        bad_request(req, msg);
+        respond_bad_request(req, msg);
         return -1;
     }
     if (parse_u64(id.base, id.len, &n) != 0 || n >= app->conf->clusters[c].shards) {
         snprintf(msg, sizeof(msg), "shard id must be a whole number from 0 to %u for cluster \"%s\"",
                  app->conf->clusters[c].shards - 1, app->conf->clusters[c].name);
-        bad_request(req, msg);
+        respond_bad_request(req, msg);
         return -1;
     }
     *cluster = (size_t)c;
     *shard = (uint32_t)n;
     return 0;
-}
-
-static void on_guard_dispose(void *p)
-{
-    struct pending **guard = p;
-
-    if (*guard != NULL)
-        (*guard)->req = NULL;
-}
-
-static struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uint32_t shard)
-{
-    struct pending *p = h2o_mem_alloc(sizeof(*p));
-
-    p->app = app;
-    p->req = req;
-    p->cluster = cluster;
-    p->shard = shard;
-    p->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*p->guard), on_guard_dispose);
-    *p->guard = p;
-    ++app->inflight;
-    return p;
-}
-
-/* Detaches the pending call from its request and frees it; returns the request, or NULL if it is gone. */
-static h2o_req_t *pending_finish(struct pending *p)
-{
-    h2o_req_t *req = p->req;
-
-    --p->app->inflight;
-    if (req != NULL)
-        *p->guard = NULL;
-    free(p);
-    return req;
-}
-
-/* A store call that could not even be sent: the store never calls back, so undo and answer 503. */
-static void pending_unsent(struct pending *p)
-{
-    h2o_req_t *req = pending_finish(p);
-
-    unavailable(req, "redis is unavailable; nothing was written, retry");
 }
 
 static void on_write_reply(void *data, long long result, const char *err)
@@ -237,11 +115,11 @@ static void on_write_reply(void *data, long long result, const char *err)
         return;
     if (err != NULL) {
         log_warn("write failed: %s", err);
-        unavailable(req, "redis did not confirm the write; retry");
+        respond_unavailable(req, "redis did not confirm the write; retry");
         return;
     }
     if (result == -1) {
-        routes_send_error(req, 409, "Conflict", "health ping for a shard that has never reported a status");
+        respond_error(req, 409, "Conflict", "health ping for a shard that has never reported a status");
         return;
     }
     send_no_content(req);
@@ -254,10 +132,10 @@ static void post_status(struct app *app, h2o_req_t *req, const struct path_segme
     uint64_t state;
     struct pending *pending;
 
-    if (check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+    if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
         return;
     if (parse_u64(p->seg[4].base, p->seg[4].len, &state) != 0 || state > SHARD_STATE_MAX) {
-        bad_request(req, "state must be a whole number from 0 to 6");
+        respond_bad_request(req, "state must be a whole number from 0 to 6");
         return;
     }
     pending = pending_new(app, req, cluster, shard);
@@ -271,7 +149,7 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
     uint32_t shard;
     struct pending *pending;
 
-    if (check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+    if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
         return;
     pending = pending_new(app, req, cluster, shard);
     if (store_health(app->store, cluster, shard, on_write_reply, pending) != 0)
@@ -285,10 +163,10 @@ static void on_alerts_reply(void *data, h2o_iovec_t json, const char *err)
     if (req == NULL)
         return;
     if (err != NULL) {
-        unavailable(req, "redis is unavailable; retry");
+        respond_unavailable(req, "redis is unavailable; retry");
         return;
     }
-    routes_send(req, 200, "OK", "application/json", json.base, json.len);
+    respond_send(req, 200, "OK", "application/json", json.base, json.len);
 }
 
 /* The latest alerts (conditions that held for GLANCE_ALERT_DELAY), newest first; behind the passphrase, as the
@@ -297,7 +175,7 @@ static void get_alerts(struct app *app, h2o_req_t *req)
 {
     struct pending *pending;
 
-    if (check_passphrase(app, req) != 0)
+    if (respond_check_passphrase(app, req) != 0)
         return;
     pending = pending_new(app, req, 0, 0);
     if (store_alerts(app->store, ROUTES_ALERTS_LISTED, on_alerts_reply, pending) != 0)
@@ -331,23 +209,29 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     uint32_t shard = p->shard;
     h2o_req_t *req = pending_finish(p);
     int state;
-    char body[512];
+    char head[512];
     int n;
+    h2o_buffer_t *buf;
 
     if (req == NULL)
         return;
     if (err != NULL) {
-        unavailable(req, "redis is unavailable; retry");
+        respond_unavailable(req, "redis is unavailable; retry");
         return;
     }
     /* a shard that never reported reads as unknown, as it does everywhere else */
     state = info->state < 0 ? STATE_UNKNOWN : info->state;
-    n = snprintf(body, sizeof(body),
+    n = snprintf(head, sizeof(head),
                  "{\"cluster\":\"%s\",\"shard\":%u,\"state\":%d,\"state_name\":\"%s\",\"since_ms\":%lld,"
-                 "\"healthy_until_ms\":%lld}",
+                 "\"healthy_until_ms\":%lld,",
                  app->conf->clusters[cluster].name, shard, state, state_name(state), (long long)info->since_ms,
                  (long long)info->healthy_until_ms);
-    routes_send(req, 200, "OK", "application/json", body, (size_t)n);
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    codec_put(&buf, head, (size_t)n);
+    codec_put(&buf, info->story.base, info->story.len); /* shard.lua's members: transitions, availability, ... */
+    codec_put_lit(&buf, "}");
+    send_json_buffer(req, buf);
+    h2o_buffer_dispose(&buf);
 }
 
 static void get_shard(struct app *app, h2o_req_t *req, const struct path_segments *p)
@@ -370,7 +254,7 @@ static void get_guild(struct app *app, h2o_req_t *req, h2o_iovec_t id)
     size_t i;
 
     if (parse_u64(id.base, id.len, &guild) != 0) {
-        bad_request(req, "guild id must be a whole number from 0 to 18446744073709551615");
+        respond_bad_request(req, "guild id must be a whole number from 0 to 18446744073709551615");
         return;
     }
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
@@ -414,33 +298,49 @@ static void get_feed(struct app *app, h2o_req_t *req)
         int n = snprintf(v, 12, "%u", no.retry_after_s);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v, (size_t)n);
     }
-    routes_send_error(req, no.status, no.reason, no.message);
+    respond_error(req, no.status, no.reason, no.message);
 }
 
 static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
 
-    if (req->entity.len > ROUTES_MAX_BODY) {
-        routes_send_error(req, 413, "Payload Too Large", "the body is over 4096 bytes (these endpoints ignore bodies)");
+    int writes_incidents = (IS(what, "incidents") || IS(what, "maintenance")) && respond_is_post(req);
+
+    if (req->entity.len > (writes_incidents ? INCIDENT_BODY_MAX : ROUTES_MAX_BODY)) {
+        respond_error(req, 413, "Payload Too Large",
+                      writes_incidents ? "the body is over 16384 bytes"
+                                       : "the body is over 4096 bytes (these endpoints ignore bodies)");
         return;
     }
     if (IS(what, "status") && p->n == 5) {
-        is_post(req) ? post_status(app, req, p) : wrong_method(req, "POST");
+        respond_is_post(req) ? post_status(app, req, p) : respond_wrong_method(req, "POST");
     } else if (IS(what, "status") && p->n == 4) {
-        is_get(req) ? get_shard(app, req, p) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_shard(app, req, p) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "status") && p->n == 2) {
-        is_get(req) ? get_snapshot(app, req) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_snapshot(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "health") && p->n == 4) {
-        is_post(req) ? post_health(app, req, p) : wrong_method(req, "POST");
+        respond_is_post(req) ? post_health(app, req, p) : respond_wrong_method(req, "POST");
     } else if (IS(what, "guild") && p->n == 3) {
-        is_get(req) ? get_guild(app, req, p->seg[2]) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_guild(app, req, p->seg[2]) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "feed") && p->n == 2) {
-        is_get(req) ? get_feed(app, req) : wrong_method(req, "GET");
+        respond_is_get(req) ? get_feed(app, req) : respond_wrong_method(req, "GET");
+    } else if (IS(what, "history") && p->n == 2) {
+        respond_is_get(req) ? history_routes_get_history(app, req) : respond_wrong_method(req, "GET, HEAD");
+    } else if (IS(what, "incidents") && p->n == 2) {
+        if (respond_is_post(req))
+            history_routes_post(app, req, INCIDENT_NEW, h2o_iovec_init(NULL, 0));
+        else
+            respond_is_get(req) ? history_routes_get_incidents(app, req) : respond_wrong_method(req, "GET, HEAD, POST");
+    } else if (IS(what, "incidents") && p->n == 4 && IS(p->seg[3], "updates")) {
+        respond_is_post(req) ? history_routes_post(app, req, INCIDENT_UPDATE, p->seg[2]) : respond_wrong_method(req, "POST");
+    } else if (IS(what, "maintenance") && p->n == 2) {
+        respond_is_post(req) ? history_routes_post(app, req, MAINTENANCE_NEW, h2o_iovec_init(NULL, 0))
+                             : respond_wrong_method(req, "POST");
     } else if (IS(what, "alerts") && p->n == 2) {
-        is_get(req) ? get_alerts(app, req) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_alerts(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else {
-        routes_send_error(req, 404, "Not Found", "no such endpoint");
+        respond_error(req, 404, "Not Found", "no such endpoint");
     }
 }
 
@@ -451,7 +351,7 @@ static void get_ready(struct app *app, h2o_req_t *req)
     if (app->shutting_down) {
         /* 404, not 503: HAProxy's disable-on-404 then stops sending this replica new work but leaves its open
          * feeds alone, so they get the 1001 the replica sends once it stops; any other checker reads not ready */
-        routes_send_error(req, 404, "Not Found", "shutting down: this replica is draining and will stop accepting soon");
+        respond_error(req, 404, "Not Found", "shutting down: this replica is draining and will stop accepting soon");
         return;
     }
     why[0] = '\0';
@@ -463,10 +363,10 @@ static void get_ready(struct app *app, h2o_req_t *req)
     else if (!mirror_synced(app->mirror))
         snprintf(why, sizeof(why), "the mirror is still loading from redis");
     if (why[0] != '\0') {
-        routes_send_error(req, 503, "Service Unavailable", why);
+        respond_error(req, 503, "Service Unavailable", why);
         return;
     }
-    routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ready\":true}"));
+    respond_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ready\":true}"));
 }
 
 static void get_plain(struct app *app, h2o_req_t *req)
@@ -475,6 +375,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
     int stale = !store_ready(app->store) || !mirror_synced(app->mirror);
     struct shared_body *body = body_cache_find(&app->plain_body, versions, stale);
     h2o_buffer_t *buf;
+    h2o_iovec_t banner;
     size_t split;
 
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
@@ -484,6 +385,8 @@ static void get_plain(struct app *app, h2o_req_t *req)
         ++app->plain_renders;
         h2o_buffer_consume(&buf, buf->size);
     }
+    banner = incidents_banner(app->incidents);
+    codec_put(&buf, banner.base, banner.len);
     if (req->query_at != SIZE_MAX)
         pages_plain_guild(app, h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), &buf);
     send_shared(req, "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
@@ -526,29 +429,31 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
          * run as a request of its own */
         req->http1_is_persistent = 0;
-        bad_request(req, "the request has both Content-Length and Transfer-Encoding, or Content-Lengths that differ");
+        respond_bad_request(req, "the request has both Content-Length and Transfer-Encoding, or Content-Lengths that differ");
         return 0;
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
-        is_get(req) ? routes_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"))
-                    : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? respond_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"))
+                    : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
-        is_get(req) ? get_ready(app, req) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_ready(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
-        is_get(req) ? get_metrics(app, req) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_metrics(app, req) : respond_wrong_method(req, "GET, HEAD");
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/history.atom"))) {
+        respond_is_get(req) ? history_routes_get_atom(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
-        is_get(req) ? get_plain(app, req) : wrong_method(req, "GET, HEAD");
+        respond_is_get(req) ? get_plain(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {
         if (path.len > ROUTES_MAX_PATH)
-            routes_send_error(req, 414, "URI Too Long", "the path is over 1024 bytes");
+            respond_error(req, 414, "URI Too Long", "the path is over 1024 bytes");
         else if (parse_path(path.base, path.len, &segs, &why) != 0)
-            bad_request(req, why);
+            respond_bad_request(req, why);
         else
             route_api(app, req, &segs);
     } else if (parse_has_control_bytes(req->path.base, req->path.len) ||
                parse_has_control_bytes(req->path_normalized.base, req->path_normalized.len)) {
         /* raw or percent-encoded (%00 would cut the file name short) */
-        bad_request(req, "the path holds a control character");
+        respond_bad_request(req, "the path holds a control character");
     } else {
         return -1; /* the dashboard's files */
     }

@@ -16,7 +16,7 @@
 #include "redis_conn.h"
 #include "shard.h"
 
-#define FIXED_ARGS 12 /* the most any call has besides its lists of shards */
+#define FIXED_ARGS 20 /* the most any call has besides its lists of shards */
 
 enum script {
     SCRIPT_STATUS,
@@ -29,6 +29,9 @@ enum script {
     SCRIPT_ALERT_DUE,
     SCRIPT_ALERTS,
     SCRIPT_ALERT_LOCK,
+    SCRIPT_HISTORY,
+    SCRIPT_INCIDENT,
+    SCRIPT_INCIDENTS,
     NUM_SCRIPTS
 };
 
@@ -37,6 +40,7 @@ enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RES
 
 struct cluster_keys {
     char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident; /* "<prefix>:{<cluster>}:..." */
+    char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
 };
 
@@ -50,7 +54,10 @@ struct store {
     char alerts[80];      /* the alerts stream: "<prefix>:alerts" */
     char alerts_lock[96]; /* the alert sender's lock */
     char delivered[96];   /* what became of each alert */
+    char incidents[80], incidents_next[96], incidents_open[96]; /* incident records, the last id, the open ones */
+    char *cluster_names; /* every cluster's name, comma-separated, for incident.lua */
     char ttl[16];
+    char log_max[16]; /* GLANCE_HISTORY_LOG */
     struct {
         h2o_iovec_t body;
         char sha[41];
@@ -172,7 +179,9 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
 {
     static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,    &lua_health,    &lua_expire,
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
-                                                     &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock};
+                                                     &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock,
+                                                     &lua_history,   &lua_incident,  &lua_incidents};
+    static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
 
@@ -184,7 +193,18 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     snprintf(s->alerts, sizeof(s->alerts), "%s:alerts", conf->prefix);
     snprintf(s->alerts_lock, sizeof(s->alerts_lock), "%s:alerts:sender", conf->prefix);
     snprintf(s->delivered, sizeof(s->delivered), "%s:alerts:delivered", conf->prefix);
+    snprintf(s->incidents, sizeof(s->incidents), "%s:incidents", conf->prefix);
+    snprintf(s->incidents_next, sizeof(s->incidents_next), "%s:incidents:next", conf->prefix);
+    snprintf(s->incidents_open, sizeof(s->incidents_open), "%s:incidents:open", conf->prefix);
+    s->cluster_names = h2o_mem_alloc(conf->num_clusters * (sizeof(conf->clusters[0].name) + 1) + 1);
+    s->cluster_names[0] = '\0';
+    for (i = 0; i != conf->num_clusters; ++i) {
+        if (i != 0)
+            strcat(s->cluster_names, ",");
+        strcat(s->cluster_names, conf->clusters[i].name);
+    }
     snprintf(s->ttl, sizeof(s->ttl), "%u", conf->health_timeout_s);
+    snprintf(s->log_max, sizeof(s->log_max), "%u", conf->history_log);
     for (i = 0; i != NUM_SCRIPTS; ++i) {
         s->scripts[i].body = *bodies[i];
         sha1_hex(s->scripts[i].body, s->scripts[i].sha);
@@ -202,6 +222,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].old_state = key(conf, c, "state");
         s->keys[i].condition = key(conf, c, "condition");
         s->keys[i].incident = key(conf, c, "incident");
+        for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
+            s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
@@ -225,8 +247,11 @@ void store_free(struct store *s)
         free(s->keys[i].old_state);
         free(s->keys[i].condition);
         free(s->keys[i].incident);
+        for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
+            free(s->keys[i].history[h]);
     }
     free(s->keys);
+    free(s->cluster_names);
     free(s);
 }
 
@@ -343,12 +368,14 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
                            h2o_iovec_init(reply->element[1]->str, reply->element[1]->len), NULL);
         break;
     case RESULT_SHARD: {
-        struct store_shard_info info = {-1, 0, 0};
-        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || !is_int(reply->element[0]) ||
-                            !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3])))
+        struct store_shard_info info = {-1, 0, 0, {NULL, 0}};
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 || !is_int(reply->element[0]) ||
+                            !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3]) ||
+                            reply->element[4]->type != REDIS_REPLY_STRING))
             err = bad;
         if (err == NULL) {
             long long state = reply->element[0]->integer, pttl = reply->element[2]->integer;
+            info.story = h2o_iovec_init(reply->element[4]->str, reply->element[4]->len);
             info.state = state >= 0 && state <= SHARD_STATE_MAX ? (int)state : -1;
             info.since_ms = reply->element[1]->integer;
             info.healthy_until_ms = pttl > 0 ? reply->element[3]->integer + pttl : 0;
@@ -432,15 +459,23 @@ static void push_shard_keys(struct call *c, const struct cluster_keys *k, uint32
     push_hb_key(c, k, shard);
 }
 
-/* KEYS: states, since, health key, version -- the four keys of a one-shard transition; ARGV starts with the id */
+static void push_history_keys(struct call *c, const struct cluster_keys *k)
+{
+    for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
+        push_str(c, k->history[h]);
+}
+
+/* KEYS: states, since, health key, version, the history keys -- the keys of a one-shard transition; ARGV starts
+ * with the id */
 static struct call *transition(struct store *s, enum script script, size_t cluster, uint32_t shard, store_count_cb cb,
                                void *data)
 {
-    struct call *c = script_call(s, script, RESULT_COUNT, 4, 1, data);
+    struct call *c = script_call(s, script, RESULT_COUNT, 4 + STORE_HISTORY_KEYS, 1, data);
 
     c->cb.count = cb;
     push_shard_keys(c, &s->keys[cluster], shard);
     push_str(c, s->keys[cluster].ver);
+    push_history_keys(c, &s->keys[cluster]);
     push_u64(c, shard);
     return c;
 }
@@ -458,6 +493,7 @@ int store_status(struct store *s, size_t cluster, uint32_t shard, int state, sto
     push_u64(c, (uint64_t)state);
     push_str(c, s->ttl);
     push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
     return run(c);
 }
 
@@ -467,11 +503,13 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, store_count_cb
 
     push_str(c, s->ttl);
     push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
     return run(c);
 }
 
 /* The expire script over shards[0..n), or over first..first+n-1 when `shards` is NULL.
- * KEYS: states, since, version, a health key per shard; ARGV: channel, cluster, the shard ids. */
+ * KEYS: states, since, version, the history keys, a health key per shard; ARGV: channel, cluster, the log's length,
+ * the shard ids. */
 static int expire_call(struct store *s, size_t cluster, const uint32_t *shards, uint32_t first, size_t n,
                        store_count_cb cb, void *data)
 {
@@ -481,14 +519,16 @@ static int expire_call(struct store *s, size_t cluster, const uint32_t *shards, 
 
     if (n > STORE_MAX_BATCH)
         return -1;
-    c = script_call(s, SCRIPT_EXPIRE, RESULT_COUNT, (int)(3 + n), n, data);
+    c = script_call(s, SCRIPT_EXPIRE, RESULT_COUNT, (int)(3 + STORE_HISTORY_KEYS + n), n, data);
     c->cb.count = cb;
     push_str(c, k->states);
     push_str(c, k->since);
     push_str(c, k->ver);
+    push_history_keys(c, k);
     for (i = 0; i != n; ++i)
         push_hb_key(c, k, shards != NULL ? shards[i] : first + (uint32_t)i);
     push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
     for (i = 0; i != n; ++i)
         push_u64(c, shards != NULL ? shards[i] : first + (uint32_t)i);
     return run(c);
@@ -516,10 +556,12 @@ int store_snapshot(struct store *s, size_t cluster, store_snapshot_cb cb, void *
 
 int store_shard(struct store *s, size_t cluster, uint32_t shard, store_shard_cb cb, void *data)
 {
-    struct call *c = script_call(s, SCRIPT_SHARD, RESULT_SHARD, 3, 1, data);
+    struct call *c = script_call(s, SCRIPT_SHARD, RESULT_SHARD, 5, 1, data);
 
     c->cb.shard = cb;
     push_shard_keys(c, &s->keys[cluster], shard);
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_RECENT]);
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_FLAPPING]);
     push_u64(c, shard);
     return run(c);
 }
@@ -570,6 +612,13 @@ static void run_migrations(struct store *s)
     }
 }
 
+static void push_incident_keys(struct store *s, struct call *c)
+{
+    push_str(c, s->incidents);
+    push_str(c, s->incidents_next);
+    push_str(c, s->incidents_open);
+}
+
 int store_condition(struct store *s, size_t cluster, uint64_t version, int condition, uint32_t down, uint32_t busy,
                     uint32_t total, store_condition_cb cb, void *data)
 {
@@ -588,11 +637,13 @@ int store_condition(struct store *s, size_t cluster, uint64_t version, int condi
 
 int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb, void *data)
 {
-    struct call *c = script_call(s, SCRIPT_ALERT_DUE, RESULT_COUNT, 2, 0, data);
+    struct call *c = script_call(s, SCRIPT_ALERT_DUE, RESULT_COUNT, 6, 0, data);
 
     c->cb.count = cb;
     push_str(c, s->keys[cluster].condition);
     push_str(c, s->alerts);
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_MAINT]);
+    push_incident_keys(s, c);
     push_u64(c, (uint64_t)since_ms);
     push_u64(c, delay_ms);
     push_u64(c, (uint64_t)s->conf->clusters[cluster].alert_level);
@@ -600,6 +651,7 @@ int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t 
     push_u64(c, STORE_ALERTS_KEPT);
     push_u64(c, STORE_FLAP_ALERTS);
     push_u64(c, STORE_FLAP_WINDOW_MS);
+    push_u64(c, STORE_INCIDENTS_KEPT);
     return run(c);
 }
 
@@ -664,4 +716,42 @@ int store_alert_outcome(struct store *s, const char *id, const char *outcome, st
 const char *store_incident_key(struct store *s, size_t cluster)
 {
     return s->keys[cluster].incident;
+}
+
+int store_history(struct store *s, size_t cluster, store_text_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_HISTORY, RESULT_TEXT, STORE_HISTORY_KEYS + 1, 0, data);
+
+    c->cb.text = cb;
+    push_history_keys(c, &s->keys[cluster]);
+    push_str(c, s->keys[cluster].states);
+    push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
+    push_u64(c, s->conf->clusters[cluster].shards);
+    return run(c);
+}
+
+int store_incidents(struct store *s, uint32_t count, store_text_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_INCIDENTS, RESULT_TEXT, 3, 0, data);
+
+    c->cb.text = cb;
+    push_incident_keys(s, c);
+    push_u64(c, count);
+    return run(c);
+}
+
+int store_incident_write(struct store *s, int is_new, const char *json, size_t len, store_count_cb cb, void *data)
+{
+    size_t i, n = s->conf->num_clusters;
+    struct call *c = script_call(s, SCRIPT_INCIDENT, RESULT_COUNT, (int)(3 + n), n, data);
+
+    c->cb.count = cb;
+    push_incident_keys(s, c);
+    for (i = 0; i != n; ++i)
+        push_str(c, s->keys[i].history[STORE_HISTORY_MAINT]);
+    push_str(c, is_new ? "new" : "update");
+    push(c, json, len);
+    push_str(c, s->cluster_names);
+    push_u64(c, STORE_INCIDENTS_KEPT);
+    return run(c);
 }

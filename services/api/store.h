@@ -8,6 +8,12 @@
 struct store;
 
 #define STORE_MAX_BATCH 1000
+/* Each cluster's history keys: history (shard-time per day and hour), maint (maintenance windows), recent (each
+ * shard's last transitions), flapping, log (the transition stream). */
+#define STORE_HISTORY_KEYS 5
+enum { STORE_HISTORY_HIST, STORE_HISTORY_MAINT, STORE_HISTORY_RECENT, STORE_HISTORY_FLAPPING, STORE_HISTORY_LOG };
+/* Incident and maintenance records kept (the oldest go first, never an open one). */
+#define STORE_INCIDENTS_KEPT 1000
 
 /* What a call's callback gets when it fails: `err` says why (Redis unreachable, not answering in time, an
  * error reply, or a reply of the wrong shape) and the result arguments are zero. `err` is NULL on success. */
@@ -24,6 +30,7 @@ struct store_shard_info {
     int state;                /* -1 when the shard never reported */
     int64_t since_ms;         /* when the state was set; 0 if never */
     int64_t healthy_until_ms; /* when the health key runs out; 0 when it is gone */
+    h2o_iovec_t story;        /* JSON members: transitions, availability, covered_from_ms, flapping (shard.lua) */
 };
 typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
 
@@ -95,7 +102,7 @@ int store_condition(struct store *store, size_t cluster, uint64_t version, int c
  * the value is 1 when this call recorded it, 0 when there is nothing to record, minus the ms left when early. */
 int store_alert_due(struct store *store, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb,
                     void *data);
-/* Sends one command of at most 12 arguments as it is, for the alert sender's stream and incident keys; an
+/* Sends one command of at most 20 arguments as it is, for the alert sender's stream and incident keys; an
  * error reply is passed as `err`. */
 int store_command(struct store *store, int argc, const char *const *argv, const size_t *argvlen, store_reply_cb cb,
                   void *data);
@@ -109,5 +116,14 @@ const char *store_incident_key(struct store *store, size_t cluster);
 int store_alert_outcome(struct store *store, const char *id, const char *outcome, store_reply_cb cb, void *data);
 /* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
 int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
+
+/* One cluster's history as the JSON object GET /api/history lists (history.lua). */
+int store_history(struct store *store, size_t cluster, store_text_cb cb, void *data);
+/* The latest `count` incidents and maintenance, and every open one, as JSON: {"now_ms":..,"incidents":[...]}. */
+int store_incidents(struct store *store, uint32_t count, store_text_cb cb, void *data);
+/* A new incident or maintenance (`is_new`), or an update to one, from JSON that incident_input.c made
+ * (incident.lua): the value is the id, or -1 (no such incident), -2 (resolved already), -3 (a status that does
+ * not suit its kind). `json` is not copied: it must stay valid until `cb` runs. */
+int store_incident_write(struct store *store, int is_new, const char *json, size_t len, store_count_cb cb, void *data);
 
 #endif

@@ -272,7 +272,10 @@ describe('without a passphrase', { timeout: 60000 }, () => {
     it('a shard that never changed is unknown with since_ms and healthy_until_ms 0', async () => {
       const r = await request(api.port, 'GET', '/api/status/main/11');
       assert.equal(r.status, 200, r.body);
-      assert.deepEqual(r.json(), { cluster: 'main', shard: 11, state: 0, state_name: 'unknown', since_ms: 0, healthy_until_ms: 0 });
+      assert.deepEqual(r.json(), {
+        cluster: 'main', shard: 11, state: 0, state_name: 'unknown', since_ms: 0, healthy_until_ms: 0,
+        transitions: [], availability: { '24h': null, '7d': null }, covered_from_ms: null, flapping: false,
+      });
     });
     it('healthy_until_ms is 0 once the health key is gone', async () => {
       await request(api.port, 'POST', '/api/status/main/16/4');

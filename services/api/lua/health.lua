@@ -1,6 +1,6 @@
 -- health.lua -- a health ping: refresh the health key; an unhealthy shard comes back online.
--- KEYS: states, since hash, health key, version key
--- ARGV: shard id, health timeout (s), events channel, cluster
+-- KEYS: states, since hash, health key, version key, then the five history keys (lib.lua, history_keys)
+-- ARGV: shard id, health timeout (s), events channel, cluster, the log's length to keep
 -- Returns -1 when the shard never had a status (nothing is written), 1 when it came back online, else 0.
 local state = get_state(KEYS[1], ARGV[1])
 if not state then
@@ -11,5 +11,5 @@ if state ~= '1' then
   ping(ARGV[3], ARGV[4], ARGV[1])
   return 0
 end
-change(KEYS[1], KEYS[2], KEYS[4], ARGV[3], ARGV[4], ARGV[1], '3')
+change(KEYS[1], KEYS[2], KEYS[4], ARGV[3], ARGV[4], ARGV[1], '3', state, history_keys(5, ARGV[5]))
 return 1

@@ -3,6 +3,9 @@
 -- (SETRANGE's padding) or nothing for a shard that never reported. A snapshot is then one GET of N bytes.
 -- Every key a script touches arrives in KEYS (health keys included), so ACL key patterns and the EVAL
 -- contract hold; they all carry the cluster's hash tag.
+-- Each change also writes the cluster's history (record, below): shard-time per UTC day and hour in the history
+-- hash, the change in the capped log stream and in the shard's story (the recent hash), flapping shards in a
+-- sorted set; maintenance windows come from the cluster's maint hash.
 -- Events are msgpack arrays so that msgpack-c decodes them without key lookups:
 --   {1, cluster, shard, state, version, since_ms}   a state change
 --   {2, cluster, shard}                             a health ping
@@ -21,9 +24,184 @@ local function get_state(states_key, id)
   return b
 end
 
--- Record a state change and announce it. The caller has already decided that it is one.
-local function change(states_key, since_key, ver_key, channel, cluster, id, state)
+-- History. Each change is accounted as shard-time: since the cluster's last change (`at` in its history hash) the
+-- shards stood still, so `n` (how many shards are in each reported state, 1..6) times the elapsed milliseconds is
+-- what each state earned. That time is added to the UTC day (`d:<day>`) and hour (`h:<hour>`, for the 24 h figure)
+-- it fell in, split at midnight, at the hour and at the start and end of the cluster's maintenance windows. A bucket
+-- holds eight integers: shard-ms in states 1..6 outside maintenance, then the down (unhealthy, offline) and the
+-- other shard-ms inside maintenance. Reads add the stretch since `at` the same way, without writing it.
+local DAY_MS, HOUR_MS = 86400000, 3600000
+local KEEP_DAYS, KEEP_HOURS = 90, 48
+local RECENT_KEPT = 12                       -- transitions a shard's story keeps
+local FLAP_CHANGES, FLAP_WINDOW_MS = 6, HOUR_MS -- a shard with this many changes within the window flaps
+
+local function numbers(s, n)
+  local t = {}
+  for i = 1, n do t[i] = 0 end
+  local i = 0
+  for x in string.gmatch(s or '', '%d+') do
+    i = i + 1
+    t[i] = tonumber(x)
+  end
+  return t
+end
+
+local function join(t)
+  local out = {}
+  for i = 1, #t do out[i] = string.format('%.0f', t[i]) end
+  return table.concat(out, ' ')
+end
+
+-- How many shards of a states string are in each reported state (1..6).
+local function count_states(states)
+  local n = numbers(nil, 6)
+  for i = 1, #states do
+    local b = string.byte(states, i) - 48
+    if b >= 1 and b <= 6 then n[b] = n[b] + 1 end
+  end
+  return n
+end
+
+-- The maintenance windows of a cluster ({start, end} pairs from HGETALL of its maint hash, "start end" per
+-- incident), merged so that overlapping windows count once.
+local function windows(maint)
+  local w = {}
+  for i = 2, #maint, 2 do
+    local s, e = string.match(maint[i], '^(%d+) (%d+)$')
+    if s and tonumber(e) > tonumber(s) then w[#w + 1] = {tonumber(s), tonumber(e)} end
+  end
+  table.sort(w, function(a, b) return a[1] < b[1] end)
+  local merged = {}
+  for _, x in ipairs(w) do
+    local last = merged[#merged]
+    if last and x[1] <= last[2] then
+      if x[2] > last[2] then last[2] = x[2] end
+    else
+      merged[#merged + 1] = {x[1], x[2]}
+    end
+  end
+  return merged
+end
+
+local function in_windows(wins, a, b)
+  local t = 0
+  for _, w in ipairs(wins) do
+    local s, e = math.max(a, w[1]), math.min(b, w[2])
+    if e > s then t = t + e - s end
+  end
+  return t
+end
+
+-- Adds [a, b) at counts `n` to bucket `field` of `acc` (field -> eight figures).
+local function add_span(acc, field, n, wins, a, b)
+  local m = in_windows(wins, a, b)
+  local f = acc[field]
+  if not f then
+    f = numbers(nil, 8)
+    acc[field] = f
+  end
+  for s = 1, 6 do f[s] = f[s] + n[s] * (b - a - m) end
+  f[7] = f[7] + (n[1] + n[2]) * m
+  f[8] = f[8] + (n[3] + n[4] + n[5] + n[6]) * m
+end
+
+-- The shard-time of [from, to) at counts `n`, as bucket deltas: {field -> eight figures}. Only buckets still kept
+-- at `to` are made, so a stretch of any length costs at most KEEP_DAYS + KEEP_HOURS pieces.
+local function accrue(from, to, n, wins)
+  local acc = {}
+  if to <= from or n[1] + n[2] + n[3] + n[4] + n[5] + n[6] == 0 then return acc end
+  local a = math.max(from, (math.floor(to / DAY_MS) - KEEP_DAYS + 1) * DAY_MS)
+  while a < to do
+    local day = math.floor(a / DAY_MS)
+    local b = math.min(to, (day + 1) * DAY_MS)
+    add_span(acc, 'd:' .. day, n, wins, a, b)
+    a = b
+  end
+  a = math.max(from, (math.floor(to / HOUR_MS) - KEEP_HOURS + 1) * HOUR_MS)
+  while a < to do
+    local hour = math.floor(a / HOUR_MS)
+    local b = math.min(to, (hour + 1) * HOUR_MS)
+    add_span(acc, 'h:' .. hour, n, wins, a, b)
+    a = b
+  end
+  return acc
+end
+
+-- Drops buckets `p`<first>.. older than `oldest`, remembering the oldest kept in field `mark`.
+local function trim(hist_key, p, mark, first, oldest)
+  if first == nil then
+    redis.call('HSET', hist_key, mark, oldest)
+    return
+  end
+  if first >= oldest then return end
+  local gone = {}
+  for i = math.max(first, oldest - 400), oldest - 1 do gone[#gone + 1] = p .. i end
+  if #gone > 0 then redis.call('HDEL', hist_key, unpack(gone)) end
+  redis.call('HSET', hist_key, mark, oldest)
+end
+
+-- Accounts the time since the cluster's last change, before shard `id` goes from `old` to `new` at `now`, and
+-- appends the change to the cluster's log and the shard's story. `h` holds the history keys (see history_keys).
+local function record(h, states_key, id, old, new, now)
+  local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst')
+  local n = head[2] and numbers(head[2], 6) or count_states(redis.call('GET', states_key) or '')
+  local at = tonumber(head[1] or now)
+  local maint = redis.call('HGETALL', h.maint)
+  if now > at then
+    local acc = accrue(at, now, n, windows(maint))
+    local fields = {}
+    for f in pairs(acc) do fields[#fields + 1] = f end
+    if #fields > 0 then
+      local cur = redis.call('HMGET', h.hist, unpack(fields))
+      local out = {}
+      for i, f in ipairs(fields) do
+        local v = numbers(cur[i], 8)
+        for k = 1, 8 do v[k] = v[k] + acc[f][k] end
+        out[#out + 1] = f
+        out[#out + 1] = join(v)
+      end
+      redis.call('HSET', h.hist, unpack(out))
+    end
+    at = now
+  end
+  local o, w = tonumber(old or '0'), tonumber(new)
+  if o >= 1 and o <= 6 and n[o] > 0 then n[o] = n[o] - 1 end
+  if w >= 1 and w <= 6 then n[w] = n[w] + 1 end
+  redis.call('HSET', h.hist, 'at', at, 'n', join(n))
+  trim(h.hist, 'd:', 'first', tonumber(head[3]), math.floor(now / DAY_MS) - KEEP_DAYS + 1)
+  trim(h.hist, 'h:', 'hfirst', tonumber(head[4]), math.floor(now / HOUR_MS) - KEEP_HOURS + 1)
+  -- the maintenance windows that are over are accounted for now
+  for i = 1, #maint, 2 do
+    if tonumber(string.match(maint[i + 1], ' (%d+)$') or '0') <= now then redis.call('HDEL', h.maint, maint[i]) end
+  end
+  redis.call('XADD', h.log, 'MAXLEN', '~', h.log_max, '*', 's', id, 'f', o, 't', w)
+  -- the shard's story: "ms:from:to" entries, oldest first
+  local story = {}
+  local recent = 0
+  for e in string.gmatch(redis.call('HGET', h.recent, id) or '', '[^,]+') do story[#story + 1] = e end
+  story[#story + 1] = string.format('%.0f:%d:%d', now, o, w)
+  while #story > RECENT_KEPT do table.remove(story, 1) end
+  for _, e in ipairs(story) do
+    if now - tonumber(string.match(e, '^(%d+)')) < FLAP_WINDOW_MS then recent = recent + 1 end
+  end
+  redis.call('HSET', h.recent, id, table.concat(story, ','))
+  if recent >= FLAP_CHANGES then
+    redis.call('ZADD', h.flapping, now, id)
+    redis.call('ZREMRANGEBYSCORE', h.flapping, '-inf', now - FLAP_WINDOW_MS)
+  end
+end
+
+-- The history keys, KEYS[first..first+4]: history hash, maintenance windows, shard stories, flapping shards, log.
+local function history_keys(first, log_max)
+  return {hist = KEYS[first], maint = KEYS[first + 1], recent = KEYS[first + 2], flapping = KEYS[first + 3],
+          log = KEYS[first + 4], log_max = log_max}
+end
+
+-- Record a state change and announce it, with its history (record). The caller has already decided that it is one;
+-- `old` is the state it leaves (nil when the shard never reported).
+local function change(states_key, since_key, ver_key, channel, cluster, id, state, old, h)
   local now = now_ms()
+  record(h, states_key, id, old, state, now)
   redis.call('SETRANGE', states_key, id, state)
   redis.call('HSET', since_key, id, now)
   local ver = redis.call('INCR', ver_key)
@@ -38,4 +216,46 @@ end
 -- A shard can go unhealthy only from a state a bot reported (not unknown, not unhealthy already).
 local function can_expire(state)
   return state and state ~= '0' and state ~= '1'
+end
+
+-- Incidents and maintenance: one JSON record per id in the incidents hash (see incident.lua for its fields), the
+-- ids of those not resolved in the open set. `k` holds their keys: {list, next, open}.
+local UPDATES_KEPT = 50
+
+local function incident_new(k, rec, now, kept)
+  local id = redis.call('INCR', k.next)
+  rec.id = id
+  rec.created_ms = now
+  rec.resolved_ms = cjson.null
+  redis.call('HSET', k.list, id, cjson.encode(rec))
+  redis.call('SADD', k.open, id)
+  -- the oldest beyond `kept` go, unless still open
+  if id > kept and redis.call('SISMEMBER', k.open, id - kept) == 0 then redis.call('HDEL', k.list, id - kept) end
+  return id
+end
+
+-- Adds an update to incident `id`; status 'resolved' or 'completed' resolves it. Returns the record, or nil and
+-- -1 (no such incident) or -2 (resolved already).
+local function incident_update(k, id, status, text, now)
+  local raw = redis.call('HGET', k.list, id)
+  if not raw then return nil, -1 end
+  local rec = cjson.decode(raw)
+  if rec.resolved_ms ~= cjson.null then return nil, -2 end
+  table.insert(rec.updates, 1, {at_ms = now, status = status, text = text})
+  while #rec.updates > UPDATES_KEPT do table.remove(rec.updates) end
+  rec.status = status
+  if status == 'resolved' or status == 'completed' then
+    rec.resolved_ms = now
+    redis.call('SREM', k.open, id)
+  end
+  redis.call('HSET', k.list, id, cjson.encode(rec))
+  return rec, 0
+end
+
+-- The end of the maintenance window covering `now` in a cluster's maint hash (HGETALL), or nil.
+local function maintenance_until(maint, now)
+  for _, w in ipairs(windows(maint)) do
+    if w[1] <= now and now < w[2] then return w[2] end
+  end
+  return nil
 end

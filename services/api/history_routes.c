@@ -1,0 +1,158 @@
+/* history_routes.c -- GET /api/history, GET and POST of incidents and maintenance, and /history.atom.
+ * Writes are checked whole (incident_input.c) before Redis is asked, and are one incident.lua call each. */
+#include "history_routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "history.h"
+#include "incident_input.h"
+#include "incident_render.h"
+#include "incidents.h"
+#include "log.h"
+#include "parse.h"
+#include "respond.h"
+
+static void on_history(void *data, h2o_iovec_t body, const char *err)
+{
+    h2o_req_t *req = pending_finish(data);
+
+    if (req == NULL)
+        return;
+    if (err != NULL)
+        respond_unavailable(req, err);
+    else
+        respond_send(req, 200, "OK", "application/json", body.base, body.len);
+}
+
+void history_routes_get_history(struct app *app, h2o_req_t *req)
+{
+    history_get(app->history, on_history, pending_new(app, req, 0, 0));
+}
+
+static void on_incidents(void *data, const struct incidents_view *view, const char *err)
+{
+    h2o_req_t *req = pending_finish(data);
+
+    if (req == NULL)
+        return;
+    if (err != NULL)
+        respond_unavailable(req, "redis is unavailable; retry");
+    else
+        respond_send(req, 200, "OK", "application/json", view->json.base, view->json.len);
+}
+
+void history_routes_get_incidents(struct app *app, h2o_req_t *req)
+{
+    incidents_get(app->incidents, on_incidents, pending_new(app, req, 0, 0));
+}
+
+struct atom_request {
+    struct pending *pending;
+    struct app *app;
+};
+
+static void on_atom(void *data, const struct incidents_view *view, const char *err)
+{
+    struct atom_request *a = data;
+    struct app *app = a->app;
+    h2o_req_t *req = pending_finish(a->pending);
+    h2o_buffer_t *buf;
+    char feed_id[128];
+
+    free(a);
+    if (req == NULL)
+        return;
+    if (err != NULL) {
+        respond_unavailable(req, "redis is unavailable; retry");
+        return;
+    }
+    snprintf(feed_id, sizeof(feed_id), "urn:glance:%s:incidents", app->conf->prefix);
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    incident_render_atom(view->parsed, feed_id, view->now_ms, &buf);
+    respond_send(req, 200, "OK", "application/atom+xml; charset=utf-8", buf->bytes, buf->size);
+    h2o_buffer_dispose(&buf);
+}
+
+void history_routes_get_atom(struct app *app, h2o_req_t *req)
+{
+    struct atom_request *a = h2o_mem_alloc(sizeof(*a));
+
+    a->app = app;
+    a->pending = pending_new(app, req, 0, 0);
+    incidents_get(app->incidents, on_atom, a);
+}
+
+struct write {
+    struct pending *pending;
+    struct app *app;
+    enum incident_request kind;
+    uint64_t id;
+    char *json; /* the call's argument: it must live until the reply */
+};
+
+static void on_written(void *data, long long result, const char *err)
+{
+    struct write *w = data;
+    h2o_req_t *req = pending_finish(w->pending);
+    char body[96];
+    int n;
+
+    if (err == NULL && result > 0)
+        incidents_invalidate(w->app->incidents);
+    free(w->json);
+    if (req == NULL) {
+        free(w);
+        return;
+    }
+    if (err != NULL) {
+        log_warn("incident write failed: %s", err);
+        respond_unavailable(req, "redis did not confirm the write; retry");
+    } else if (result == -1) {
+        snprintf(body, sizeof(body), "no incident or maintenance %llu", (unsigned long long)w->id);
+        respond_error(req, 404, "Not Found", body);
+    } else if (result == -2) {
+        snprintf(body, sizeof(body), "incident %llu is resolved already", (unsigned long long)w->id);
+        respond_error(req, 409, "Conflict", body);
+    } else if (result == -3) {
+        respond_bad_request(req, "that status is for the other kind: an incident is investigating, identified, "
+                                 "monitoring or resolved; a maintenance scheduled, in progress or completed");
+    } else if (result > 0) {
+        n = snprintf(body, sizeof(body), "{\"id\":%lld}", result);
+        respond_send(req, w->kind == INCIDENT_UPDATE ? 200 : 201, w->kind == INCIDENT_UPDATE ? "OK" : "Created",
+                     "application/json", body, (size_t)n);
+    } else {
+        respond_unavailable(req, "unexpected reply from redis; retry");
+    }
+    free(w);
+}
+
+void history_routes_post(struct app *app, h2o_req_t *req, enum incident_request kind, h2o_iovec_t id)
+{
+    uint64_t n = 0;
+    struct timespec ts;
+    struct write *w;
+    char err[256], *json;
+
+    if (respond_check_passphrase(app, req) != 0)
+        return;
+    if (kind == INCIDENT_UPDATE && (parse_u64(id.base, id.len, &n) != 0 || n == 0 || n > INT64_MAX)) {
+        respond_bad_request(req, "an incident id is a whole number from 1");
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json = incident_input(app->conf, kind, n, req->entity.base, req->entity.len,
+                          (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, sizeof(err));
+    if (json == NULL) {
+        respond_bad_request(req, err);
+        return;
+    }
+    w = h2o_mem_alloc(sizeof(*w));
+    *w = (struct write){pending_new(app, req, 0, 0), app, kind, n, json};
+    if (store_incident_write(app->store, kind != INCIDENT_UPDATE, json, strlen(json), on_written, w) != 0) {
+        pending_unsent(w->pending);
+        free(json);
+        free(w);
+    }
+}

@@ -1,0 +1,138 @@
+/* incidents.c -- the replica's copy of the incidents and maintenance list, read from Redis at most every few
+ * seconds however many read it, and rendered once per read. */
+#include "incidents.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "incident_render.h"
+#include "log.h"
+
+struct waiter {
+    incidents_cb cb;
+    void *data;
+    struct waiter *next;
+};
+
+struct incidents {
+    h2o_loop_t *loop;
+    struct store *store;
+    char *json;
+    size_t json_len;
+    json_t *parsed;
+    h2o_buffer_t *banner;
+    int64_t now_ms;
+    uint64_t read_at; /* h2o_now when the copy was read; 0: none, or invalidated */
+    int reading;
+    struct waiter *waiting;
+};
+
+struct incidents *incidents_new(h2o_loop_t *loop, struct store *store)
+{
+    struct incidents *in = h2o_mem_alloc(sizeof(*in));
+
+    memset(in, 0, sizeof(*in));
+    in->loop = loop;
+    in->store = store;
+    h2o_buffer_init(&in->banner, &h2o_socket_buffer_prototype);
+    return in;
+}
+
+static void view_of(struct incidents *in, struct incidents_view *v)
+{
+    v->json = h2o_iovec_init(in->json, in->json_len);
+    v->parsed = in->parsed;
+    v->banner = h2o_iovec_init(in->banner->bytes, in->banner->size);
+    v->now_ms = in->now_ms;
+}
+
+static void on_read(void *data, h2o_iovec_t text, const char *err)
+{
+    struct incidents *in = data;
+    struct waiter *w = in->waiting, *next;
+    struct incidents_view view;
+    json_error_t jerr;
+    json_t *parsed = NULL;
+
+    in->reading = 0;
+    in->waiting = NULL;
+    if (err == NULL && (parsed = json_loadb(text.base, text.len, 0, &jerr)) == NULL)
+        err = "the incidents list from redis is not JSON";
+    if (err == NULL) {
+        free(in->json);
+        in->json = h2o_mem_alloc(text.len + 1);
+        memcpy(in->json, text.base, text.len);
+        in->json_len = text.len;
+        if (in->parsed != NULL)
+            json_decref(in->parsed);
+        in->parsed = parsed;
+        in->now_ms = (int64_t)json_number_value(json_object_get(parsed, "now_ms"));
+        in->read_at = h2o_now(in->loop);
+        h2o_buffer_consume(&in->banner, in->banner->size);
+        incident_render_banner(parsed, in->now_ms, &in->banner);
+    } else {
+        log_warn("reading the incidents list: %s", err);
+    }
+    view_of(in, &view);
+    for (; w != NULL; w = next) {
+        next = w->next;
+        w->cb(w->data, err == NULL ? &view : NULL, err);
+        free(w);
+    }
+}
+
+static int is_fresh(struct incidents *in)
+{
+    return in->read_at != 0 && h2o_now(in->loop) - in->read_at < INCIDENTS_FRESH_MS;
+}
+
+static void start_read(struct incidents *in)
+{
+    if (in->reading)
+        return;
+    in->reading = 1;
+    if (store_incidents(in->store, INCIDENTS_LISTED, on_read, in) != 0)
+        on_read(in, h2o_iovec_init(NULL, 0), "redis is unavailable");
+}
+
+void incidents_get(struct incidents *in, incidents_cb cb, void *data)
+{
+    struct incidents_view view;
+    struct waiter *w;
+
+    if (is_fresh(in)) {
+        view_of(in, &view);
+        cb(data, &view, NULL);
+        return;
+    }
+    w = h2o_mem_alloc(sizeof(*w));
+    *w = (struct waiter){cb, data, in->waiting};
+    in->waiting = w;
+    start_read(in);
+}
+
+h2o_iovec_t incidents_banner(struct incidents *in)
+{
+    if (!is_fresh(in))
+        start_read(in);
+    return h2o_iovec_init(in->banner->bytes, in->banner->size);
+}
+
+void incidents_invalidate(struct incidents *in)
+{
+    in->read_at = 0;
+}
+
+void incidents_free(struct incidents *in)
+{
+    struct waiter *w, *next;
+
+    for (w = in->waiting; w != NULL; w = next) {
+        next = w->next;
+        free(w);
+    }
+    free(in->json);
+    if (in->parsed != NULL)
+        json_decref(in->parsed);
+    h2o_buffer_dispose(&in->banner);
+    free(in);
+}

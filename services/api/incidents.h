@@ -1,0 +1,36 @@
+/* incidents.h -- the replica's copy of the incidents and maintenance list: GET /api/incidents, /plain's banner
+ * and /history.atom are served from it, and it is read again from Redis when it is older than a few seconds or
+ * after this replica wrote, so readers never put their number on Redis. */
+#ifndef GLANCE_INCIDENTS_H
+#define GLANCE_INCIDENTS_H
+
+#include <jansson.h>
+#include "h2o.h"
+#include "store.h"
+
+#define INCIDENTS_FRESH_MS 5000 /* how stale another replica's write may be seen */
+#define INCIDENTS_LISTED 50     /* the latest listed (every open one is listed too) */
+
+struct incidents;
+
+/* The list as it was read: `json` is GET /api/incidents's body, `parsed` the same, `banner` /plain's HTML.
+ * Borrowed for the callback. */
+struct incidents_view {
+    h2o_iovec_t json;
+    json_t *parsed;
+    h2o_iovec_t banner;
+    int64_t now_ms; /* Redis's clock when it was read */
+};
+typedef void (*incidents_cb)(void *data, const struct incidents_view *view, const char *err);
+
+struct incidents *incidents_new(h2o_loop_t *loop, struct store *store);
+void incidents_free(struct incidents *in);
+
+/* Calls `cb` with a fresh copy: at once, or once Redis answered (every caller waiting meanwhile shares one read). */
+void incidents_get(struct incidents *in, incidents_cb cb, void *data);
+/* The banner of the copy as it is, even stale (empty before the first read); starts a read when it is stale. */
+h2o_iovec_t incidents_banner(struct incidents *in);
+/* A write went through: the next caller reads again. */
+void incidents_invalidate(struct incidents *in);
+
+#endif

@@ -1,0 +1,130 @@
+/* respond.c -- what every API handler shares: JSON answers and errors, method and passphrase checks, and the
+ * bookkeeping of a request that waits on Redis. */
+#include "respond.h"
+
+#include <string.h>
+#include "codec.h"
+#include "shard.h"
+
+void respond_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = len;
+    h2o_send_inline(req, body, len); /* copies into the request's pool */
+}
+
+
+void respond_error(h2o_req_t *req, int status, const char *reason, const char *message)
+{
+    h2o_buffer_t *buf;
+
+    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
+    codec_put_lit(&buf, "{\"error\":");
+    codec_put_json_string(&buf, message, strlen(message));
+    codec_put_lit(&buf, "}");
+    respond_send(req, status, reason, "application/json", buf->bytes, buf->size);
+    h2o_buffer_dispose(&buf);
+}
+
+
+void respond_bad_request(h2o_req_t *req, const char *message)
+{
+    respond_error(req, 400, "Bad Request", message);
+}
+
+
+void respond_wrong_method(h2o_req_t *req, const char *allow)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, strlen(allow));
+    respond_error(req, 405, "Method Not Allowed", "method not allowed here");
+}
+
+
+void respond_unavailable(h2o_req_t *req, const char *why)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    respond_error(req, 503, "Service Unavailable", why);
+}
+
+
+int respond_is_get(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+
+int respond_is_post(h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+}
+
+
+int respond_check_passphrase(struct app *app, h2o_req_t *req)
+{
+    const struct conf *conf = app->conf;
+    ssize_t i;
+    h2o_iovec_t v;
+
+    if (conf->passphrase_len == 0)
+        return 0;
+    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) == -1) {
+        respond_error(req, 401, "Unauthorized", "the Authorization header is missing");
+        return -1;
+    }
+    v = req->headers.entries[i].value;
+    if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
+        v = h2o_iovec_init(v.base + 7, v.len - 7);
+    if (!secret_equal(v.base, v.len, conf->passphrase, conf->passphrase_len)) {
+        respond_error(req, 401, "Unauthorized", "the Authorization header does not hold the passphrase");
+        return -1;
+    }
+    return 0;
+}
+
+
+static void on_guard_dispose(void *p)
+{
+    struct pending **guard = p;
+
+    if (*guard != NULL)
+        (*guard)->req = NULL;
+}
+
+
+struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uint32_t shard)
+{
+    struct pending *p = h2o_mem_alloc(sizeof(*p));
+
+    p->app = app;
+    p->req = req;
+    p->cluster = cluster;
+    p->shard = shard;
+    p->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*p->guard), on_guard_dispose);
+    *p->guard = p;
+    ++app->inflight;
+    return p;
+}
+
+
+h2o_req_t *pending_finish(struct pending *p)
+{
+    h2o_req_t *req = p->req;
+
+    --p->app->inflight;
+    if (req != NULL)
+        *p->guard = NULL;
+    free(p);
+    return req;
+}
+
+
+void pending_unsent(struct pending *p)
+{
+    h2o_req_t *req = pending_finish(p);
+
+    respond_unavailable(req, "redis is unavailable; nothing was written, retry");
+}

@@ -1,0 +1,40 @@
+/* respond.h -- what every API handler shares: JSON answers and errors, method and passphrase checks, and the
+ * bookkeeping of a request that waits on Redis. */
+#ifndef GLANCE_RESPOND_H
+#define GLANCE_RESPOND_H
+
+#include "h2o.h"
+#include "app.h"
+
+/* A request waiting on Redis. The request may be gone when the reply comes (the client hung up):
+ * a guard in the request's pool clears `req` when the pool is freed, and the late reply is dropped. */
+struct pending {
+    struct app *app;
+    h2o_req_t *req;
+    struct pending **guard;
+    size_t cluster;
+    uint32_t shard;
+};
+
+/* Sends `body` as it is, never cached by anyone on the way. */
+void respond_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len);
+/* Sends {"error": message}. */
+void respond_error(h2o_req_t *req, int status, const char *reason, const char *message);
+void respond_bad_request(h2o_req_t *req, const char *message);
+/* 405 with Allow: `allow`. */
+void respond_wrong_method(h2o_req_t *req, const char *allow);
+/* 503 with Retry-After: 1. */
+void respond_unavailable(h2o_req_t *req, const char *why);
+int respond_is_get(h2o_req_t *req);  /* GET or HEAD */
+int respond_is_post(h2o_req_t *req);
+/* Sends 401 and returns -1 unless the request carries the passphrase (or none is configured). */
+int respond_check_passphrase(struct app *app, h2o_req_t *req);
+
+/* A pending call for `req`; counted in app->inflight until pending_finish. */
+struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uint32_t shard);
+/* Detaches the pending call from its request and frees it; returns the request, or NULL if it is gone. */
+h2o_req_t *pending_finish(struct pending *p);
+/* A store call that could not even be sent: the store never calls back, so undo and answer 503. */
+void pending_unsent(struct pending *p);
+
+#endif
