@@ -70,10 +70,10 @@ static void on_due(void *data, long long result, const char *err)
     const struct mirror_cluster *mc = mirror_cluster(a->mirror, ac->index);
 
     ac->due_inflight = 0;
-    /* not yet by Redis's clock, or in maintenance until then: ask again then, or in 30 s at the latest, as a window
+    /* not yet by Redis's clock, or in maintenance until then: ask again then, or in 5 s at the latest, as a window
      * may be cut short */
     if (result < 0)
-        ac->retry_at = wall_ms() + (-result < 30000 ? -result : 30000);
+        ac->retry_at = wall_ms() + (-result < 5000 ? -result : 5000);
     if (err != NULL || result < 0)
         return; /* asked again on a later tick */
     ac->settled_since = ac->due_since;

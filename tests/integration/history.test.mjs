@@ -1,0 +1,216 @@
+// history.test.mjs -- what happened, kept by the transitions themselves (issue 14): shard-time per UTC day and
+// hour to the millisecond, split at midnight and at maintenance windows, the same whichever of three replicas
+// wrote or answers, a replica SIGKILLed half-way losing nothing; each shard's story and flapping; the log capped.
+// The expected figures come from a model here that replays the transitions at the times Redis gave them (each
+// shard's `since`), so a figure off by one millisecond fails.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeTempDir, redis, request, startApi, startRedis, sleep } from './harness.mjs';
+
+const DAY = 86400000;
+const HOUR = 3600000;
+const PASS = 'history-test-passphrase';
+const AUTH = { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' };
+const key = (cluster, what) => `glance:{${cluster}}:${what}`;
+
+async function redisNow(port) {
+  const [s, us] = (await redis(port, 'TIME')).split('\n').map(Number);
+  return s * 1000 + Math.floor(us / 1000);
+}
+
+async function hgetall(port, k) {
+  const flat = (await redis(port, 'HGETALL', k)).split('\n').filter((x, i, a) => a.length > 1 || x !== '');
+  const out = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1];
+  return out;
+}
+
+/** The buckets of a history hash as {field: [8 numbers]}, d: and h: fields only. */
+async function buckets(port, cluster) {
+  const all = await hgetall(port, key(cluster, 'history'));
+  const out = {};
+  for (const [f, v] of Object.entries(all)) if (/^[dh]:/.test(f)) out[f] = v.split(' ').map(Number);
+  return { out, all };
+}
+
+/** The model: replays changes {t, from, to} and accounts n x elapsed per day and hour, as lib.lua's record does
+ * (no maintenance here). */
+function model(changes) {
+  const n = [0, 0, 0, 0, 0, 0, 0];
+  const out = {};
+  let at = null;
+  const add = (field, ms) => {
+    out[field] ||= [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let s = 1; s <= 6; s++) out[field][s - 1] += n[s] * ms;
+  };
+  for (const c of changes) {
+    if (at !== null && c.t > at) {
+      for (const [size, p] of [[DAY, 'd:'], [HOUR, 'h:']]) {
+        for (let a = at; a < c.t;) {
+          const b = Math.min(c.t, (Math.floor(a / size) + 1) * size);
+          add(p + Math.floor(a / size), b - a);
+          a = b;
+        }
+      }
+    }
+    if (at === null || c.t > at) at = c.t;
+    if (c.from >= 1) n[c.from]--;
+    if (c.to >= 1) n[c.to]++;
+  }
+  for (const f of Object.keys(out)) if (out[f].every((x) => x === 0)) delete out[f];
+  return { out, n: n.slice(1) };
+}
+
+describe('history: shard-time per day and hour, from the transitions', { timeout: 120000 }, () => {
+  let rds;
+  let apis = [];
+  before(async () => {
+    rds = await startRedis({ dir: makeTempDir() });
+    for (let i = 0; i < 3; i++) {
+      apis.push(await startApi({ redisPort: rds.port, bots: 'main:8;other:4;flappy:2;logged:50', passphrase: PASS,
+        env: { GLANCE_HISTORY_LOG: 100 } }));
+    }
+  });
+  after(async () => {
+    for (const a of apis) await a.stop().catch(() => {});
+    await rds.stop();
+  });
+
+  it('accounts every change to the millisecond across three replicas, one SIGKILLed half-way', async () => {
+    const changes = [];
+    const states = new Array(8).fill(0);
+    const plan = [[0, 3], [1, 3], [2, 4], [3, 3], [0, 1], [2, 3], [1, 2], [4, 5], [0, 3], [4, 3], [5, 6], [1, 3],
+      [6, 3], [7, 2], [3, 1], [5, 3], [3, 3], [7, 3], [0, 4], [0, 3]];
+    for (let i = 0; i < plan.length; i++) {
+      if (i === 10) apis[0].kill('SIGKILL'); // mid-way: the other two carry on
+      const live = apis.filter((a) => a.alive());
+      const [id, st] = plan[i];
+      const r = await request(live[i % live.length].port, 'POST', `/api/status/main/${id}/${st}`, { headers: AUTH });
+      assert.equal(r.status, 204, r.body);
+      const t = Number(await redis(rds.port, 'HGET', key('main', 'since'), id));
+      changes.push({ t, from: states[id], to: st });
+      states[id] = st;
+      await sleep(7 + (i % 5) * 3);
+    }
+    const want = model(changes);
+    const { out, all } = await buckets(rds.port, 'main');
+    assert.deepEqual(out, want.out);
+    assert.equal(all.n, want.n.join(' '));
+    assert.equal(Number(all.at), changes[changes.length - 1].t);
+    apis[0] = await startApi({ redisPort: rds.port, bots: 'main:8;other:4;flappy:2;logged:50', passphrase: PASS,
+      env: { GLANCE_HISTORY_LOG: 100 } });
+  });
+
+  it('splits a stretch at midnight and at the hours, to the millisecond', async () => {
+    const now = await redisNow(rds.port);
+    const midnight = Math.floor(now / DAY) * DAY;
+    const at = midnight - 1234; // two shards online since 1.234 s before the last midnight
+    await redis(rds.port, 'SET', key('other', 'states'), '33');
+    await redis(rds.port, 'HSET', key('other', 'history'), 'at', at, 'n', '0 0 2 0 0 0');
+    const r = await request(apis[1].port, 'POST', '/api/status/other/0/1', { headers: AUTH });
+    assert.equal(r.status, 204, r.body);
+    const t = Number(await redis(rds.port, 'HGET', key('other', 'since'), 0));
+    const { out, all } = await buckets(rds.port, 'other');
+    const day = Math.floor(midnight / DAY);
+    assert.deepEqual(out[`d:${day - 1}`], [0, 0, 2 * 1234, 0, 0, 0, 0, 0]);
+    assert.deepEqual(out[`d:${day}`], [0, 0, 2 * (t - midnight), 0, 0, 0, 0, 0]);
+    // the hours: the one before midnight, then every hour since (those kept: 48)
+    assert.deepEqual(out[`h:${day * 24 - 1}`], [0, 0, 2 * 1234, 0, 0, 0, 0, 0]);
+    const hours = Object.entries(out).filter(([f]) => f.startsWith('h:') && Number(f.slice(2)) >= day * 24);
+    assert.equal(hours.reduce((s, [, v]) => s + v[2], 0), 2 * (t - midnight));
+    assert.equal(all.n, '1 0 1 0 0 0');
+  });
+
+  it('keeps a maintenance window apart: its down time is not downtime', async () => {
+    const now = await redisNow(rds.port);
+    // two shards unhealthy since 20 s ago; maintenance began 8 s ago
+    await redis(rds.port, 'SET', key('other', 'states'), '11');
+    await redis(rds.port, 'DEL', key('other', 'history'));
+    await redis(rds.port, 'HSET', key('other', 'history'), 'at', now - 20000, 'n', '2 0 0 0 0 0');
+    const m = await request(apis[2].port, 'POST', '/api/maintenance', { headers: AUTH, body: JSON.stringify({
+      title: 'Moving hosts', clusters: ['other'], text: 'Shards restart one by one.', starts: now - 8000, ends: now + HOUR }) });
+    assert.equal(m.status, 201, m.body);
+    const r = await request(apis[0].port, 'POST', '/api/status/other/1/3', { headers: AUTH });
+    assert.equal(r.status, 204, r.body);
+    const t = Number(await redis(rds.port, 'HGET', key('other', 'since'), 1));
+    const { out } = await buckets(rds.port, 'other');
+    const sum = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (const [f, v] of Object.entries(out)) if (f.startsWith('d:')) v.forEach((x, i) => { sum[i] += x; });
+    assert.deepEqual(sum, [2 * 12000, 0, 0, 0, 0, 0, 2 * (t - (now - 8000)), 0]);
+    const h = (await request(apis[1].port, 'GET', '/api/history')).json();
+    const other = h.clusters.find((c) => c.name === 'other');
+    const today = other.days[other.days.length - 1];
+    assert.ok(today.maintenance_down_ms >= 2 * (t - (now - 8000)), JSON.stringify(today));
+    // the window is still on: what the shards do now counts as maintenance, not as up or down time
+    assert.equal(today.down_ms, 24000, JSON.stringify(today));
+  });
+
+  it("tells a shard's story: its transitions newest first, its availability, flapping", async () => {
+    const plan = [3, 1, 3, 1, 3, 1, 3];
+    for (const st of plan) {
+      const r = await request(apis[0].port, 'POST', `/api/status/flappy/1/${st}`, { headers: AUTH });
+      assert.equal(r.status, 204);
+      await sleep(30);
+    }
+    const s = (await request(apis[2].port, 'GET', '/api/status/flappy/1')).json();
+    assert.equal(s.transitions.length, 7);
+    assert.deepEqual(s.transitions.map((x) => x.to), [...plan].reverse());
+    assert.deepEqual(s.transitions.map((x) => x.from), [1, 3, 1, 3, 1, 3, 0]);
+    for (let i = 1; i < s.transitions.length; i++) assert.ok(s.transitions[i - 1].at_ms >= s.transitions[i].at_ms);
+    assert.equal(s.flapping, true);
+    assert.ok(s.availability['24h'] > 0.2 && s.availability['24h'] < 1, JSON.stringify(s.availability));
+    assert.equal(s.covered_from_ms, s.transitions[6].at_ms);
+    const quiet = (await request(apis[2].port, 'GET', '/api/status/flappy/0')).json();
+    assert.equal(quiet.flapping, false);
+  });
+
+  it('serves the same figures from every replica', async () => {
+    // every shard of main back to unknown: nothing accrues any more, so the figures stand still
+    for (let id = 0; id < 8; id++) await request(apis[id % 3].port, 'POST', `/api/status/main/${id}/0`, { headers: AUTH });
+    // each replica shares its /api/history body for HISTORY_FRESH_MS (10 s): let the copies made above lapse
+    await sleep(10500);
+    const bodies = [];
+    for (const a of apis) {
+      const r = await request(a.port, 'GET', '/api/history');
+      assert.equal(r.status, 200, r.body);
+      const j = r.json();
+      assert.equal(j.days, 90);
+      const main = j.clusters.find((c) => c.name === 'main');
+      assert.equal(main.days.length, 90);
+      assert.match(main.days[89].date, /^\d{4}-\d\d-\d\d$/);
+      assert.equal(main.days[89].date, new Date(j.now_ms).toISOString().slice(0, 10));
+      bodies.push(JSON.stringify(main));
+      assert.deepEqual(j.clusters.find((c) => c.name === 'flappy').flapping, [1]);
+    }
+    assert.ok(bodies[1] === bodies[0] && bodies[2] === bodies[0], `replicas differ:\n${bodies.join('\n').replace(/\{"date":"[^}]*"up_ms":0,"down_ms":0,"maintenance_ms":0,"maintenance_down_ms":0\},?/g, '')}`);
+    const main = JSON.parse(bodies[0]);
+    const { out } = await buckets(rds.port, 'main');
+    const day = out[`d:${Math.floor(Date.now() / DAY)}`] || out[`d:${Math.floor(Date.now() / DAY) - 1}`];
+    assert.ok(day, 'a bucket for today');
+    const up = main.days.reduce((s, d) => s + d.up_ms, 0);
+    const down = main.days.reduce((s, d) => s + d.down_ms, 0);
+    assert.ok(up > 0 && down > 0);
+    const want = up / (up + down);
+    assert.ok(Math.abs(main.availability['24h'] - want) < 1e-6, `${main.availability['24h']} vs ${want}`);
+  });
+
+  it('caps the transition log (GLANCE_HISTORY_LOG) and a story at its last 12 changes', async () => {
+    for (let i = 0; i < 300; i++) {
+      const r = await request(apis[i % 3].port, 'POST', `/api/status/logged/${i % 50}/${3 + (Math.floor(i / 50) % 2)}`, { headers: AUTH });
+      assert.equal(r.status, 204);
+    }
+    const len = Number(await redis(rds.port, 'XLEN', key('logged', 'log')));
+    assert.ok(len >= 100 && len <= 200, `log length ${len}`);
+    const last = (await redis(rds.port, 'XREVRANGE', key('logged', 'log'), '+', '-', 'COUNT', 1)).split('\n');
+    assert.deepEqual(last.slice(1), ['s', '49', 'f', '3', 't', '4']);
+    const s = (await request(apis[0].port, 'GET', '/api/status/logged/7')).json();
+    assert.equal(s.transitions.length, 6);
+  });
+
+  it('refuses a bad GLANCE_HISTORY_LOG at start-up with one line', async () => {
+    const bad = await startApi({ redisPort: rds.port, env: { GLANCE_HISTORY_LOG: '5' }, waitReady: false });
+    const code = await bad.exited;
+    assert.notEqual(code?.code ?? code, 0);
+    assert.match(bad.stderr(), /GLANCE_HISTORY_LOG/);
+  });
+});
