@@ -327,14 +327,14 @@ function apiEnv(env) {
  * fresh temp dir, so no stray .env is read). Does not wait for anything.
  * Returns {child, pid, cwd, stderr(), stdout(), exited, waitExit(ms)}.
  */
-export function spawnApi(env, { cwd } = {}) {
-  if (!existsSync(API_BIN)) {
-    throw new Error(`glance-api binary not found at ${API_BIN} (build it with cmake -S . -B build && cmake --build build, or set GLANCE_API_BIN)`);
+export function spawnApi(env, { cwd, bin = API_BIN } = {}) {
+  if (!existsSync(bin)) {
+    throw new Error(`glance-api binary not found at ${bin} (build it with cmake -S . -B build && cmake --build build, or set GLANCE_API_BIN)`);
   }
   const dir = cwd || makeTempDir('glance-api-');
   let stderr = '';
   let stdout = '';
-  const child = track(spawn(API_BIN, [], { cwd: dir, env: apiEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }), 'glance-api');
+  const child = track(spawn(bin, [], { cwd: dir, env: apiEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }), 'glance-api');
   child.stderr.on('data', (d) => { stderr += d; });
   child.stdout.on('data', (d) => { stdout += d; });
   return {
@@ -351,11 +351,11 @@ export function spawnApi(env, { cwd } = {}) {
 /**
  * Starts a glance-api replica against redis://127.0.0.1:<redisPort>/0 and waits (10 s at most) until
  * GET /readyz answers 200. Options: bots (GLANCE_BOTS, default "main:360;demo:1"), healthTimeout,
- * passphrase, feedIntervalMs, env (extra variables; undefined removes one), cwd.
+ * passphrase, feedIntervalMs, env (extra variables; undefined removes one), cwd, bin (another build's binary).
  * Returns {port, url, pid, stderr(), stop() (SIGTERM, await exit, resolves the exit code), kill(signal)}.
  */
 export async function startApi({ redisPort, bots = 'main:360;demo:1', healthTimeout, passphrase,
-  feedIntervalMs, env = {}, cwd, waitReady = true } = {}) {
+  feedIntervalMs, env = {}, cwd, bin, waitReady = true } = {}) {
   const port = await freePort();
   const fullEnv = {
     GLANCE_HOST: '127.0.0.1',
@@ -370,7 +370,7 @@ export async function startApi({ redisPort, bots = 'main:360;demo:1', healthTime
     ...(feedIntervalMs !== undefined ? { GLANCE_FEED_INTERVAL_MS: feedIntervalMs } : {}),
     ...env,
   };
-  const proc = spawnApi(fullEnv, { cwd });
+  const proc = spawnApi(fullEnv, { cwd, bin });
   const url = `http://127.0.0.1:${port}`;
   const api = {
     port,

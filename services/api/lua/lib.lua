@@ -35,21 +35,22 @@ local KEEP_DAYS, KEEP_HOURS = 90, 48
 local RECENT_KEPT = 12                       -- transitions a shard's story keeps
 local FLAP_CHANGES, FLAP_WINDOW_MS = 6, HOUR_MS -- a shard with this many changes within the window flaps
 
+-- A bucket's eight figures, or `n`'s six counts: decimal, space-separated, read and written in one call each.
+local PATTERN = {[6] = '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$', [8] = '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$'}
+local FORMAT = {[6] = '%.0f %.0f %.0f %.0f %.0f %.0f', [8] = '%.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f'}
 local function numbers(s, n)
-  local t = {}
-  for i = 1, n do t[i] = 0 end
-  local i = 0
-  for x in string.gmatch(s or '', '%d+') do
-    i = i + 1
-    t[i] = tonumber(x)
+  local t = {string.match(s or '', PATTERN[n])}
+  if #t ~= n then
+    t = {}
+    for i = 1, n do t[i] = 0 end
+    return t
   end
+  for i = 1, n do t[i] = tonumber(t[i]) end
   return t
 end
 
 local function join(t)
-  local out = {}
-  for i = 1, #t do out[i] = string.format('%.0f', t[i]) end
-  return table.concat(out, ' ')
+  return string.format(FORMAT[#t], unpack(t))
 end
 
 -- How many shards of a states string are in each reported state (1..6).
@@ -140,34 +141,55 @@ local function trim(hist_key, p, mark, first, oldest)
   redis.call('HSET', hist_key, mark, oldest)
 end
 
+-- A shard's story is its last RECENT_KEPT changes, oldest first, STORY_ENTRY bytes each: the ms (48 bits), the
+-- state it left and the one it took (struct '>I6BB').
+local STORY_ENTRY = 8
+
 -- Accounts the time since the cluster's last change, before shard `id` goes from `old` to `new` at `now`, and
 -- appends the change to the cluster's log and the shard's story. `h` holds the history keys (see history_keys).
+-- Written for the common case, a change in the same hour as the last: one HMGET, one HSET.
 local function record(h, states_key, id, old, new, now)
-  local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst')
+  local dk, hk = 'd:' .. math.floor(now / DAY_MS), 'h:' .. math.floor(now / HOUR_MS)
+  local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst', dk, hk)
   local n = head[2] and numbers(head[2], 6) or count_states(redis.call('GET', states_key) or '')
   local at = tonumber(head[1] or now)
   local maint = redis.call('HGETALL', h.maint)
-  if now > at then
+  local out = {}
+  if now > at and #maint == 0 and math.floor(at / HOUR_MS) == math.floor(now / HOUR_MS) then
+    -- the common case: the same hour (and so the same day), no maintenance: one span into two known buckets
+    local d, hr = numbers(head[5], 8), numbers(head[6], 8)
+    for s = 1, 6 do
+      d[s] = d[s] + n[s] * (now - at)
+      hr[s] = hr[s] + n[s] * (now - at)
+    end
+    out = {dk, join(d), hk, join(hr)}
+    at = now
+  elseif now > at then
     local acc = accrue(at, now, n, windows(maint))
-    local fields = {}
-    for f in pairs(acc) do fields[#fields + 1] = f end
-    if #fields > 0 then
-      local cur = redis.call('HMGET', h.hist, unpack(fields))
-      local out = {}
-      for i, f in ipairs(fields) do
-        local v = numbers(cur[i], 8)
-        for k = 1, 8 do v[k] = v[k] + acc[f][k] end
-        out[#out + 1] = f
-        out[#out + 1] = join(v)
-      end
-      redis.call('HSET', h.hist, unpack(out))
+    local cur, others = {[dk] = head[5], [hk] = head[6]}, {}
+    for f in pairs(acc) do
+      if f ~= dk and f ~= hk then others[#others + 1] = f end
+    end
+    if #others > 0 then
+      local got = redis.call('HMGET', h.hist, unpack(others))
+      for i, f in ipairs(others) do cur[f] = got[i] end
+    end
+    for f, add in pairs(acc) do
+      local v = numbers(cur[f], 8)
+      for k = 1, 8 do v[k] = v[k] + add[k] end
+      out[#out + 1] = f
+      out[#out + 1] = join(v)
     end
     at = now
   end
   local o, w = tonumber(old or '0'), tonumber(new)
   if o >= 1 and o <= 6 and n[o] > 0 then n[o] = n[o] - 1 end
   if w >= 1 and w <= 6 then n[w] = n[w] + 1 end
-  redis.call('HSET', h.hist, 'at', at, 'n', join(n))
+  out[#out + 1] = 'at'
+  out[#out + 1] = at
+  out[#out + 1] = 'n'
+  out[#out + 1] = join(n)
+  redis.call('HSET', h.hist, unpack(out))
   trim(h.hist, 'd:', 'first', tonumber(head[3]), math.floor(now / DAY_MS) - KEEP_DAYS + 1)
   trim(h.hist, 'h:', 'hfirst', tonumber(head[4]), math.floor(now / HOUR_MS) - KEEP_HOURS + 1)
   -- the maintenance windows that are over are accounted for now
@@ -175,17 +197,11 @@ local function record(h, states_key, id, old, new, now)
     if tonumber(string.match(maint[i + 1], ' (%d+)$') or '0') <= now then redis.call('HDEL', h.maint, maint[i]) end
   end
   redis.call('XADD', h.log, 'MAXLEN', '~', h.log_max, '*', 's', id, 'f', o, 't', w)
-  -- the shard's story: "ms:from:to" entries, oldest first
-  local story = {}
-  local recent = 0
-  for e in string.gmatch(redis.call('HGET', h.recent, id) or '', '[^,]+') do story[#story + 1] = e end
-  story[#story + 1] = string.format('%.0f:%d:%d', now, o, w)
-  while #story > RECENT_KEPT do table.remove(story, 1) end
-  for _, e in ipairs(story) do
-    if now - tonumber(string.match(e, '^(%d+)')) < FLAP_WINDOW_MS then recent = recent + 1 end
-  end
-  redis.call('HSET', h.recent, id, table.concat(story, ','))
-  if recent >= FLAP_CHANGES then
+  local story = (redis.call('HGET', h.recent, id) or '') .. struct.pack('>I6BB', now, o, w)
+  if #story > RECENT_KEPT * STORY_ENTRY then story = string.sub(story, -RECENT_KEPT * STORY_ENTRY) end
+  redis.call('HSET', h.recent, id, story)
+  if #story >= FLAP_CHANGES * STORY_ENTRY and
+      now - struct.unpack('>I6', story, #story - FLAP_CHANGES * STORY_ENTRY + 1) < FLAP_WINDOW_MS then
     redis.call('ZADD', h.flapping, now, id)
     redis.call('ZREMRANGEBYSCORE', h.flapping, '-inf', now - FLAP_WINDOW_MS)
   end

@@ -10,8 +10,9 @@ local state = get_state(KEYS[1], ARGV[1])
 local since = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local now = now_ms()
 local story = {}
-for t, f, to in string.gmatch(redis.call('HGET', KEYS[4], ARGV[1]) or '', '(%d+):(%d+):(%d+)') do
-  story[#story + 1] = {tonumber(t), tonumber(f), tonumber(to)}
+local packed = redis.call('HGET', KEYS[4], ARGV[1]) or ''
+for i = 1, #packed - STORY_ENTRY + 1, STORY_ENTRY do
+  story[#story + 1] = {struct.unpack('>I6BB', packed, i)}
 end
 -- the shard's states as spans {from, to, state}, oldest first, from the first transition it keeps (or its last
 -- change) to now
