@@ -154,6 +154,42 @@ void incident_render_banner(json_t *list, int64_t now_ms, h2o_buffer_t **buf)
         put(buf, "</section>");
 }
 
+void incident_render_list(json_t *list, h2o_buffer_t **buf)
+{
+    json_t *rec, *u;
+    size_t i, j, n = json_array_size(json_object_get(list, "incidents"));
+    char line[96];
+
+    if (n == 0)
+        return;
+    snprintf(line, sizeof(line), "<details><summary>Incident history (%zu, newest first; ", n);
+    put(buf, line);
+    put(buf, "<a href=\"/history.atom\">Atom feed</a>)</summary><ul>");
+    json_array_foreach(json_object_get(list, "incidents"), i, rec) {
+        put(buf, "<li><strong>");
+        put(buf, is_maintenance(rec) ? "Maintenance" : "Incident");
+        put(buf, json_is_true(json_object_get(rec, "automatic")) ? " (automatic)" : "");
+        put(buf, ": <bdi>");
+        put_field(buf, rec, "title");
+        put(buf, "</bdi></strong> — ");
+        put_clusters(buf, rec);
+        put(buf, "; ");
+        put_field(buf, rec, "status");
+        put(buf, "<ul>");
+        json_array_foreach(json_object_get(rec, "updates"), j, u) {
+            put(buf, "<li>");
+            put_time(buf, ms_of(u, "at_ms"), 0);
+            put(buf, ", ");
+            put_field(buf, u, "status");
+            put(buf, ": <bdi>");
+            put_field(buf, u, "text");
+            put(buf, "</bdi></li>");
+        }
+        put(buf, "</ul></li>");
+    }
+    put(buf, "</ul></details>");
+}
+
 void incident_render_atom(json_t *list, const char *feed_id, int64_t now_ms, h2o_buffer_t **buf)
 {
     json_t *rec, *u, *first;

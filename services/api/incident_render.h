@@ -10,6 +10,10 @@
 /* Open incidents, and maintenance in progress or starting within a day, as HTML (nothing when there are none). */
 void incident_render_banner(json_t *list, int64_t now_ms, h2o_buffer_t **buf);
 
+/* Every incident and maintenance of `list` with its updates, newest first, as a collapsed HTML list (nothing when
+ * there are none). */
+void incident_render_list(json_t *list, h2o_buffer_t **buf);
+
 /* The Atom feed of every incident and maintenance in `list`, newest first; `feed_id` names the feed (a URN). */
 void incident_render_atom(json_t *list, const char *feed_id, int64_t now_ms, h2o_buffer_t **buf);
 

@@ -69,6 +69,7 @@ static void on_read(void *data, h2o_iovec_t text, const char *err)
         in->read_at = h2o_now(in->loop);
         h2o_buffer_consume(&in->banner, in->banner->size);
         incident_render_banner(parsed, in->now_ms, &in->banner);
+        incident_render_list(parsed, &in->banner);
     } else {
         log_warn("reading the incidents list: %s", err);
     }

@@ -13,7 +13,8 @@
 
 struct incidents;
 
-/* The list as it was read: `json` is GET /api/incidents's body, `parsed` the same, `banner` /plain's HTML.
+/* The list as it was read: `json` is GET /api/incidents's body, `parsed` the same, `banner` /plain's HTML (the
+ * banner of what is open, then the whole list, collapsed).
  * Borrowed for the callback. */
 struct incidents_view {
     h2o_iovec_t json;

@@ -20,7 +20,7 @@ static const char *lookup(void *ctx, const char *name)
 static int stray_tag(const h2o_buffer_t *buf)
 {
     for (size_t i = 0; i + 1 < buf->size; ++i)
-        if (buf->bytes[i] == '<' && strchr("?/fteilpscbuna", buf->bytes[i + 1]) == NULL)
+        if (buf->bytes[i] == '<' && strchr("?/fteilpscbunad", buf->bytes[i + 1]) == NULL)
             return 1;
     return 0;
 }
@@ -31,6 +31,7 @@ static void render(json_t *list)
 
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     incident_render_banner(list, 1796040000000LL, &buf);
+    incident_render_list(list, &buf);
     if (stray_tag(buf))
         abort();
     h2o_buffer_dispose(&buf);

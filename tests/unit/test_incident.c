@@ -154,6 +154,12 @@ static char *render(void (*fn)(json_t *, int64_t, h2o_buffer_t **), const char *
     return out;
 }
 
+static void list_of(json_t *list, int64_t now, h2o_buffer_t **buf)
+{
+    (void)now;
+    incident_render_list(list, buf);
+}
+
 static void atom(json_t *list, int64_t now, h2o_buffer_t **buf)
 {
     incident_render_atom(list, "urn:glance:test:incidents", now, buf);
@@ -172,6 +178,11 @@ TEST(test_incident_banner_escapes_every_operator_word)
     CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;\xef\xbf\xbd") != NULL);
     CHECK(strstr(html, "a &lt;b&gt;bold&lt;/b&gt; claim") != NULL);
     CHECK(strstr(html, "id=\"incident-3\"") != NULL);
+    free(html);
+    html = render(list_of, HOSTILE);
+    CHECK(strstr(html, "<script>") == NULL);
+    CHECK(strstr(html, "Incident history (1, newest first;") != NULL);
+    CHECK(strstr(html, "Incident (automatic): <bdi>&lt;script&gt;") != NULL);
     free(html);
 }
 
