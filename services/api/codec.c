@@ -75,7 +75,11 @@ void codec_encode_event(const struct codec_event *ev, msgpack_sbuffer *out)
 
 void codec_put(h2o_buffer_t **buf, const char *s, size_t len)
 {
-    h2o_iovec_t room = h2o_buffer_reserve(buf, len);
+    h2o_iovec_t room;
+
+    if (len == 0)
+        return; /* `s` may then be NULL (an empty iovec), which memcpy must not be given */
+    room = h2o_buffer_reserve(buf, len);
     memcpy(room.base, s, len);
     (*buf)->size += len;
 }
