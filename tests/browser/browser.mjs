@@ -172,14 +172,15 @@ export async function postAtRate(port, { rate, seconds, makePath, sockets = 32 }
 }
 
 /**
- * Writes a screenshot to tests/out/<name> and, when GLANCE_UPDATE_SCREENSHOTS=1, copies it to docs/
- * (so a test run never dirties the tree unless asked). Resolves the path written in tests/out.
+ * Writes a screenshot to tests/out/<name> and, when GLANCE_UPDATE_SCREENSHOTS=1 and the name is one of the
+ * README's (screenshot-*.png), copies it to docs/ (so a test run never dirties the tree unless asked).
+ * Resolves the path written in tests/out.
  */
 export async function screenshot(page, name, opts = {}) {
   mkdirSync(OUT_DIR, { recursive: true });
   const file = path.join(OUT_DIR, name);
   await page.screenshot({ path: file, timeout: 15000, ...opts });
-  if (process.env.GLANCE_UPDATE_SCREENSHOTS === '1') {
+  if (process.env.GLANCE_UPDATE_SCREENSHOTS === '1' && name.startsWith('screenshot-')) {
     mkdirSync(DOCS_DIR, { recursive: true });
     copyFileSync(file, path.join(DOCS_DIR, name));
   }

@@ -247,7 +247,8 @@ describe('the dashboard', { timeout: 60000 }, () => {
         await p.evaluate(() => document.fonts.ready);
         await sleep(300); // let the summaries settle
       }
-      const files = [await screenshot(desk, 'screenshot-desktop.png'), await screenshot(phone, 'screenshot-phone.png')];
+      // tests/out only: the README's screenshots, with incidents and history, come from history.test.mjs
+      const files = [await screenshot(desk, 'dashboard-desktop.png'), await screenshot(phone, 'dashboard-phone.png')];
       // readable at 360 px: nothing wider than the screen
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the phone page is ${overflow}px wider than the screen`);

@@ -1,12 +1,15 @@
 // app.js -- wires the page together: config and branding, the feed into the grids, the header's
-// connection status, the stale-data notice, the overall summary and colour key, the settings.
+// connection status, the stale-data notice, the overall summary and colour key, the settings, and the
+// incidents, maintenance and history (which never hold up the grids, and whose failures stay quiet).
 
 import { Feed, defaultFeedUrl } from './feed.js';
 import { Grid } from './grid.js';
 import { Finder } from './finder.js';
 import { Tooltip } from './tooltip.js';
-import { STATES, summarise } from './states.js';
+import { STATES } from './states.js';
 import { formatWhen } from './format.js';
+import { HistoryView } from './history.js';
+import { Incidents, overallSummary } from './incidents.js';
 
 const config = { title: 'Glance', pulseByDefault: true, ...(globalThis.GLANCE_CONFIG || {}) };
 const $ = (sel) => document.querySelector(sel);
@@ -17,6 +20,7 @@ const metrics = { firstRenderMs: null, lastRenderMs: null, renders: [], helloToB
 let healthTimeout = 30;
 let status = { state: 'connecting', since: 0, retryAt: 0 };
 let frameQueued = false;
+let levelsShown = null; // each cluster's level from its counts, as last drawn
 
 // ------------------------------------------------------------------------------------------ branding
 
@@ -34,6 +38,14 @@ function applyBranding() {
   by.hidden = false;
 }
 
+/** The Atom feed's name, and its address when the API is on another host. */
+function applyFeedLinks() {
+  const api = (config.apiUrl || '').replace(/\/+$/, '');
+  const link = document.querySelector('link[rel="alternate"][type="application/atom+xml"]');
+  if (link) link.title = `${config.title}: incidents and maintenance`;
+  if (api) for (const a of document.querySelectorAll('[href="/history.atom"]')) a.setAttribute('href', `${api}/history.atom`);
+}
+
 // -------------------------------------------------------------------------------- the page's parts
 
 const grid = new Grid($('#clusters'), {
@@ -44,6 +56,22 @@ const grid = new Grid($('#clusters'), {
 });
 const tooltip = new Tooltip($('#shard-tip'), { apiUrl: config.apiUrl || '', healthTimeout: () => healthTimeout });
 const finder = new Finder({ form: $('#finder'), input: $('#guild'), result: $('#guild-result'), grid });
+const historyView = new HistoryView($('#history'), $('#day-tip'), {
+  apiUrl: config.apiUrl || '',
+  onFlapping: (name, ids) => { grid.setFlapping(name, ids); queueFrame(); },
+  onPainted: () => incidents.revealHash(),
+});
+const incidents = new Incidents(
+  { banner: $('#notices'), announcer: $('#notices-said'), list: $('#incident-list'), note: $('#incidents-note') },
+  { apiUrl: config.apiUrl || '', onMaintenance: (until) => { grid.setMaintenance(until); queueFrame(); } },
+);
+let historyStarted = false;
+/** The history waits for the grids' first paint (or 2 s without a feed): the shards come first. */
+function startHistory() {
+  if (historyStarted) return;
+  historyStarted = true;
+  historyView.start();
+}
 
 function buildKey() {
   $('#key').replaceChildren(...STATES.map((st) => {
@@ -63,8 +91,12 @@ function queueFrame() {
   requestAnimationFrame(() => {
     frameQueued = false;
     grid.refreshSummaries();
+    // a cluster's condition changed: an incident may have been opened or closed, look soon
+    const levels = grid.views.map((v) => `${v.name}=${v.level}`).join(',');
+    if (levelsShown !== null && levels !== levelsShown) incidents.soon();
+    levelsShown = levels;
     const totals = grid.totals();
-    const sum = summarise(totals);
+    const sum = overallSummary(grid.views.map((v) => ({ name: v.name, counts: v.counts, maintenanceUntil: v.maintenanceUntil })));
     $('#overall').dataset.level = sum.level;
     $('.overview').dataset.level = sum.level;
     $('#overall-title').textContent = sum.title;
@@ -128,6 +160,8 @@ function onHello(msg, receivedAt) {
       metrics.firstRenderMs = ms;
       metrics.helloToBuiltMs = builtAt - receivedAt;
       metrics.firstPaintedAt = performance.now(); // since navigation start
+      startHistory();
+      incidents.revealHash();
     }
     metrics.lastRenderMs = ms;
   }, 0));
@@ -162,9 +196,12 @@ pulseBox.addEventListener('change', () => {
 // ------------------------------------------------------------------------------------------- start
 
 applyBranding();
+applyFeedLinks();
 buildKey();
 showStatus();
 feed.start();
+incidents.start();
+setTimeout(startHistory, 2000);
 
 // for tests and for operators poking at the console
-window.__glance = { feed, grid, finder, metrics, config };
+window.__glance = { feed, grid, finder, metrics, config, history: historyView, incidents };

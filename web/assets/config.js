@@ -10,7 +10,8 @@ window.GLANCE_CONFIG = {
   // Where the live feed is, when it is not this page's own host at /api/feed (ws: or wss:).
   // feedUrl: 'wss://status.example.com/api/feed',
 
-  // Where the API is, when it is not this page's own host (used for each shard's "since" time).
+  // Where the API is, when it is not this page's own host (each shard's story, the history, the incidents
+  // and the Atom feed's link).
   // apiUrl: 'https://status.example.com',
 
   // Whether shards pulse on health checks for a visitor who has not chosen yet (they can change it).

@@ -7,6 +7,7 @@
 // count (from the grid's width and the cell's least width) and re-bands a grid when its width changes.
 
 import { STATES, stateLabel, summarise } from './states.js';
+import { formatClock } from './format.js';
 
 const CELL_HEIGHT = 22; // px, as .s in main.css
 const GAP = 3; // px, as .shards and .band in main.css
@@ -32,6 +33,9 @@ class ClusterView {
     this.countsEl = null;
     this.roving = null; // the shard element that is this grid's tab stop
     this.dirty = true; // the summary needs redrawing
+    this.level = 'none'; // the summary's level from the counts alone (maintenance aside)
+    this.flapping = new Set(); // shards that flap (from the history)
+    this.maintenanceUntil = null; // unix ms (Infinity: no end set) while the cluster is under maintenance
     this.digits = String(Math.max(0, shards - 1)).length;
     this.cols = 0;
   }
@@ -59,6 +63,8 @@ export class Grid {
     this.views = [];
     this.byName = new Map();
     this.marked = [];
+    this.flapping = new Map(); // cluster name -> shard ids, kept across rebuilds
+    this.maintenance = new Map(); // cluster name -> end of its maintenance window
     this.pulseEnabled = false;
     this.changesApplied = 0; // shards changed in place since the page opened (for tests and metrics)
     this.pulseFrames = [
@@ -144,6 +150,8 @@ export class Grid {
       v.els = Array.from(v.grid.querySelectorAll('.s'));
       for (const band of v.grid.children) this.bandWatcher.observe(band);
       if (v.els.length) this.setRoving(v, v.els[0]);
+      this.markFlapping(v, this.flapping.get(v.name) || []);
+      this.markMaintenance(v);
     }
     this.refreshSummaries();
     this.resizer = new ResizeObserver((entries) => {
@@ -234,17 +242,65 @@ export class Grid {
     return this.marked;
   }
 
+  /**
+   * Marks the flapping shards of cluster `name` (ids from the history): data-flapping on each, a word
+   * in the accessible name, a count beside the cluster's. Replaces the cluster's previous marks.
+   */
+  setFlapping(name, ids) {
+    const list = (Array.isArray(ids) ? ids : []).map(Number).filter((s) => Number.isInteger(s) && s >= 0);
+    this.flapping.set(name, list);
+    const v = this.byName.get(name);
+    if (v) this.markFlapping(v, list);
+  }
+
+  markFlapping(v, ids) {
+    const next = new Set(ids.filter((s) => s < v.shards));
+    if (next.size === v.flapping.size && [...next].every((s) => v.flapping.has(s))) return;
+    for (const s of v.flapping) if (!next.has(s)) delete v.els[s].dataset.flapping;
+    for (const s of next) v.els[s].dataset.flapping = '';
+    const old = v.flapping;
+    v.flapping = next;
+    for (const s of new Set([...old, ...next])) if (v.els[s] === v.roving) this.label(v, s, v.els[s]);
+    v.dirty = true;
+  }
+
+  /**
+   * Says which clusters are under maintenance now: `until` maps a cluster name to the end of its window
+   * (unix ms, Infinity without an end); the others are not. Their summaries say so, in the maintenance colour.
+   */
+  setMaintenance(until) {
+    this.maintenance = new Map(until);
+    for (const v of this.views) this.markMaintenance(v);
+  }
+
+  markMaintenance(v) {
+    const until = this.maintenance.has(v.name) ? this.maintenance.get(v.name) : null;
+    if (until === v.maintenanceUntil) return;
+    v.maintenanceUntil = until;
+    if (until === null) delete v.section.dataset.maintenance;
+    else v.section.dataset.maintenance = '';
+    v.dirty = true;
+  }
+
   /** Redraws the summary line and counts of each cluster that changed since the last call. */
   refreshSummaries() {
     for (const v of this.views) {
       if (!v.dirty) continue;
       v.dirty = false;
       const sum = summarise(v.counts);
-      v.summaryEl.dataset.level = sum.level;
-      v.summaryEl.innerHTML = `<strong>${sum.title}</strong> <span>${escapeHtml(sum.detail)}</span>`;
+      v.level = sum.level;
+      if (v.maintenanceUntil !== null) {
+        const until = v.maintenanceUntil === Infinity ? 'Under maintenance' : `Maintenance until ${formatClock(v.maintenanceUntil)}`;
+        v.summaryEl.dataset.level = 'maintenance';
+        v.summaryEl.innerHTML = `<strong>${escapeHtml(until)}</strong> <span>${escapeHtml(sum.detail)}</span>`;
+      } else {
+        v.summaryEl.dataset.level = sum.level;
+        v.summaryEl.innerHTML = `<strong>${sum.title}</strong> <span>${escapeHtml(sum.detail)}</span>`;
+      }
       v.countsEl.innerHTML = STATES.filter((st) => v.counts[st.value] > 0)
         .map((st) => `<li data-state="${st.value}"><i class="swatch" aria-hidden="true"></i>`
-          + `${v.counts[st.value].toLocaleString('en-US')} ${st.key}</li>`).join('');
+          + `${v.counts[st.value].toLocaleString('en-US')} ${st.key}</li>`).join('')
+        + (v.flapping.size ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${v.flapping.size.toLocaleString('en-US')} flapping</li>` : '');
     }
   }
 
@@ -263,7 +319,7 @@ export class Grid {
   }
 
   label(v, s, el) {
-    el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}`);
+    el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}${v.flapping.has(s) ? ', flapping' : ''}`);
   }
 
   setRoving(v, el) {

@@ -1,10 +1,12 @@
 // tooltip.js -- one shared tooltip for the shard under the pointer or the focus: its state and since
-// when. "Since" comes from GET /api/status/<cluster>/<id>, asked only after the pointer rests, cached.
+// when, and its story (last transitions, availability, flapping; story.js). Both come from
+// GET /api/status/<cluster>/<id>, asked only after the pointer rests, cached; a stale request is aborted.
 
 import { stateLabel } from './states.js';
 import { formatWhen, formatAgo } from './format.js';
+import { transitionLines, availabilityLine, isFlapping } from './story.js';
 
-const REST_MS = 120; // ask the server only when the pointer rests on a shard this long
+const REST_MS = 150; // ask the server only when the pointer rests on a shard this long
 const CACHE_MS = 10000;
 
 export class Tooltip {
@@ -84,11 +86,24 @@ export class Tooltip {
       const last = body.healthy_until_ms - this.healthTimeout() * 1000;
       lines.push(`Last heard ${formatAgo(Math.min(last, Date.now()))}`);
     }
+    const story = [];
+    if (isFlapping(body, view.flapping?.has(shard))) story.push(text('p', 'tip-flap', 'Flapping: many state changes lately'));
+    const avail = body && availabilityLine(body);
+    if (avail) story.push(text('p', 'tip-avail', avail));
+    const changes = body ? transitionLines(body) : [];
+    if (changes.length) {
+      const list = document.createElement('ol');
+      list.className = 'tip-changes';
+      list.setAttribute('aria-label', 'Last changes, newest first');
+      list.append(...changes.map((c) => text('li', null, c.text)));
+      story.push(text('p', 'tip-heading', 'Last changes'), list);
+    }
     this.el.dataset.state = state;
     this.el.replaceChildren(
       text('p', 'tip-where', `${view.name} · shard ${shard}`),
       text('p', 'tip-state', stateLabel(state)),
       ...lines.map((l) => text('p', 'tip-when', l)),
+      ...story,
     );
     if (!this.el.hidden) this.place();
   }
