@@ -202,8 +202,10 @@ local function record(h, states_key, id, old, new, now)
   redis.call('HSET', h.recent, id, story)
   if #story >= FLAP_CHANGES * STORY_ENTRY and
       now - struct.unpack('>I6', story, #story - FLAP_CHANGES * STORY_ENTRY + 1) < FLAP_WINDOW_MS then
-    redis.call('ZADD', h.flapping, now, id)
-    redis.call('ZREMRANGEBYSCORE', h.flapping, '-inf', now - FLAP_WINDOW_MS)
+    -- a shard that starts to flap (not one that goes on) is the moment to forget those that stopped
+    if redis.call('ZADD', h.flapping, now, id) == 1 then
+      redis.call('ZREMRANGEBYSCORE', h.flapping, '-inf', now - FLAP_WINDOW_MS)
+    end
   end
 end
 
