@@ -139,7 +139,8 @@ static void post_status(struct app *app, h2o_req_t *req, const struct path_segme
         return;
     }
     pending = pending_new(app, req, cluster, shard);
-    if (store_status(app->store, cluster, shard, (int)state, on_write_reply, pending) != 0)
+    if (store_status(app->store, cluster, shard, (int)state, mirror_cluster(app->mirror, cluster)->states[shard] == state,
+                     on_write_reply, pending) != 0)
         pending_unsent(pending);
 }
 
@@ -152,7 +153,8 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
     if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
         return;
     pending = pending_new(app, req, cluster, shard);
-    if (store_health(app->store, cluster, shard, on_write_reply, pending) != 0)
+    if (store_health(app->store, cluster, shard, mirror_cluster(app->mirror, cluster)->states[shard] != STATE_UNHEALTHY,
+                     on_write_reply, pending) != 0)
         pending_unsent(pending);
 }
 

@@ -78,10 +78,14 @@ const char *store_last_error(struct store *store);
  * never calls `cb`, or returns 0 and calls `cb` exactly once. `cluster` indexes conf->clusters; `shard` is
  * below its shard count. */
 
-/* Sets a state; the value is 1 when it changed, 0 when it was already that. */
-int store_status(struct store *store, size_t cluster, uint32_t shard, int state, store_count_cb cb, void *data);
-/* A health ping; the value is -1 when the shard never had a status, 1 when it came back online, else 0. */
-int store_health(struct store *store, size_t cluster, uint32_t shard, store_count_cb cb, void *data);
+/* Sets a state; the value is 1 when it changed, 0 when it was already that. `likely_unchanged` (the mirror has the
+ * shard in that state already) sends the cheaper call first; either way the result is the same. */
+int store_status(struct store *store, size_t cluster, uint32_t shard, int state, int likely_unchanged,
+                 store_count_cb cb, void *data);
+/* A health ping; the value is -1 when the shard never had a status, 1 when it came back online, else 0.
+ * `likely_unchanged`: the mirror does not have the shard unhealthy. */
+int store_health(struct store *store, size_t cluster, uint32_t shard, int likely_unchanged, store_count_cb cb,
+                 void *data);
 /* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
  * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
 int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);

@@ -5,7 +5,7 @@
 // shard's `since`), so a figure off by one millisecond fails.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTempDir, redis, request, startApi, startRedis, sleep } from './harness.mjs';
+import { makeTempDir, redis, request, setShardState, startApi, startRedis, sleep } from './harness.mjs';
 
 const DAY = 86400000;
 const HOUR = 3600000;
@@ -205,6 +205,25 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     assert.deepEqual(last.slice(1), ['s', '49', 'f', '3', 't', '4']);
     const s = (await request(apis[0].port, 'GET', '/api/status/logged/7')).json();
     assert.equal(s.transitions.length, 6);
+  });
+
+  it('records a change the replica did not expect (its mirror behind Redis) with its history all the same', async () => {
+    // the replica sends what its mirror calls a ping without the history keys; when Redis holds another state,
+    // the script declines and the replica sends the change in full
+    const port = apis[2].port;
+    assert.equal((await request(port, 'POST', '/api/status/logged/40/3', { headers: AUTH })).status, 204);
+    assert.equal((await request(port, 'POST', '/api/status/logged/41/3', { headers: AUTH })).status, 204);
+    await sleep(100);
+    await setShardState(rds.port, 'logged', 40, 5); // behind every mirror's back: 40 stopping, 41 unhealthy
+    await setShardState(rds.port, 'logged', 41, 1);
+    assert.equal((await request(port, 'POST', '/api/status/logged/40/3', { headers: AUTH })).status, 204);
+    assert.equal((await request(port, 'POST', '/api/health/logged/41', { headers: AUTH })).status, 204);
+    const s40 = (await request(port, 'GET', '/api/status/logged/40')).json();
+    assert.deepEqual([s40.state, s40.transitions[0].from, s40.transitions[0].to], [3, 5, 3]);
+    const s41 = (await request(port, 'GET', '/api/status/logged/41')).json();
+    assert.deepEqual([s41.state, s41.transitions[0].from, s41.transitions[0].to], [3, 1, 3]);
+    const last = (await redis(rds.port, 'XREVRANGE', key('logged', 'log'), '+', '-', 'COUNT', 2)).split('\n');
+    assert.deepEqual([last.slice(1, 7), last.slice(8, 14)], [['s', '41', 'f', '1', 't', '3'], ['s', '40', 'f', '5', 't', '3']]);
   });
 
   it('refuses a bad GLANCE_HISTORY_LOG at start-up with one line', async () => {
