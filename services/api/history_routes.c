@@ -14,21 +14,64 @@
 #include "parse.h"
 #include "respond.h"
 
-static void on_history(void *data, h2o_iovec_t body, const char *err)
+#define LOG_DEFAULT 100
+#define LOG_MAX 1000
+
+static void on_text(void *data, h2o_iovec_t text, const char *err)
 {
     h2o_req_t *req = pending_finish(data);
 
     if (req == NULL)
         return;
     if (err != NULL)
-        respond_unavailable(req, err);
+        respond_unavailable(req, "redis is unavailable; retry");
     else
-        respond_send(req, 200, "OK", "application/json", body.base, body.len);
+        respond_send(req, 200, "OK", "application/json", text.base, text.len);
 }
 
 void history_routes_get_history(struct app *app, h2o_req_t *req)
 {
-    history_get(app->history, on_history, pending_new(app, req, 0, 0));
+    history_get(app->history, on_text, pending_new(app, req, 0, 0));
+}
+
+/* The value of `count=` in the query: LOG_DEFAULT without one; 0 when it is not a number from 1 to LOG_MAX. */
+static uint32_t query_count(h2o_req_t *req)
+{
+    const char *q, *end, *p;
+    uint64_t n;
+
+    if (req->query_at == SIZE_MAX)
+        return LOG_DEFAULT;
+    q = req->path.base + req->query_at + 1;
+    end = req->path.base + req->path.len;
+    for (p = q; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp != NULL ? amp : end;
+        if (stop - p > 6 && memcmp(p, "count=", 6) == 0)
+            return parse_u64(p + 6, (size_t)(stop - p - 6), &n) == 0 && n >= 1 && n <= LOG_MAX ? (uint32_t)n : 0;
+        p = stop + 1;
+    }
+    return LOG_DEFAULT;
+}
+
+void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t name)
+{
+    ssize_t cluster = mirror_find(app->mirror, name.base, name.len);
+    uint32_t count = query_count(req);
+    struct pending *pending;
+    char msg[160];
+
+    if (cluster < 0) {
+        snprintf(msg, sizeof(msg), "unknown cluster \"%.*s\"", (int)name.len, name.base);
+        respond_bad_request(req, msg);
+        return;
+    }
+    if (count == 0) {
+        respond_bad_request(req, "count must be a whole number from 1 to 1000");
+        return;
+    }
+    pending = pending_new(app, req, (size_t)cluster, 0);
+    if (store_log(app->store, (size_t)cluster, count, on_text, pending) != 0)
+        pending_unsent(pending);
 }
 
 static void on_incidents(void *data, const struct incidents_view *view, const char *err)

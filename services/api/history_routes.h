@@ -8,6 +8,8 @@
 #include "incident_input.h"
 
 void history_routes_get_history(struct app *app, h2o_req_t *req);
+/* GET /api/history/<cluster>[?count=N]: its latest changes from the log */
+void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t cluster);
 void history_routes_get_incidents(struct app *app, h2o_req_t *req);
 void history_routes_get_atom(struct app *app, h2o_req_t *req);
 /* POST /api/incidents, POST /api/maintenance, POST /api/incidents/<id>/updates (`id` NULL for the first two) */

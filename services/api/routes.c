@@ -329,6 +329,8 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
         respond_is_get(req) ? get_feed(app, req) : respond_wrong_method(req, "GET");
     } else if (IS(what, "history") && p->n == 2) {
         respond_is_get(req) ? history_routes_get_history(app, req) : respond_wrong_method(req, "GET, HEAD");
+    } else if (IS(what, "history") && p->n == 3) {
+        respond_is_get(req) ? history_routes_get_log(app, req, p->seg[2]) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "incidents") && p->n == 2) {
         if (respond_is_post(req))
             history_routes_post(app, req, INCIDENT_NEW, h2o_iovec_init(NULL, 0));

@@ -32,6 +32,7 @@ enum script {
     SCRIPT_HISTORY,
     SCRIPT_INCIDENT,
     SCRIPT_INCIDENTS,
+    SCRIPT_LOG,
     NUM_SCRIPTS
 };
 
@@ -190,7 +191,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,    &lua_health,    &lua_expire,
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
                                                      &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock,
-                                                     &lua_history,   &lua_incident,  &lua_incidents};
+                                                     &lua_history,   &lua_incident,  &lua_incidents,
+                                                     &lua_log};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
@@ -755,6 +757,17 @@ int store_history(struct store *s, size_t cluster, store_text_cb cb, void *data)
     push_str(c, s->keys[cluster].states);
     push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
     push_u64(c, s->conf->clusters[cluster].shards);
+    return run(c);
+}
+
+int store_log(struct store *s, size_t cluster, uint32_t count, store_text_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_LOG, RESULT_TEXT, 1, 0, data);
+
+    c->cb.text = cb;
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_LOG]);
+    push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
+    push_u64(c, count);
     return run(c);
 }
 

@@ -123,6 +123,8 @@ int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *da
 
 /* One cluster's history as the JSON object GET /api/history lists (history.lua). */
 int store_history(struct store *store, size_t cluster, store_text_cb cb, void *data);
+/* A cluster's latest `count` state changes from its log, newest first, as JSON (log.lua). */
+int store_log(struct store *store, size_t cluster, uint32_t count, store_text_cb cb, void *data);
 /* The latest `count` incidents and maintenance, and every open one, as JSON: {"now_ms":..,"incidents":[...]}. */
 int store_incidents(struct store *store, uint32_t count, store_text_cb cb, void *data);
 /* A new incident or maintenance (`is_new`), or an update to one, from JSON that incident_input.c made

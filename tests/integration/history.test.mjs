@@ -222,8 +222,24 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     assert.deepEqual([s40.state, s40.transitions[0].from, s40.transitions[0].to], [3, 5, 3]);
     const s41 = (await request(port, 'GET', '/api/status/logged/41')).json();
     assert.deepEqual([s41.state, s41.transitions[0].from, s41.transitions[0].to], [3, 1, 3]);
-    const last = (await redis(rds.port, 'XREVRANGE', key('logged', 'log'), '+', '-', 'COUNT', 2)).split('\n');
-    assert.deepEqual([last.slice(1, 7), last.slice(8, 14)], [['s', '41', 'f', '1', 't', '3'], ['s', '40', 'f', '5', 't', '3']]);
+    const log = await request(apis[0].port, 'GET', '/api/history/logged?count=2');
+    assert.equal(log.status, 200, log.body);
+    assert.deepEqual(log.json().transitions.map((x) => [x.shard, x.from, x.to]), [[41, 1, 3], [40, 5, 3]]);
+    assert.equal(log.json().cluster, 'logged');
+    assert.equal(log.json().transitions[1].at_ms, s40.since_ms);
+  });
+
+  it('serves a cluster\'s log: the latest 100 by default, ?count= up to 1000, and refuses the rest', async () => {
+    const all = (await request(apis[1].port, 'GET', '/api/history/logged')).json().transitions;
+    assert.equal(all.length, 100);
+    for (let i = 1; i < all.length; i++) assert.ok(all[i - 1].at_ms >= all[i].at_ms);
+    for (const [q, status] of [['?count=0', 400], ['?count=1001', 400], ['?count=x', 400], ['?count=1000', 200]]) {
+      const r = await request(apis[1].port, 'GET', `/api/history/logged${q}`);
+      assert.equal(r.status, status, `${q}: ${r.body}`);
+    }
+    const r = await request(apis[1].port, 'GET', '/api/history/nope');
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /unknown cluster "nope"/);
   });
 
   it('refuses a bad GLANCE_HISTORY_LOG at start-up with one line', async () => {
