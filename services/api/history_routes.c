@@ -76,14 +76,7 @@ void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t name)
 
 static void on_incidents(void *data, const struct incidents_view *view, const char *err)
 {
-    h2o_req_t *req = pending_finish(data);
-
-    if (req == NULL)
-        return;
-    if (err != NULL)
-        respond_unavailable(req, "redis is unavailable; retry");
-    else
-        respond_send(req, 200, "OK", "application/json", view->json.base, view->json.len);
+    on_text(data, err == NULL ? view->json : h2o_iovec_init(NULL, 0), err);
 }
 
 void history_routes_get_incidents(struct app *app, h2o_req_t *req)

@@ -107,6 +107,24 @@ static int is_maintenance(json_t *rec)
     return json_is_string(k) && strcmp(json_string_value(k), "maintenance") == 0;
 }
 
+/* Each update of `rec`, newest first: `open`, its time, `mid`, its status, `before` its text `after`. */
+static void put_updates(h2o_buffer_t **buf, json_t *rec, const char *open, const char *mid, const char *before,
+                        const char *after)
+{
+    json_t *u;
+    size_t i;
+
+    json_array_foreach(json_object_get(rec, "updates"), i, u) {
+        put(buf, open);
+        put_time(buf, ms_of(u, "at_ms"), 0);
+        put(buf, mid);
+        put_field(buf, u, "status");
+        put(buf, before);
+        put_field(buf, u, "text");
+        put(buf, after);
+    }
+}
+
 void incident_render_banner(json_t *list, int64_t now_ms, h2o_buffer_t **buf)
 {
     json_t *rec, *latest;
@@ -156,8 +174,8 @@ void incident_render_banner(json_t *list, int64_t now_ms, h2o_buffer_t **buf)
 
 void incident_render_list(json_t *list, h2o_buffer_t **buf)
 {
-    json_t *rec, *u;
-    size_t i, j, n = json_array_size(json_object_get(list, "incidents"));
+    json_t *rec;
+    size_t i, n = json_array_size(json_object_get(list, "incidents"));
     char line[96];
 
     if (n == 0)
@@ -176,15 +194,7 @@ void incident_render_list(json_t *list, h2o_buffer_t **buf)
         put(buf, "; ");
         put_field(buf, rec, "status");
         put(buf, "<ul>");
-        json_array_foreach(json_object_get(rec, "updates"), j, u) {
-            put(buf, "<li>");
-            put_time(buf, ms_of(u, "at_ms"), 0);
-            put(buf, ", ");
-            put_field(buf, u, "status");
-            put(buf, ": <bdi>");
-            put_field(buf, u, "text");
-            put(buf, "</bdi></li>");
-        }
+        put_updates(buf, rec, "<li>", ", ", ": <bdi>", "</bdi></li>");
         put(buf, "</ul></li>");
     }
     put(buf, "</ul></details>");
@@ -192,8 +202,8 @@ void incident_render_list(json_t *list, h2o_buffer_t **buf)
 
 void incident_render_atom(json_t *list, const char *feed_id, int64_t now_ms, h2o_buffer_t **buf)
 {
-    json_t *rec, *u, *first;
-    size_t i, j;
+    json_t *rec, *first;
+    size_t i;
     int64_t newest = 0;
     char id[32];
 
@@ -241,14 +251,7 @@ void incident_render_atom(json_t *list, const char *feed_id, int64_t now_ms, h2o
             put_time(buf, ms_of(rec, "ends_ms"), 0);
             put(buf, ".");
         }
-        json_array_foreach(json_object_get(rec, "updates"), j, u) {
-            put(buf, "\n\n");
-            put_time(buf, ms_of(u, "at_ms"), 0);
-            put(buf, " — ");
-            put_field(buf, u, "status");
-            put(buf, ": ");
-            put_field(buf, u, "text");
-        }
+        put_updates(buf, rec, "\n\n", " — ", ": ", "");
         put(buf, "</content></entry>\n");
     }
     put(buf, "</feed>\n");

@@ -201,6 +201,14 @@ const anchor = (inc) => `incident-${String(inc.id).replace(/[^A-Za-z0-9_-]/g, '_
  * history list's <ol>; `onMaintenance(map)` hears maintenanceByCluster() whenever it may have changed.
  * start() fetches now and every minute; soon() asks again shortly (a cluster's condition changed).
  */
+/** Marks a banner notice or list entry with its impact, kind and phase (for the stylesheet). */
+function markItem(li, inc, now) {
+  li.dataset.impact = impactOf(inc);
+  li.dataset.kind = inc.kind === 'maintenance' ? 'maintenance' : 'incident';
+  li.dataset.phase = phaseOf(inc, now);
+  return li;
+}
+
 export class Incidents {
   constructor({ banner, announcer, list, note }, { apiUrl = '', onMaintenance = () => {}, fetchImpl } = {}) {
     this.banner = banner;
@@ -334,10 +342,7 @@ export class Incidents {
   }
 
   notice(inc, now, index) {
-    const li = el('li', 'notice');
-    li.dataset.impact = impactOf(inc);
-    li.dataset.kind = inc.kind === 'maintenance' ? 'maintenance' : 'incident';
-    li.dataset.phase = phaseOf(inc, now);
+    const li = markItem(el('li', 'notice'), inc, now);
     const head = el('p', 'notice-head');
     const title = el('strong', 'notice-title');
     title.append(userText('bdi', null, inc.title));
@@ -398,12 +403,9 @@ export class Incidents {
   }
 
   entry(inc, now) {
-    const li = el('li', 'incident');
+    const li = markItem(el('li', 'incident'), inc, now);
     li.id = anchor(inc);
     li.tabIndex = -1; // the banner's "Details" link lands here
-    li.dataset.impact = impactOf(inc);
-    li.dataset.kind = inc.kind === 'maintenance' ? 'maintenance' : 'incident';
-    li.dataset.phase = phaseOf(inc, now);
     const head = el('div', 'incident-head');
     const h = el('h3', 'incident-title');
     h.append(userText('bdi', null, inc.title));

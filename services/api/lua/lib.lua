@@ -32,6 +32,7 @@ end
 -- other shard-ms inside maintenance. Reads add the stretch since `at` the same way, without writing it.
 local DAY_MS, HOUR_MS = 86400000, 3600000
 local KEEP_DAYS, KEEP_HOURS = 90, 48
+local BUCKETS = {{ms = DAY_MS, prefix = 'd:', kept = KEEP_DAYS}, {ms = HOUR_MS, prefix = 'h:', kept = KEEP_HOURS}}
 local RECENT_KEPT = 12                       -- transitions a shard's story keeps
 local FLAP_CHANGES, FLAP_WINDOW_MS = 6, HOUR_MS -- a shard with this many changes within the window flaps
 
@@ -111,19 +112,14 @@ end
 local function accrue(from, to, n, wins)
   local acc = {}
   if to <= from or n[1] + n[2] + n[3] + n[4] + n[5] + n[6] == 0 then return acc end
-  local a = math.max(from, (math.floor(to / DAY_MS) - KEEP_DAYS + 1) * DAY_MS)
-  while a < to do
-    local day = math.floor(a / DAY_MS)
-    local b = math.min(to, (day + 1) * DAY_MS)
-    add_span(acc, 'd:' .. day, n, wins, a, b)
-    a = b
-  end
-  a = math.max(from, (math.floor(to / HOUR_MS) - KEEP_HOURS + 1) * HOUR_MS)
-  while a < to do
-    local hour = math.floor(a / HOUR_MS)
-    local b = math.min(to, (hour + 1) * HOUR_MS)
-    add_span(acc, 'h:' .. hour, n, wins, a, b)
-    a = b
+  for _, b in ipairs(BUCKETS) do
+    local a = math.max(from, (math.floor(to / b.ms) - b.kept + 1) * b.ms)
+    while a < to do
+      local i = math.floor(a / b.ms)
+      local e = math.min(to, (i + 1) * b.ms)
+      add_span(acc, b.prefix .. i, n, wins, a, e)
+      a = e
+    end
   end
   return acc
 end
@@ -147,7 +143,7 @@ local STORY_ENTRY = 8
 
 -- Accounts the time since the cluster's last change, before shard `id` goes from `old` to `new` at `now`, and
 -- appends the change to the cluster's log and the shard's story. `h` holds the history keys (see history_keys).
--- Written for the common case, a change in the same hour as the last: one HMGET, one HSET.
+-- A change in the same hour as the last (the common case) costs one HMGET and one HSET of the history hash.
 local function record(h, states_key, id, old, new, now)
   local dk, hk = 'd:' .. math.floor(now / DAY_MS), 'h:' .. math.floor(now / HOUR_MS)
   local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst', dk, hk)
@@ -155,16 +151,7 @@ local function record(h, states_key, id, old, new, now)
   local at = tonumber(head[1] or now)
   local maint = redis.call('HGETALL', h.maint)
   local out = {}
-  if now > at and #maint == 0 and math.floor(at / HOUR_MS) == math.floor(now / HOUR_MS) then
-    -- the common case: the same hour (and so the same day), no maintenance: one span into two known buckets
-    local d, hr = numbers(head[5], 8), numbers(head[6], 8)
-    for s = 1, 6 do
-      d[s] = d[s] + n[s] * (now - at)
-      hr[s] = hr[s] + n[s] * (now - at)
-    end
-    out = {dk, join(d), hk, join(hr)}
-    at = now
-  elseif now > at then
+  if now > at then
     local acc = accrue(at, now, n, windows(maint))
     local cur, others = {[dk] = head[5], [hk] = head[6]}, {}
     for f in pairs(acc) do
