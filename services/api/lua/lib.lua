@@ -183,7 +183,12 @@ local function record(h, states_key, id, old, new, now)
   for i = 1, #maint, 2 do
     if tonumber(string.match(maint[i + 1], ' (%d+)$') or '0') <= now then redis.call('HDEL', h.maint, maint[i]) end
   end
-  redis.call('XADD', h.log, 'MAXLEN', '~', h.log_max, '*', 's', id, 'f', o, 't', w)
+  -- the entry's ID carries the change's own time (its since), not the later moment Redis would pick for '*'; only
+  -- when the clock went back past the log's last entry does Redis pick
+  local logged = redis.pcall('XADD', h.log, 'MAXLEN', '~', h.log_max, now .. '-*', 's', id, 'f', o, 't', w)
+  if type(logged) == 'table' and logged.err then
+    redis.call('XADD', h.log, 'MAXLEN', '~', h.log_max, '*', 's', id, 'f', o, 't', w)
+  end
   local story = (redis.call('HGET', h.recent, id) or '') .. struct.pack('>I6BB', now, o, w)
   if #story > RECENT_KEPT * STORY_ENTRY then story = string.sub(story, -RECENT_KEPT * STORY_ENTRY) end
   redis.call('HSET', h.recent, id, story)
