@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "conf.h"
 #include "expiry.h"
+#include "figures.h"
 #include "feed.h"
 #include "history.h"
 #include "incidents.h"
@@ -28,6 +29,7 @@ struct app {
     struct alert_sender *alert_sender;
     struct history *history;     /* GET /api/history, shared for a few seconds */
     struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
+    struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.history = history_new(app.loop, app.store, &conf);
     app.incidents = incidents_new(app.loop, app.store);
+    app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
@@ -414,6 +415,7 @@ int main(int argc, char **argv)
     alert_sender_free(app.alert_sender);
     history_free(app.history);
     incidents_free(app.incidents);
+    figures_free(app.figures);
     bus_free(app.bus);
     expiry_free(app.expiry);
     feed_free(app.feed);

@@ -123,4 +123,5 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                      (unsigned long long)c->version);
         codec_put(buf, line, (size_t)n);
     }
+    figures_metrics(app->figures, buf); /* per cluster, from the replica's copy (a few seconds old at most) */
 }

@@ -128,3 +128,19 @@ void pending_unsent(struct pending *p)
 
     respond_unavailable(req, "redis is unavailable; nothing was written, retry");
 }
+
+
+int respond_has_type(h2o_req_t *req, const char *type)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    size_t len = strlen(type);
+    h2o_iovec_t v;
+
+    if (i < 0)
+        return 0;
+    v = req->headers.entries[i].value;
+    while (v.len != 0 && (v.base[v.len - 1] == ' ' || v.base[v.len - 1] == '\t'))
+        --v.len;
+    return v.len >= len && h2o_lcstris(v.base, len, type, len) && (v.len == len || v.base[len] == ';' ||
+                                                                   v.base[len] == ' ');
+}

@@ -27,6 +27,8 @@ void respond_wrong_method(h2o_req_t *req, const char *allow);
 void respond_unavailable(h2o_req_t *req, const char *why);
 int respond_is_get(h2o_req_t *req);  /* GET or HEAD */
 int respond_is_post(h2o_req_t *req);
+/* 1 when the request's Content-Type is the media type `type` (any case; parameters such as charset ignored). */
+int respond_has_type(h2o_req_t *req, const char *type);
 /* Sends 401 and returns -1 unless the request carries the passphrase (or none is configured). */
 int respond_check_passphrase(struct app *app, h2o_req_t *req);
 

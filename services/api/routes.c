@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "figures.h"
 #include "history_routes.h"
 #include "incident_input.h"
 #include "log.h"
 #include "pages.h"
+#include "report_routes.h"
 #include "respond.h"
 #include "parse.h"
 #include "shard.h"
@@ -125,11 +127,40 @@ static void on_write_reply(void *data, long long result, const char *err)
     send_no_content(req);
 }
 
+/* The optional figures of a status report or ping: the query's, and a JSON body's (Content-Type application/json;
+ * other bodies are ignored, as the original ignored them all), the body's winning where both give one. Returns 0,
+ * or sends 400 and returns -1. */
+static int read_figures(h2o_req_t *req, struct shard_figures *f)
+{
+    struct shard_figures body;
+    char err[200];
+    int i;
+
+    figures_clear(f);
+    if (req->query_at != SIZE_MAX && figures_from_query(req->path.base + req->query_at + 1,
+                                                        req->path.len - req->query_at - 1, f, err, sizeof(err)) != 0)
+        goto bad;
+    if (req->entity.len != 0 && respond_has_type(req, "application/json")) {
+        if (figures_from_json(req->entity.base, req->entity.len, &body, err, sizeof(err)) != 0)
+            goto bad;
+        for (i = 0; i != NUM_FIGURES; ++i)
+            if (body.v[i] != FIGURE_ABSENT)
+                f->v[i] = body.v[i];
+        if (figures_check(f, "", err, sizeof(err)) != 0)
+            goto bad;
+    }
+    return 0;
+bad:
+    respond_bad_request(req, err);
+    return -1;
+}
+
 static void post_status(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     size_t cluster;
     uint32_t shard;
     uint64_t state;
+    struct shard_figures figures;
     struct pending *pending;
 
     if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
@@ -138,9 +169,11 @@ static void post_status(struct app *app, h2o_req_t *req, const struct path_segme
         respond_bad_request(req, "state must be a whole number from 0 to 6");
         return;
     }
+    if (read_figures(req, &figures) != 0)
+        return;
     pending = pending_new(app, req, cluster, shard);
-    if (store_status(app->store, cluster, shard, (int)state, mirror_cluster(app->mirror, cluster)->states[shard] == state,
-                     on_write_reply, pending) != 0)
+    if (store_status(app->store, cluster, shard, (int)state, &figures,
+                     mirror_cluster(app->mirror, cluster)->states[shard] == state, on_write_reply, pending) != 0)
         pending_unsent(pending);
 }
 
@@ -148,13 +181,15 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
 {
     size_t cluster;
     uint32_t shard;
+    struct shard_figures figures;
     struct pending *pending;
 
-    if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
+    if (respond_check_passphrase(app, req) != 0 || parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0 ||
+        read_figures(req, &figures) != 0)
         return;
     pending = pending_new(app, req, cluster, shard);
-    if (store_health(app->store, cluster, shard, mirror_cluster(app->mirror, cluster)->states[shard] != STATE_UNHEALTHY,
-                     on_write_reply, pending) != 0)
+    if (store_health(app->store, cluster, shard, &figures,
+                     mirror_cluster(app->mirror, cluster)->states[shard] != STATE_UNHEALTHY, on_write_reply, pending) != 0)
         pending_unsent(pending);
 }
 
@@ -231,6 +266,8 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     codec_put(&buf, head, (size_t)n);
     codec_put(&buf, info->story.base, info->story.len); /* shard.lua's members: transitions, availability, ... */
+    codec_put_lit(&buf, ",\"figures\":");
+    figures_put_json(&buf, info->figures_at_ms, &info->figures);
     codec_put_lit(&buf, "}");
     send_json_buffer(req, buf);
     h2o_buffer_dispose(&buf);
@@ -308,11 +345,13 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
     h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
 
     int writes_incidents = (IS(what, "incidents") || IS(what, "maintenance")) && respond_is_post(req);
+    int reports = IS(what, "clusters") && respond_is_post(req);
+    size_t max = writes_incidents ? INCIDENT_BODY_MAX : reports ? REPORT_BODY_MAX : ROUTES_MAX_BODY;
+    char msg[80];
 
-    if (req->entity.len > (writes_incidents ? INCIDENT_BODY_MAX : ROUTES_MAX_BODY)) {
-        respond_error(req, 413, "Payload Too Large",
-                      writes_incidents ? "the body is over 16384 bytes"
-                                       : "the body is over 4096 bytes (these endpoints ignore bodies)");
+    if (req->entity.len > max) {
+        snprintf(msg, sizeof(msg), "the body is over %zu bytes", max);
+        respond_error(req, 413, "Payload Too Large", msg);
         return;
     }
     if (IS(what, "status") && p->n == 5) {
@@ -341,6 +380,10 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
     } else if (IS(what, "maintenance") && p->n == 2) {
         respond_is_post(req) ? history_routes_post(app, req, MAINTENANCE_NEW, h2o_iovec_init(NULL, 0))
                              : respond_wrong_method(req, "POST");
+    } else if (IS(what, "clusters") && p->n == 4 && IS(p->seg[3], "report")) {
+        respond_is_post(req) ? report_routes_post(app, req, p->seg[2]) : respond_wrong_method(req, "POST");
+    } else if (IS(what, "figures") && p->n == 2) {
+        respond_is_get(req) ? figures_get(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "alerts") && p->n == 2) {
         respond_is_get(req) ? get_alerts(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else {
@@ -391,6 +434,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
     }
     banner = incidents_banner(app->incidents);
     codec_put(&buf, banner.base, banner.len);
+    figures_plain(app->figures, &buf);
     if (req->query_at != SIZE_MAX)
         pages_plain_guild(app, h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), &buf);
     send_shared(req, "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));

@@ -33,6 +33,7 @@ enum script {
     SCRIPT_INCIDENT,
     SCRIPT_INCIDENTS,
     SCRIPT_LOG,
+    SCRIPT_REPORT,
     NUM_SCRIPTS
 };
 
@@ -40,7 +41,7 @@ enum script {
 enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RESULT_TEXT, RESULT_REPLY };
 
 struct cluster_keys {
-    char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident; /* "<prefix>:{<cluster>}:..." */
+    char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident, *figures; /* "<prefix>:{<c>}:..." */
     char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
 };
@@ -96,6 +97,7 @@ struct call {
     size_t cluster;
     uint32_t shard;
     int state;
+    struct shard_figures figures;
 };
 
 /* What status.lua and health.lua answer when they were sent without the history keys and the call turned out to
@@ -192,7 +194,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
                                                      &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock,
                                                      &lua_history,   &lua_incident,  &lua_incidents,
-                                                     &lua_log};
+                                                     &lua_log,       &lua_report};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
@@ -234,6 +236,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].old_state = key(conf, c, "state");
         s->keys[i].condition = key(conf, c, "condition");
         s->keys[i].incident = key(conf, c, "incident");
+        s->keys[i].figures = key(conf, c, "figures");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
     }
@@ -259,6 +262,7 @@ void store_free(struct store *s)
         free(s->keys[i].old_state);
         free(s->keys[i].condition);
         free(s->keys[i].incident);
+        free(s->keys[i].figures);
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             free(s->keys[i].history[h]);
     }
@@ -310,6 +314,19 @@ static void push_hb_key(struct call *c, const struct cluster_keys *k, uint32_t s
     c->buflen += n + 1;
 }
 
+/* A report's four figures, each as a number, '' when not reported, '-' when reported as null. */
+static void push_figures(struct call *c, const struct shard_figures *f)
+{
+    for (int i = 0; i != NUM_FIGURES; ++i) {
+        if (f->v[i] == FIGURE_ABSENT)
+            push(c, "", 0);
+        else if (f->v[i] == FIGURE_CLEAR)
+            push(c, "-", 1);
+        else
+            push_u64(c, f->v[i]);
+    }
+}
+
 /* A call with room for `extra` shards (a health key and an id each) beyond its fixed arguments. */
 static struct call *call_alloc(struct store *s, enum script script, enum result result, size_t extra, void *data)
 {
@@ -340,8 +357,9 @@ static struct call *script_call(struct store *s, enum script script, enum result
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
-static struct call *transition_call(struct store *s, size_t cluster, uint32_t shard, int state, int short_form,
-                                    store_count_cb cb, void *data);
+static struct call *transition_call(struct store *s, size_t cluster, uint32_t shard, int state,
+                                    const struct shard_figures *figures, int short_form, store_count_cb cb,
+                                    void *data);
 
 static int send_call(struct call *c)
 {
@@ -382,10 +400,11 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
                            h2o_iovec_init(reply->element[1]->str, reply->element[1]->len), NULL);
         break;
     case RESULT_SHARD: {
-        struct store_shard_info info = {-1, 0, 0, {NULL, 0}};
-        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 || !is_int(reply->element[0]) ||
+        struct store_shard_info info = {-1, 0, 0, {NULL, 0}, 0, {{0}}};
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6 || !is_int(reply->element[0]) ||
                             !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3]) ||
-                            reply->element[4]->type != REDIS_REPLY_STRING))
+                            reply->element[4]->type != REDIS_REPLY_STRING ||
+                            reply->element[5]->type != REDIS_REPLY_STRING))
             err = bad;
         if (err == NULL) {
             long long state = reply->element[0]->integer, pttl = reply->element[2]->integer;
@@ -393,6 +412,9 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
             info.state = state >= 0 && state <= SHARD_STATE_MAX ? (int)state : -1;
             info.since_ms = reply->element[1]->integer;
             info.healthy_until_ms = pttl > 0 ? reply->element[3]->integer + pttl : 0;
+            if (store_figures_decode(reply->element[5]->str, reply->element[5]->len, &info.figures_at_ms,
+                                     &info.figures) != 0)
+                info.figures_at_ms = 0; /* never reported any */
         }
         c->cb.shard(c->data, err == NULL ? &info : NULL, err);
         break;
@@ -443,7 +465,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
     }
     if (reply != NULL && c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY) {
-        struct call *full = transition_call(s, c->cluster, c->shard, c->state, 0, c->cb.count, c->data);
+        struct call *full = transition_call(s, c->cluster, c->shard, c->state, &c->figures, 0, c->cb.count,
+                                            c->data);
         if (send_call(full) == 0) {
             free(c);
             return;
@@ -495,26 +518,33 @@ static void push_event_target(struct store *s, struct call *c, size_t cluster)
 }
 
 /* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
- * KEYS: states, since, health key, version, then the history keys unless `short_form`; ARGV: the id, the state
- * (status only), the health timeout, the channel, the cluster, the log's length.
+ * KEYS: states, since, health key, version, figures, then the history keys unless `short_form`; ARGV: the id, the
+ * state (status only), the health timeout, the channel, the cluster, the log's length, then the four figures when
+ * the report has any ('' for one it leaves out).
  * The short form is for what is most likely a ping (the mirror says the shard is in that state already): the
  * script then never needs the history, and five keys fewer make the most common call about a fifth cheaper for
  * Redis; should it be a change after all, the script answers NEEDS_HISTORY, writes nothing but the health key,
  * and on_reply sends the call again in full. */
-static struct call *transition_call(struct store *s, size_t cluster, uint32_t shard, int state, int short_form,
-                                    store_count_cb cb, void *data)
+static struct call *transition_call(struct store *s, size_t cluster, uint32_t shard, int state,
+                                    const struct shard_figures *figures, int short_form, store_count_cb cb,
+                                    void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
     struct call *c = script_call(s, state >= 0 ? SCRIPT_STATUS : SCRIPT_HEALTH, RESULT_COUNT,
-                                 4 + (short_form ? 0 : STORE_HISTORY_KEYS), 1, data);
+                                 5 + (short_form ? 0 : STORE_HISTORY_KEYS), 2, data);
 
     c->cb.count = cb;
     c->short_form = short_form;
     c->cluster = cluster;
     c->shard = shard;
     c->state = state;
+    if (figures != NULL)
+        c->figures = *figures;
+    else
+        figures_clear(&c->figures);
     push_shard_keys(c, k, shard);
     push_str(c, k->ver);
+    push_str(c, k->figures);
     if (!short_form)
         push_history_keys(c, k);
     push_u64(c, shard);
@@ -523,18 +553,56 @@ static struct call *transition_call(struct store *s, size_t cluster, uint32_t sh
     push_str(c, s->ttl);
     push_event_target(s, c, cluster);
     push_str(c, s->log_max);
+    if (figures_any(&c->figures))
+        push_figures(c, &c->figures);
     return c;
 }
 
-int store_status(struct store *s, size_t cluster, uint32_t shard, int state, int likely_unchanged, store_count_cb cb,
-                 void *data)
+int store_status(struct store *s, size_t cluster, uint32_t shard, int state, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data)
 {
-    return run(transition_call(s, cluster, shard, state, likely_unchanged, cb, data));
+    return run(transition_call(s, cluster, shard, state, figures, likely_unchanged, cb, data));
 }
 
-int store_health(struct store *s, size_t cluster, uint32_t shard, int likely_unchanged, store_count_cb cb, void *data)
+int store_health(struct store *s, size_t cluster, uint32_t shard, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data)
 {
-    return run(transition_call(s, cluster, shard, -1, likely_unchanged, cb, data));
+    return run(transition_call(s, cluster, shard, -1, figures, likely_unchanged, cb, data));
+}
+
+/* report.lua over `n` items. KEYS: states, since, version, figures, the history keys, a health key per item; ARGV:
+ * channel, cluster, the log's length, the health timeout, then six per item (id, state or '', four figures). */
+int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
+                 void *data)
+{
+    const struct cluster_keys *k = &s->keys[cluster];
+    struct call *c;
+    size_t i;
+
+    if (n == 0 || n > REPORT_ITEMS_MAX)
+        return -1;
+    /* room for 8 arguments an item (call_alloc counts 2 a shard): 7 are used */
+    c = script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(4 + STORE_HISTORY_KEYS + n), 4 * n, data);
+    c->cb.count = cb;
+    push_str(c, k->states);
+    push_str(c, k->since);
+    push_str(c, k->ver);
+    push_str(c, k->figures);
+    push_history_keys(c, k);
+    for (i = 0; i != n; ++i)
+        push_hb_key(c, k, items[i].shard);
+    push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
+    push_str(c, s->ttl);
+    for (i = 0; i != n; ++i) {
+        push_u64(c, items[i].shard);
+        if (items[i].state >= 0)
+            push_u64(c, (uint64_t)items[i].state);
+        else
+            push(c, "", 0);
+        push_figures(c, &items[i].figures);
+    }
+    return run(c);
 }
 
 /* The expire script over shards[0..n), or over first..first+n-1 when `shards` is NULL.
@@ -586,14 +654,41 @@ int store_snapshot(struct store *s, size_t cluster, store_snapshot_cb cb, void *
 
 int store_shard(struct store *s, size_t cluster, uint32_t shard, store_shard_cb cb, void *data)
 {
-    struct call *c = script_call(s, SCRIPT_SHARD, RESULT_SHARD, 5, 1, data);
+    struct call *c = script_call(s, SCRIPT_SHARD, RESULT_SHARD, 6, 1, data);
 
     c->cb.shard = cb;
     push_shard_keys(c, &s->keys[cluster], shard);
     push_str(c, s->keys[cluster].history[STORE_HISTORY_RECENT]);
     push_str(c, s->keys[cluster].history[STORE_HISTORY_FLAPPING]);
+    push_str(c, s->keys[cluster].figures);
     push_u64(c, shard);
     return run(c);
+}
+
+int store_figures(struct store *s, size_t cluster, store_reply_cb cb, void *data)
+{
+    struct call *c = call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
+
+    c->cb.reply = cb;
+    push(c, "HGETALL", 7);
+    push_str(c, s->keys[cluster].figures);
+    return run(c);
+}
+
+int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct shard_figures *f)
+{
+    const unsigned char *p = (const unsigned char *)bytes;
+    uint64_t at = 0;
+    int i, b;
+
+    if (len != 6 + 4 * NUM_FIGURES)
+        return -1;
+    for (b = 0; b != 6; ++b)
+        at = at << 8 | *p++;
+    *at_ms = (int64_t)at;
+    for (i = 0; i != NUM_FIGURES; ++i, p += 4)
+        f->v[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return 0;
 }
 
 int store_publish(struct store *s, const char *channel, size_t channel_len, const char *message, size_t len,

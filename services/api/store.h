@@ -4,6 +4,7 @@
 
 #include "h2o.h"
 #include "conf.h"
+#include "report_input.h"
 
 struct store;
 
@@ -31,6 +32,8 @@ struct store_shard_info {
     int64_t since_ms;         /* when the state was set; 0 if never */
     int64_t healthy_until_ms; /* when the health key runs out; 0 when it is gone */
     h2o_iovec_t story;        /* JSON members: transitions, availability, covered_from_ms, flapping (shard.lua) */
+    int64_t figures_at_ms;    /* when it last reported figures; 0 if never */
+    struct shard_figures figures;
 };
 typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
 
@@ -78,14 +81,24 @@ const char *store_last_error(struct store *store);
  * never calls `cb`, or returns 0 and calls `cb` exactly once. `cluster` indexes conf->clusters; `shard` is
  * below its shard count. */
 
-/* Sets a state; the value is 1 when it changed, 0 when it was already that. `likely_unchanged` (the mirror has the
+/* Sets a state, with the figures of the report when `figures` is not NULL and has any; the value is 1 when it
+ * changed, 0 when it was already that. `likely_unchanged` (the mirror has the
  * shard in that state already) sends the cheaper call first; either way the result is the same. */
-int store_status(struct store *store, size_t cluster, uint32_t shard, int state, int likely_unchanged,
-                 store_count_cb cb, void *data);
+int store_status(struct store *store, size_t cluster, uint32_t shard, int state, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data);
 /* A health ping; the value is -1 when the shard never had a status, 1 when it came back online, else 0.
  * `likely_unchanged`: the mirror does not have the shard unhealthy. */
-int store_health(struct store *store, size_t cluster, uint32_t shard, int likely_unchanged, store_count_cb cb,
+int store_health(struct store *store, size_t cluster, uint32_t shard, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data);
+/* A batch report (report.lua), all or nothing: the value is how many shards changed state, or -i when item i
+ * (from 1) is a ping for a shard that never had a status (nothing is written). `items` is copied. */
+int store_report(struct store *store, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
                  void *data);
+/* Every shard's figures of a cluster: the reply to HGETALL of its figures hash (id, 22 packed bytes: report.lua). */
+int store_figures(struct store *store, size_t cluster, store_reply_cb cb, void *data);
+/* Unpacks a shard's stored figures (6 bytes of ms, then the four figures, big-endian). Returns 0, or -1 when
+ * `len` is not theirs. */
+int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct shard_figures *f);
 /* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
  * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
 int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);

@@ -219,6 +219,28 @@ local function change(states_key, since_key, ver_key, channel, cluster, id, stat
   return ver
 end
 
+-- A shard's figures, in the cluster's figures hash: when they were last reported (ms, 48 bits), then its latency
+-- (ms), guilds, unavailable guilds and members, each FIGURE_ABSENT until first reported. 22 bytes a shard.
+local FIGURES_FORMAT, FIGURE_ABSENT = '>I6I4I4I4I4', 4294967295
+
+-- `old` (a packed value or nil) with the figures given in args[first..first+3] ('' for one not given, '-' for one
+-- reported as null: forgotten), at `now`.
+local function merge_figures(old, args, first, now)
+  local f = old and {struct.unpack(FIGURES_FORMAT, old)} or {0, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT}
+  for i = 0, 3 do
+    local a = args[first + i]
+    if a == '-' then f[i + 2] = FIGURE_ABSENT elseif a ~= '' then f[i + 2] = tonumber(a) end
+  end
+  return struct.pack(FIGURES_FORMAT, now, f[2], f[3], f[4], f[5])
+end
+
+-- Stores the figures of one report (args[first..first+3]), when it has any.
+local function put_figures(key, id, args, first)
+  if args[first] then
+    redis.call('HSET', key, id, merge_figures(redis.call('HGET', key, id), args, first, now_ms()))
+  end
+end
+
 local function ping(channel, cluster, id)
   redis.call('PUBLISH', channel, cmsgpack.pack({2, cluster, tonumber(id)}))
 end

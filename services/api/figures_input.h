@@ -1,0 +1,46 @@
+/* figures_input.h -- the optional figures a bot reports with a shard's state or ping (latency, guilds, unavailable
+ * guilds, members), checked one by one, from a query string or a small JSON body. Pure: no I/O, so the unit tests
+ * and the fuzzer drive it directly. The batch report (report_input.h) checks its items' figures with the same rules. */
+#ifndef GLANCE_FIGURES_INPUT_H
+#define GLANCE_FIGURES_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FIGURES_LATENCY_MAX 600000u    /* ms: ten minutes is no longer a latency */
+#define FIGURES_GUILDS_MAX 1000000u    /* Discord asks for a shard per 2,500; this leaves room for any plan */
+#define FIGURES_MEMBERS_MAX 4000000000u
+#define FIGURE_ABSENT UINT32_MAX      /* not reported */
+#define FIGURE_CLEAR (UINT32_MAX - 1) /* reported as null: forget the last one (a shard that has no latency now) */
+
+enum figure { FIGURE_LATENCY, FIGURE_GUILDS, FIGURE_UNAVAILABLE, FIGURE_MEMBERS, NUM_FIGURES };
+
+/* The names as the API spells them, in enum figure order. */
+extern const char *const figure_names[NUM_FIGURES];
+
+struct shard_figures {
+    uint32_t v[NUM_FIGURES]; /* FIGURE_ABSENT when not given */
+};
+
+void figures_clear(struct shard_figures *f);
+/* 1 when any figure is given (a number or FIGURE_CLEAR). */
+int figures_any(const struct shard_figures *f);
+
+/* Which figure `name` is, or -1. */
+int figures_find(const char *name, size_t len);
+/* Checks and sets figure `which` from a number (`is_integer`: it had no fraction in its source). A latency may have
+ * a fraction (rounded to the ms); the counts may not. Returns 0, or -1 with one line in `err` naming the field
+ * (prefixed by `where`, e.g. "shards[3]."). */
+int figures_set(struct shard_figures *f, enum figure which, double value, int is_integer, const char *where, char *err,
+                size_t errlen);
+/* The checks that span figures (unavailable guilds at most the guilds of the same report). Returns 0 or -1. */
+int figures_check(const struct shard_figures *f, const char *where, char *err, size_t errlen);
+
+/* Reads the known figures of a query string ("latency_ms=42&guilds=1000", without the '?'); other parameters are
+ * ignored, as the original ignored the whole query. Returns 0, or -1 with `err`. */
+int figures_from_query(const char *query, size_t len, struct shard_figures *f, char *err, size_t errlen);
+/* Reads a JSON object of figures; null clears one; an unknown member is refused so that a typo is not silently
+ * dropped. */
+int figures_from_json(const char *body, size_t len, struct shard_figures *f, char *err, size_t errlen);
+
+#endif

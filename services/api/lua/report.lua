@@ -1,0 +1,50 @@
+-- report.lua -- a cluster's batch report (POST /api/clusters/<cluster>/report): many shards' states and pings,
+-- with their figures, all or nothing. Each item is what status.lua (a state) or health.lua (no state) does alone.
+-- KEYS: states, since hash, version key, figures hash, the five history keys (lib.lua, history_keys), then the
+--       health key of each item
+-- ARGV: events channel, cluster, the log's length to keep, health timeout (s), then six per item: shard id, state
+--       ('' for a ping), latency, guilds, unavailable guilds, members ('' for a figure not reported, '-' for one
+--       reported as null)
+-- Returns how many shards changed state, or -i when item i (from 1) is a ping for a shard that never had a status
+-- (then nothing is written).
+local ITEM, FIRST = 6, 5
+local items = (#ARGV - FIRST + 1) / ITEM
+
+-- every ping must find a state before anything is written (a report lists a shard once: the replica checked)
+for i = 1, items do
+  local a = FIRST + (i - 1) * ITEM
+  if ARGV[a + 1] == '' and not get_state(KEYS[1], ARGV[a]) then
+    return -i
+  end
+end
+
+local h = history_keys(5, ARGV[3])
+local changed, ids, figured = 0, {}, {}
+for i = 1, items do
+  local a = FIRST + (i - 1) * ITEM
+  local id, state = ARGV[a], ARGV[a + 1]
+  redis.call('SET', KEYS[9 + i], '1', 'EX', ARGV[4])
+  local old = get_state(KEYS[1], id)
+  if state == '' then state = old == '1' and '3' or old end
+  if old ~= state then
+    change(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], id, state, old, h)
+    changed = changed + 1
+  else
+    ping(ARGV[1], ARGV[2], id)
+  end
+  if ARGV[a + 2] ~= '' or ARGV[a + 3] ~= '' or ARGV[a + 4] ~= '' or ARGV[a + 5] ~= '' then
+    ids[#ids + 1] = id
+    figured[#figured + 1] = a + 2
+  end
+end
+
+-- the figures in one read and one write
+if #ids > 0 then
+  local old, now, set = redis.call('HMGET', KEYS[4], unpack(ids)), now_ms(), {}
+  for i, id in ipairs(ids) do
+    set[#set + 1] = id
+    set[#set + 1] = merge_figures(old[i] or nil, ARGV, figured[i], now)
+  end
+  redis.call('HSET', KEYS[4], unpack(set))
+end
+return changed

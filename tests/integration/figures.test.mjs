@@ -1,0 +1,209 @@
+// figures.test.mjs -- richer shard reports (issue 15) against real Redis and real replicas: optional figures on the
+// original endpoints (query or JSON body, merged per shard, null clears one), the batch report in JSON and msgpack
+// (one script call, all or nothing, a bad item named by index and field), and where the figures are read: a
+// shard's GET, GET /api/figures (totals, median and 95th percentile latency of online shards), /metrics per cluster
+// only, /plain. Every refusal is checked to have written nothing.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanup, getMetrics, redis, request, setShardState, startApi, startRedis, sleep } from './harness.mjs';
+
+const PASS = 'figures-test-passphrase';
+const AUTH = { authorization: PASS };
+const JSON_AUTH = { ...AUTH, 'content-type': 'application/json' };
+const key = (cluster, what) => `glance:{${cluster}}:${what}`;
+
+/** A small msgpack encoder for the test's reports: maps, arrays, strings, integers, float64, nil. */
+function msgpack(v) {
+  if (v === null) return Buffer.from([0xc0]);
+  if (Array.isArray(v)) return Buffer.concat([Buffer.from([0xdc, v.length >> 8, v.length & 255]), ...v.map(msgpack)]);
+  if (typeof v === 'string') { const b = Buffer.from(v); return Buffer.concat([Buffer.from([0xd9, b.length]), b]); }
+  if (typeof v === 'number' && !Number.isInteger(v)) { const b = Buffer.alloc(9); b[0] = 0xcb; b.writeDoubleBE(v, 1); return b; }
+  if (typeof v === 'number' && v >= 0) { const b = Buffer.alloc(9); b[0] = 0xcf; b.writeBigUInt64BE(BigInt(v), 1); return b; }
+  if (typeof v === 'number') { const b = Buffer.alloc(9); b[0] = 0xd3; b.writeBigInt64BE(BigInt(v), 1); return b; }
+  const entries = Object.entries(v);
+  return Buffer.concat([Buffer.from([0xde, entries.length >> 8, entries.length & 255]),
+    ...entries.flatMap(([k, x]) => [msgpack(k), msgpack(x)])]);
+}
+
+describe('figures and batch reports', () => {
+  let rds;
+  let apis;
+  const shard = async (api, cluster, id) => (await request(api.port, 'GET', `/api/status/${cluster}/${id}`)).json();
+  const report = (api, cluster, body, type = 'application/json') => request(api.port, 'POST',
+    `/api/clusters/${cluster}/report`, { headers: { ...AUTH, 'content-type': type },
+      body: type.includes('json') ? JSON.stringify(body) : msgpack(body) });
+  /** Everything the cluster holds in Redis, so a refusal can be checked to have written nothing. */
+  const dump = async (cluster) => Promise.all(['states', 'since', 'figures', 'ver', 'log'].map((k) =>
+    redis(rds.port, 'DUMP', key(cluster, k))));
+
+  before(async () => {
+    rds = await startRedis();
+    apis = [];
+    for (let i = 0; i < 2; i++) {
+      apis.push(await startApi({ redisPort: rds.port, bots: 'main:16;batch:300;quiet:4', passphrase: PASS }));
+    }
+  });
+  after(cleanup);
+
+  it('takes figures as query parameters or a JSON body, merges them per shard, and null forgets one', async () => {
+    let r = await request(apis[0].port, 'POST', '/api/status/main/0/3?latency_ms=41.6&guilds=1200', { headers: AUTH });
+    assert.equal(r.status, 204, r.body);
+    let s = await shard(apis[1], 'main', 0);
+    assert.equal(s.state, 3);
+    assert.deepEqual({ ...s.figures, reported_ms: 0 },
+      { latency_ms: 42, guilds: 1200, unavailable_guilds: null, members: null, reported_ms: 0 });
+    const t0 = s.figures.reported_ms;
+    assert.ok(Math.abs(t0 - Date.now()) < 5000, `reported_ms ${t0}`);
+    await sleep(5);
+    r = await request(apis[1].port, 'POST', '/api/health/main/0', { headers: JSON_AUTH,
+      body: JSON.stringify({ unavailable_guilds: 7, members: 99000, latency_ms: null }) });
+    assert.equal(r.status, 204, r.body);
+    s = await shard(apis[0], 'main', 0);
+    assert.deepEqual({ ...s.figures, reported_ms: 0 },
+      { latency_ms: null, guilds: 1200, unavailable_guilds: 7, members: 99000, reported_ms: 0 });
+    assert.ok(s.figures.reported_ms > t0);
+    // without figures nothing about them changes, and a shard that never sent any has none
+    assert.equal((await request(apis[0].port, 'POST', '/api/health/main/0', { headers: AUTH })).status, 204);
+    assert.equal((await shard(apis[0], 'main', 0)).figures.guilds, 1200);
+    assert.equal((await request(apis[0].port, 'POST', '/api/status/main/1/3', { headers: AUTH })).status, 204);
+    assert.equal((await shard(apis[0], 'main', 1)).figures, null);
+    // a body that is not JSON is ignored, as the original ignored every body
+    r = await request(apis[0].port, 'POST', '/api/status/main/1/3', { headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'hello' });
+    assert.equal(r.status, 204, r.body);
+  });
+
+  it('refuses a bad figure with a 400 that names it, and writes nothing', async () => {
+    await request(apis[0].port, 'POST', '/api/status/main/2/4?guilds=10', { headers: AUTH });
+    const before = await dump('main');
+    const ttl = Number(await redis(rds.port, 'TTL', key('main', 'hb:2')));
+    const cases = [
+      ['/api/status/main/2/3?latency_ms=-1', undefined, 'latency_ms must be a number from 0 to 600000'],
+      ['/api/status/main/2/3?latency_ms=abc', undefined, 'latency_ms'],
+      ['/api/status/main/2/3?guilds=2.5', undefined, 'guilds must be a whole number from 0 to 1000000'],
+      ['/api/status/main/2/3?guilds=5&unavailable_guilds=6', undefined, 'unavailable_guilds must not be more than guilds'],
+      ['/api/health/main/2?members=4000000001', undefined, 'members must be a whole number from 0 to 4000000000'],
+      ['/api/health/main/2', '{"latncy_ms":5}', 'unknown field "latncy_ms"'],
+      ['/api/health/main/2', '{"guilds":"12"}', 'guilds must be a whole number'],
+      ['/api/status/main/2/3', '{"guilds":1e400}', 'not valid JSON'],
+      ['/api/status/main/2/3', '{"guilds":1,"guilds":2}', 'not valid JSON'],
+      ['/api/status/main/2/3', '[]', 'must be a JSON object'],
+    ];
+    await sleep(1100); // a refreshed health key would show in its TTL
+    for (const [path, body, words] of cases) {
+      const r = await request(apis[0].port, 'POST', path, { headers: body ? JSON_AUTH : AUTH, body });
+      assert.equal(r.status, 400, `${path} ${body}: ${r.body}`);
+      assert.ok(r.json().error.includes(words), `${path} ${body}: ${r.body}`);
+    }
+    assert.deepEqual(await dump('main'), before);
+    assert.ok(Number(await redis(rds.port, 'TTL', key('main', 'hb:2'))) < ttl, 'the health key was not refreshed');
+  });
+
+  it('stores the figures of a change the replica did not expect (sent again in full)', async () => {
+    await request(apis[0].port, 'POST', '/api/status/main/3/3', { headers: AUTH });
+    await sleep(100);
+    await setShardState(rds.port, 'main', 3, 1); // unhealthy behind every mirror's back
+    const r = await request(apis[0].port, 'POST', '/api/health/main/3?latency_ms=55&guilds=900', { headers: AUTH });
+    assert.equal(r.status, 204, r.body);
+    const s = await shard(apis[1], 'main', 3);
+    assert.equal(s.state, 3);
+    assert.equal(s.transitions[0].from, 1);
+    assert.deepEqual([s.figures.latency_ms, s.figures.guilds], [55, 900]);
+  });
+
+  for (const type of ['application/json', 'application/msgpack']) {
+    it(`takes a batch report as ${type}: states, pings and figures in one call`, async () => {
+      const c = type.includes('json') ? 'batch' : 'quiet';
+      const n = c === 'batch' ? 256 : 4;
+      const verBefore = Number(await redis(rds.port, 'GET', key(c, 'ver')) || 0);
+      const shards = Array.from({ length: n }, (_, id) => ({ id, state: 3, latency_ms: 40 + id + 0.25, guilds: 1000 + id }));
+      let r = await report(apis[0], c, { shards }, type);
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(r.json(), { reported: n, changed: n });
+      assert.equal(Number(await redis(rds.port, 'GET', key(c, 'ver'))), verBefore + n);
+      assert.equal(Number(await redis(rds.port, 'XLEN', key(c, 'log'))), n, 'every change is in the log');
+      // pings (no state) with figures; one shard goes starting; the unhealthy one comes back online
+      await setShardState(rds.port, c, 1, 1);
+      await sleep(50);
+      r = await report(apis[1], c, { shards: [{ id: 0, latency_ms: 12 }, { id: 1 }, { id: 2, state: 4, latency_ms: null }] }, type);
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(r.json(), { reported: 3, changed: 2 });
+      const [s0, s1, s2] = await Promise.all([0, 1, 2].map((id) => shard(apis[0], c, id)));
+      assert.deepEqual([s0.state, s0.figures.latency_ms, s0.figures.guilds], [3, 12, 1000]);
+      assert.deepEqual([s1.state, s1.transitions[0].from, s1.figures.latency_ms], [3, 1, 41]);
+      assert.deepEqual([s2.state, s2.figures.latency_ms, s2.figures.guilds], [4, null, 1002]);
+      const ttl = Number(await redis(rds.port, 'TTL', key(c, 'hb:0')));
+      assert.ok(ttl > 25 && ttl <= 30, `a ping refreshes the health key: ttl ${ttl}`);
+    });
+  }
+
+  it('refuses a whole report for one bad item, naming it, and writes nothing', async () => {
+    const ok = { id: 5, state: 3 };
+    const cases = [
+      [{ shards: [ok, { id: 6, state: 9 }] }, 400, 1, 'state', 'shards[1].state must be a whole number from 0 to 6'],
+      [{ shards: [ok, { id: 300 }] }, 400, 1, 'id', 'shards[1].id must be a whole number from 0 to 299'],
+      [{ shards: [ok, { id: 6, guilds: -1 }] }, 400, 1, 'guilds', 'shards[1].guilds'],
+      [{ shards: [ok, { id: 6, guilds: 3, unavailable_guilds: 4 }] }, 400, 1, 'unavailable_guilds', 'must not be more'],
+      [{ shards: [ok, { id: 6, state: 3, ping: 1 }] }, 400, 1, 'ping', 'unknown field "ping"'],
+      [{ shards: [ok, ok] }, 400, 1, 'id', 'shard 5 is already in shards[0]'],
+      [{ shards: [ok, { id: 299 }] }, 409, 1, 'state', 'never reported a status'],
+      [{ shards: ok }, 400, undefined, 'shards', 'must be an object {"shards"'],
+    ];
+    const before = await dump('batch');
+    for (const [body, status, index, field, words] of cases) {
+      for (const type of ['application/json', 'application/msgpack']) {
+        const r = await report(apis[0], 'batch', body, type);
+        assert.equal(r.status, status, `${type} ${JSON.stringify(body)}: ${r.body}`);
+        const j = r.json();
+        assert.deepEqual([j.index, j.field], [index, field], r.body);
+        assert.ok(j.error.includes(words), r.body);
+      }
+    }
+    assert.deepEqual(await dump('batch'), before);
+  });
+
+  it('bounds a report: 1000 items, 256 KiB, a known type, the passphrase', async () => {
+    let r = await report(apis[0], 'batch', { shards: Array.from({ length: 1001 }, (_, i) => ({ id: i % 300 })) });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /shards has 1001 items; a report holds at most 1000/);
+    r = await request(apis[0].port, 'POST', '/api/clusters/batch/report', { headers: JSON_AUTH, body: ' '.repeat(300 * 1024) });
+    assert.equal(r.status, 413, r.body);
+    r = await request(apis[0].port, 'POST', '/api/clusters/batch/report', { headers: { ...AUTH, 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(r.status, 415, r.body);
+    r = await request(apis[0].port, 'POST', '/api/clusters/nope/report', { headers: JSON_AUTH, body: '{"shards":[]}' });
+    assert.equal(r.status, 400);
+    assert.match(r.json().error, /unknown cluster "nope"/);
+    r = await request(apis[0].port, 'POST', '/api/clusters/batch/report', { headers: { 'content-type': 'application/json' }, body: '{"shards":[]}' });
+    assert.equal(r.status, 401);
+    r = await request(apis[0].port, 'GET', '/api/clusters/batch/report');
+    assert.equal(r.status, 405);
+  });
+
+  it('aggregates per cluster: totals, median and p95 of online shards, never a series per shard', async () => {
+    // main: 10 online shards with latencies 10..100; one resuming with a latency that must not count
+    const shards = Array.from({ length: 10 }, (_, i) => ({ id: i, state: 3, latency_ms: 10 * (i + 1), guilds: 100, unavailable_guilds: i === 0 ? 3 : 0 }));
+    shards.push({ id: 10, state: 6, latency_ms: 5000, guilds: 50 });
+    const r = await report(apis[0], 'main', { shards });
+    assert.equal(r.status, 200, r.body);
+    // a replica's copy may be 5 s old: a fresh replica reads it now
+    const fresh = await startApi({ redisPort: rds.port, bots: 'main:16;batch:300;quiet:4', passphrase: PASS });
+    const f = (await request(fresh.port, 'GET', '/api/figures')).json();
+    const main = f.clusters.find((c) => c.name === 'main');
+    assert.equal(main.shards, 16);
+    assert.equal(main.latency.length, 16);
+    assert.deepEqual(main.latency.slice(0, 11), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, null]);
+    assert.deepEqual(main.latency_ms, { median: 50, p95: 100 });
+    const stored = await Promise.all(Array.from({ length: 16 }, (_, id) => shard(fresh, 'main', id)));
+    const guilds = stored.reduce((s, x) => s + (x.figures?.guilds ?? 0), 0);
+    assert.equal(main.guilds, guilds);
+    assert.equal(main.reporting, stored.filter((x) => x.figures).length);
+    assert.ok(f.now_ms > 0);
+    const text = await getMetrics(fresh.port);
+    assert.match(text, new RegExp(`glance_cluster_guilds\\{cluster="main"\\} ${guilds}\\n`));
+    assert.match(text, /glance_cluster_latency_ms\{cluster="main",quantile="0.5"\} 50\n/);
+    assert.match(text, /glance_cluster_latency_ms\{cluster="main",quantile="0.95"\} 100\n/);
+    assert.ok(!/\{[^}]*shard=/.test(text), 'no series per shard');
+    const plain = (await request(fresh.port, 'GET', '/plain')).body;
+    assert.match(plain, new RegExp(`main: \\d+ of 16 shards report figures; ${guilds} guilds \\(\\d+ unavailable\\); latency median 50 ms, 95th percentile 100 ms`));
+    await fresh.stop();
+  });
+});
