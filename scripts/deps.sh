@@ -13,7 +13,7 @@ if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
   packages+=(
     chromium
     shellcheck docker-compose python3-yaml iptables
-    python3-aiohttp wrk
+    python3-aiohttp python3-discord wrk
     redis-sentinel clang libclang-rt-14-dev
     libxml2-utils
   )
