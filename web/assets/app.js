@@ -1,6 +1,7 @@
 // app.js -- wires the page together: config and branding, the feed into the grids, the header's
-// connection status, the stale-data notice, the overall summary and colour key, the settings, and the
-// incidents, maintenance and history (which never hold up the grids, and whose failures stay quiet).
+// connection status, the stale-data notice, the overall summary and colour key, the settings (pulses,
+// latency colouring and its key), the clusters' figures, and the incidents, maintenance and history
+// (which never hold up the grids, and whose failures stay quiet).
 
 import { Feed, defaultFeedUrl } from './feed.js';
 import { Grid } from './grid.js';
@@ -10,10 +11,12 @@ import { STATES } from './states.js';
 import { formatWhen } from './format.js';
 import { HistoryView } from './history.js';
 import { Incidents, overallSummary } from './incidents.js';
+import { ClusterFigures, LATENCY_BANDS, NO_FIGURE } from './figures.js';
 
 const config = { title: 'Glance', pulseByDefault: true, ...(globalThis.GLANCE_CONFIG || {}) };
 const $ = (sel) => document.querySelector(sel);
 const PULSE_KEY = 'glance.pulse';
+const COLOUR_KEY = 'glance.colour'; // 'latency' or 'state'
 
 // firstRenderMs: from the first hello received to the grid painted; renders: one entry per hello
 const metrics = { firstRenderMs: null, lastRenderMs: null, renders: [], helloToBuiltMs: null, firstPaintedAt: null };
@@ -55,7 +58,11 @@ const grid = new Grid($('#clusters'), {
   leave: (el) => { if (document.activeElement !== el) tooltip.hide(el); },
 });
 const tooltip = new Tooltip($('#shard-tip'), { apiUrl: config.apiUrl || '', healthTimeout: () => healthTimeout });
-const finder = new Finder({ form: $('#finder'), input: $('#guild'), result: $('#guild-result'), grid });
+const finder = new Finder({ form: $('#finder'), input: $('#guild'), result: $('#guild-result'), grid, apiUrl: config.apiUrl || '' });
+const figures = new ClusterFigures({
+  apiUrl: config.apiUrl || '',
+  onCluster: (name, f) => grid.setFigures(name, f),
+});
 const historyView = new HistoryView($('#history'), $('#day-tip'), {
   apiUrl: config.apiUrl || '',
   onFlapping: (name, ids) => { grid.setFlapping(name, ids); queueFrame(); },
@@ -66,11 +73,12 @@ const incidents = new Incidents(
   { apiUrl: config.apiUrl || '', onMaintenance: (until) => { grid.setMaintenance(until); queueFrame(); } },
 );
 let historyStarted = false;
-/** The history waits for the grids' first paint (or 2 s without a feed): the shards come first. */
+/** The history and figures wait for the grids' first paint (or 2 s without a feed): the shards come first. */
 function startHistory() {
   if (historyStarted) return;
   historyStarted = true;
   historyView.start();
+  figures.start();
 }
 
 function buildKey() {
@@ -193,15 +201,42 @@ pulseBox.addEventListener('change', () => {
   try { localStorage.setItem(PULSE_KEY, pulseBox.checked ? 'on' : 'off'); } catch { /* not remembered */ }
 });
 
+// colour by latency: a class on the grids (main.css does the rest) and a key that says the thresholds
+function buildLatencyKey() {
+  $('#latency-key ul').replaceChildren(...[...LATENCY_BANDS, NO_FIGURE].map((b) => {
+    const li = document.createElement('li');
+    li.dataset.band = b.band;
+    li.innerHTML = '<i class="swatch" aria-hidden="true"></i><span class="key-label"></span>';
+    li.querySelector('.key-label').textContent = b.label;
+    return li;
+  }));
+}
+
+function showColouring(byLatency) {
+  $('#clusters').dataset.colour = byLatency ? 'latency' : 'state';
+  $('#latency-key').hidden = !byLatency;
+}
+
+const latencyBox = $('#by-latency');
+let savedColour = null;
+try { savedColour = localStorage.getItem(COLOUR_KEY); } catch { /* storage blocked: states, as by default */ }
+latencyBox.checked = savedColour === 'latency';
+showColouring(latencyBox.checked);
+latencyBox.addEventListener('change', () => {
+  showColouring(latencyBox.checked);
+  try { localStorage.setItem(COLOUR_KEY, latencyBox.checked ? 'latency' : 'state'); } catch { /* not remembered */ }
+});
+
 // ------------------------------------------------------------------------------------------- start
 
 applyBranding();
 applyFeedLinks();
 buildKey();
+buildLatencyKey();
 showStatus();
 feed.start();
 incidents.start();
 setTimeout(startHistory, 2000);
 
 // for tests and for operators poking at the console
-window.__glance = { feed, grid, finder, metrics, config, history: historyView, incidents };
+window.__glance = { feed, grid, finder, metrics, config, history: historyView, incidents, figures };

@@ -11,6 +11,13 @@ const minutesDated = new Intl.DateTimeFormat(undefined, {
   month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short',
 });
 
+// "since 03:12": a plain 24-hour clock in the reader's time zone, as people say when something broke
+const hhmm = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const hhmmDated = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const hhmmYear = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+
 const count = new Intl.NumberFormat('en-US'); // one formatter: toLocaleString() would make one per call
 
 /** A count with separators, as the rest of the page writes them: 20,000. */
@@ -29,6 +36,15 @@ export function formatTime(ms, now = Date.now()) {
 /** A planned time to the minute, with its time zone ("16:00 UTC"); with the date when not today. */
 export function formatClock(ms, now = Date.now()) {
   return (sameDay(ms, now) ? minutes : minutesDated).format(new Date(ms));
+}
+
+/**
+ * The local time of `ms` as HH:MM ("03:12"); with the date when it is not today ("Nov 29, 03:12"), and the
+ * year when it is not this year.
+ */
+export function formatHourMinute(ms, now = Date.now()) {
+  if (sameDay(ms, now)) return hhmm.format(new Date(ms));
+  return (new Date(ms).getFullYear() === new Date(now).getFullYear() ? hhmmDated : hhmmYear).format(new Date(ms));
 }
 
 /** How long ago `ms` was, roughly: "just now", "42 s ago", "5 min ago", "3 h ago", "2 days ago". */

@@ -1,6 +1,7 @@
 // grid.js -- the shard grids: one section per cluster, built once per snapshot, then changed in place
 // (one attribute per changed shard; the grid is never rebuilt for a change). Keyboard moves within a
-// grid with the arrow keys (one tab stop per cluster).
+// grid with the arrow keys (one tab stop per cluster). Each cluster's header carries its figures, and
+// each shard its latency band (data-band), which main.css colours by when the page asks for it.
 //
 // Large bots: a grid is cut into bands of whole rows, each with `content-visibility: auto`, so the
 // browser styles, lays out and paints only the bands on screen. JavaScript therefore picks the column
@@ -8,6 +9,7 @@
 
 import { STATES, stateLabel, summarise } from './states.js';
 import { formatClock } from './format.js';
+import { latencyBand, figureOf, formatMs } from './figures.js';
 
 const CELL_HEIGHT = 22; // px, as .s in main.css
 const GAP = 3; // px, as .shards and .band in main.css
@@ -36,6 +38,9 @@ class ClusterView {
     this.level = 'none'; // the summary's level from the counts alone (maintenance aside)
     this.flapping = new Set(); // shards that flap (from the history)
     this.maintenanceUntil = null; // unix ms (Infinity: no end set) while the cluster is under maintenance
+    this.figuresEl = null;
+    this.latency = new Float64Array(shards).fill(NaN); // each shard's fresh latency (ms), NaN without one
+    this.bands = new Int8Array(shards).fill(-1); // each shard's latency band as drawn, -1 for none
     this.digits = String(Math.max(0, shards - 1)).length;
     this.cols = 0;
   }
@@ -65,6 +70,7 @@ export class Grid {
     this.marked = [];
     this.flapping = new Map(); // cluster name -> shard ids, kept across rebuilds
     this.maintenance = new Map(); // cluster name -> end of its maintenance window
+    this.figures = new Map(); // cluster name -> {parts, latency} from GET /api/figures, kept across rebuilds
     this.pulseEnabled = false;
     this.changesApplied = 0; // shards changed in place since the page opened (for tests and metrics)
     this.pulseFrames = [
@@ -117,7 +123,7 @@ export class Grid {
       const name = escapeHtml(v.name);
       return `<section class="cluster" data-cluster="${name}" aria-labelledby="cluster-${v.index}">`
         + `<header class="cluster-head"><h2 id="cluster-${v.index}">${name}</h2>`
-        + '<p class="cluster-summary"></p><ul class="cluster-counts"></ul></header>'
+        + '<p class="cluster-summary"></p><p class="cluster-figures" hidden></p><ul class="cluster-counts"></ul></header>'
         + `<div class="shards" role="group" aria-label="Shards of ${name}, `
         + `${v.shards.toLocaleString('en-US')} in all; arrow keys move between shards"></div></section>`;
     }).join('');
@@ -126,6 +132,7 @@ export class Grid {
       v.section = sections[v.index];
       v.summaryEl = v.section.querySelector('.cluster-summary');
       v.countsEl = v.section.querySelector('.cluster-counts');
+      v.figuresEl = v.section.querySelector('.cluster-figures');
       v.grid = v.section.querySelector('.shards');
     }
     for (const v of this.views) v.cols = v.colsFor(v.grid.clientWidth);
@@ -152,6 +159,7 @@ export class Grid {
       if (v.els.length) this.setRoving(v, v.els[0]);
       this.markFlapping(v, this.flapping.get(v.name) || []);
       this.markMaintenance(v);
+      if (this.figures.has(v.name)) this.markFigures(v, this.figures.get(v.name));
     }
     this.refreshSummaries();
     this.resizer = new ResizeObserver((entries) => {
@@ -265,6 +273,36 @@ export class Grid {
   }
 
   /**
+   * Shows cluster `name`'s figures: `parts` (its header's words, clusterFigureParts in figures.js) and
+   * `latency` (one entry per shard: its fresh latency in ms, or null). Each shard whose band changed
+   * gets data-band (0 fastest to 3; none without a figure) and its accessible name the figure.
+   */
+  setFigures(name, { parts = [], latency = [] } = {}) {
+    const f = { parts, latency };
+    this.figures.set(name, f);
+    const v = this.byName.get(name);
+    if (v) this.markFigures(v, f);
+  }
+
+  markFigures(v, { parts, latency }) {
+    const text = parts.join(' · ');
+    if (v.figuresEl.textContent !== text) v.figuresEl.textContent = text;
+    v.figuresEl.hidden = text === '';
+    for (let s = 0; s < v.shards; s++) {
+      const ms = figureOf(latency[s]);
+      const was = v.latency[s];
+      v.latency[s] = ms === null ? NaN : Math.round(ms);
+      const band = ms === null ? -1 : latencyBand(ms);
+      if (band !== v.bands[s]) {
+        v.bands[s] = band;
+        if (band < 0) delete v.els[s].dataset.band;
+        else v.els[s].dataset.band = band;
+      }
+      if (v.els[s] === v.roving && !Object.is(was, v.latency[s])) this.label(v, s, v.els[s]);
+    }
+  }
+
+  /**
    * Says which clusters are under maintenance now: `until` maps a cluster name to the end of its window
    * (unix ms, Infinity without an end); the others are not. Their summaries say so, in the maintenance colour.
    */
@@ -319,7 +357,9 @@ export class Grid {
   }
 
   label(v, s, el) {
-    el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}${v.flapping.has(s) ? ', flapping' : ''}`);
+    const ms = v.latency[s];
+    el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}`
+      + `${Number.isNaN(ms) ? '' : `, latency ${formatMs(ms)}`}${v.flapping.has(s) ? ', flapping' : ''}`);
   }
 
   setRoving(v, el) {

@@ -1,4 +1,5 @@
-// guild.js -- which shard serves a guild: exact 64-bit math with BigInt, pure functions, no DOM.
+// guild.js -- which shard serves a guild: what users paste (an id or a Discord link) read into a guild id,
+// and exact 64-bit math with BigInt. Pure functions, no DOM.
 //
 // Discord picks a guild's shard as (guild_id >> 22) % shard_count. Guild ids are 64-bit; a JavaScript
 // Number holds only 53 bits exactly, so the original page's `Math.floor(id / 2 ** 22) % shards` picks
@@ -17,6 +18,33 @@ export function parseGuildId(text) {
   if (!/^[0-9]{1,20}$/.test(digits)) return null;
   const id = BigInt(digits);
   return id <= MAX_GUILD_ID ? id : null;
+}
+
+const MAX_INPUT = 512; // longer than any link Discord makes: refused before any pattern runs
+
+// https://discord.com/channels/<guild>/<channel>[/<message>], on the ptb and canary hosts and the old
+// discordapp.com too, with or without the scheme; Discord's <...> (which stops an embed) is allowed around
+// it, and a query or fragment after it. `@me` in the guild's place is a direct message. Digits are ASCII
+// only (no `u` flag: \d is [0-9]); ids are checked against 64 bits by parseGuildId, not by the pattern.
+const LINK = /^<?(?:https?:\/\/)?(?:(?:www|ptb|canary)\.)?discord(?:app)?\.com\/channels\/(@me|[0-9]{1,20})(?:\/[0-9]{1,20}){0,2}\/?(?:[?#][^<>]*)?>?$/i;
+
+/**
+ * Reads what a user pasted into the guild box: a guild id, or a Discord channel or message link. White
+ * space anywhere is ignored. Returns {kind, guild}: kind is 'empty', 'id' or 'link' (guild is the BigInt),
+ * 'dm' (a link into direct messages, which belong to no server; guild is null) or 'invalid'.
+ */
+export function parseGuildInput(text) {
+  if (typeof text !== 'string') return { kind: 'invalid', guild: null };
+  const s = text.replace(/\s+/g, '');
+  if (s === '') return { kind: 'empty', guild: null };
+  if (s.length > MAX_INPUT) return { kind: 'invalid', guild: null };
+  const id = parseGuildId(s);
+  if (id !== null) return { kind: 'id', guild: id };
+  const m = LINK.exec(s);
+  if (!m) return { kind: 'invalid', guild: null };
+  if (m[1] === '@me') return { kind: 'dm', guild: null };
+  const guild = parseGuildId(m[1]);
+  return guild === null ? { kind: 'invalid', guild: null } : { kind: 'link', guild };
 }
 
 /**

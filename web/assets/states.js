@@ -1,5 +1,7 @@
 // states.js -- the shard states and the words the page uses for them: pure data and functions, no DOM.
 
+import { formatHourMinute } from './format.js';
+
 /** The shard states in value order (the value is the index), as the API and the feed number them. */
 export const STATES = [
   { value: 0, key: 'unknown', label: 'Unknown', meaning: 'has not reported yet' },
@@ -13,6 +15,25 @@ export const STATES = [
 
 const DOWN = [1, 2]; // unhealthy, offline: users of these shards see the bot as down
 const BUSY = [4, 5, 6]; // starting, stopping, resuming: on the way somewhere
+
+/** Whether a state means the shard's servers see the bot as down (unhealthy or offline). */
+export function isDown(value) {
+  return DOWN.includes(value);
+}
+
+/**
+ * The plain sentence for someone whose server's shard is down: "Your server's shard is unhealthy since
+ * 03:12." (local time, with the date when not today). Without a usable `sinceMs` (0: it never changed,
+ * or not known yet) the time is left out; `cluster` names the cluster when the bot has several.
+ * null when the state is not a down state.
+ */
+export function downSentence(state, sinceMs, { cluster = null, now = Date.now() } = {}) {
+  if (!isDown(state)) return null;
+  const where = cluster === null ? '' : ` in cluster ${cluster}`;
+  const at = Number(sinceMs);
+  const since = at > 0 && at < 8.64e15 ? ` since ${formatHourMinute(at, now)}` : ''; // 8.64e15: the last Date
+  return `Your server's shard${where} is ${STATES[state].key}${since}.`;
+}
 
 /** The label of a state value ("Online"); "State 9" for a value this page does not know. */
 export function stateLabel(value) {

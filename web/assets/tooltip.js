@@ -1,10 +1,12 @@
 // tooltip.js -- one shared tooltip for the shard under the pointer or the focus: its state and since
-// when, and its story (last transitions, availability, flapping; story.js). Both come from
-// GET /api/status/<cluster>/<id>, asked only after the pointer rests, cached; a stale request is aborted.
+// when, the figures its bot reports (latency, guilds, members, when; figures.js) and its story (last
+// transitions, availability, flapping; story.js). All come from GET /api/status/<cluster>/<id>, asked
+// only after the pointer rests, cached; a stale request is aborted.
 
 import { stateLabel } from './states.js';
 import { formatWhen, formatAgo } from './format.js';
 import { transitionLines, availabilityLine, isFlapping } from './story.js';
+import { shardFigureLines } from './figures.js';
 
 const REST_MS = 150; // ask the server only when the pointer rests on a shard this long
 const CACHE_MS = 10000;
@@ -86,6 +88,7 @@ export class Tooltip {
       const last = body.healthy_until_ms - this.healthTimeout() * 1000;
       lines.push(`Last heard ${formatAgo(Math.min(last, Date.now()))}`);
     }
+    const figures = body ? shardFigureLines(body.figures) : [];
     const story = [];
     if (isFlapping(body, view.flapping?.has(shard))) story.push(text('p', 'tip-flap', 'Flapping: many state changes lately'));
     const avail = body && availabilityLine(body);
@@ -103,6 +106,7 @@ export class Tooltip {
       text('p', 'tip-where', `${view.name} · shard ${shard}`),
       text('p', 'tip-state', stateLabel(state)),
       ...lines.map((l) => text('p', 'tip-when', l)),
+      ...figures.map((l) => text('p', 'tip-figure', l)),
       ...story,
     );
     if (!this.el.hidden) this.place();

@@ -1,0 +1,138 @@
+// figures.js -- what bots report besides states: latency, guilds, members. The latency bands the grid can
+// be coloured by, the figures in words for a shard's tooltip and a cluster's header, and the poller of
+// GET /api/figures that hands each cluster's figures to the page. The pure functions come first.
+
+import { formatCount, formatAgo } from './format.js';
+import { getJson, Poller } from './poll.js';
+
+export const FIGURES_EVERY_MS = 15000; // the server refreshes its figures at most every 5 s
+
+/**
+ * The latency bands, fastest first: a latency below `below` ms (and at or above the band before's) falls
+ * in the band. The legend's words are made from these numbers, so the two cannot disagree.
+ */
+export const LATENCY_BANDS = [{ below: 100 }, { below: 250 }, { below: 500 }, { below: Infinity }]
+  .map((b, i, all) => ({
+    ...b,
+    band: i,
+    label: i === 0 ? `< ${b.below} ms`
+      : b.below === Infinity ? `≥ ${all[i - 1].below} ms`
+        : `${all[i - 1].below}–${b.below} ms`,
+  }));
+export const NO_FIGURE = { band: 'none', label: 'No recent figure' };
+
+/** A figure (a latency in ms, a count) that can be shown: a number from 0 up, or such a number as text. */
+export function figureOf(x) {
+  if (typeof x !== 'number' && (typeof x !== 'string' || x.trim() === '')) return null; // Number([]) is 0
+  const n = Number(x);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/** The band of a latency: 0 (fastest) to 3, or 'none' when there is no usable figure. */
+export function latencyBand(x) {
+  const ms = figureOf(x);
+  if (ms === null) return 'none';
+  return LATENCY_BANDS.find((b) => ms < b.below).band;
+}
+
+/** "42 ms", "1,204 ms": whole milliseconds, as the server rounds them. */
+export function formatMs(ms) {
+  return `${formatCount(Math.round(ms))} ms`;
+}
+
+/** A cluster's latency in words: "median 42 ms, p95 120 ms"; null when it has no fresh figure. */
+export function latencyText(latency) {
+  const median = figureOf(latency?.median);
+  const p95 = figureOf(latency?.p95);
+  if (median === null) return null;
+  return p95 === null ? `median ${formatMs(median)}` : `median ${formatMs(median)}, p95 ${formatMs(p95)}`;
+}
+
+/**
+ * A cluster's figures in words for its header, one part each:
+ * ["123,456 guilds (12 unavailable)", "1,234,567 members", "latency median 42 ms, p95 120 ms"].
+ * Empty when the cluster's bots report no figures at all.
+ */
+export function clusterFigureParts(c) {
+  const parts = [];
+  const guilds = figureOf(c?.guilds);
+  const unavailable = figureOf(c?.unavailable_guilds);
+  const members = figureOf(c?.members);
+  const reporting = figureOf(c?.reporting) ?? 0;
+  const latency = latencyText(c?.latency_ms);
+  if (guilds !== null && (guilds > 0 || reporting > 0)) {
+    parts.push(`${formatCount(guilds)} ${guilds === 1 ? 'guild' : 'guilds'}${unavailable > 0 ? ` (${formatCount(unavailable)} unavailable)` : ''}`);
+  }
+  if (members !== null && (members > 0 || reporting > 0)) parts.push(`${formatCount(members)} ${members === 1 ? 'member' : 'members'}`);
+  if (latency) parts.push(`latency ${latency}`);
+  else if (parts.length) parts.push('no recent latency'); // figures, but none fresh: say so rather than nothing
+  return parts;
+}
+
+/**
+ * A shard's figures for its tooltip, from the `figures` member of GET /api/status/<cluster>/<id>:
+ * ["Latency 42 ms", "1,000 guilds, 3 unavailable", "25,000 members", "Reported 12 s ago"]. A figure
+ * never reported is left out; unavailable guilds only when there are some; [] when `figures` is null.
+ */
+export function shardFigureLines(figures, now = Date.now()) {
+  if (!figures || typeof figures !== 'object') return [];
+  const lines = [];
+  const latency = figureOf(figures.latency_ms);
+  const guilds = figureOf(figures.guilds);
+  const unavailable = figureOf(figures.unavailable_guilds);
+  const members = figureOf(figures.members);
+  const at = Number(figures.reported_ms);
+  if (latency !== null) lines.push(`Latency ${formatMs(latency)}`);
+  if (guilds !== null) {
+    lines.push(`${formatCount(guilds)} ${guilds === 1 ? 'guild' : 'guilds'}${unavailable > 0 ? `, ${formatCount(unavailable)} unavailable` : ''}`);
+  } else if (unavailable > 0) {
+    lines.push(`${formatCount(unavailable)} unavailable ${unavailable === 1 ? 'guild' : 'guilds'}`);
+  }
+  if (members !== null) lines.push(`${formatCount(members)} ${members === 1 ? 'member' : 'members'}`);
+  if (lines.length && Number.isFinite(at) && at > 0) lines.push(`Reported ${formatAgo(Math.min(at, now), now)}`);
+  return lines;
+}
+
+// ------------------------------------------------------------------------------------------- polling
+
+/**
+ * Polls GET /api/figures every 15 s (resting while the tab is hidden, as poll.js does) and calls
+ * `onCluster(name, {parts, latency})` for each cluster in every answer that differs from the last;
+ * `latency` is the answer's per-shard list (null for a shard without a fresh figure).
+ */
+export class ClusterFigures {
+  constructor({ apiUrl = '', onCluster = () => {}, fetchImpl, everyMs = FIGURES_EVERY_MS } = {}) {
+    this.apiUrl = apiUrl.replace(/\/+$/, '');
+    this.onCluster = onCluster;
+    this.fetchImpl = fetchImpl;
+    this.shown = ''; // the response text last handed on
+    this.stats = { loads: 0, failures: 0, applied: 0 };
+    this.poller = new Poller(() => this.fetch(), { everyMs, retryMs: 15000 });
+  }
+
+  start(delayMs = 0) {
+    this.poller.start(delayMs);
+  }
+
+  async fetch() {
+    try {
+      const { body, text } = await getJson(`${this.apiUrl}/api/figures`, { fetchImpl: this.fetchImpl });
+      this.stats.loads++;
+      if (text === this.shown) return;
+      this.shown = text;
+      this.load(body);
+    } catch (err) {
+      this.stats.failures++; // the header simply keeps what it showed; the grid is unaffected
+      throw err;
+    }
+  }
+
+  /** Hands on a /api/figures body. */
+  load(body) {
+    const clusters = Array.isArray(body?.clusters) ? body.clusters : [];
+    for (const c of clusters) {
+      this.onCluster(String(c?.name), { parts: clusterFigureParts(c), latency: Array.isArray(c?.latency) ? c.latency : [] });
+    }
+    this.stats.applied++;
+  }
+}
