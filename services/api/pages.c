@@ -25,7 +25,8 @@ static void put_str(h2o_buffer_t **buf, const char *s)
     codec_put(buf, s, strlen(s));
 }
 
-/* Finds guild=<digits> in the query; returns 1 and sets *out when present and valid. */
+/* Finds guild=<id or link> in the query; returns 1 and sets *out when present and valid; sets *invalid to 1 for
+ * what is not a guild, 2 for a direct-message link. */
 static int query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
 {
     const char *end = query.base + query.len, *p;
@@ -37,10 +38,16 @@ static int query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
         if (stop - p >= 6 && memcmp(p, "guild=", 6) == 0) {
             if (stop - p == 6)
                 return 0;
-            if (parse_u64(p + 6, stop - p - 6, out) == 0)
+            switch (parse_guild_input(p + 6, stop - p - 6, out)) {
+            case 0:
                 return 1;
-            *invalid = 1;
-            return 0;
+            case 1:
+                *invalid = 2;
+                return 0;
+            default:
+                *invalid = 1;
+                return 0;
+            }
         }
         p = stop + 1;
     }
@@ -91,8 +98,12 @@ void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf)
     char line[256];
 
     if (!query_guild(query, &guild, &invalid)) {
-        if (invalid)
-            put_str(buf, "<p>That is not a guild ID: it should be a number of up to 20 digits.</p>");
+        if (invalid == 2)
+            put_str(buf, "<p>That is a link to direct messages, which belong to no server: paste a link to a message "
+                         "or channel of your server, or its ID.</p>");
+        else if (invalid)
+            put_str(buf, "<p>That is not a guild ID or a link to a server's message or channel: an ID is a number of "
+                         "up to 20 digits.</p>");
         return;
     }
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {

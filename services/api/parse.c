@@ -2,6 +2,8 @@
 #include "parse.h"
 
 #include <string.h>
+#include <strings.h>
+#include <sys/types.h>
 #include "conf.h"
 
 int parse_u64(const char *s, size_t len, uint64_t *out)
@@ -157,3 +159,82 @@ int parse_has_control_bytes(const char *s, size_t len)
             return 1;
     return 0;
 }
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes `s` into `out` (room for `len` bytes), dropping spaces (raw, '+' and encoded) and other ASCII
+ * whitespace. Returns the length, or -1 for a bad escape. */
+static ssize_t decode_form_value(const char *s, size_t len, char *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; ++i) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return -1;
+            hi = hex_digit(s[i + 1]);
+            lo = hex_digit(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi << 4 | lo;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+            continue;
+        out[n++] = (char)c;
+    }
+    return (ssize_t)n;
+}
+
+static int starts_with(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return len >= n && strncasecmp(s, prefix, n) == 0;
+}
+
+int parse_guild_input(const char *s, size_t len, uint64_t *out)
+{
+    static const char *const schemes[] = {"https://", "http://", ""};
+    static const char *const hosts[] = {"discord.com/", "ptb.discord.com/", "canary.discord.com/", "www.discord.com/",
+                                        "discordapp.com/", "ptb.discordapp.com/", "canary.discordapp.com/",
+                                        "www.discordapp.com/"};
+    char text[512];
+    const char *p = text, *end;
+    ssize_t n;
+    size_t i;
+
+    if (len > sizeof(text) || (n = decode_form_value(s, len, text)) <= 0)
+        return -1;
+    end = text + n;
+    if (parse_u64(text, (size_t)n, out) == 0)
+        return 0;
+    for (i = 0; i != sizeof(schemes) / sizeof(schemes[0]); ++i)
+        if (starts_with(p, (size_t)(end - p), schemes[i])) {
+            p += strlen(schemes[i]);
+            break;
+        }
+    for (i = 0; i != sizeof(hosts) / sizeof(hosts[0]); ++i)
+        if (starts_with(p, (size_t)(end - p), hosts[i]))
+            break;
+    if (i == sizeof(hosts) / sizeof(hosts[0]))
+        return -1;
+    p += strlen(hosts[i]);
+    if (!starts_with(p, (size_t)(end - p), "channels/"))
+        return -1;
+    p += 9;
+    if (starts_with(p, (size_t)(end - p), "@me"))
+        return 1;
+    /* what follows the guild (channel and message ids, a query, a fragment) is not read */
+    for (end = p; end < text + n && *end != '/' && *end != '?' && *end != '#'; ++end)
+        ;
+    return parse_u64(p, (size_t)(end - p), out) == 0 ? 0 : -1;
+}
+

@@ -16,6 +16,12 @@ struct path_segments {
  * Returns 0 and sets *out, or -1 for anything else, including the empty string. */
 int parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* What people paste into a guild box, as a form sends it (percent-encoded, '+' for a space): a guild id, or a
+ * Discord link to a message or channel ("https://discord.com/channels/<guild>/<channel>/<message>", also the
+ * ptb., canary. and www. hosts and discordapp.com, with or without the scheme), spaces anywhere. Returns 0 and the
+ * guild id, 1 for a direct-message link (channels/@me: no server), or -1. */
+int parse_guild_input(const char *s, size_t len, uint64_t *out);
+
 /* Splits an absolute path (without its query) into segments. "/" has none. Returns 0, or -1 and points
  * *why at a static explanation: a segment is empty, holds '%' or a character outside [A-Za-z0-9_.-],
  * or there are more than PARSE_MAX_SEGMENTS. Segments point into `path`. */

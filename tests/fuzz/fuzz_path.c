@@ -1,4 +1,5 @@
-/* fuzz_path.c -- libFuzzer target: request paths and the numbers in them (parse_path, parse_u64, guild_shard). */
+/* fuzz_path.c -- libFuzzer target: request paths and the numbers in them (parse_path, parse_u64, guild_shard), and
+ * the same bytes as a pasted guild id or link (parse_guild_input). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         uint64_t v;
         if (parse_u64(path, size, &v) == 0 && (size == 0 || size > 20))
+            abort();
+    }
+    /* and as what someone pasted into the guild box: an id or a link, or refused */
+    {
+        uint64_t v;
+        int rc = parse_guild_input(path, size, &v);
+        if (rc < -1 || rc > 1)
             abort();
     }
     free(path);

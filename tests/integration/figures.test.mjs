@@ -206,4 +206,14 @@ describe('figures and batch reports', () => {
     assert.match(plain, new RegExp(`main: \\d+ of 16 shards report figures; ${guilds} guilds \\(\\d+ unavailable\\); latency median 50 ms, 95th percentile 100 ms`));
     await fresh.stop();
   });
+
+  it('finds the guild of a pasted link in /plain too (the form without script)', async () => {
+    const link = encodeURIComponent(' https://canary.discord.com/channels/81384788765712384/381870553235193857/1 ').replace(/%20/g, '+');
+    let body = (await request(apis[0].port, 'GET', `/plain?guild=${link}`)).body;
+    assert.match(body, /Guild 81384788765712384 is served by shard 2 of main/);
+    body = (await request(apis[0].port, 'GET', `/plain?guild=${encodeURIComponent('https://discord.com/channels/@me/1')}`)).body;
+    assert.match(body, /direct messages, which belong to no server/);
+    body = (await request(apis[0].port, 'GET', `/plain?guild=${encodeURIComponent('https://evil.example/channels/1/2')}`)).body;
+    assert.match(body, /not a guild ID or a link/);
+  });
 });

@@ -493,6 +493,53 @@ TEST(test_parse_has_control_bytes_reads_only_len_bytes)
     CHECK(parse_has_control_bytes("/ok\x01", 4) == 1);
 }
 
+static uint64_t guild_of(const char *s, int *rc)
+{
+    uint64_t g = 0;
+
+    *rc = parse_guild_input(s, strlen(s), &g);
+    return g;
+}
+
+TEST(test_parse_guild_input_takes_ids_and_links_as_pasted)
+{
+    static const char *const same[] = {
+        "81384788765712384",
+        "+81384788765712384+",
+        "%2081384788765712384%0A",
+        "https%3A%2F%2Fdiscord.com%2Fchannels%2F81384788765712384%2F381870553235193857%2F1183123456789012345",
+        "https://discord.com/channels/81384788765712384/381870553235193857",
+        "https://ptb.discord.com/channels/81384788765712384/1",
+        "canary.discord.com/channels/81384788765712384/1/2",
+        "HTTPS://Discord.com/channels/81384788765712384",
+        "http://discordapp.com/channels/81384788765712384/1?x=1",
+        "+https://+discord.com/channels/+81384788765712384/1+",
+        "https://www.discord.com/channels/81384788765712384#top",
+    };
+    int rc;
+
+    for (size_t i = 0; i != sizeof(same) / sizeof(same[0]); ++i)
+        if (!CHECK(guild_of(same[i], &rc) == 81384788765712384ull && rc == 0))
+            fprintf(stderr, "  input %s: rc %d\n", same[i], rc);
+    CHECK(guild_of("18446744073709551615", &rc) == UINT64_MAX && rc == 0);
+    guild_of("https://discord.com/channels/@me/381870553235193857", &rc);
+    CHECK(rc == 1);
+}
+
+TEST(test_parse_guild_input_refuses_what_is_not_a_guild)
+{
+    static const char *const bad[] = {
+        "", "+", "abc", "18446744073709551616", "-5", "%zz12", "12%2", "https://evil.com/channels/1/2",
+        "https://discord.com.evil.com/channels/1/2", "https://discord.com/guilds/1", "https://discord.com/channels/",
+        "https://discord.com/channels/x/1", "discord.com/channels/18446744073709551616/1", "https://discord.gg/abc",
+    };
+    int rc;
+
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i)
+        if (!CHECK((guild_of(bad[i], &rc), rc) == -1))
+            fprintf(stderr, "  input %s: rc %d\n", bad[i], rc);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -541,6 +588,8 @@ int main(void)
         CHECK_CASE(test_parse_has_control_bytes_finds_nul_c0_controls_and_del),
         CHECK_CASE(test_parse_has_control_bytes_accepts_printable_ascii_and_bytes_above_del),
         CHECK_CASE(test_parse_has_control_bytes_reads_only_len_bytes),
+        CHECK_CASE(test_parse_guild_input_takes_ids_and_links_as_pasted),
+        CHECK_CASE(test_parse_guild_input_refuses_what_is_not_a_guild),
     };
 
     return CHECK_RUN(cases);
