@@ -78,10 +78,20 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
         return;
     if (is(channel, b->events_channel)) {
         struct codec_event ev;
-        if (codec_decode_event(payload->str, payload->len, &ev) == 0) {
+        if (codec_decode_event(payload->str, payload->len, &ev) != 0) {
+            if (b->bad_events++ == 0)
+                log_warn("bus: ignoring a malformed event on %s (is another program publishing there?)",
+                         b->events_channel);
+        } else if (ev.kind == EVENT_PINGS) {
+            /* a batch report's pings: one message, heard as the pings they are */
+            const unsigned char *id = (const unsigned char *)ev.shards.base;
+            ev.kind = EVENT_PING;
+            for (size_t i = 0; i != ev.shards.len; i += 4) {
+                ev.shard = (uint32_t)id[i] << 24 | (uint32_t)id[i + 1] << 16 | (uint32_t)id[i + 2] << 8 | id[i + 3];
+                b->listener.on_event(b->listener.data, &ev);
+            }
+        } else {
             b->listener.on_event(b->listener.data, &ev);
-        } else if (b->bad_events++ == 0) {
-            log_warn("bus: ignoring a malformed event on %s (is another program publishing there?)", b->events_channel);
         }
     } else if (is(channel, b->expired_channel)) {
         size_t cluster;

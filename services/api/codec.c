@@ -33,14 +33,27 @@ int codec_decode_event(const char *data, size_t len, struct codec_event *ev)
     if (msg.data.type != MSGPACK_OBJECT_ARRAY || msg.data.via.array.size < 3)
         goto Exit;
     a = msg.data.via.array.ptr;
-    if (get_int(&a[0], EVENT_STATE, EVENT_PING, &kind) != 0 || a[1].type != MSGPACK_OBJECT_STR ||
-        get_int(&a[2], 0, UINT32_MAX, &shard) != 0)
+    if (get_int(&a[0], EVENT_STATE, EVENT_PINGS, &kind) != 0 || a[1].type != MSGPACK_OBJECT_STR)
         goto Exit;
+    ev->shards = h2o_iovec_init(NULL, 0);
+    if (kind == EVENT_PINGS) {
+        /* {3, cluster, ids}: the ids as one string of 4-byte big-endian numbers (cmsgpack packs a Lua string
+         * as str; bin is taken too) */
+        const msgpack_object *ids = &a[2];
+        if (msg.data.via.array.size != 3 ||
+            (ids->type != MSGPACK_OBJECT_STR && ids->type != MSGPACK_OBJECT_BIN) || ids->via.str.size == 0 ||
+            ids->via.str.size % 4 != 0)
+            goto Exit;
+        ev->shards = h2o_iovec_init(ids->via.str.ptr, ids->via.str.size);
+        shard = 0;
+    } else if (get_int(&a[2], 0, UINT32_MAX, &shard) != 0) {
+        goto Exit;
+    }
     if (kind == EVENT_STATE) {
         if (msg.data.via.array.size != 6 || get_int(&a[3], 0, SHARD_STATE_MAX, &state) != 0 ||
             get_int(&a[4], 1, INT64_MAX, &version) != 0 || get_int(&a[5], 0, INT64_MAX, &since) != 0)
             goto Exit;
-    } else if (msg.data.via.array.size != 3) {
+    } else if (kind == EVENT_PING && msg.data.via.array.size != 3) {
         goto Exit;
     }
     /* the string points into `data` (msgpack-c references, it does not copy, the unpacked buffer) */
@@ -65,6 +78,11 @@ void codec_encode_event(const struct codec_event *ev, msgpack_sbuffer *out)
     msgpack_pack_int(&pk, ev->kind);
     msgpack_pack_str(&pk, ev->cluster.len);
     msgpack_pack_str_body(&pk, ev->cluster.base, ev->cluster.len);
+    if (ev->kind == EVENT_PINGS) {
+        msgpack_pack_str(&pk, ev->shards.len);
+        msgpack_pack_str_body(&pk, ev->shards.base, ev->shards.len);
+        return;
+    }
     msgpack_pack_uint32(&pk, ev->shard);
     if (ev->kind == EVENT_STATE) {
         msgpack_pack_uint8(&pk, ev->state);

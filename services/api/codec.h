@@ -7,9 +7,10 @@
 #include <msgpack.h>
 #include "h2o.h"
 
-enum codec_event_kind { EVENT_STATE = 1, EVENT_PING = 2 };
+enum codec_event_kind { EVENT_STATE = 1, EVENT_PING = 2, EVENT_PINGS = 3 };
 
-/* One event as the Lua scripts publish it. For EVENT_PING only cluster and shard are set. */
+/* One event as the Lua scripts publish it. For EVENT_PING only cluster and shard are set; EVENT_PINGS (a batch
+ * report's pings, one message for all) has cluster and shards. */
 struct codec_event {
     enum codec_event_kind kind;
     h2o_iovec_t cluster; /* points into the decoded message */
@@ -17,6 +18,7 @@ struct codec_event {
     uint8_t state;
     uint64_t version;
     int64_t since_ms;
+    h2o_iovec_t shards; /* EVENT_PINGS: the shard ids, 4 bytes each, big-endian; points into the message */
 };
 
 /* Decodes one published event. Returns 0, or -1 when the message is not a well-formed event (any

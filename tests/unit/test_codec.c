@@ -91,6 +91,34 @@ TEST(test_codec_round_trips_a_ping_event)
     msgpack_sbuffer_destroy(&sb);
 }
 
+TEST(test_codec_round_trips_a_batch_of_pings_and_refuses_ragged_ids)
+{
+    struct codec_event in = {EVENT_PINGS, h2o_iovec_init(H2O_STRLIT("main"))}, out;
+    msgpack_sbuffer sb;
+
+    in.shards = h2o_iovec_init(H2O_STRLIT("\x00\x00\x00\x07\x00\x01\x00\x00"));
+    msgpack_sbuffer_init(&sb);
+    codec_encode_event(&in, &sb);
+    if (CHECK(decode(&sb, &out) == 0)) {
+        CHECK_EQ_U64(out.kind, EVENT_PINGS);
+        CHECK_MEM_STR(out.cluster.base, out.cluster.len, "main");
+        CHECK_EQ_U64(out.shards.len, 8);
+        CHECK(memcmp(out.shards.base, "\x00\x00\x00\x07\x00\x01\x00\x00", 8) == 0);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    /* ids that are not whole 4-byte numbers, and none at all, are refused */
+    in.shards = h2o_iovec_init(H2O_STRLIT("\x00\x00\x07"));
+    msgpack_sbuffer_init(&sb);
+    codec_encode_event(&in, &sb);
+    CHECK(decode(&sb, &out) == -1);
+    msgpack_sbuffer_destroy(&sb);
+    in.shards = h2o_iovec_init("", 0);
+    msgpack_sbuffer_init(&sb);
+    codec_encode_event(&in, &sb);
+    CHECK(decode(&sb, &out) == -1);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* {1,"main",5,3,7,1764300000000} as Redis' Lua cmsgpack packs it: fixarray, positive fixints, fixstr, and
  * uint64 (0xcf) for the timestamp, the smallest form that holds it. */
 static const unsigned char cmsgpack_event[] = {0x96, 0x01, 0xa4, 'm',  'a',  'i',  'n',  0x05, 0x03, 0x07,
@@ -472,6 +500,7 @@ int main(void)
         CHECK_CASE(test_codec_round_trips_a_state_event),
         CHECK_CASE(test_codec_round_trips_a_state_event_at_the_field_limits),
         CHECK_CASE(test_codec_round_trips_a_ping_event),
+        CHECK_CASE(test_codec_round_trips_a_batch_of_pings_and_refuses_ragged_ids),
         CHECK_CASE(test_codec_decodes_an_event_packed_like_lua_cmsgpack),
         CHECK_CASE(test_codec_decodes_a_cmsgpack_str8_cluster_name),
         CHECK_CASE(test_codec_decode_rejects_empty_input),

@@ -9,6 +9,8 @@
 -- Events are msgpack arrays so that msgpack-c decodes them without key lookups:
 --   {1, cluster, shard, state, version, since_ms}   a state change
 --   {2, cluster, shard}                             a health ping
+--   {3, cluster, ids}                               a batch report's pings: ids is a string of 4-byte big-endian
+--                                                   shard ids, one message for all of them
 
 local function now_ms()
   local t = redis.call('TIME')

@@ -19,7 +19,7 @@ for i = 1, items do
 end
 
 local h = history_keys(5, ARGV[3])
-local changed, ids, figured = 0, {}, {}
+local changed, ids, figured, pinged = 0, {}, {}, {}
 for i = 1, items do
   local a = FIRST + (i - 1) * ITEM
   local id, state = ARGV[a], ARGV[a + 1]
@@ -30,12 +30,16 @@ for i = 1, items do
     change(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], id, state, old, h)
     changed = changed + 1
   else
-    ping(ARGV[1], ARGV[2], id)
+    pinged[#pinged + 1] = struct.pack('>I4', tonumber(id))
   end
   if ARGV[a + 2] ~= '' or ARGV[a + 3] ~= '' or ARGV[a + 4] ~= '' or ARGV[a + 5] ~= '' then
     ids[#ids + 1] = id
     figured[#figured + 1] = a + 2
   end
+end
+
+if #pinged > 0 then
+  redis.call('PUBLISH', ARGV[1], cmsgpack.pack({3, ARGV[2], table.concat(pinged)}))
 end
 
 -- the figures in one read and one write
