@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bot_figures.h"
 
 const char flags_usage[] =
     "usage: glance-sim --url http://HOST:PORT [options]\n"
@@ -14,6 +15,13 @@ const char flags_usage[] =
     "  --no-fleet                  viewers only: post nothing\n"
     "  --ping-interval SECONDS     health ping period per shard (default 10)\n"
     "  --jitter FRACTION           each period is scaled by 1 +- this (default 0.2)\n"
+    "  --figures                   send each shard's figures: latency_ms (25-90 ms; now and then a shard is\n"
+    "                              slow, 300-1500 ms, for 30-120 s), guilds (1000-2500), unavailable_guilds\n"
+    "                              (a few while it resumes, reconnects or restarts); as query parameters of\n"
+    "                              single POSTs, as fields of batch items (default: none, the original API)\n"
+    "  --batch N                   pings go N shards to a request, JSON to /api/clusters/NAME/report (each\n"
+    "                              run of N shard ids pings together, like a process of a sharded bot);\n"
+    "                              state changes stay one POST each (at most 1000; default 0: a POST per ping)\n"
     "  --rate CHANGES_PER_SECOND   state changes after the boot, on average (default 2)\n"
     "  --mix KIND=W,...            resume, disconnect, silent, restart weights\n"
     "                              (default resume=0.6,disconnect=0.2,silent=0.15,restart=0.05)\n"
@@ -258,12 +266,15 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
         } else {
             snprintf(name, sizeof(name), "%s", arg);
         }
-        if (strcmp(name, "--no-fleet") == 0) {
+        if (strcmp(name, "--no-fleet") == 0 || strcmp(name, "--figures") == 0) {
             if (value != NULL) {
-                snprintf(err, errlen, "--no-fleet takes no value");
+                snprintf(err, errlen, "%s takes no value", name);
                 return -1;
             }
-            f->fleet = 0;
+            if (strcmp(name, "--no-fleet") == 0)
+                f->fleet = 0;
+            else
+                f->figures = 1;
             continue;
         }
         if (value == NULL) {
@@ -282,6 +293,9 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
             rc = number(name, value, 0.01, 86400, &f->ping_interval_s, err, errlen);
         } else if (strcmp(name, "--jitter") == 0) {
             rc = number(name, value, 0, 0.9, &f->jitter, err, errlen);
+        } else if (strcmp(name, "--batch") == 0) {
+            if ((rc = whole(name, value, 0, BOT_FIGURES_MAX_BATCH, &u, err, errlen)) == 0)
+                f->batch = (uint32_t)u;
         } else if (strcmp(name, "--rate") == 0) {
             rc = number(name, value, 0, 1000000, &f->rate, err, errlen);
         } else if (strcmp(name, "--mix") == 0) {

@@ -26,6 +26,8 @@ struct sim_flags {
     int fleet;                /* 0 with --no-fleet: viewers only */
     double ping_interval_s;   /* --ping-interval */
     double jitter;            /* --jitter: each ping interval is scaled by 1 +- jitter */
+    int figures;              /* --figures: latency and guilds ride on every POST (and batch item) */
+    uint32_t batch;           /* --batch: pings go this many shards to a request; 0: a POST per ping */
     double rate;              /* --rate: state changes per second, on average, after the boot */
     double mix[FLAGS_NUM_EVENTS]; /* --mix: weights, normalised to sum to 1 */
     double boot_spread_s;     /* --boot-spread: shards start within this many seconds */
@@ -40,7 +42,8 @@ struct sim_flags {
     uint64_t seed;            /* --seed; 0: from the clock */
 };
 
-/* Sets every default: nothing about the target, ping every 10 s +- 20 %, 2 changes/s, the default mix. */
+/* Sets every default: nothing about the target, ping every 10 s +- 20 %, 2 changes/s, the default mix, and
+ * the original API only (no figures, no batches), which the benchmarks' baseline understands. */
 void flags_defaults(struct sim_flags *f);
 
 /* Parses "name:shards;name:shards" into f->clusters (replacing what was there). Returns 0, or -1 with the

@@ -1,15 +1,22 @@
-/* fleet.c -- a simulated bot fleet: per-shard state machines, health pings with jitter, events at a rate,
- * every POST over a few keep-alive connections; it also matches the changes viewers see to the POSTs.
+/* fleet.c -- a simulated bot fleet: per-shard state machines, health pings with jitter (one POST per shard, or
+ * batches), events at a rate, figures if asked, every POST over a few keep-alive connections; it also matches
+ * the changes viewers see to the POSTs.
  *
  * Every status POST the fleet makes changes the shard's state: consecutive states of a plan differ, and
  * the only state the server sets by itself (unhealthy) is never posted. Steps of a plan are at least
  * 300 ms apart and a shard rests a second between events, so with the default 100 ms feed interval every
- * change is its own entry in an update frame and each viewer must see each one. */
+ * change is its own entry in an update frame and each viewer must see each one.
+ *
+ * With --batch N, each run of N shard ids of a cluster pings together, as one process of a sharded bot
+ * would: one report on the group's own schedule, carrying those of its shards that have a status on the
+ * server (a ping for a shard without one fails the whole batch) and are not silent. State changes stay
+ * single POSTs: a bot reports them as they happen, and the viewers' timing needs each one's own moment. */
 #include "fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bot_figures.h"
 #include "rng.h"
 
 #define MAX_WAIT_MS 100
@@ -36,6 +43,8 @@ struct shard {
     uint32_t tracked_seq, step_gen;
     uint8_t tracked, tracked_state;
     uint8_t plan, plan_pos, silent;
+    uint8_t has_status; /* a status POST of it was answered 204: the server accepts its pings in a batch */
+    uint8_t pinging;    /* with --batch, on a group's first shard: the group's pings are scheduled */
 };
 
 enum entry_kind { ENTRY_PING, ENTRY_STEP };
@@ -51,7 +60,10 @@ struct job {
     struct fleet *fl;
     struct job *next_free;
     uint32_t gid, seq;
-    uint8_t health, state, boot, tracked;
+    uint8_t health, state, boot, tracked, batch;
+    uint32_t items;    /* a batch's shards */
+    char *body;        /* a batch's JSON, kept with the job for its next batch */
+    size_t body_cap;
 };
 
 struct fleet {
@@ -65,6 +77,9 @@ struct fleet {
     size_t heap_size, heap_cap;
     struct job *free_jobs;
     uint64_t rng;
+    struct bot_figures_shard *figs;  /* per shard, with --figures; else NULL */
+    uint64_t fig_rng;            /* apart from rng: --figures leaves a seed's events as they were */
+    struct bot_figures_item *items;  /* a batch being put together, with --batch */
     uint64_t now_ms;
     int started;
     size_t boot_left; /* boot POSTs not answered yet */
@@ -131,7 +146,7 @@ static void on_sent(struct http_request *req)
     struct fleet *fl = job->fl;
     struct shard *s = &fl->shards[job->gid];
 
-    if (job->health || job->boot || !fl->tracking)
+    if (job->health || job->batch || job->boot || !fl->tracking)
         return;
     if (job->tracked) { /* written again after a failed connection: only the time moves */
         if (s->tracked_seq == job->seq)
@@ -163,6 +178,27 @@ static uint64_t ping_period_ms(struct fleet *fl)
     return (uint64_t)(fl->flags->ping_interval_s * 1000 * scale) + 1;
 }
 
+/* With --batch, the first shard of the group that gid belongs to: its ping entries stand for the group. */
+static uint32_t group_first(struct fleet *fl, uint32_t gid)
+{
+    const struct shard *s = &fl->shards[gid];
+
+    return fl->offsets[s->cluster] + s->id / fl->flags->batch * fl->flags->batch;
+}
+
+/* Schedules the first ping of gid (or of its group, unless the group's pings are under way already) at a
+ * random point of a ping interval, so that pings spread evenly. */
+static void start_pings(struct fleet *fl, uint32_t gid)
+{
+    if (fl->flags->batch != 0) {
+        gid = group_first(fl, gid);
+        if (fl->shards[gid].pinging)
+            return;
+        fl->shards[gid].pinging = 1;
+    }
+    schedule_ping(fl, gid, (uint64_t)(rng_uniform(&fl->rng) * fl->flags->ping_interval_s * 1000));
+}
+
 static void on_done(struct http_request *req, int status)
 {
     struct job *job = H2O_STRUCT_FROM_MEMBER(struct job, req, req);
@@ -172,11 +208,20 @@ static void on_done(struct http_request *req, int status)
 
     if (status != 0)
         stats_add(&fl->stats.post_us, (stats_now_ns() - req->sent_ns) / 1000);
+    if (job->batch) {
+        ++fl->stats.batch_posts;
+        fl->stats.batch_items += job->items;
+        if (status != 200)
+            ++fl->stats.errors;
+        goto Free;
+    }
     if (job->health) {
         ++fl->stats.health_posts;
     } else {
         ++fl->stats.status_posts;
         ++fl->stats.status_by_code[cls];
+        if (status == 204)
+            s->has_status = 1;
     }
     if (status != 204) {
         ++fl->stats.errors;
@@ -189,24 +234,49 @@ static void on_done(struct http_request *req, int status)
     if (job->boot) {
         --fl->boot_left;
         if (job->state == plan_states[PLAN_BOOT][0]) /* pings start once the first status is in */
-            schedule_ping(fl, job->gid, (uint64_t)(rng_uniform(&fl->rng) * fl->flags->ping_interval_s * 1000));
+            start_pings(fl, job->gid);
     }
+Free:
     job->next_free = fl->free_jobs;
     fl->free_jobs = job;
+}
+
+/* A job from the free list (its body buffer kept), or a new one; every other field cleared. */
+static struct job *job_get(struct fleet *fl)
+{
+    struct job *job = fl->free_jobs;
+    char *body = NULL;
+    size_t body_cap = 0;
+
+    if (job != NULL) {
+        fl->free_jobs = job->next_free;
+        body = job->body;
+        body_cap = job->body_cap;
+    } else {
+        job = h2o_mem_alloc(sizeof(*job));
+    }
+    memset(job, 0, sizeof(*job));
+    job->body = body;
+    job->body_cap = body_cap;
+    job->fl = fl;
+    return job;
+}
+
+/* A shard in trouble (a plan other than its boot under way) reports higher latency and unavailable guilds. */
+static void next_figures(struct fleet *fl, uint32_t gid, struct bot_figures *out)
+{
+    const struct shard *s = &fl->shards[gid];
+    int trouble = s->plan != PLAN_NONE && s->plan != PLAN_BOOT;
+
+    bot_figures_next(&fl->figs[gid], &fl->fig_rng, fl->now_ms, trouble, out);
 }
 
 static void post(struct fleet *fl, uint32_t gid, int health, int state, int boot)
 {
     struct shard *s = &fl->shards[gid];
     const struct flags_cluster *c = &fl->flags->clusters[s->cluster];
-    struct job *job = fl->free_jobs;
+    struct job *job = job_get(fl);
 
-    if (job != NULL)
-        fl->free_jobs = job->next_free;
-    else
-        job = h2o_mem_alloc(sizeof(*job));
-    memset(job, 0, sizeof(*job));
-    job->fl = fl;
     job->gid = gid;
     job->health = (uint8_t)health;
     job->state = (uint8_t)state;
@@ -218,8 +288,58 @@ static void post(struct fleet *fl, uint32_t gid, int health, int state, int boot
     else
         job->req.path_len =
             (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/status/%s/%u/%d", c->name, s->id, state);
+    if (fl->figs != NULL) {
+        struct bot_figures fig;
+        int n;
+        next_figures(fl, gid, &fig);
+        /* the longest path (a 64-character name, the longest figures) is 150 bytes: it always fits */
+        n = bot_figures_query(job->req.path + job->req.path_len, sizeof(job->req.path) - job->req.path_len, &fig);
+        if (n > 0)
+            job->req.path_len += (size_t)n;
+    }
     if (!health)
         s->last_change_ms = fl->now_ms;
+    http_pool_post(fl->pool, &job->req);
+}
+
+/* Reports the pings of the group whose first shard is `first`, in one POST of at most --batch shards: those
+ * with a status on the server that are not silent. Sends nothing when there are none. */
+static void post_batch(struct fleet *fl, uint32_t first)
+{
+    const struct shard *head = &fl->shards[first];
+    const struct flags_cluster *c = &fl->flags->clusters[head->cluster];
+    uint32_t count = c->shards - head->id < fl->flags->batch ? c->shards - head->id : fl->flags->batch, i;
+    size_t n = 0;
+    struct job *job;
+    long len;
+
+    for (i = 0; i != count; ++i) {
+        const struct shard *s = &fl->shards[first + i];
+        struct bot_figures_item *it = &fl->items[n];
+        if (!s->has_status || s->silent)
+            continue;
+        it->id = s->id;
+        it->has_figures = fl->figs != NULL;
+        if (it->has_figures)
+            next_figures(fl, first + i, &it->fig);
+        ++n;
+    }
+    if (n == 0)
+        return;
+    job = job_get(fl);
+    job->gid = first;
+    job->batch = 1;
+    job->items = (uint32_t)n;
+    if (job->body_cap < bot_figures_batch_cap(n)) {
+        job->body_cap = bot_figures_batch_cap(fl->flags->batch); /* once per job: the largest batch fits from then on */
+        job->body = h2o_mem_realloc(job->body, job->body_cap);
+    }
+    len = bot_figures_batch_body(job->body, job->body_cap, fl->items, n);
+    job->req.body = h2o_iovec_init(job->body, len > 0 ? (size_t)len : 0);
+    job->req.content_type = "application/json";
+    job->req.on_sent = on_sent;
+    job->req.on_done = on_done;
+    job->req.path_len = (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/clusters/%s/report", c->name);
     http_pool_post(fl->pool, &job->req);
 }
 
@@ -358,6 +478,9 @@ struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint6
     fl->flags = f;
     fl->pool = pool;
     fl->rng = seed != 0 ? seed : 0x9E3779B97F4A7C15ull;
+    fl->fig_rng = fl->rng ^ 0xD1B54A32D192ED03ull;
+    if (fl->fig_rng == 0)
+        fl->fig_rng = 1;
     for (c = 0; c != f->num_clusters; ++c) {
         fl->offsets[c] = (uint32_t)n;
         n += f->clusters[c].shards;
@@ -373,6 +496,14 @@ struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint6
             fl->shards[fl->offsets[c] + i].id = i;
         }
     }
+    if (f->figures) {
+        size_t i;
+        fl->figs = h2o_mem_alloc(sizeof(*fl->figs) * (n != 0 ? n : 1));
+        for (i = 0; i != n; ++i)
+            bot_figures_init(&fl->figs[i], &fl->fig_rng);
+    }
+    if (f->batch != 0)
+        fl->items = h2o_mem_alloc(sizeof(*fl->items) * f->batch);
     /* the changes one event makes, on average, so that events at event_rate make f->rate changes a second */
     per_event = f->mix[FLAGS_RESUME] * 2 + f->mix[FLAGS_DISCONNECT] * 3 + f->mix[FLAGS_SILENT] * 2 +
                 f->mix[FLAGS_RESTART] * 4 * avg_cluster;
@@ -387,8 +518,11 @@ void fleet_free(struct fleet *fl)
     while (fl->free_jobs != NULL) {
         struct job *job = fl->free_jobs;
         fl->free_jobs = job->next_free;
+        free(job->body);
         free(job);
     }
+    free(fl->figs);
+    free(fl->items);
     free(fl->heap);
     free(fl->shards);
     free(fl);
@@ -410,7 +544,9 @@ uint64_t fleet_tick(struct fleet *fl, uint64_t now_ms)
         struct entry e = heap_pop(fl);
         struct shard *s = &fl->shards[e.gid];
         if ((e.tag & 1) == ENTRY_PING) {
-            if (!s->silent)
+            if (fl->flags->batch != 0)
+                post_batch(fl, e.gid);
+            else if (!s->silent)
                 post(fl, e.gid, 1, 0, 0);
             schedule_ping(fl, e.gid, ping_period_ms(fl));
         } else if ((e.tag >> 1) == s->step_gen && s->plan != PLAN_NONE) {

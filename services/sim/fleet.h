@@ -1,5 +1,6 @@
-/* fleet.h -- a simulated bot fleet: per-shard state machines, health pings with jitter, events at a rate,
- * every POST over a few keep-alive connections; it also matches the changes viewers see to the POSTs. */
+/* fleet.h -- a simulated bot fleet: per-shard state machines, health pings with jitter (one POST per shard, or
+ * batches), events at a rate, figures if asked, every POST over a few keep-alive connections; it also matches
+ * the changes viewers see to the POSTs. */
 #ifndef GLANCE_SIM_FLEET_H
 #define GLANCE_SIM_FLEET_H
 
@@ -13,7 +14,8 @@ struct fleet;
 
 struct fleet_stats {
     uint64_t status_posts, health_posts;     /* answered */
-    uint64_t errors;                         /* answered with anything but 204, or not answered */
+    uint64_t batch_posts, batch_items;       /* batch reports answered, and the shard pings they carried */
+    uint64_t errors;                         /* answered with anything but 204 (200 for a batch), or not answered */
     uint64_t status_by_code[6];              /* 0 (no answer), 2xx, 3xx, 4xx, 5xx, other */
     uint64_t events[FLAGS_NUM_EVENTS];
     uint64_t events_skipped;                 /* no shard was free for an event when it was due */

@@ -1,4 +1,5 @@
-/* http.c -- a small keep-alive HTTP/1.1 client for bodiless POSTs over a few connections, on h2o's evloop.
+/* http.c -- a small keep-alive HTTP/1.1 client for POSTs (bodiless, or with a body) over a few connections, on
+ * h2o's evloop.
  *
  * One request at a time per connection (no pipelining): with a handful of connections on loopback that
  * is tens of thousands of requests a second, and a response always belongs to the request in flight. */
@@ -22,14 +23,15 @@ struct http_conn {
     int writing;                   /* h2o allows one write at a time; its completion may come after the response */
     struct http_request *inflight;
     h2o_timeout_entry_t reconnect;
-    char wbuf[HTTP_MAX_PATH + 1400];
+    /* the request line and headers; the body is written from the caller's memory */
+    char wbuf[HTTP_MAX_PATH + HTTP_MAX_CONTENT_TYPE + 1500];
 };
 
 struct http_pool {
     h2o_loop_t *loop;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    char *head_tail; /* the request's headers after the request line */
+    char *head_tail; /* the headers every request carries: Host, Authorization */
     size_t head_tail_len;
     h2o_linklist_t queue;
     size_t queued, inflight;
@@ -209,18 +211,23 @@ static void conn_connect(struct http_conn *c)
 static void conn_send(struct http_conn *c, struct http_request *req)
 {
     struct http_pool *p = c->pool;
-    h2o_iovec_t buf;
+    h2o_iovec_t bufs[2];
+    const char *ct = req->content_type;
     int n;
 
-    n = snprintf(c->wbuf, sizeof(c->wbuf), "POST %.*s HTTP/1.1\r\n%.*s", (int)req->path_len, req->path,
-                 (int)p->head_tail_len, p->head_tail);
-    buf = h2o_iovec_init(c->wbuf, (size_t)n < sizeof(c->wbuf) ? (size_t)n : sizeof(c->wbuf) - 1);
+    n = snprintf(c->wbuf, sizeof(c->wbuf), "POST %.*s HTTP/1.1\r\n%.*s%s%.*s%sContent-Length: %zu\r\n\r\n",
+                 (int)req->path_len, req->path, (int)p->head_tail_len, p->head_tail, ct != NULL ? "Content-Type: " : "",
+                 ct != NULL ? HTTP_MAX_CONTENT_TYPE : 0, ct != NULL ? ct : "", ct != NULL ? "\r\n" : "", req->body.len);
+    bufs[0] = h2o_iovec_init(c->wbuf, (size_t)n < sizeof(c->wbuf) ? (size_t)n : sizeof(c->wbuf) - 1);
+    bufs[1] = req->body;
     c->inflight = req;
     c->state = CONN_BUSY;
     c->writing = 1;
     ++p->inflight;
     req->sent_ns = stats_now_ns();
-    h2o_socket_write(c->sock, &buf, 1, on_write_done);
+    /* the body is written from the caller's memory: it stays put until on_done, and on_done comes after the
+     * server has read the whole request, so after h2o has written it */
+    h2o_socket_write(c->sock, bufs, req->body.len != 0 ? 2 : 1, on_write_done);
     if (req->on_sent != NULL)
         req->on_sent(req);
 }
@@ -253,10 +260,10 @@ struct http_pool *http_pool_new(h2o_loop_t *loop, const struct sockaddr *addr, s
     cap = strlen(host_header) + (authorization != NULL ? strlen(authorization) : 0) + 128;
     p->head_tail = h2o_mem_alloc(cap);
     if (authorization != NULL && authorization[0] != '\0')
-        p->head_tail_len = (size_t)snprintf(p->head_tail, cap, "Host: %s\r\nAuthorization: %s\r\nContent-Length: 0\r\n\r\n",
-                                            host_header, authorization);
+        p->head_tail_len = (size_t)snprintf(p->head_tail, cap, "Host: %s\r\nAuthorization: %s\r\n", host_header,
+                                            authorization);
     else
-        p->head_tail_len = (size_t)snprintf(p->head_tail, cap, "Host: %s\r\nContent-Length: 0\r\n\r\n", host_header);
+        p->head_tail_len = (size_t)snprintf(p->head_tail, cap, "Host: %s\r\n", host_header);
     h2o_linklist_init_anchor(&p->queue);
     h2o_timeout_init(loop, &p->reconnect_timeout, RECONNECT_MS);
     p->num_conns = conns;

@@ -1,4 +1,5 @@
-/* http.h -- a small keep-alive HTTP/1.1 client for bodiless POSTs over a few connections, on h2o's evloop. */
+/* http.h -- a small keep-alive HTTP/1.1 client for POSTs (bodiless, or with a body) over a few connections, on
+ * h2o's evloop. */
 #ifndef GLANCE_SIM_HTTP_H
 #define GLANCE_SIM_HTTP_H
 
@@ -8,12 +9,15 @@
 #include "h2o.h"
 
 #define HTTP_MAX_PATH 200
+#define HTTP_MAX_CONTENT_TYPE 64
 
 /* One POST. The caller owns its memory and keeps it alive until on_done. */
 struct http_request {
     h2o_linklist_t link;
     char path[HTTP_MAX_PATH];
     size_t path_len;
+    h2o_iovec_t body;         /* sent as is; len 0: none (Content-Length: 0) */
+    const char *content_type; /* NULL: no Content-Type; else at most HTTP_MAX_CONTENT_TYPE characters */
     uint64_t sent_ns;  /* stats_now_ns() when the request was written to a connection */
     int retried;
     /* called when the request is written (it may be written twice if a reused connection failed); may be NULL */
@@ -32,7 +36,8 @@ struct http_pool *http_pool_new(h2o_loop_t *loop, const struct sockaddr *addr, s
 /* Closes every connection; queued and in-flight requests get on_done(req, 0). */
 void http_pool_free(struct http_pool *p);
 
-/* Queues a POST of req->path; it goes out on the first free connection, in order. */
+/* Queues a POST of req->path (with req->body, which must stay as it is until on_done); it goes out on the
+ * first free connection, in order. */
 void http_pool_post(struct http_pool *p, struct http_request *req);
 
 /* Requests queued but not yet written, and requests written and not yet answered. */

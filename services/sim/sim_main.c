@@ -103,9 +103,10 @@ static void report(struct sim *sim)
         printf("],\"rate_target\":%g,\"boot_s\":%.3f,\"steady_s\":%.3f,\"boot_timed_out\":%s,", f->fleet ? f->rate : 0,
                sim->steady_ms ? (double)(sim->steady_ms - sim->start_ms) / 1000 : 0, steady_s,
                sim->boot_timed_out ? "true" : "false");
-        printf("\"posts\":{\"status\":%llu,\"health\":%llu,\"errors\":%llu,\"status_no_answer\":%llu,\"status_2xx\":%llu,"
-               "\"status_4xx\":%llu,\"status_5xx\":%llu,",
-               (unsigned long long)fs->status_posts, (unsigned long long)fs->health_posts, (unsigned long long)fs->errors,
+        printf("\"posts\":{\"status\":%llu,\"health\":%llu,\"batch\":%llu,\"batch_items\":%llu,\"errors\":%llu,"
+               "\"status_no_answer\":%llu,\"status_2xx\":%llu,\"status_4xx\":%llu,\"status_5xx\":%llu,",
+               (unsigned long long)fs->status_posts, (unsigned long long)fs->health_posts,
+               (unsigned long long)fs->batch_posts, (unsigned long long)fs->batch_items, (unsigned long long)fs->errors,
                (unsigned long long)fs->status_by_code[0], (unsigned long long)fs->status_by_code[1],
                (unsigned long long)fs->status_by_code[3], (unsigned long long)fs->status_by_code[4]);
         print_hist_json("rtt_ms", &fs->post_us);
@@ -136,6 +137,10 @@ static void report(struct sim *sim)
                    shards, (unsigned long long)fs->status_posts, (unsigned long long)fs->health_posts,
                    (unsigned long long)fs->errors, ms(stats_percentile(&fs->post_us, 50)),
                    ms(stats_percentile(&fs->post_us, 99)));
+        if (f->fleet && f->batch != 0)
+            printf("  batches: %llu reports carrying %llu shard pings (%.1f a report)\n",
+                   (unsigned long long)fs->batch_posts, (unsigned long long)fs->batch_items,
+                   fs->batch_posts != 0 ? (double)fs->batch_items / (double)fs->batch_posts : 0);
         if (fs->status_by_code[3] != 0)
             printf("  %llu status POSTs were refused with 4xx: is the passphrase right, does the server know these "
                    "clusters and shard counts?\n",

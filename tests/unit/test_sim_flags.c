@@ -156,6 +156,66 @@ TEST(test_flags_defaults_are_the_documented_ones)
     CHECK(f.fleet == 1);
 }
 
+TEST(test_flags_default_to_the_original_api_no_figures_no_batches)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1"};
+    if (!CHECK(parse(&f, argv, 5, err, sizeof(err)) == 0))
+        return;
+    CHECK(f.figures == 0);
+    CHECK_EQ_U64(f.batch, 0);
+}
+
+TEST(test_flags_take_figures_and_batch)
+{
+    struct sim_flags f;
+    char err[256];
+    char *spaced[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--figures", "--batch", "16"};
+    char *equals[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--batch=1000"};
+    if (!CHECK(parse(&f, spaced, 8, err, sizeof(err)) == 0))
+        return;
+    CHECK(f.figures == 1);
+    CHECK_EQ_U64(f.batch, 16);
+    if (!CHECK(parse(&f, equals, 6, err, sizeof(err)) == 0))
+        return;
+    CHECK(f.figures == 0);
+    CHECK_EQ_U64(f.batch, 1000);
+}
+
+TEST(test_flags_batch_is_a_whole_number_up_to_the_servers_limit)
+{
+    struct sim_flags f;
+    char err[256];
+    char *over[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--batch", "1001"};
+    char *fraction[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--batch", "2.5"};
+    char *negative[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--batch", "-1"};
+    char *off[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--batch", "0"};
+    CHECK(parse(&f, over, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--batch \"1001\"") != NULL);
+    CHECK(parse(&f, fraction, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--batch \"2.5\"") != NULL);
+    CHECK(parse(&f, negative, 7, err, sizeof(err)) == -1);
+    CHECK(parse(&f, off, 7, err, sizeof(err)) == 0);
+    CHECK_EQ_U64(f.batch, 0);
+}
+
+TEST(test_flags_figures_takes_no_value)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:1", "--figures=yes"};
+    CHECK(parse(&f, argv, 6, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--figures takes no value") != NULL);
+}
+
+TEST(test_flags_usage_documents_figures_and_batch)
+{
+    CHECK(strstr(flags_usage, "--figures") != NULL);
+    CHECK(strstr(flags_usage, "--batch N") != NULL);
+    CHECK(strstr(flags_usage, "/api/clusters/NAME/report") != NULL);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -170,6 +230,11 @@ int main(void)
         CHECK_CASE(test_flags_fleet_needs_clusters_unless_no_fleet),
         CHECK_CASE(test_flags_errors_name_the_flag_and_value),
         CHECK_CASE(test_flags_defaults_are_the_documented_ones),
+        CHECK_CASE(test_flags_default_to_the_original_api_no_figures_no_batches),
+        CHECK_CASE(test_flags_take_figures_and_batch),
+        CHECK_CASE(test_flags_batch_is_a_whole_number_up_to_the_servers_limit),
+        CHECK_CASE(test_flags_figures_takes_no_value),
+        CHECK_CASE(test_flags_usage_documents_figures_and_batch),
     };
     return CHECK_RUN(cases);
 }
