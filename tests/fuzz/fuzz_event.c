@@ -4,7 +4,8 @@
 #include <string.h>
 #include "codec.h"
 
-/* Decodes arbitrary bytes; an accepted event must be in range and, encoded again, decode to the same. */
+/* Decodes arbitrary bytes; an accepted event must be in range (a batch's pings: whole 4-byte ids inside the input)
+ * and, encoded again, decode to the same. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *copy = malloc(size != 0 ? size : 1);
@@ -13,7 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(copy, data, size);
     if (codec_decode_event(copy, size, &ev) == 0) {
-        if (ev.kind != EVENT_STATE && ev.kind != EVENT_PING)
+        if (ev.kind != EVENT_STATE && ev.kind != EVENT_PING && ev.kind != EVENT_PINGS)
+            abort();
+        if (ev.kind == EVENT_PINGS && (ev.shards.len == 0 || ev.shards.len % 4 != 0 || ev.shards.base < copy ||
+                                       ev.shards.base + ev.shards.len > copy + size))
             abort();
         if (ev.cluster.len != 0 && (ev.cluster.base < copy || ev.cluster.base + ev.cluster.len > copy + size))
             abort();
@@ -25,7 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             again.cluster.len != ev.cluster.len ||
             (ev.cluster.len != 0 && memcmp(again.cluster.base, ev.cluster.base, ev.cluster.len) != 0) ||
             (ev.kind == EVENT_STATE &&
-             (again.state != ev.state || again.version != ev.version || again.since_ms != ev.since_ms)))
+             (again.state != ev.state || again.version != ev.version || again.since_ms != ev.since_ms)) ||
+            (ev.kind == EVENT_PINGS &&
+             (again.shards.len != ev.shards.len || memcmp(again.shards.base, ev.shards.base, ev.shards.len) != 0)))
             abort();
         msgpack_sbuffer_destroy(&sb);
     }
