@@ -31,7 +31,8 @@ struct figures {
     struct cluster_figures *clusters;
     uint32_t **latency;       /* per cluster, per shard: its latency while fresh and online, or FIGURE_ABSENT */
     h2o_buffer_t *json;       /* GET /api/figures's body */
-    uint64_t read_at;         /* h2o_now of the last read; 0: none yet */
+    int loaded;               /* there is a copy (from the first read that succeeded) */
+    uint64_t read_at;         /* h2o_now of the last read; 0: none yet, or it must be read again */
     size_t outstanding;       /* clusters still to answer the read under way */
     int failed;               /* one of them did not */
     H2O_VECTOR(struct pending *) waiting;
@@ -233,7 +234,7 @@ static void answer_waiting(struct figures *fig)
         h2o_req_t *req = pending_finish(fig->waiting.entries[i]);
         if (req == NULL)
             continue;
-        if (fig->read_at == 0)
+        if (!fig->loaded)
             respond_unavailable(req, "redis is unavailable; retry");
         else
             respond_send(req, 200, "OK", "application/json", fig->json->bytes, fig->json->size);
@@ -261,7 +262,10 @@ static void on_cluster(void *data, const redisReply *reply, const char *err)
     if (fig->failed) {
         log_warn("reading the shards' figures: %s", err != NULL ? err : "a reply of the wrong shape");
     } else {
-        fig->read_at = h2o_now(fig->loop);
+        fig->loaded = 1;
+        /* read while the mirror was still loading, which shards are online was not known: the next reader reads
+         * again */
+        fig->read_at = mirror_synced(fig->mirror) ? h2o_now(fig->loop) : 0;
         render_json(fig, wall_ms());
     }
     answer_waiting(fig);
@@ -272,7 +276,7 @@ static int is_fresh(struct figures *fig)
     return fig->read_at != 0 && h2o_now(fig->loop) - fig->read_at < FIGURES_FRESH_MS;
 }
 
-static void start_read(struct figures *fig)
+void figures_refresh(struct figures *fig)
 {
     size_t i;
 
@@ -306,7 +310,7 @@ void figures_get(struct app *app, h2o_req_t *req)
     }
     h2o_vector_reserve(NULL, &fig->waiting, fig->waiting.size + 1);
     fig->waiting.entries[fig->waiting.size++] = pending_new(app, req, 0, 0);
-    start_read(fig);
+    figures_refresh(fig);
 }
 
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
@@ -324,8 +328,8 @@ void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
     size_t m, ci;
     int n;
 
-    start_read(fig);
-    if (fig->read_at == 0)
+    figures_refresh(fig);
+    if (!fig->loaded)
         return;
     for (m = 0; m != sizeof(metric) / sizeof(metric[0]); ++m) {
         n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s gauge\n", metric[m].name, metric[m].help,
@@ -358,8 +362,8 @@ void figures_plain(struct figures *fig, h2o_buffer_t **buf)
     size_t ci;
     int n;
 
-    start_read(fig);
-    if (fig->read_at == 0)
+    figures_refresh(fig);
+    if (!fig->loaded)
         return;
     for (ci = 0; ci != fig->conf->num_clusters; ++ci) {
         const struct cluster_figures *c = &fig->clusters[ci];

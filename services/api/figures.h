@@ -20,6 +20,8 @@ struct mirror;
 struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror *mirror, const struct conf *conf);
 void figures_free(struct figures *fig);
 
+/* Starts reading the copy again unless a read is under way or the copy is fresh. */
+void figures_refresh(struct figures *fig);
 /* GET /api/figures: from the copy, read again first when it is stale. */
 void figures_get(struct app *app, h2o_req_t *req);
 /* The per-cluster aggregates in Prometheus text, and as /plain's HTML, from the copy as it is (nothing before the

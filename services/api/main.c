@@ -277,7 +277,12 @@ static void on_mirror_ping(void *data, size_t cluster, uint32_t shard)
 
 static void on_mirror_synced(void *data)
 {
-    feed_on_synced(((struct app *)data)->feed);
+    struct app *app = data;
+
+    feed_on_synced(app->feed);
+    /* so that the first /metrics scrape and /plain after a (re)start already have the figures; only now, as which
+     * latencies count depends on the states */
+    figures_refresh(app->figures);
 }
 
 int main(int argc, char **argv)

@@ -184,9 +184,10 @@ describe('figures and batch reports', () => {
     shards.push({ id: 10, state: 6, latency_ms: 5000, guilds: 50 });
     const r = await report(apis[0], 'main', { shards });
     assert.equal(r.status, 200, r.body);
-    // a replica's copy may be 5 s old: a fresh replica reads it now
+    // a replica's copy may be 5 s old: a fresh replica has just read it (once its mirror was in sync)
     const fresh = await startApi({ redisPort: rds.port, bots: 'main:16;batch:300;quiet:4', passphrase: PASS });
     const f = (await request(fresh.port, 'GET', '/api/figures')).json();
+    const text = await getMetrics(fresh.port);
     const main = f.clusters.find((c) => c.name === 'main');
     assert.equal(main.shards, 16);
     assert.equal(main.latency.length, 16);
@@ -197,7 +198,6 @@ describe('figures and batch reports', () => {
     assert.equal(main.guilds, guilds);
     assert.equal(main.reporting, stored.filter((x) => x.figures).length);
     assert.ok(f.now_ms > 0);
-    const text = await getMetrics(fresh.port);
     assert.match(text, new RegExp(`glance_cluster_guilds\\{cluster="main"\\} ${guilds}\\n`));
     assert.match(text, /glance_cluster_latency_ms\{cluster="main",quantile="0.5"\} 50\n/);
     assert.match(text, /glance_cluster_latency_ms\{cluster="main",quantile="0.95"\} 100\n/);
