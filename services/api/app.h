@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "mirror.h"
 #include "store.h"
+#include "summary.h"
 
 struct app {
     const struct conf *conf;
@@ -30,10 +31,11 @@ struct app {
     struct history *history;     /* GET /api/history, shared for a few seconds */
     struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
     struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
+    struct summary *summary;     /* GET /api/summary and the badges, rendered when what they say changes */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
-    uint64_t plain_renders, status_renders;
+    uint64_t plain_renders, status_renders, summary_renders, badge_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
     int shutting_down;
 };

@@ -107,6 +107,23 @@ static int is_maintenance(json_t *rec)
     return json_is_string(k) && strcmp(json_string_value(k), "maintenance") == 0;
 }
 
+int incident_maintenance_on(json_t *list, const char *name, int64_t now_ms)
+{
+    json_t *rec, *c;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(list, "incidents"), i, rec) {
+        if (!is_maintenance(rec) || is_resolved(rec) || ms_of(rec, "starts_ms") > now_ms ||
+            ms_of(rec, "ends_ms") <= now_ms)
+            continue;
+        json_array_foreach(json_object_get(rec, "clusters"), k, c) {
+            if (json_is_string(c) && strcmp(json_string_value(c), name) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Each update of `rec`, newest first: `open`, its time, `mid`, its status, `before` its text `after`. */
 static void put_updates(h2o_buffer_t **buf, json_t *rec, const char *open, const char *mid, const char *before,
                         const char *after)

@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include "h2o.h"
 
+/* 1 when a maintenance window of `list` that concerns cluster `name` is on at `now_ms` (begun, not ended, not
+ * called off). */
+int incident_maintenance_on(json_t *list, const char *name, int64_t now_ms);
+
 /* Open incidents, and maintenance in progress or starting within a day, as HTML (nothing when there are none). */
 void incident_render_banner(json_t *list, int64_t now_ms, h2o_buffer_t **buf);
 

@@ -118,6 +118,13 @@ h2o_iovec_t incidents_banner(struct incidents *in)
     return h2o_iovec_init(in->banner->bytes, in->banner->size);
 }
 
+json_t *incidents_list(struct incidents *in)
+{
+    if (!is_fresh(in))
+        start_read(in);
+    return in->parsed;
+}
+
 void incidents_invalidate(struct incidents *in)
 {
     in->read_at = 0;

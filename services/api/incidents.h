@@ -31,6 +31,9 @@ void incidents_free(struct incidents *in);
 void incidents_get(struct incidents *in, incidents_cb cb, void *data);
 /* The banner of the copy as it is, even stale (empty before the first read); starts a read when it is stale. */
 h2o_iovec_t incidents_banner(struct incidents *in);
+/* The list as it is, even stale (parsed; NULL before the first read); starts a read when it is stale. Borrowed
+ * until the next read. */
+json_t *incidents_list(struct incidents *in);
 /* A write went through: the next caller reads again. */
 void incidents_invalidate(struct incidents *in);
 

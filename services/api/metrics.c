@@ -102,8 +102,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                "Webhooks this replica stopped using after a 401, 403 or 404, until it restarts.", "gauge", as.disabled);
     codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"
                        "# TYPE glance_bodies_rendered_total counter\n");
-    n = snprintf(line, sizeof(line), "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n",
-                 (unsigned long long)app->plain_renders, (unsigned long long)app->status_renders);
+    n = snprintf(line, sizeof(line),
+                 "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n"
+                 "glance_bodies_rendered_total{body=\"summary\"} %llu\nglance_bodies_rendered_total{body=\"badge\"} %llu\n",
+                 (unsigned long long)app->plain_renders, (unsigned long long)app->status_renders,
+                 (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders);
     codec_put(buf, line, (size_t)n);
     codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
                        "# TYPE glance_shards gauge\n");

@@ -382,6 +382,8 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
                              : respond_wrong_method(req, "POST");
     } else if (IS(what, "clusters") && p->n == 4 && IS(p->seg[3], "report")) {
         respond_is_post(req) ? report_routes_post(app, req, p->seg[2]) : respond_wrong_method(req, "POST");
+    } else if (IS(what, "summary") && p->n == 2) {
+        respond_is_get(req) ? summary_get(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "figures") && p->n == 2) {
         respond_is_get(req) ? figures_get(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (IS(what, "alerts") && p->n == 2) {
@@ -465,6 +467,28 @@ static int framing_is_ambiguous(h2o_req_t *req)
     return parse_ambiguous_framing(sock->input->bytes, sock->input->size);
 }
 
+/* "/badge.svg" (the whole bot: `cluster` empty), "/badge/<cluster>.svg" or "/badge/<cluster>.json". */
+static int is_badge(h2o_iovec_t path, h2o_iovec_t *cluster, int *json)
+{
+    const char *end = path.base + path.len;
+
+    *cluster = h2o_iovec_init("", 0);
+    *json = 0;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/badge.svg")))
+        return 1;
+    if (path.len < 8 || memcmp(path.base, "/badge/", 7) != 0)
+        return 0;
+    if (path.len > 11 && memcmp(end - 4, ".svg", 4) == 0) {
+        *cluster = h2o_iovec_init(path.base + 7, path.len - 11);
+    } else if (path.len > 12 && memcmp(end - 5, ".json", 5) == 0) {
+        *cluster = h2o_iovec_init(path.base + 7, path.len - 12);
+        *json = 1;
+    } else {
+        return 0;
+    }
+    return memchr(cluster->base, '/', cluster->len) == NULL;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct app *app = ((struct routes_handler *)self)->app;
@@ -472,6 +496,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = h2o_iovec_init(req->path.base, len);
     struct path_segments segs;
     const char *why;
+    h2o_iovec_t badge;
+    int json;
 
     if (framing_is_ambiguous(req)) {
         /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
@@ -489,6 +515,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_is_get(req) ? get_metrics(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/history.atom"))) {
         respond_is_get(req) ? history_routes_get_atom(app, req) : respond_wrong_method(req, "GET, HEAD");
+    } else if (path.len >= 10 && memcmp(path.base, "/badge", 6) == 0 && is_badge(path, &badge, &json)) {
+        respond_is_get(req) ? summary_badge(app, req, badge, json) : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
         respond_is_get(req) ? get_plain(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {

@@ -1,0 +1,21 @@
+/* summary.h -- the condition of the bot and of each cluster, from the mirror's counts and the maintenance windows
+ * on now: GET /api/summary and the badges (/badge.svg, /badge/<cluster>.svg, /badge/<cluster>.json), each rendered
+ * once per change, shared, and sent with an ETag so that a client that has it gets a 304. */
+#ifndef GLANCE_SUMMARY_H
+#define GLANCE_SUMMARY_H
+
+#include "h2o.h"
+
+struct app;
+struct summary;
+
+struct summary *summary_new(size_t num_clusters);
+void summary_free(struct summary *s);
+
+/* GET /api/summary */
+void summary_get(struct app *app, h2o_req_t *req);
+/* A badge: of the whole bot when `cluster` is empty, else of that cluster; `json` for shields.io's endpoint badge,
+ * else the SVG. */
+void summary_badge(struct app *app, h2o_req_t *req, h2o_iovec_t cluster, int json);
+
+#endif
