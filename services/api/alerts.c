@@ -40,14 +40,6 @@ struct alerts {
     uint64_t condition_changes, recorded;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_condition(void *data, const struct store_condition *cond, const char *err)
 {
     struct alert_cluster *ac = data;
@@ -73,7 +65,7 @@ static void on_due(void *data, long long result, const char *err)
     /* not yet by Redis's clock, or in maintenance until then: ask again then, or in 5 s at the latest, as a window
      * may be cut short */
     if (result < 0)
-        ac->retry_at = wall_ms() + (-result < 5000 ? -result : 5000);
+        ac->retry_at = log_wall_ms() + (-result < 5000 ? -result : 5000);
     if (err != NULL || result < 0)
         return; /* asked again on a later tick */
     ac->settled_since = ac->due_since;
@@ -112,7 +104,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
     struct alerts *a = H2O_STRUCT_FROM_MEMBER(struct alerts, tick, entry);
 
     if (store_ready(a->store)) {
-        int64_t now = wall_ms();
+        int64_t now = log_wall_ms();
         for (size_t i = 0; i != a->conf->num_clusters; ++i)
             check_cluster(a, &a->clusters[i], now);
     }

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <hiredis/hiredis.h>
 #include "codec.h"
 #include "log.h"
 #include "mirror.h"
+#include "parse.h"
 #include "respond.h"
 #include "shard.h"
 
@@ -69,14 +69,6 @@ void figures_free(struct figures *fig)
     free(fig->waiting.entries);
     h2o_buffer_dispose(&fig->json);
     free(fig);
-}
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static int by_value(const void *a, const void *b)
@@ -147,14 +139,10 @@ static void take_cluster(struct figures *fig, size_t ci, const redisReply *reply
         latency[i] = FIGURE_ABSENT;
     for (i = 0; i + 1 < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-        char text[16];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || k->len == 0 || k->len >= sizeof(text) ||
-            store_figures_decode(v->str, v->len, &at, &f) != 0)
-            continue;
-        memcpy(text, k->str, k->len);
-        text[k->len] = '\0';
-        if (sscanf(text, "%" SCNu64, &id) != 1 || id >= conf->shards)
-            continue; /* a shard of a cluster that has since shrunk */
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            store_figures_decode(v->str, v->len, &at, &f) != 0 || parse_u64(k->str, k->len, &id) != 0 ||
+            id >= conf->shards)
+            continue; /* not a shard's figures, or one of a cluster that has since shrunk */
         ++c->reporting;
         if (f.v[FIGURE_GUILDS] != FIGURE_ABSENT)
             c->guilds += f.v[FIGURE_GUILDS], ++c->with_guilds;
@@ -253,7 +241,7 @@ static void on_cluster(void *data, const redisReply *reply, const char *err)
     struct figures *fig = r->fig;
 
     if (err == NULL && reply->type == REDIS_REPLY_ARRAY)
-        take_cluster(fig, r->cluster, reply, wall_ms());
+        take_cluster(fig, r->cluster, reply, log_wall_ms());
     else
         fig->failed = 1;
     free(r);
@@ -266,7 +254,7 @@ static void on_cluster(void *data, const redisReply *reply, const char *err)
         /* read while the mirror was still loading, which shards are online was not known: the next reader reads
          * again */
         fig->read_at = mirror_synced(fig->mirror) ? h2o_now(fig->loop) : 0;
-        render_json(fig, wall_ms());
+        render_json(fig, log_wall_ms());
     }
     answer_waiting(fig);
 }

@@ -1,6 +1,7 @@
 /* history.c -- GET /api/history's body, from one history.lua call per cluster (each cluster's keys share a hash
  * slot, so a script reads one cluster), put together once and shared until it is HISTORY_FRESH_MS old. */
 #include "history.h"
+#include "log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +48,13 @@ static void finish(struct history *h)
 {
     struct waiter *w = h->waiting, *next;
     const char *err = h->failed;
-    struct timespec ts;
     size_t i;
 
     h->waiting = NULL;
     if (err == NULL) {
-        clock_gettime(CLOCK_REALTIME, &ts);
         h2o_buffer_consume(&h->body, h->body->size);
         codec_put_lit(&h->body, "{\"now_ms\":");
-        codec_put_u64(&h->body, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+        codec_put_u64(&h->body, (uint64_t)log_wall_ms());
         codec_put_lit(&h->body, ",\"days\":90,\"clusters\":[");
         for (i = 0; i != h->conf->num_clusters; ++i) {
             if (i != 0)

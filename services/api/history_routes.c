@@ -167,7 +167,6 @@ static void on_written(void *data, long long result, const char *err)
 void history_routes_post(struct app *app, h2o_req_t *req, enum incident_request kind, h2o_iovec_t id)
 {
     uint64_t n = 0;
-    struct timespec ts;
     struct write *w;
     char err[256], *json;
 
@@ -177,9 +176,7 @@ void history_routes_post(struct app *app, h2o_req_t *req, enum incident_request 
         respond_bad_request(req, "an incident id is a whole number from 1");
         return;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    json = incident_input(app->conf, kind, n, req->entity.base, req->entity.len,
-                          (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, err, sizeof(err));
+    json = incident_input(app->conf, kind, n, req->entity.base, req->entity.len, log_wall_ms(), err, sizeof(err));
     if (json == NULL) {
         respond_bad_request(req, err);
         return;

@@ -22,3 +22,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
     /* one write per line so that lines from several replicas sharing a terminal do not interleave */
     fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000, names[level], line);
 }
+
+long long log_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include "app.h"
 #include "badge.h"
 #include "codec.h"
 #include "condition.h"
 #include "incident_render.h"
+#include "log.h"
 #include "respond.h"
 
 #define SUMMARY_MAX_AGE "public, max-age=15" /* readers check back soon; the ETag makes that cheap */
@@ -81,12 +81,9 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
 static int look_now(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_MAX + 1])
 {
     struct summary *s = app->summary;
-    struct timeval tv;
-    int64_t now;
+    int64_t now = log_wall_ms();
     size_t i, counted = 0;
 
-    gettimeofday(&tv, NULL);
-    now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     memset(totals, 0, sizeof(uint32_t) * (SHARD_STATE_MAX + 1));
     for (i = 0; i != s->num_clusters; ++i) {
         const struct mirror_cluster *c = mirror_cluster(app->mirror, i);

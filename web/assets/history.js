@@ -4,6 +4,7 @@
 
 import { formatCount, formatDuration, formatPercent } from './format.js';
 import { getJson, Poller } from './poll.js';
+import { placeTip } from './tooltip.js';
 
 export const HISTORY_EVERY_MS = 5 * 60 * 1000;
 export const WINDOWS = [['24h', '24 h'], ['7d', '7 d'], ['30d', '30 d'], ['90d', '90 d']];
@@ -304,16 +305,7 @@ export class HistoryView {
   }
 
   placeTip() {
-    const target = this.tipFor;
-    if (!target) return;
-    const r = target.getBoundingClientRect();
-    const t = this.tip.getBoundingClientRect();
-    const margin = 8;
-    let left = r.left + r.width / 2 - t.width / 2;
-    left = Math.max(margin, Math.min(left, document.documentElement.clientWidth - t.width - margin));
-    let top = r.top - t.height - 6;
-    if (top < margin) top = r.bottom + 6;
-    this.tip.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+    if (this.tipFor) placeTip(this.tip, this.tipFor);
   }
 
   hideTip(target) {

@@ -11,6 +11,18 @@ import { shardFigureLines } from './figures.js';
 const REST_MS = 150; // ask the server only when the pointer rests on a shard this long
 const CACHE_MS = 10000;
 
+/** Places a floating tip centred above `anchor` (below it when there is no room above), inside the viewport. */
+export function placeTip(tip, anchor) {
+  const r = anchor.getBoundingClientRect();
+  const t = tip.getBoundingClientRect();
+  const margin = 8;
+  let left = r.left + r.width / 2 - t.width / 2;
+  left = Math.max(margin, Math.min(left, document.documentElement.clientWidth - t.width - margin));
+  let top = r.top - t.height - 6;
+  if (top < margin) top = r.bottom + 6;
+  tip.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+}
+
 export class Tooltip {
   /**
    * `el` is the tooltip element (role="tooltip", with an id). `apiUrl` is prefixed to /api/...;
@@ -138,15 +150,7 @@ export class Tooltip {
   }
 
   place() {
-    if (!this.current) return;
-    const r = this.current.anchor.getBoundingClientRect();
-    const tip = this.el.getBoundingClientRect();
-    const margin = 8;
-    let left = r.left + r.width / 2 - tip.width / 2;
-    left = Math.max(margin, Math.min(left, document.documentElement.clientWidth - tip.width - margin));
-    let top = r.top - tip.height - 6;
-    if (top < margin) top = r.bottom + 6;
-    this.el.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
+    if (this.current) placeTip(this.el, this.current.anchor);
   }
 }
 
