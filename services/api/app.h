@@ -17,6 +17,7 @@
 #include "mirror.h"
 #include "store.h"
 #include "summary.h"
+#include "web_pages.h"
 
 struct app {
     const struct conf *conf;
@@ -32,6 +33,7 @@ struct app {
     struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
     struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
     struct summary *summary;     /* GET /api/summary and the badges, rendered when what they say changes */
+    struct web_pages *web_pages; /* `/` with its link previews, and /embed */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     uint64_t *versions;                        /* scratch: the mirror's versions now */

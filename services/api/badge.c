@@ -33,6 +33,11 @@ const char *badge_message(int level)
     return look_of(level)->message;
 }
 
+const char *badge_colour(int level)
+{
+    return look_of(level)->fill;
+}
+
 /* The width of `s` in Verdana at 11 px, near enough for the box (the text is then fitted to it with textLength):
  * narrow and wide letters apart, the rest at an average. */
 static unsigned text_width(const char *s)

@@ -10,6 +10,8 @@
 
 /* The words of `level` ("operational", ..., "no data", "maintenance"). */
 const char *badge_message(int level);
+/* The colour of `level` ("#36a852"), as on the badge and the page. */
+const char *badge_colour(int level);
 
 /* The SVG badge: `label` on grey, then badge_message(level) on its colour, with a <title> saying both. */
 void badge_svg(h2o_buffer_t **buf, const char *label, int level);

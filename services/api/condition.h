@@ -2,6 +2,7 @@
 #ifndef GLANCE_CONDITION_H
 #define GLANCE_CONDITION_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "shard.h"
 
@@ -27,5 +28,11 @@ int condition_from_name(const char *name, size_t len);
 /* Shards users see as down (unhealthy, offline) and on the way somewhere (starting, stopping, resuming). */
 uint32_t condition_down(const uint32_t counts[SHARD_STATE_MAX + 1]);
 uint32_t condition_busy(const uint32_t counts[SHARD_STATE_MAX + 1]);
+
+/* The page's headline for these counts ("Operational", "Degraded", "Partial outage", "Major outage", "No data yet",
+ * "No shards") and its detail ("12 of 376 shards unhealthy"), in the words of the page's summarise(); `title` and
+ * `detail` are always terminated (cut short when too small). */
+void condition_describe(const uint32_t counts[SHARD_STATE_MAX + 1], char *title, size_t title_len, char *detail,
+                        size_t detail_len);
 
 #endif

@@ -196,27 +196,60 @@ static int parse_sentinels(struct conf *conf, const char *v, char *err, size_t e
     return 0;
 }
 
-/* "https://a.example,https://b.example" */
-static int parse_origins(struct conf *conf, const char *v, char *err, size_t errlen)
+/* A source that CSP's frame-ancestors takes as it is: http(s)://host[:port], the host's first label may be "*",
+ * the port may be "*"; nothing that could end the directive or the header (';', ',', quotes, spaces). */
+static int embed_origin_ok(const char *p, size_t len)
+{
+    size_t i = 0, host;
+
+    if (len == 1 && p[0] == '*')
+        return 1;
+    if (len > 8 && memcmp(p, "https://", 8) == 0)
+        i = 8;
+    else if (len > 7 && memcmp(p, "http://", 7) == 0)
+        i = 7;
+    else
+        return 0;
+    if (len - i >= 2 && p[i] == '*' && p[i + 1] == '.')
+        i += 2;
+    for (host = i; i != len && (isalnum((unsigned char)p[i]) || p[i] == '-' || p[i] == '.'); ++i)
+        ;
+    if (i == host || p[i - 1] == '.')
+        return 0;
+    if (i == len)
+        return 1;
+    if (p[i++] != ':' || i == len)
+        return 0;
+    if (len - i == 1 && p[i] == '*')
+        return 1;
+    for (; i != len; ++i)
+        if (!isdigit((unsigned char)p[i]))
+            return 0;
+    return len - host <= 255;
+}
+
+/* "https://a.example,https://b.example" into `list`; `embed` for GLANCE_EMBED_ORIGINS, whose entries go into a
+ * header as they are and may hold wildcards. */
+static int parse_origins(const char *var, const char *v, char (*list)[256], size_t *num, int embed, char *err,
+                         size_t errlen)
 {
     const char *p = v;
 
-    conf->num_feed_origins = 0;
+    *num = 0;
     while (*p != '\0') {
         const char *end = strchr(p, ',');
         if (end == NULL)
             end = p + strlen(p);
-        if (end == p || conf->num_feed_origins == CONF_MAX_ORIGINS ||
-            (size_t)(end - p) >= sizeof(conf->feed_origins[0]) || strncmp(p, "http", 4) != 0) {
+        int ok = embed ? embed_origin_ok(p, (size_t)(end - p)) : strncmp(p, "http", 4) == 0;
+        if (!ok || *num == CONF_MAX_ORIGINS || (size_t)(end - p) >= sizeof(list[0])) {
             snprintf(err, errlen,
-                     "GLANCE_FEED_ORIGINS=\"%s\": expected up to %d origins such as https://status.example.com, "
-                     "separated by ','",
-                     v, CONF_MAX_ORIGINS);
+                     "%s=\"%s\": expected up to %d origins such as https://status.example.com%s, separated by ','",
+                     var, v, CONF_MAX_ORIGINS, embed ? " or https://*.example.com (or * for any site)" : "");
             return -1;
         }
-        memcpy(conf->feed_origins[conf->num_feed_origins], p, end - p);
-        conf->feed_origins[conf->num_feed_origins][end - p] = '\0';
-        ++conf->num_feed_origins;
+        memcpy(list[*num], p, end - p);
+        list[*num][end - p] = '\0';
+        ++*num;
         p = *end == ',' ? end + 1 : end;
     }
     return 0;
@@ -488,7 +521,11 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (get_uint(lookup, ctx, "GLANCE_FEED_MAX_CLIENTS", 1, 1000000, &conf->feed_max_clients, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_FEED_MAX_PER_ADDRESS", 0, 1000000, &conf->feed_max_per_address, err, errlen) != 0)
         return -1;
-    if ((v = lookup(ctx, "GLANCE_FEED_ORIGINS")) != NULL && parse_origins(conf, v, err, errlen) != 0)
+    if ((v = lookup(ctx, "GLANCE_FEED_ORIGINS")) != NULL &&
+        parse_origins("GLANCE_FEED_ORIGINS", v, conf->feed_origins, &conf->num_feed_origins, 0, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_EMBED_ORIGINS")) != NULL &&
+        parse_origins("GLANCE_EMBED_ORIGINS", v, conf->embed_origins, &conf->num_embed_origins, 1, err, errlen) != 0)
         return -1;
     if (get_string(lookup, ctx, "GLANCE_REDIS_PREFIX", conf->prefix, sizeof(conf->prefix), err, errlen) != 0)
         return -1;

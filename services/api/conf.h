@@ -71,6 +71,9 @@ struct conf {
     uint32_t feed_max_per_address;  /* 0: no limit */
     char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */
     size_t num_feed_origins;
+    /* sites that may show /embed in a frame (CSP frame-ancestors, after 'self'); none: only this one */
+    char embed_origins[CONF_MAX_ORIGINS][256];
+    size_t num_embed_origins;
 };
 
 /* Looks a variable up; returns NULL when it is not set. */

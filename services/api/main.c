@@ -358,6 +358,7 @@ int main(int argc, char **argv)
     app.incidents = incidents_new(app.loop, app.store);
     app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
+    app.web_pages = web_pages_new(&conf);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
 
@@ -423,6 +424,7 @@ int main(int argc, char **argv)
     incidents_free(app.incidents);
     figures_free(app.figures);
     summary_free(app.summary);
+    web_pages_free(app.web_pages);
     bus_free(app.bus);
     expiry_free(app.expiry);
     feed_free(app.feed);

@@ -104,9 +104,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                        "# TYPE glance_bodies_rendered_total counter\n");
     n = snprintf(line, sizeof(line),
                  "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n"
-                 "glance_bodies_rendered_total{body=\"summary\"} %llu\nglance_bodies_rendered_total{body=\"badge\"} %llu\n",
+                 "glance_bodies_rendered_total{body=\"summary\"} %llu\nglance_bodies_rendered_total{body=\"badge\"} %llu\n"
+                 "glance_bodies_rendered_total{body=\"preview\"} %llu\n",
                  (unsigned long long)app->plain_renders, (unsigned long long)app->status_renders,
-                 (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders);
+                 (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders,
+                 (unsigned long long)web_pages_renders(app->web_pages));
     codec_put(buf, line, (size_t)n);
     codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
                        "# TYPE glance_shards gauge\n");

@@ -25,9 +25,7 @@ static void put_str(h2o_buffer_t **buf, const char *s)
     codec_put(buf, s, strlen(s));
 }
 
-/* Finds guild=<id or link> in the query; returns 1 and sets *out when present and valid; sets *invalid to 1 for
- * what is not a guild, 2 for a direct-message link. */
-static int query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
+int pages_query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
 {
     const char *end = query.base + query.len, *p;
 
@@ -97,7 +95,7 @@ void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf)
     size_t i;
     char line[256];
 
-    if (!query_guild(query, &guild, &invalid)) {
+    if (!pages_query_guild(query, &guild, &invalid)) {
         if (invalid == 2)
             put_str(buf, "<p>That is a link to direct messages, which belong to no server: paste a link to a message "
                          "or channel of your server, or its ID.</p>");

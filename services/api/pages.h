@@ -13,4 +13,8 @@ void pages_plain(struct app *app, h2o_buffer_t **buf, size_t *split);
  * cluster, said in words, and a style that marks it in the grids. Nothing when the query names no guild. */
 void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf);
 
+/* Finds guild=<id or link> in `query` (without the '?'); returns 1 and sets *out when present and valid; sets
+ * *invalid to 1 for what is not a guild, 2 for a direct-message link. */
+int pages_query_guild(h2o_iovec_t query, uint64_t *out, int *invalid);
+
 #endif

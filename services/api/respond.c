@@ -144,3 +144,35 @@ int respond_has_type(h2o_req_t *req, const char *type)
     return v.len >= len && h2o_lcstris(v.base, len, type, len) && (v.len == len || v.base[len] == ';' ||
                                                                    v.base[len] == ' ');
 }
+
+static void on_body_ref_dispose(void *p)
+{
+    h2o_mem_release_shared(*(struct shared_body **)p);
+}
+
+void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                         h2o_iovec_t insert)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    struct shared_body **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_body_ref_dispose);
+    h2o_iovec_t bufs[3];
+    size_t n = 0;
+
+    h2o_mem_addref_shared(body);
+    *ref = body;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control, strlen(cache_control));
+    req->res.content_length = body->len + insert.len;
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
+    bufs[n++] = h2o_iovec_init(body->bytes, body->split);
+    if (insert.len != 0)
+        bufs[n++] = h2o_strdup(&req->pool, insert.base, insert.len);
+    bufs[n++] = h2o_iovec_init(body->bytes + body->split, body->len - body->split);
+    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+}

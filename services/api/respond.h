@@ -18,6 +18,10 @@ struct pending {
 
 /* Sends `body` as it is, never cached by anyone on the way. */
 void respond_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len);
+/* Sends a shared body by reference (the request holds it until its pool goes), with `insert` (copied into the
+ * pool; may be empty) placed at the body's split. */
+void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                         h2o_iovec_t insert);
 /* Sends {"error": message}. */
 void respond_error(h2o_req_t *req, int status, const char *reason, const char *message);
 void respond_bad_request(h2o_req_t *req, const char *message);

@@ -27,39 +27,6 @@ struct routes_handler {
 
 #define IS(seg, lit) ((seg).len == sizeof(lit) - 1 && memcmp((seg).base, (lit), sizeof(lit) - 1) == 0)
 
-static void on_body_ref_dispose(void *p)
-{
-    h2o_mem_release_shared(*(struct shared_body **)p);
-}
-
-/* Sends a shared body by reference (the request holds it until its pool goes), with `insert` (copied into the
- * pool; may be empty) placed at the body's split. */
-static void send_shared(h2o_req_t *req, const char *type, struct shared_body *body, h2o_iovec_t insert)
-{
-    static h2o_generator_t generator = {NULL, NULL};
-    struct shared_body **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_body_ref_dispose);
-    h2o_iovec_t bufs[3];
-    size_t n = 0;
-
-    h2o_mem_addref_shared(body);
-    *ref = body;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    req->res.content_length = body->len + insert.len;
-    h2o_start_response(req, &generator);
-    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-        return;
-    }
-    bufs[n++] = h2o_iovec_init(body->bytes, body->split);
-    if (insert.len != 0)
-        bufs[n++] = h2o_strdup(&req->pool, insert.base, insert.len);
-    bufs[n++] = h2o_iovec_init(body->bytes + body->split, body->len - body->split);
-    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
-}
-
 /* The mirror's versions now, in app->versions. */
 static const uint64_t *current_versions(struct app *app)
 {
@@ -235,7 +202,7 @@ static void get_snapshot(struct app *app, h2o_req_t *req)
         ++app->status_renders;
         h2o_buffer_dispose(&buf);
     }
-    send_shared(req, "application/json", body, h2o_iovec_init(NULL, 0));
+    respond_send_shared(req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
 }
 
 static void on_shard_reply(void *data, const struct store_shard_info *info, const char *err)
@@ -439,7 +406,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
     figures_plain(app->figures, &buf);
     if (req->query_at != SIZE_MAX)
         pages_plain_guild(app, h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), &buf);
-    send_shared(req, "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
+    respond_send_shared(req, "no-store", "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
     h2o_buffer_dispose(&buf);
 }
 
@@ -517,6 +484,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_is_get(req) ? history_routes_get_atom(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (path.len >= 10 && memcmp(path.base, "/badge", 6) == 0 && is_badge(path, &badge, &json)) {
         respond_is_get(req) ? summary_badge(app, req, badge, json) : respond_wrong_method(req, "GET, HEAD");
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/")) || h2o_memis(path.base, path.len, H2O_STRLIT("/index.html"))) {
+        return web_pages_index(app, req);
+    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/embed")) || h2o_memis(path.base, path.len, H2O_STRLIT("/embed/"))) {
+        web_pages_embed(app, req, h2o_iovec_init("", 0));
+    } else if (path.len > 7 && memcmp(path.base, "/embed/", 7) == 0 && memchr(path.base + 7, '/', path.len - 7) == NULL) {
+        web_pages_embed(app, req, h2o_iovec_init(path.base + 7, path.len - 7));
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
         respond_is_get(req) ? get_plain(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {

@@ -76,9 +76,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
 }
 #define FNV_START 0xcbf29ce484222325ULL
 
-/* Marks the clusters under maintenance now (s->maintenance) and returns the whole bot's level: the condition of
- * the clusters that are not, or BADGE_MAINTENANCE when every one is; `totals` gets their counts. */
-static int look_now(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_MAX + 1])
+int summary_look(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_MAX + 1])
 {
     struct summary *s = app->summary;
     int64_t now = log_wall_ms();
@@ -97,7 +95,7 @@ static int look_now(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_M
     return counted == 0 && s->num_clusters != 0 ? BADGE_MAINTENANCE : (int)condition_of(totals);
 }
 
-static int cluster_level(struct app *app, size_t i)
+int summary_cluster_level(struct app *app, size_t i)
 {
     return app->summary->maintenance[i] ? BADGE_MAINTENANCE : (int)condition_of(mirror_cluster(app->mirror, i)->counts);
 }
@@ -154,8 +152,8 @@ static void send_badge(struct app *app, h2o_req_t *req, json_t *list, size_t i, 
 {
     struct summary *s = app->summary;
     uint32_t totals[SHARD_STATE_MAX + 1];
-    int whole = look_now(app, list, totals);
-    int level = i == s->num_clusters ? whole : cluster_level(app, i);
+    int whole = summary_look(app, list, totals);
+    int level = i == s->num_clusters ? whole : summary_cluster_level(app, i);
     struct rendered *r = json ? &s->json[i] : &s->svg[i];
 
     /* the key is what the badge says; +3 keeps it from being 0 (nothing rendered) for any level */
@@ -247,7 +245,7 @@ static void render_api(struct app *app, int whole, const uint32_t totals[SHARD_S
     }
     codec_put_lit(buf, "],\"clusters\":[");
     for (i = 0; i != s->num_clusters; ++i) {
-        const char *words = badge_message(cluster_level(app, i));
+        const char *words = badge_message(summary_cluster_level(app, i));
         codec_put(buf, i == 0 ? "{\"name\":" : ",{\"name\":", i == 0 ? 8 : 9);
         codec_put_json_string(buf, app->conf->clusters[i].name, strlen(app->conf->clusters[i].name));
         codec_put_lit(buf, ",\"condition\":\"");
@@ -268,7 +266,7 @@ static void send_summary(struct app *app, h2o_req_t *req, json_t *list)
 {
     struct summary *s = app->summary;
     uint32_t totals[SHARD_STATE_MAX + 1];
-    int whole = look_now(app, list, totals);
+    int whole = summary_look(app, list, totals);
     uint64_t key = FNV_START;
     size_t i;
 

@@ -4,7 +4,9 @@
 #ifndef GLANCE_SUMMARY_H
 #define GLANCE_SUMMARY_H
 
+#include <jansson.h>
 #include "h2o.h"
+#include "shard.h"
 
 struct app;
 struct summary;
@@ -17,5 +19,11 @@ void summary_get(struct app *app, h2o_req_t *req);
 /* A badge: of the whole bot when `cluster` is empty, else of that cluster; `json` for shields.io's endpoint badge,
  * else the SVG. */
 void summary_badge(struct app *app, h2o_req_t *req, h2o_iovec_t cluster, int json);
+
+/* Marks the clusters under maintenance now by `list` (the incidents as parsed, or NULL) and returns the whole bot's
+ * level: the condition of the clusters that are not, or BADGE_MAINTENANCE when every one is; `totals` gets their
+ * counts. Then summary_cluster_level tells a cluster's level (its condition, or BADGE_MAINTENANCE). */
+int summary_look(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_MAX + 1]);
+int summary_cluster_level(struct app *app, size_t i);
 
 #endif

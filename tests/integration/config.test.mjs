@@ -33,6 +33,8 @@ describe('a bad value stops start-up', { timeout: 60000 }, () => {
     ['GLANCE_REDIS_URL', 'http://x', 'http://x'],
     ['GLANCE_REDIS_URL', 'redis://127.0.0.1:notaport/0', 'notaport'],
     ['GLANCE_REDIS_TIMEOUT_MS', 'soon', 'soon'],
+    ['GLANCE_EMBED_ORIGINS', "https://bot.example; script-src 'unsafe-inline'", 'script-src'],
+    ['GLANCE_EMBED_ORIGINS', 'bot.example', 'bot.example'],
   ];
   for (const [name, value, mustContain] of cases) {
     const shown = value === undefined ? 'unset' : JSON.stringify(value);

@@ -5,10 +5,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cleanup, getMetrics, metricValue, request, startApi, startRedis } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cleanup, getMetrics, metricValue, REPO_ROOT, request, startApi, startRedis } from './harness.mjs';
 
 const PASS = 'summary-test-passphrase';
 const AUTH = { authorization: PASS, 'content-type': 'application/json' };
+
+/** The README shows real badges: written to docs/ when GLANCE_UPDATE_SCREENSHOTS=1 (as the screenshots are). */
+function showInReadme(name, svg) {
+  if (process.env.GLANCE_UPDATE_SCREENSHOTS === '1') writeFileSync(path.join(REPO_ROOT, 'docs', name), svg);
+}
 
 /** The SVG through xmllint: it must parse; returns the <title> text. */
 function svgTitle(svg) {
@@ -36,9 +43,12 @@ describe('summary and badges', () => {
     for (let id = 0; id < 2; id++) assert.equal((await post(`/api/status/demo/${id}/3`)).status, 204);
     r = await request(api.port, 'GET', '/badge/main.svg');
     assert.equal(svgTitle(r.body), 'main: operational');
+    showInReadme('badge-operational.svg', (await request(api.port, 'GET', '/badge.svg')).body);
     await post('/api/status/main/2/1');
     assert.equal(svgTitle((await request(api.port, 'GET', '/badge/main.svg')).body), 'main: partial outage');
-    assert.equal(svgTitle((await request(api.port, 'GET', '/badge.svg')).body), 'status: partial outage');
+    const whole = (await request(api.port, 'GET', '/badge.svg')).body;
+    assert.equal(svgTitle(whole), 'status: partial outage');
+    showInReadme('badge-partial-outage.svg', whole);
     await post('/api/status/demo/0/4');
     assert.equal(svgTitle((await request(api.port, 'GET', '/badge/demo.svg')).body), 'demo: degraded');
     for (let id = 0; id < 4; id++) await post(`/api/status/main/${id}/2`);

@@ -50,6 +50,38 @@ TEST(test_condition_names_and_back)
     CHECK(condition_from_name("down", 4) == -1);
 }
 
+static int said(const uint32_t counts[SHARD_STATE_MAX + 1], const char *title, const char *detail)
+{
+    char t[64], d[160];
+
+    condition_describe(counts, t, sizeof(t), d, sizeof(d));
+    return strcmp(t, title) == 0 && strcmp(d, detail) == 0;
+}
+
+TEST(test_condition_described_in_the_pages_words)
+{
+    CHECK(said(COUNTS(0, 0, 0, 0, 0, 0, 0), "No shards", "No clusters are configured"));
+    CHECK(said(COUNTS(20000, 0, 0, 0, 0, 0, 0), "No data yet", "None of the 20,000 shards has reported yet"));
+    CHECK(said(COUNTS(1, 0, 0, 0, 0, 0, 0), "No data yet", "The shard has not reported yet"));
+    CHECK(said(COUNTS(0, 0, 0, 0, 0, 0, 1), "Degraded", "The shard is resuming"));
+    CHECK(said(COUNTS(0, 0, 0, 376, 0, 0, 0), "Operational", "All 376 shards online"));
+    CHECK(said(COUNTS(4, 0, 0, 372, 0, 0, 0), "Operational", "372 of 376 shards online; 4 not reporting yet"));
+    CHECK(said(COUNTS(0, 12, 0, 364, 0, 0, 0), "Partial outage", "12 of 376 shards unhealthy"));
+    CHECK(said(COUNTS(0, 12, 3, 1361, 0, 0, 0), "Partial outage", "15 of 1,376 shards unhealthy or offline"));
+    CHECK(said(COUNTS(0, 0, 0, 370, 1, 2, 3), "Degraded", "6 of 376 shards starting, stopping or resuming"));
+    CHECK(said(COUNTS(0, 376, 0, 0, 0, 0, 0), "Major outage", "All 376 shards unhealthy"));
+    CHECK(said(COUNTS(6, 370, 0, 0, 0, 0, 0), "Major outage", "370 of 376 shards unhealthy"));
+}
+
+TEST(test_condition_description_cut_short_when_the_room_is_small)
+{
+    char t[4], d[8];
+
+    condition_describe(COUNTS(0, 12, 0, 364, 0, 0, 0), t, sizeof(t), d, sizeof(d));
+    CHECK(strcmp(t, "Par") == 0);
+    CHECK(strcmp(d, "12 of 3") == 0);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -59,6 +91,8 @@ int main(void)
         CHECK_CASE(test_condition_partial_while_some_shards_are_down),
         CHECK_CASE(test_condition_major_when_every_shard_that_reported_is_down),
         CHECK_CASE(test_condition_names_and_back),
+        CHECK_CASE(test_condition_described_in_the_pages_words),
+        CHECK_CASE(test_condition_description_cut_short_when_the_room_is_small),
     };
 
     return CHECK_RUN(cases);

@@ -834,9 +834,42 @@ TEST(test_conf_load_rejects_malformed_feed_origins_naming_the_variable)
     CHECK_REJECTED("GLANCE_FEED_ORIGINS", longest);
 }
 
+TEST(test_conf_load_reads_the_embedding_origins_with_wildcards)
+{
+    struct conf conf;
+    char err[512];
+
+    if (!CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0) ||
+        !CHECK_EQ_U64(conf.num_embed_origins, 0))
+        return;
+    if (!CHECK(load_with(&conf, err, sizeof(err), "GLANCE_EMBED_ORIGINS",
+                         "https://bot.example,https://*.example.org,http://127.0.0.1:8123,http://localhost:*") == 0) ||
+        !CHECK_EQ_U64(conf.num_embed_origins, 4))
+        return;
+    CHECK_STR(conf.embed_origins[1], "https://*.example.org");
+    CHECK_STR(conf.embed_origins[3], "http://localhost:*");
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_EMBED_ORIGINS", "*") == 0))
+        CHECK_STR(conf.embed_origins[0], "*");
+}
+
+TEST(test_conf_load_rejects_embedding_origins_that_could_bend_the_header)
+{
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "bot.example");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://bot.example/status");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://bot.example; script-src *");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://bot.example 'unsafe-inline'");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://a.example,,https://b.example");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://*");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://a.example:");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "https://a.example:80x");
+    CHECK_REJECTED("GLANCE_EMBED_ORIGINS", "'self'");
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
+        CHECK_CASE(test_conf_load_reads_the_embedding_origins_with_wildcards),
+        CHECK_CASE(test_conf_load_rejects_embedding_origins_that_could_bend_the_header),
         CHECK_CASE(test_conf_load_fills_defaults_for_unset_variables),
         CHECK_CASE(test_conf_load_splits_credentials_at_the_last_at_sign),
         CHECK_CASE(test_conf_load_shows_a_bad_redis_url_with_its_password_masked),

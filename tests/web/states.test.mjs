@@ -29,6 +29,8 @@ describe('summarise', () => {
   });
   it('says "No data yet" before any shard reported', () => {
     assert.equal(summarise(c({ unknown: 20 })).title, 'No data yet');
+    assert.equal(summarise(c({ unknown: 20 })).detail, 'None of the 20 shards has reported yet');
+    assert.equal(summarise(c({ unknown: 1 })).detail, 'The shard has not reported yet');
   });
   it('counts shards that have not reported apart from an otherwise healthy bot', () => {
     assert.equal(summarise(c({ online: 18, unknown: 2 })).detail, '18 of 20 shards online; 2 not reporting yet');

@@ -67,7 +67,7 @@ export function summarise(counts) {
 
   if (total === 0) return { level: 'none', title: 'No shards', detail: 'No clusters are configured' };
   if (unknown === total) {
-    return { level: 'none', title: 'No data yet', detail: `${total === 1 ? 'The shard has' : `None of the ${plural(total, 'shard', 'shards')} has`} reported yet` };
+    return { level: 'none', title: 'No data yet', detail: `${total === 1 ? 'The shard has not' : `None of the ${plural(total, 'shard', 'shards')} has`} reported yet` };
   }
   if (total === 1) { // one shard: say its state rather than "1 of 1"
     const st = counts.findIndex((c) => c > 0);
