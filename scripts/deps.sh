@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libh2o-evloop-dev libhiredis-dev libmsgpack-dev libwslay-dev libssl-dev libcurl4-openssl-dev libjansson-dev
+  libh2o-evloop-dev libhiredis-dev libmsgpack-dev libwslay-dev libssl-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev
   redis-server redis-tools haproxy curl
 )
 # What only the tests and benchmarks need (test.sh asks for it).

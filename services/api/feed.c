@@ -15,6 +15,7 @@
 #include "log.h"
 #include "versions.h"
 #include "websocket.h"
+#include "ws_deflate.h"
 
 #define MAX_WRITE_FRAMES 32
 #define MAX_MISSED_PONGS 2
@@ -62,6 +63,7 @@ struct feed_client {
     int closing;    /* a close frame is queued: close the socket once it is written */
     int missed_pongs;
     int in_fragments;               /* a fragmented message is arriving: only continuations may follow */
+    int deflate;                    /* it took permessage-deflate: gets the compressed twin of every message */
     struct ws_frame *unsent_hello;  /* the latest hello queued and not written yet; a resync then waits for it */
     uint32_t resync_tokens;
     uint64_t resync_refilled_at;
@@ -73,6 +75,8 @@ struct feed {
     struct mirror *mirror;
     h2o_linklist_t clients;
     size_t num_clients;
+    size_t num_deflate; /* of them, clients that took permessage-deflate */
+    struct ws_deflater *deflater;
     size_t upgrading; /* handshakes answered, sockets not handed over yet */
     struct pending *pending;
     int any_pending;
@@ -157,6 +161,7 @@ static void client_free(struct feed_client *cl)
 
     h2o_linklist_unlink(&cl->link);
     --f->num_clients;
+    f->num_deflate -= cl->deflate;
     if (cl->address != NULL)
         address_release(f, cl->address);
     for (i = 0; i != cl->size; ++i)
@@ -189,6 +194,8 @@ static int client_send(struct feed_client *cl, struct ws_frame *frame)
 {
     if (cl->closing)
         return 0;
+    if (cl->deflate)
+        frame = ws_deflated(cl->feed->deflater, frame); /* compressed once, for every such client */
     if (cl->queued_bytes + frame->len > cl->allowance && cl->size != 0) {
         client_drop(cl, "its unsent backlog passed the bound");
         return -1;
@@ -301,6 +308,8 @@ static int client_send_hello(struct feed_client *cl)
 
     if (cl->closing)
         return 0;
+    if (cl->deflate)
+        hello = ws_deflated(cl->feed->deflater, hello); /* what is queued, so that unsent_hello finds it */
     cl->allowance = FEED_MAX_BACKLOG + hello->len;
     if ((ret = client_send(cl, hello)) == 0)
         cl->unsent_hello = hello;
@@ -491,6 +500,7 @@ static int client_send_pong(struct feed_client *cl, struct ws_frame *pong)
 /* Returns like client_send. */
 static int on_message(struct feed_client *cl, const struct ws_incoming *in)
 {
+    struct ws_incoming plain;
     struct ws_frame *pong;
     int ret;
 
@@ -503,6 +513,20 @@ static int on_message(struct feed_client *cl, const struct ws_incoming *in)
         cl->in_fragments = !in->fin;
         if (in->opcode == WS_CONTINUATION || !in->fin)
             return 0;
+    }
+    if (in->compressed) {
+        static char inflated[WS_MAX_INCOMING_PAYLOAD];
+        size_t len;
+        switch (ws_inflate(in->payload, in->len, inflated, sizeof(inflated), &len)) {
+        case 0:
+            break;
+        case -2:
+            return client_close_with(cl, 1009, "message too big");
+        default:
+            return client_close_with(cl, 1007, "a compressed message that does not inflate");
+        }
+        plain = (struct ws_incoming){in->opcode, in->fin, 0, inflated, len};
+        in = &plain;
     }
     switch (in->opcode) {
     case WS_TEXT:
@@ -545,7 +569,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
     for (;;) {
         struct ws_incoming in;
         uint16_t code;
-        ssize_t n = ws_parse(sock->input->bytes, sock->input->size, &in, &code);
+        ssize_t n = cl->deflate ? ws_parse_deflate(sock->input->bytes, sock->input->size, &in, &code)
+                                : ws_parse(sock->input->bytes, sock->input->size, &in, &code);
         if (n == 0)
             break;
         if (n < 0) {
@@ -602,6 +627,7 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
     sock->data = cl;
     h2o_linklist_insert(&f->clients, &cl->link);
     ++f->num_clients;
+    f->num_deflate += cl->deflate;
     h2o_buffer_consume(&sock->input, reqsize);
     release_empty_input(sock);
     {
@@ -626,6 +652,17 @@ static int origin_allowed(const struct conf *conf, h2o_req_t *req)
     origin = req->headers.entries[i].value;
     for (j = 0; j != conf->num_feed_origins; ++j)
         if (h2o_memis(origin.base, origin.len, conf->feed_origins[j], strlen(conf->feed_origins[j])))
+            return 1;
+    return 0;
+}
+
+/* Whether the client offered a permessage-deflate this side honours (in any of its extension headers). */
+static int deflate_offered(h2o_req_t *req)
+{
+    ssize_t i = -1;
+
+    while ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-websocket-extensions"), i)) != -1)
+        if (ws_deflate_accepts(req->headers.entries[i].value.base, req->headers.entries[i].value.len))
             return 1;
     return 0;
 }
@@ -670,6 +707,9 @@ int feed_accept(struct feed *f, h2o_req_t *req, struct feed_refusal *no)
     req->res.status = 101;
     req->res.reason = "Switching Protocols";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    if ((cl->deflate = deflate_offered(req)) != 0)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-extensions"), 0, NULL,
+                              H2O_STRLIT(WS_DEFLATE_RESPONSE));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept_key, 28);
     h2o_http1_upgrade(req, NULL, 0, on_upgraded, cl);
     return 0;
@@ -697,6 +737,7 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
     f->current_versions = h2o_mem_alloc(sizeof(*f->current_versions) * n);
     h2o_buffer_init(&f->scratch, &h2o_socket_buffer_prototype);
     f->ping = ws_frame_new(WS_PING, "", 0);
+    f->deflater = ws_deflater_new();
     h2o_timeout_init(loop, &f->flush_timeout, conf->feed_interval_ms);
     f->flush_entry.cb = on_flush;
     h2o_timeout_init(loop, &f->ping_timeout, FEED_PING_INTERVAL_MS);
@@ -719,6 +760,7 @@ void feed_free(struct feed *f)
     if (f->stale_frame != NULL)
         h2o_mem_release_shared(f->stale_frame);
     h2o_mem_release_shared(f->ping);
+    ws_deflater_free(f->deflater);
     h2o_buffer_dispose(&f->scratch);
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
         shard_set_dispose(&f->pending[i].changed);
@@ -760,4 +802,5 @@ void feed_get_stats(struct feed *f, struct feed_stats *out)
 {
     *out = f->stats;
     out->clients = f->num_clients;
+    out->clients_deflate = f->num_deflate;
 }

@@ -12,7 +12,7 @@
 struct feed;
 
 struct feed_stats {
-    size_t clients;
+    size_t clients, clients_deflate;
     uint64_t frames_sent, bytes_sent, dropped, hellos_encoded, updates_encoded, resyncs_refused;
 };
 

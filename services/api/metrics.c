@@ -56,6 +56,8 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     }
     feed_get_stats(app->feed, &fs);
     put_metric(buf, "glance_feed_clients", "Connected feed (WebSocket) clients.", "gauge", fs.clients);
+    put_metric(buf, "glance_feed_clients_deflate", "Connected feed clients that took permessage-deflate.", "gauge",
+               fs.clients_deflate);
     put_metric(buf, "glance_feed_frames_sent_total", "Feed frames written to clients.", "counter", fs.frames_sent);
     put_metric(buf, "glance_feed_bytes_sent_total", "Feed bytes written to clients.", "counter", fs.bytes_sent);
     put_metric(buf, "glance_feed_clients_dropped_total", "Feed clients dropped for falling behind or not answering pings.",

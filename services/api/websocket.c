@@ -25,12 +25,21 @@ void ws_accept_key(char *dst, const char *client_key)
     dst[28] = '\0';
 }
 
+static void on_frame_dispose(void *p)
+{
+    struct ws_frame *f = p;
+
+    if (f->deflated != NULL && f->deflated != f) /* a frame that compression did not shrink is its own twin */
+        h2o_mem_release_shared(f->deflated);
+}
+
 struct ws_frame *ws_frame_new(enum ws_opcode opcode, const char *payload, size_t len)
 {
     size_t head = len < 126 ? 2 : len <= 0xffff ? 4 : 10, i;
-    struct ws_frame *f = h2o_mem_alloc_shared(NULL, sizeof(*f) + head + len, NULL);
+    struct ws_frame *f = h2o_mem_alloc_shared(NULL, sizeof(*f) + head + len, on_frame_dispose);
 
     f->len = head + len;
+    f->deflated = NULL;
     f->bytes[0] = (char)(0x80 | opcode);
     if (head == 2) {
         f->bytes[1] = (char)len;
@@ -60,7 +69,14 @@ struct ws_frame *ws_frame_close(uint16_t code, const char *reason)
     return ws_frame_new(WS_CLOSE, payload, len + 2);
 }
 
-ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code)
+size_t ws_frame_header_len(const struct ws_frame *frame)
+{
+    unsigned char n = (unsigned char)frame->bytes[1] & 0x7f;
+
+    return n < 126 ? 2 : n == 126 ? 4 : 10;
+}
+
+static ssize_t parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code, int deflate)
 {
     const unsigned char *p = (const unsigned char *)buf;
     size_t head = 2, payload_len, i;
@@ -69,10 +85,13 @@ ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close
     if (len < 2)
         return 0;
     *close_code = 1002; /* protocol error, unless said otherwise */
-    if ((p[0] & 0x70) != 0 || (p[1] & 0x80) == 0)
+    if ((p[0] & (deflate ? 0x30 : 0x70)) != 0 || (p[1] & 0x80) == 0)
         return -1; /* reserved bits without an extension, or a client frame without a mask */
     out->fin = (p[0] & 0x80) != 0;
     out->opcode = (enum ws_opcode)(p[0] & 0x0f);
+    out->compressed = (p[0] & 0x40) != 0;
+    if (out->compressed && out->opcode != WS_TEXT && out->opcode != WS_BINARY)
+        return -1; /* RFC 7692: only a message's first frame says it is compressed, never a control frame */
     payload_len = p[1] & 0x7f;
     if (payload_len == 126) {
         if (len < 4)
@@ -112,6 +131,16 @@ ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close
     for (i = 0; i != payload_len; ++i)
         out->payload[i] ^= mask[i & 3];
     return (ssize_t)(head + 4 + payload_len);
+}
+
+ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code)
+{
+    return parse(buf, len, out, close_code, 0);
+}
+
+ssize_t ws_parse_deflate(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code)
+{
+    return parse(buf, len, out, close_code, 1);
 }
 
 int ws_valid_utf8(const char *str, size_t len)

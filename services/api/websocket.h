@@ -14,6 +14,9 @@ enum ws_opcode { WS_CONTINUATION = 0, WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, 
  * a frame is built once and shared by reference counting (h2o_mem_addref_shared / h2o_mem_release_shared). */
 struct ws_frame {
     size_t len;
+    /* the same message compressed for clients that took permessage-deflate (ws_deflate.h): made once, on first
+     * use, and released with this frame; NULL until then, and always for control frames */
+    struct ws_frame *deflated;
     char bytes[];
 };
 
@@ -30,6 +33,7 @@ void ws_accept_key(char *dst, const char *client_key);
 struct ws_incoming {
     enum ws_opcode opcode;
     int fin;
+    int compressed; /* RSV1 on a message's first frame: permessage-deflate */
     char *payload;
     size_t len;
 };
@@ -38,6 +42,12 @@ struct ws_incoming {
  * when the client broke the protocol: an unmasked frame, reserved bits, a control frame that is fragmented
  * or too long, or a payload over WS_MAX_INCOMING_PAYLOAD; *close_code then says which code to close with. */
 ssize_t ws_parse(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code);
+/* The same, for a client that took permessage-deflate: RSV1 is then allowed on the first frame of a data message
+ * (and nowhere else), and sets out->compressed. */
+ssize_t ws_parse_deflate(char *buf, size_t len, struct ws_incoming *out, uint16_t *close_code);
+
+/* Where a frame's payload starts (after its 2, 4 or 10 header bytes). */
+size_t ws_frame_header_len(const struct ws_frame *frame);
 
 /* Returns 1 when the `len` bytes at `s` are well-formed UTF-8 (no overlong forms, no surrogates, nothing above
  * U+10FFFF), as RFC 6455 requires of text frames; a client that sends anything else is closed with 1007. */

@@ -605,11 +605,12 @@ export function encodeClientTextFrame(text) {
 }
 
 /**
- * Opens a raw TCP connection and performs the WebSocket upgrade on /api/feed by hand. Resolves
+ * Opens a raw TCP connection and performs the WebSocket upgrade on /api/feed by hand (offering `extensions`, a
+ * Sec-WebSocket-Extensions value, when given). Resolves
  * {socket, response (the header block), rest (bytes that followed the header in the same read)} once
  * the 101 header arrived; the socket is left paused (not reading). The caller owns the socket.
  */
-export function rawWebSocket(port, { timeoutMs = 5000 } = {}) {
+export function rawWebSocket(port, { timeoutMs = 5000, extensions = null } = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     sockets.add(socket);
@@ -620,7 +621,8 @@ export function rawWebSocket(port, { timeoutMs = 5000 } = {}) {
     socket.on('error', (e) => { clearTimeout(timer); reject(e); });
     socket.on('connect', () => {
       socket.write(`GET /api/feed HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`
+        + `${extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : ''}\r\n`);
     });
     const onData = (d) => {
       buf = Buffer.concat([buf, d]);

@@ -232,6 +232,30 @@ TEST(test_ws_parse_rejects_reserved_bits_with_1002)
     }
 }
 
+TEST(test_ws_parse_deflate_takes_rsv1_on_a_messages_first_frame_only)
+{
+    char buf[64];
+    struct ws_incoming in;
+    uint16_t code = 0;
+    size_t n = client_frame(buf, 0xc1, "hello", 5, LEN_7);
+
+    if (CHECK(ws_parse_deflate(buf, n, &in, &code) == (ssize_t)n))
+        CHECK(in.compressed);
+    n = client_frame(buf, 0x42, "part", 4, LEN_7); /* the first frame of a fragmented binary message */
+    if (CHECK(ws_parse_deflate(buf, n, &in, &code) == (ssize_t)n))
+        CHECK(in.compressed && !in.fin);
+    n = client_frame(buf, 0x81, "hello", 5, LEN_7);
+    if (CHECK(ws_parse_deflate(buf, n, &in, &code) == (ssize_t)n))
+        CHECK(!in.compressed); /* a client may send any message as it is */
+    /* never on a continuation or a control frame, and RSV2 and RSV3 stay reserved */
+    static const unsigned char refused[] = {0xc0, 0xc9, 0xc8, 0xa1, 0x91};
+    for (size_t i = 0; i != sizeof(refused); ++i) {
+        n = client_frame(buf, refused[i], "x", 1, LEN_7);
+        CHECK(ws_parse_deflate(buf, n, &in, &code) == -1);
+        CHECK_EQ_U64(code, 1002);
+    }
+}
+
 TEST(test_ws_parse_rejects_a_ping_of_126_bytes)
 {
     char payload[126], buf[256];
@@ -467,6 +491,7 @@ int main(void)
         CHECK_CASE(test_ws_parse_asks_for_more_on_every_prefix_of_a_64_bit_length_frame),
         CHECK_CASE(test_ws_parse_rejects_an_unmasked_frame_with_1002),
         CHECK_CASE(test_ws_parse_rejects_reserved_bits_with_1002),
+        CHECK_CASE(test_ws_parse_deflate_takes_rsv1_on_a_messages_first_frame_only),
         CHECK_CASE(test_ws_parse_rejects_a_ping_of_126_bytes),
         CHECK_CASE(test_ws_parse_accepts_a_ping_of_125_bytes),
         CHECK_CASE(test_ws_parse_rejects_a_fragmented_close),
