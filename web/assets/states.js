@@ -1,6 +1,6 @@
 // states.js -- the shard states and the words the page uses for them: pure data and functions, no DOM.
 
-import { formatHourMinute } from './format.js';
+import { formatCount, formatHourMinute } from './format.js';
 
 /** The shard states in value order (the value is the index), as the API and the feed number them. */
 export const STATES = [
@@ -41,7 +41,7 @@ export function stateLabel(value) {
 }
 
 function plural(n, one, many) {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
 /** "a", "a or b", "a, b or c". */
@@ -62,7 +62,7 @@ export function summarise(counts) {
   const down = n(DOWN);
   const busy = n(BUSY);
   const online = counts[3] || 0;
-  const of = (k) => `${k.toLocaleString('en-US')} of ${plural(total, 'shard', 'shards')}`;
+  const of = (k) => `${formatCount(k)} of ${plural(total, 'shard', 'shards')}`;
   const named = (values) => either(values.filter((v) => counts[v] > 0).map((v) => STATES[v].key));
 
   if (total === 0) return { level: 'none', title: 'No shards', detail: 'No clusters are configured' };
@@ -82,7 +82,7 @@ export function summarise(counts) {
   if (down > 0) return { level: 'partial', title: 'Partial outage', detail: `${of(down)} ${named(DOWN)}` };
   if (busy > 0) return { level: 'degraded', title: 'Degraded', detail: `${of(busy)} ${named(BUSY)}` };
   if (unknown > 0) {
-    return { level: 'ok', title: 'Operational', detail: `${of(online)} online; ${unknown.toLocaleString('en-US')} not reporting yet` };
+    return { level: 'ok', title: 'Operational', detail: `${of(online)} online; ${formatCount(unknown)} not reporting yet` };
   }
   return { level: 'ok', title: 'Operational', detail: `All ${plural(total, 'shard', 'shards')} online` };
 }
