@@ -309,6 +309,31 @@ describe('the widget', { timeout: 60000 }, () => {
     }
   });
 
+  it('leaves a cluster under maintenance out of the condition and names it, as the page does', async () => {
+    const m = await startApi({ redisPort: rds.port, bots: 'main:4;eu:4', env: { GLANCE_REDIS_PREFIX: 'embedmaint' } });
+    const p = await newPage(browser, { width: 420, height: 220 });
+    try {
+      await postAll(m.port, [0, 1, 2, 3].flatMap((s) => [`/api/status/main/${s}/3`, `/api/status/eu/${s}/2`]));
+      const now = Date.now();
+      const w = await request(m.port, 'POST', '/api/maintenance', { headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Moving eu', text: 'Shards restart.', clusters: ['eu'], starts: now - 1000, ends: now + 3600000 }) });
+      assert.equal(w.status, 201, w.body);
+      await p.goto(`${m.url}/embed`);
+      await waitWidget(p);
+      // the windows come from /api/summary, asked a second after the start
+      await p.waitForFunction(() => /eu under maintenance/.test(document.querySelector('#condition-detail').textContent));
+      assert.equal((await widgetText(p)).title, 'Operational');
+      await p.goto(`${m.url}/embed/eu`);
+      await waitWidget(p);
+      await p.waitForFunction(() => document.querySelector('#condition-title').textContent === 'Under maintenance');
+      assert.equal(await p.$eval('#widget', (e) => e.dataset.level), 'maintenance');
+      assert.deepEqual(p.problems, []);
+    } finally {
+      await p.context().close();
+      await m.stop();
+    }
+  });
+
   it('stays fast with 20,000 shards', async () => {
     const big = await startApi({ redisPort: rds.port, bots: 'big:20000', env: { GLANCE_REDIS_PREFIX: 'embedbig' } });
     const p = await newPage(browser, { width: 600, height: 400 });

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterFromPath, themeFromSearch, fitGrid, countsSentence, gridLabel, decodeStates } from '../../web/assets/embed.js';
+import { clusterFromPath, themeFromSearch, fitGrid, countsSentence, gridLabel, decodeStates, widgetSummary } from '../../web/assets/embed.js';
 import { STATES } from '../../web/assets/states.js';
 
 /** counts from {unknown: 1, online: 3, ...} */
@@ -94,5 +94,21 @@ describe('the words', () => {
 describe('decodeStates', () => {
   it('reads one digit per shard, unknown for anything else or missing', () => {
     assert.deepEqual([...decodeStates('3149x', 6)], [3, 1, 4, 0, 0, 0]);
+  });
+});
+
+describe('widgetSummary', () => {
+  const main = { name: 'main', states: [3, 3, 1, 3] };
+  const eu = { name: 'eu', states: [2, 2] };
+  it('is summarise() of every shard shown without maintenance', () => {
+    assert.deepEqual(widgetSummary([main, eu], new Set()), { level: 'partial', title: 'Partial outage', detail: '3 of 6 shards unhealthy or offline' });
+  });
+  it('leaves a cluster under maintenance out and names it, as the page and the badges do', () => {
+    const s = widgetSummary([main, eu], new Set(['eu']));
+    assert.deepEqual([s.level, s.detail], ['partial', '1 of 4 shards unhealthy; eu under maintenance']);
+  });
+  it('says "Under maintenance" when every cluster shown is in a window', () => {
+    assert.equal(widgetSummary([eu], new Set(['eu'])).level, 'maintenance');
+    assert.equal(widgetSummary([eu], new Set(['eu'])).title, 'Under maintenance');
   });
 });

@@ -10,9 +10,27 @@
 import { Feed, defaultFeedUrl } from './feed.js';
 import { STATES, stateLabel, summarise } from './states.js';
 import { formatWhen } from './format.js';
+import { Poller, getJson } from './poll.js';
 
 const MAX_CELL = 16; // CSS px: bigger squares would make a handful of shards look like a different widget
 const STATE_COUNT = STATES.length;
+
+/**
+ * The widget's headline for `clusters` ([{name, states: per-shard state values}]) when the clusters named in
+ * `maintenance` (a Set) are in a maintenance window: as the page and the badges say it, those are left out of
+ * the condition and named instead; all of them: "Under maintenance". Without maintenance: summarise().
+ */
+export function widgetSummary(clusters, maintenance) {
+  const totals = new Array(STATE_COUNT).fill(0);
+  const inMaint = clusters.filter((c) => maintenance.has(c.name)).map((c) => c.name);
+  for (const c of clusters) if (!maintenance.has(c.name)) for (const st of c.states) totals[st]++;
+  if (inMaint.length === 0) return summarise(totals);
+  if (inMaint.length === clusters.length) {
+    return { level: 'maintenance', title: 'Under maintenance', detail: 'Planned work: some shards may restart' };
+  }
+  const sum = summarise(totals);
+  return { ...sum, detail: `${sum.detail}; ${inMaint.join(', ')} under maintenance` };
+}
 
 /**
  * The cluster a widget address names: "/embed/<name>" gives the name, percent-decoded (as the server
@@ -126,6 +144,7 @@ function start() {
   let status = { state: 'connecting', since: 0 };
   let frameQueued = false;
   let needsLayout = true;
+  let maintenance = new Set(); // clusters in a maintenance window now, from /api/summary
 
   if (cluster !== null) {
     const name = $('#name');
@@ -206,7 +225,7 @@ function start() {
   function paint() {
     if (missing) return;
     draw();
-    const sum = summarise(counts);
+    const sum = widgetSummary(shown, maintenance);
     widget.dataset.level = sum.level;
     $('#condition').dataset.level = sum.level;
     $('#condition-title').textContent = sum.title;
@@ -318,6 +337,16 @@ function start() {
   document.addEventListener('visibilitychange', () => { if (!document.hidden) feed.reconnectNow(); });
   showStatus();
   feed.start();
+  // maintenance windows are not in the feed: the summary has them (small, and cached by the server)
+  const api = (config.apiUrl || '').replace(/\/+$/, '');
+  new Poller(async (signal) => {
+    const { body } = await getJson(`${api}/api/summary`, { signal });
+    const now = new Set(Array.isArray(body.maintenance) ? body.maintenance.map(String) : []);
+    if ([...now].join() !== [...maintenance].join()) {
+      maintenance = now;
+      queueFrame();
+    }
+  }, { everyMs: 60000 }).start(1000);
 
   // for tests, and for operators poking at the console
   window.__embed = {
