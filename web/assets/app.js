@@ -8,7 +8,7 @@ import { Grid } from './grid.js';
 import { Finder } from './finder.js';
 import { Tooltip } from './tooltip.js';
 import { STATES } from './states.js';
-import { formatWhen } from './format.js';
+import { formatCount, formatWhen } from './format.js';
 import { HistoryView } from './history.js';
 import { Incidents, overallSummary } from './incidents.js';
 import { ClusterFigures, LATENCY_BANDS, NO_FIGURE } from './figures.js';
@@ -24,6 +24,16 @@ let healthTimeout = 30;
 let status = { state: 'connecting', since: 0, retryAt: 0 };
 let frameQueued = false;
 let levelsShown = null; // each cluster's level from its counts, as last drawn
+
+// the feed first: its hello is on the way while the rest of the page sets itself up (its handlers run in
+// later tasks, once everything below exists)
+const feed = new Feed(config.feedUrl || defaultFeedUrl(location), {
+  hello: (msg, receivedAt) => onHello(msg, receivedAt),
+  changes: (name, changes) => { grid.applyChanges(name, changes); queueFrame(); },
+  pings: (name, shards) => grid.pulse(name, shards),
+  status: (s) => { status = s; showStatus(); },
+});
+feed.start();
 
 // ------------------------------------------------------------------------------------------ branding
 
@@ -73,10 +83,14 @@ const incidents = new Incidents(
   { apiUrl: config.apiUrl || '', onMaintenance: (until) => { grid.setMaintenance(until); queueFrame(); } },
 );
 let historyStarted = false;
-/** The history and figures wait for the grids' first paint (or 2 s without a feed): the shards come first. */
+/**
+ * The incidents, history and figures wait for the grids' first paint (or 2 s without a feed): the shards
+ * come first.
+ */
 function startHistory() {
   if (historyStarted) return;
   historyStarted = true;
+  incidents.start();
   historyView.start();
   figures.start();
 }
@@ -110,7 +124,7 @@ function queueFrame() {
     $('#overall-title').textContent = sum.title;
     $('#overall-detail').textContent = sum.detail;
     const counts = $('#key').querySelectorAll('.key-count');
-    counts.forEach((el, i) => { el.textContent = totals[i].toLocaleString('en-US'); });
+    counts.forEach((el, i) => { el.textContent = formatCount(totals[i]); });
     finder.refresh();
     tooltip.refresh();
   });
@@ -175,13 +189,6 @@ function onHello(msg, receivedAt) {
   }, 0));
 }
 
-const feed = new Feed(config.feedUrl || defaultFeedUrl(location), {
-  hello: onHello,
-  changes: (name, changes) => { grid.applyChanges(name, changes); queueFrame(); },
-  pings: (name, shards) => grid.pulse(name, shards),
-  status: (s) => { status = s; showStatus(); },
-});
-
 window.addEventListener('online', () => feed.reconnectNow());
 document.addEventListener('visibilitychange', () => { if (!document.hidden) feed.reconnectNow(); });
 
@@ -234,8 +241,6 @@ applyFeedLinks();
 buildKey();
 buildLatencyKey();
 showStatus();
-feed.start();
-incidents.start();
 setTimeout(startHistory, 2000);
 
 // for tests and for operators poking at the console

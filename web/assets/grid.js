@@ -6,9 +6,12 @@
 // Large bots: a grid is cut into bands of whole rows, each with `content-visibility: auto`, so the
 // browser styles, lays out and paints only the bands on screen. JavaScript therefore picks the column
 // count (from the grid's width and the cell's least width) and re-bands a grid when its width changes.
+// A new grid's first frame draws only the bands in the window: Chromium would also draw, for `auto`,
+// every band within one and a half windows below it (about 2,000 cells at 1280x900, most of that frame's
+// time), so those bands start `content-visibility: hidden` (same size) and turn `auto` once it is painted.
 
 import { STATES, stateLabel, summarise } from './states.js';
-import { formatClock } from './format.js';
+import { formatClock, formatCount } from './format.js';
 import { latencyBand, figureOf, formatMs } from './figures.js';
 
 const CELL_HEIGHT = 22; // px, as .s in main.css
@@ -28,7 +31,7 @@ class ClusterView {
     this.states = new Uint8Array(shards);
     this.seenAt = new Float64Array(shards); // when this page saw the shard change (unix ms), 0 if it did not
     this.counts = new Array(STATES.length).fill(0);
-    this.els = [];
+    this.cells = null; // the shard elements in shard order, once asked for (els)
     this.section = null;
     this.grid = null;
     this.summaryEl = null;
@@ -45,15 +48,25 @@ class ClusterView {
     this.cols = 0;
   }
 
+  /**
+   * The shard elements in shard order. Gathered on first use: a new grid's first frame needs none of
+   * them, and wrapping 20,000 elements for script takes a while.
+   */
+  get els() {
+    if (this.cells === null) this.cells = this.grid ? Array.from(this.grid.getElementsByClassName('s')) : [];
+    return this.cells;
+  }
+
   /** How many columns fit in `width` px. */
   colsFor(width) {
     return Math.max(1, Math.floor((width + GAP) / (cellMinWidth(this.digits) + GAP)));
   }
 
-  /** The opening tag of a band of `count` shards. */
-  bandTag(count) {
+  /** The opening tag of a band of `count` shards; `later`: not drawn until turned `auto` (see above). */
+  bandTag(count, later = false) {
     const rows = Math.ceil(count / this.cols);
-    return `<div class="band" style="contain-intrinsic-size:auto ${rows * (CELL_HEIGHT + GAP) - GAP}px">`;
+    return `<div class="band" style="contain-intrinsic-size:auto ${rows * (CELL_HEIGHT + GAP) - GAP}px`
+      + `${later ? ';content-visibility:hidden' : ''}">`;
   }
 }
 
@@ -125,7 +138,7 @@ export class Grid {
         + `<header class="cluster-head"><h2 id="cluster-${v.index}">${name}</h2>`
         + '<p class="cluster-summary"></p><p class="cluster-figures" hidden></p><ul class="cluster-counts"></ul></header>'
         + `<div class="shards" role="group" aria-label="Shards of ${name}, `
-        + `${v.shards.toLocaleString('en-US')} in all; arrow keys move between shards"></div></section>`;
+        + `${formatCount(v.shards)} in all; arrow keys move between shards"></div></section>`;
     }).join('');
     const sections = this.root.children;
     for (const v of this.views) {
@@ -135,28 +148,45 @@ export class Grid {
       v.figuresEl = v.section.querySelector('.cluster-figures');
       v.grid = v.section.querySelector('.shards');
     }
-    for (const v of this.views) v.cols = v.colsFor(v.grid.clientWidth);
+    // one layout of the page without its cells (small): each grid's width, and where it starts in the window
+    const tops = this.views.map((v) => {
+      v.cols = v.colsFor(v.grid.clientWidth);
+      return v.grid.getBoundingClientRect().top;
+    });
+    const later = [];
+    let below = 0; // how far the grids built so far push this one down
     for (const v of this.views) {
       const states = clusters[v.index].states || '';
-      const name = escapeHtml(v.name);
       const perBand = v.cols * ROWS_PER_BAND;
-      const html = new Array(v.shards + Math.ceil(v.shards / perBand) * 2);
-      let n = 0;
-      for (let s = 0; s < v.shards; s++) {
-        if (s % perBand === 0) html[n++] = s ? `</div>${v.bandTag(Math.min(perBand, v.shards - s))}` : v.bandTag(Math.min(perBand, v.shards));
-        let st = states.charCodeAt(s) - 48;
-        if (!(st >= 0 && st < STATES.length)) st = 0;
-        v.states[s] = st;
-        v.counts[st]++;
-        html[n++] = `<span class="s" data-cluster="${name}" data-shard="${s}" data-state="${st}">${s}</span>`;
+      let top = tops[v.index] + below; // of the next band, in the window
+      const cell = `<span class="s" data-cluster="${escapeHtml(v.name)}" data-shard="`;
+      // one string a band, so that each cell's string is garbage by the next band (a cheap young GC)
+      const bands = [];
+      for (let a = 0; a < v.shards; a += perBand) {
+        const b = bands.length;
+        const count = Math.min(perBand, v.shards - a);
+        // the first band (the tab stop) and those in the window are drawn in the first frame
+        const height = Math.ceil(count / v.cols) * (CELL_HEIGHT + GAP); // with the gap below it
+        const off = b > 0 && (top >= innerHeight || top + height <= 0);
+        if (off) later.push([v, b]);
+        top += height;
+        below += height;
+        const spans = new Array(count);
+        for (let i = 0; i < count; i++) {
+          const s = a + i;
+          let st = states.charCodeAt(s) - 48;
+          if (!(st >= 0 && st < STATES.length)) st = 0;
+          v.states[s] = st;
+          v.counts[st]++;
+          spans[i] = `${cell}${s}" data-state="${st}">${s}</span>`;
+        }
+        bands.push(`${v.bandTag(count, off)}${spans.join('')}</div>`);
       }
-      if (v.shards) html[n++] = '</div>';
-      html.length = n;
-      v.grid.innerHTML = html.join('');
+      v.grid.innerHTML = bands.join('');
       v.grid.style.setProperty('--cols', v.cols);
-      v.els = Array.from(v.grid.querySelectorAll('.s'));
+      v.cells = null;
       for (const band of v.grid.children) this.bandWatcher.observe(band);
-      if (v.els.length) this.setRoving(v, v.els[0]);
+      if (v.shards) this.setRoving(v, v.grid.querySelector('.s'));
       this.markFlapping(v, this.flapping.get(v.name) || []);
       this.markMaintenance(v);
       if (this.figures.has(v.name)) this.markFigures(v, this.figures.get(v.name));
@@ -169,6 +199,14 @@ export class Grid {
       }
     });
     for (const v of this.views) this.resizer.observe(v.grid);
+    // once the first frame is painted (a frame callback, then a task), the other bands become `auto`
+    if (later.length) {
+      const views = this.views;
+      requestAnimationFrame(() => setTimeout(() => {
+        if (this.views !== views) return; // rebuilt since: those bands are gone
+        for (const [v, b] of later) v.grid.children[b]?.style.removeProperty('content-visibility');
+      }, 0));
+    }
   }
 
   /** Regroups a grid's shards (the same elements) into bands of `cols` columns. */
@@ -337,8 +375,8 @@ export class Grid {
       }
       v.countsEl.innerHTML = STATES.filter((st) => v.counts[st.value] > 0)
         .map((st) => `<li data-state="${st.value}"><i class="swatch" aria-hidden="true"></i>`
-          + `${v.counts[st.value].toLocaleString('en-US')} ${st.key}</li>`).join('')
-        + (v.flapping.size ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${v.flapping.size.toLocaleString('en-US')} flapping</li>` : '');
+          + `${formatCount(v.counts[st.value])} ${st.key}</li>`).join('')
+        + (v.flapping.size ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${formatCount(v.flapping.size)} flapping</li>` : '');
     }
   }
 
