@@ -158,3 +158,52 @@ describe('defaultFeedUrl', () => {
     assert.equal(defaultFeedUrl({ protocol: 'https:', host: 'status.example.com' }), 'wss://status.example.com/api/feed');
   });
 });
+
+describe('the socket index.html opened early', () => {
+  afterEach(() => { feed?.stop(); globalThis.__glanceEarlyFeed = undefined; });
+
+  /** A socket the early script opened, with what it received before the page was ready. */
+  function early(url, messages, { open = true, closed = null } = {}) {
+    const ws = new FakeSocket(url);
+    if (open) ws.readyState = 1;
+    globalThis.__glanceEarlyFeed = { url, ws, messages: messages.map((m) => JSON.stringify(m)), closed };
+    return ws;
+  }
+  function startFeed(url = 'ws://test/api/feed') {
+    log = { hellos: [], changes: [], pings: [], status: [] };
+    feed = new Feed(url, {
+      hello: (m) => log.hellos.push(m),
+      changes: (name, ch) => log.changes.push([name, ch]),
+      status: (s) => log.status.push(s),
+    }, { WebSocketImpl: FakeSocket, random: () => 0 });
+    feed.start();
+  }
+
+  it('is taken over, and what it received is handled in order once the starting script is done', async () => {
+    FakeSocket.all = [];
+    const ws = early('ws://test/api/feed', [hello(5), update(5, 6, [[1, 1]])]);
+    startFeed();
+    assert.equal(FakeSocket.all.length, 1, 'no second socket');
+    assert.equal(log.hellos.length, 0, 'not within start(): the page may not be set up yet');
+    await Promise.resolve();
+    assert.equal(log.hellos.length, 1);
+    assert.deepEqual(log.changes, [['main', [[1, 1]]]]);
+    assert.equal(log.status.at(-1).state, 'live');
+    ws.recv(update(6, 7, [[2, 4]])); // and what comes later goes to the feed
+    assert.deepEqual(log.changes.at(-1), ['main', [[2, 4]]]);
+    assert.equal(globalThis.__glanceEarlyFeed, undefined, 'taken once');
+  });
+
+  it('is closed and replaced when it is for another address or already gone', async () => {
+    for (const [url, opts] of [['ws://elsewhere/api/feed', {}], ['ws://test/api/feed', { closed: 1006 }]]) {
+      FakeSocket.all = [];
+      const ws = early(url, [hello(5)], opts);
+      startFeed();
+      assert.equal(ws.readyState, 3, 'the early socket is closed');
+      assert.equal(FakeSocket.all.length, 2, 'the feed opened its own');
+      await Promise.resolve();
+      assert.equal(log.hellos.length, 0, 'nothing from the socket it did not take');
+      feed.stop();
+    }
+  });
+});

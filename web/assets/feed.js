@@ -24,6 +24,20 @@ export function backoffDelay(attempt, { random = Math.random, goingAway = false 
 }
 
 /**
+ * The feed socket index.html's first script opened before the page's modules loaded ({url, ws, messages,
+ * closed}), taken once: null when there is none, or when it is for another address or already gone (then
+ * closed), so the caller opens its own.
+ */
+function takeEarly(url) {
+  const early = globalThis.__glanceEarlyFeed;
+  if (!early) return null;
+  globalThis.__glanceEarlyFeed = undefined;
+  if (early.url === url && early.closed === null && early.ws.readyState <= 1) return early;
+  try { early.ws.close(); } catch { /* already closing */ }
+  return null;
+}
+
+/**
  * A self-healing feed client. `handlers` (all optional):
  *   hello(msg, receivedAt)      a full snapshot: replace everything (receivedAt: performance.now())
  *   changes(name, changes)      [[shard, state], ...] to apply to cluster `name`
@@ -82,13 +96,16 @@ export class Feed {
   connect() {
     this.retryAt = 0;
     this.report(this.everLive ? 'reconnecting' : 'connecting');
+    const early = this.stats.connects === 0 ? takeEarly(this.url) : null;
     this.stats.connects++;
-    let ws;
-    try {
-      ws = new this.WebSocketImpl(this.url);
-    } catch {
-      this.scheduleRetry(false); // a malformed URL in config.js: keep trying, the status shows it
-      return;
+    let ws = early?.ws;
+    if (!ws) {
+      try {
+        ws = new this.WebSocketImpl(this.url);
+      } catch {
+        this.scheduleRetry(false); // a malformed URL in config.js: keep trying, the status shows it
+        return;
+      }
     }
     this.ws = ws;
     this.resyncing = false;
@@ -97,6 +114,13 @@ export class Feed {
     ws.onmessage = (ev) => { if (this.ws === ws) this.message(ev.data); };
     ws.onclose = (ev) => { if (this.ws === ws) this.lost(ws, ev.code); };
     ws.onerror = () => {}; // a close event always follows
+    if (early) {
+      if (ws.readyState === 1) this.openedAt = Date.now();
+      // what came before this page was ready, in order, once the script that started the feed has finished
+      // setting the page up (its handlers may use what it defines after start()); later messages are events
+      // of later tasks, so they come after these
+      queueMicrotask(() => { for (const data of early.messages) if (this.ws === ws) this.message(data); });
+    }
   }
 
   /** Closes `ws` if nothing clears the deadline in time (connect, hello, resync). */
