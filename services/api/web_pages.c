@@ -31,6 +31,7 @@ struct web_file {
     char path[1100];
     struct shared_body *body; /* NULL: missing or unreadable */
     struct stat seen;
+    int too_big;         /* the file as seen is over WEB_FILE_MAX (said once, not on every request) */
     uint64_t generation; /* counts reads, so that previews made from an older page are made again */
 };
 
@@ -83,12 +84,14 @@ static struct shared_body *file_current(struct web_file *f)
         file_drop(f);
         return NULL;
     }
-    if (f->body != NULL && st.st_size == f->seen.st_size && st.st_ino == f->seen.st_ino &&
+    if ((f->body != NULL || f->too_big) && st.st_size == f->seen.st_size && st.st_ino == f->seen.st_ino &&
         st.st_mtim.tv_sec == f->seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == f->seen.st_mtim.tv_nsec)
         return f->body;
     file_drop(f);
-    if (st.st_size > WEB_FILE_MAX) {
-        log_warn("%s is over %d bytes: not served", f->path, WEB_FILE_MAX);
+    f->seen = st;
+    if ((f->too_big = st.st_size > WEB_FILE_MAX) != 0) {
+        /* said once per version of the file; h2o's file handler serves it as it is */
+        log_warn("%s is over %d bytes: served without link previews", f->path, WEB_FILE_MAX);
         return NULL;
     }
     if ((fd = open(f->path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -100,7 +103,6 @@ static struct shared_body *file_current(struct web_file *f)
     body->len = (size_t)got;
     body->split = head_end(body->bytes, body->len);
     f->body = body;
-    f->seen = st;
     ++f->generation;
     return body;
 }

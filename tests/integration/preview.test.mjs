@@ -143,6 +143,15 @@ describe('link previews', () => {
     assert.equal(tags(r.body)['og:site_name'], 'Ruby &quot;Bot&quot; &amp; friends');
     writeFileSync(file, '<!doctype html><p>no head here</p>');
     assert.equal((await request(api.port, 'GET', '/')).body, '<!doctype html><p>no head here</p>', 'no head: nothing inserted');
+    // over 1 MiB: served as it is, without the tags, and said once in the log, not on every request
+    const big = original.replace('</head>', `<!-- ${'x'.repeat(1024 * 1024)} --></head>`);
+    writeFileSync(file, big);
+    for (let i = 0; i < 3; i += 1) {
+      const r = await request(api.port, 'GET', '/');
+      assert.equal(r.status, 200);
+      assert.equal(r.body.length, big.length);
+    }
+    assert.equal(api.stderr().split('served without link previews').length - 1, 1);
     writeFileSync(file, original);
     assert.equal(tags((await request(api.port, 'GET', '/')).body)['og:site_name'], 'Glance');
   });
