@@ -8,10 +8,9 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { API_BIN, REPO_ROOT, makeTempDir, freePort, request, sleep } from '../integration/harness.mjs';
+import { API_BIN, REPO_ROOT, makeTempDir, freePort, portFree, request, sleep } from '../integration/harness.mjs';
 
 export const STACK_SH = path.join(REPO_ROOT, 'deploy', 'stack.sh');
 
@@ -32,20 +31,11 @@ export function run(file, args, { env, cwd = REPO_ROOT, timeoutMs = 60000 } = {}
   });
 }
 
-/** true when nothing listens on 127.0.0.1:port. */
-function portFree(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 /** A first port p such that p .. p+count-1 are all free on 127.0.0.1. */
 async function freePortRange(count) {
   for (let attempt = 0; attempt < 50; attempt++) {
     const p = await freePort();
-    if (p + count > 65535) continue;
+    if (p + count > 32768) continue; // below the ephemeral range, as freePort's ports are
     let ok = true;
     for (let i = 1; i < count && ok; i++) ok = await portFree(p + i);
     if (ok) return p;

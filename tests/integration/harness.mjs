@@ -42,16 +42,28 @@ export function makeTempDir(prefix = 'glance-it-') {
 }
 
 /** A free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** true when nothing listens on 127.0.0.1:port. */
+export function portFree(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port on 127.0.0.1 for a server a test starts. Taken below Linux's ephemeral range (32768 and up), never
+ * from the kernel's port 0: a port from that range can become the source port of any outgoing connection on the
+ * machine between this check and the server's bind (a stack of replicas takes seconds to start), and the bind then
+ * fails with EADDRINUSE.
+ */
+export async function freePort() {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12700);
+    if (await portFree(port)) return port;
+  }
+  throw new Error('no free port on 127.0.0.1 between 20000 and 32700');
 }
 
 /** Polls fn() every intervalMs until it returns a truthy value (which is returned); throws after timeoutMs. */
