@@ -39,21 +39,30 @@ async function glance({ bots, healthTimeout, env = {} } = {}) {
 async function rowWrite() {
   const secs = quick ? 3 : 5;
   const conns = 32;
-  const measure = async (port) => {
+  // CPU per request from /proc, for the server and (glance-api) its Redis: on a shared machine the rate moves
+  // with other work, the CPU a request costs much less
+  const perRequest = async (pids, run) => {
+    const before = pids.map(cpuSeconds);
+    const w = await run();
+    const requests = Number((/(\d+) requests in/.exec(w.output) || [])[1]) || w.rps * secs;
+    w.us_per_request = pids.map((pid, i) => ((cpuSeconds(pid) - before[i]) * 1e6) / requests);
+    return w;
+  };
+  const measure = async (port, pids) => {
     const base = `http://127.0.0.1:${port}`;
-    const healthz = await wrk(['-t1', `-c${conns}`, `-d${secs}s`, `${base}/healthz`]);
-    const postw = await wrk(['-t1', `-c${conns}`, `-d${secs}s`, '-s', 'tests/bench/post_status.lua', base], { env: { BENCH_SHARDS: '1000' } });
+    const healthz = await perRequest(pids, () => wrk(['-t1', `-c${conns}`, `-d${secs}s`, `${base}/healthz`]));
+    const postw = await perRequest(pids, () => wrk(['-t1', `-c${conns}`, `-d${secs}s`, '-s', 'tests/bench/post_status.lua', base], { env: { BENCH_SHARDS: '1000' } }));
     return { healthz, post: postw, ratio: postw.rps / healthz.rps };
   };
   log('write: glance-api');
   const g = await glance({ bots: 'main:1000' });
-  const gm = await measure(g.port);
+  const gm = await measure(g.port, [g.pid, g.r.pid]);
   const metrics = await getMetrics(g.port);
   gm.server_errors = metricValue(metrics, 'glance_http_requests_total', {}) - (metricValue(metrics, 'glance_http_requests_total', { code: '204' }) || 0) - (metricValue(metrics, 'glance_http_requests_total', { code: '200' }) || 0);
   await g.stop();
   log('write: baseline');
   const b = await startBaseline({ bots: 'main:1000' });
-  const bm = await measure(b.port);
+  const bm = await measure(b.port, [b.pid]);
   await b.stop();
   results.write = { glance: gm, baseline: bm, connections: conns, seconds: secs };
 }
@@ -80,9 +89,11 @@ async function rowFanout() {
     log(`fan-out: glance-api, ${n} feed clients`);
     const g = await glance({ bots: FLEET });
     const cpu0 = cpuSeconds(g.pid);
+    const frames0 = metricValue(await getMetrics(g.port), 'glance_feed_frames_sent_total');
     const run = await runSim(fanoutArgs(g.api.url, n), { limitS: 150 });
     const s = fanoutSummary(run);
     s.replica_cpu_s = cpuSeconds(g.pid) - cpu0;
+    s.frames_sent = metricValue(await getMetrics(g.port), 'glance_feed_frames_sent_total') - frames0;
     s.replica_rss_kib = rssKiB(g.pid);
     results.fanout.glance[n] = s;
     await g.stop();
@@ -321,15 +332,20 @@ function render(m, tookS = (Date.now() - started) / 1000) {
     L.push(w.glance.healthz.command, w.glance.post.command);
     L.push('```', '');
     L.push(`glance-api: /healthz ${int(w.glance.healthz.rps)} req/s, POST ${int(w.glance.post.rps)} req/s (non-2xx: ${int(w.glance.post.non2xx)}); baseline: /healthz ${int(w.baseline.healthz.rps)} req/s, POST ${int(w.baseline.post.rps)} req/s (non-2xx: ${int(w.baseline.post.non2xx)}).`, '');
+    const us = (x, i) => (x.us_per_request ? fmt(x.us_per_request[i], 1) : '–');
+    L.push('CPU per request, from `/proc/<pid>/stat` before and after each wrk run (user + system, µs):', '');
+    L.push('| server | /healthz: server | POST: server | POST: its Redis |', '|---|---|---|---|');
+    L.push(`| glance-api | ${us(w.glance.healthz, 0)} | ${us(w.glance.post, 0)} | ${us(w.glance.post, 1)} |`);
+    L.push(`| baseline | ${us(w.baseline.healthz, 0)} | ${us(w.baseline.post, 0)} | (none) |`, '');
   }
   if (r.fanout) {
     L.push('### Fan-out', '');
     L.push(`One Redis, one replica (\`GLANCE_BOTS=${FLEET}\`, feed interval ${FEED_INTERVAL_MS} ms). glance-sim boots the fleet (every shard starting → online), opens the feed clients (2,500 a second), then for ${DURATION} s posts ${RATE} state changes a second (resume events: resuming, then online 0.5–1.5 s later, over 16 keep-alive connections) and records, for every change and every client, the time from writing the POST to reading the frame that carries it. "Delivered" counts (change, client) pairs; every client must see every change.`, '');
-    L.push('| server | clients | changes/s | delivered | p50 ms | p90 ms | p99 ms | max ms | POST p99 ms | server CPU s | CPU s per 10⁶ deliveries |');
-    L.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    L.push('| server | clients | changes/s | delivered | p50 ms | p90 ms | p99 ms | max ms | POST p99 ms | server CPU s | CPU s per 10⁶ deliveries | µs per frame written (all of the replica\'s CPU) |');
+    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const side of ['glance', 'baseline']) {
       for (const [n, s] of Object.entries(r.fanout[side])) {
-        L.push(`| ${side === 'glance' ? 'glance-api' : 'baseline'} | ${int(n)} (${int(s.ready)} ready, ${int(s.closed)} closed) | ${fmt(s.changes_per_s)} | ${int(s.delivered)}/${int(s.expected)} | ${fmt(s.latency_ms.p50)} | ${fmt(s.latency_ms.p90)} | ${fmt(s.latency_ms.p99)} | ${fmt(s.latency_ms.max)} | ${fmt(s.post_rtt_ms.p99, 2)} | ${fmt(s.replica_cpu_s)} | ${fmt(cpuPerM(s), 2)} |`);
+        L.push(`| ${side === 'glance' ? 'glance-api' : 'baseline'} | ${int(n)} (${int(s.ready)} ready, ${int(s.closed)} closed) | ${fmt(s.changes_per_s)} | ${int(s.delivered)}/${int(s.expected)} | ${fmt(s.latency_ms.p50)} | ${fmt(s.latency_ms.p90)} | ${fmt(s.latency_ms.p99)} | ${fmt(s.latency_ms.max)} | ${fmt(s.post_rtt_ms.p99, 2)} | ${fmt(s.replica_cpu_s)} | ${fmt(cpuPerM(s), 2)} | ${s.frames_sent ? fmt((s.replica_cpu_s * 1e6) / s.frames_sent, 1) : '–'} |`);
       }
     }
     L.push('', '```sh');
