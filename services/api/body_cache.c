@@ -6,6 +6,15 @@
 #include "h2o.h"
 #include "versions.h"
 
+uint64_t body_hash(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+
+    while (len-- > 0)
+        h = (h ^ *b++) * 0x100000001b3ULL;
+    return h;
+}
+
 void body_cache_init(struct body_cache *cache, size_t num_versions)
 {
     cache->body = NULL;

@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FNV-1a over `len` bytes, continuing from `h` (BODY_HASH_START to begin): the key of what a body was made from,
+ * or its ETag. */
+#define BODY_HASH_START 0xcbf29ce484222325ULL
+uint64_t body_hash(uint64_t h, const void *p, size_t len);
+
 /* A rendered body, reference-counted with h2o_mem_addref_shared / h2o_mem_release_shared. */
 struct shared_body {
     size_t len;

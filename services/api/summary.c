@@ -66,16 +66,6 @@ void summary_free(struct summary *s)
     free(s);
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
-{
-    const unsigned char *b = p;
-
-    while (len-- > 0)
-        h = (h ^ *b++) * 0x100000001b3ULL;
-    return h;
-}
-#define FNV_START 0xcbf29ce484222325ULL
-
 int summary_look(struct app *app, json_t *list, uint32_t totals[SHARD_STATE_MAX + 1])
 {
     struct summary *s = app->summary;
@@ -104,7 +94,7 @@ static void seal(struct rendered *r, uint64_t key)
 {
     r->key = key;
     snprintf(r->etag, sizeof(r->etag), "\"%016llx\"",
-             (unsigned long long)fnv1a(FNV_START, r->body->bytes, r->body->size));
+             (unsigned long long)body_hash(BODY_HASH_START, r->body->bytes, r->body->size));
 }
 
 /* 1 when If-None-Match names `etag` (or is "*"). */
@@ -267,13 +257,13 @@ static void send_summary(struct app *app, h2o_req_t *req, json_t *list)
     struct summary *s = app->summary;
     uint32_t totals[SHARD_STATE_MAX + 1];
     int whole = summary_look(app, list, totals);
-    uint64_t key = FNV_START;
+    uint64_t key = BODY_HASH_START;
     size_t i;
 
     /* what the body is made of: every cluster's counts and whether it is under maintenance */
     for (i = 0; i != s->num_clusters; ++i) {
-        key = fnv1a(key, mirror_cluster(app->mirror, i)->counts, sizeof(uint32_t) * (SHARD_STATE_MAX + 1));
-        key = fnv1a(key, &s->maintenance[i], 1);
+        key = body_hash(key, mirror_cluster(app->mirror, i)->counts, sizeof(uint32_t) * (SHARD_STATE_MAX + 1));
+        key = body_hash(key, &s->maintenance[i], 1);
     }
     key |= 1; /* never 0, which means nothing rendered */
     if (s->api.key != key) {

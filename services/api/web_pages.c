@@ -174,9 +174,7 @@ uint64_t web_pages_renders(struct web_pages *p)
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    for (int i = 0; i != 8; ++i, v >>= 8)
-        h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
-    return h;
+    return body_hash(h, &v, sizeof(v));
 }
 
 static void put_tag(h2o_buffer_t **buf, const char *attr, const char *name, const char *content)
@@ -244,7 +242,7 @@ static void say_clusters(struct app *app, char *out, size_t len)
 /* The key of the bot's preview: the page read, the clusters' counts and maintenance, and so the whole level. */
 static uint64_t bot_key(struct app *app)
 {
-    uint64_t key = mix(0xcbf29ce484222325ULL, app->web_pages->index.generation);
+    uint64_t key = mix(BODY_HASH_START, app->web_pages->index.generation);
 
     for (size_t i = 0; i != app->web_pages->num_clusters; ++i) {
         const struct mirror_cluster *c = mirror_cluster(app->mirror, i);

@@ -79,7 +79,7 @@ export async function waitShardState(page, cluster, shard, state, timeoutMs = 50
  * GET /readyz to answer 200 (10 s at most). The process is tracked by the harness's cleanup().
  * Returns {port, pid, stop() (SIGTERM, wait, SIGKILL after 5 s), kill(signal)}.
  */
-export async function startApiOn(port, { redisPort, bots, healthTimeout = 30, feedIntervalMs } = {}) {
+export async function startApiOn(port, { redisPort, bots, healthTimeout = 30, feedIntervalMs, env = {} } = {}) {
   const proc = spawnApi({
     GLANCE_HOST: '127.0.0.1',
     GLANCE_PORT: port,
@@ -88,6 +88,7 @@ export async function startApiOn(port, { redisPort, bots, healthTimeout = 30, fe
     GLANCE_WEB_ROOT: path.join(REPO_ROOT, 'web'),
     GLANCE_HEALTH_TIMEOUT: healthTimeout,
     ...(feedIntervalMs ? { GLANCE_FEED_INTERVAL_MS: feedIntervalMs } : {}),
+    ...env,
   });
   await waitUntil(async () => {
     if (proc.child.exitInfo) throw new Error(`glance-api exited: ${proc.stderr().slice(-2000)}`);

@@ -8,11 +8,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import path from 'node:path';
 import {
-  startRedis, startApi, spawnApi, request, freePort, waitUntil, cleanup, REPO_ROOT,
+  startRedis, startApi, request, freePort, waitUntil, cleanup,
 } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, postAll, screenshot } from './browser.mjs';
+import { launch, newPage, closeBrowsers, postAll, screenshot, startApiOn } from './browser.mjs';
 
 const BOTS = 'main:360;canary:16';
 const DOWN = [57, 58, 59, 203]; // unhealthy in main
@@ -33,29 +32,13 @@ const post = async (p) => {
 };
 
 /** glance-api on `port` with the widget's allow-list, ready (10 s at most); stop() kills it and waits. */
-async function startReplica(port, env = {}) {
-  const proc = spawnApi({
-    GLANCE_HOST: '127.0.0.1',
-    GLANCE_PORT: port,
-    GLANCE_REDIS_URL: `redis://127.0.0.1:${rds.port}/0`,
-    GLANCE_BOTS: BOTS,
-    GLANCE_WEB_ROOT: path.join(REPO_ROOT, 'web'),
-    GLANCE_DRAIN_MS: 0,
-    GLANCE_FEED_INTERVAL_MS: 50,
-    GLANCE_EMBED_ORIGINS: `http://127.0.0.1:${hostPort}`,
-    ...env,
+async function startReplica(port) {
+  const a = await startApiOn(port, {
+    redisPort: rds.port, bots: BOTS, feedIntervalMs: 50,
+    env: { GLANCE_DRAIN_MS: 0, GLANCE_EMBED_ORIGINS: `http://127.0.0.1:${hostPort}` },
   });
-  await waitUntil(async () => {
-    if (proc.child.exitInfo) throw new Error(`glance-api exited: ${proc.stderr().slice(-2000)}`);
-    const r = await request(port, 'GET', '/readyz', { timeoutMs: 1000 }).catch(() => null);
-    return r && r.status === 200;
-  }, { timeoutMs: 10000, message: `glance-api on port ${port} to be ready` });
-  return {
-    async stop() {
-      try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ }
-      await proc.waitExit(5000);
-    },
-  };
+  // killed, not stopped: the widget must find out the hard way
+  return { stop: async () => { a.kill('SIGKILL'); await a.stop(); } };
 }
 
 /**
