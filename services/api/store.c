@@ -1,5 +1,9 @@
 /* store.c -- typed async Redis operations: the transition scripts run with EVALSHA on one pipelined connection.
  *
+ * Commands are written as RESP by this file and handed to hiredis already formatted: the parts that never change
+ * (EVALSHA and a script's SHA, a cluster's keys, the transition scripts' fixed arguments) are encoded once at
+ * start-up and copied into each command, so that a status POST formats only its shard id, state and figures.
+ *
  * Every request shares one connection; hiredis pipelines them and Redis answers in order, so a single
  * "last progress" time is enough to notice a Redis that stopped answering (frozen, or a dead peer that
  * TCP has not noticed yet). Such a connection is dropped: waiting callers get an error at once and the
@@ -16,7 +20,16 @@
 #include "redis_conn.h"
 #include "shard.h"
 
-#define FIXED_ARGS 20 /* the most any call has besides its lists of shards */
+#define FIXED_ARGS 20 /* the most store_command passes on */
+#define CMD_HEAD 16   /* room kept at the start of a command for its "*<argc>\r\n" */
+
+/* Arguments encoded as RESP bulk strings: a whole command (after CMD_HEAD bytes of room), or a run of arguments
+ * kept to be copied into commands. */
+struct resp {
+    char *base;
+    size_t len, cap;
+    int argc;
+};
 
 enum script {
     SCRIPT_STATUS,
@@ -44,6 +57,9 @@ struct cluster_keys {
     char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident, *figures; /* "<prefix>:{<c>}:..." */
     char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
+    /* encoded once: states, since, version, figures (a transition's first keys); the history keys; a transition's
+     * first arguments (health timeout, channel, cluster, the log's length) */
+    struct resp transition_keys, history_keys, transition_args;
 };
 
 struct store {
@@ -63,6 +79,7 @@ struct store {
     struct {
         h2o_iovec_t body;
         char sha[41];
+        struct resp evalsha; /* EVALSHA <sha>, encoded */
     } scripts[NUM_SCRIPTS];
     size_t max_hb_prefix_len;
     size_t inflight;
@@ -71,8 +88,7 @@ struct store {
     h2o_timeout_entry_t watchdog_entry;
 };
 
-/* One call in flight, allocated in one block with room for its arguments. It owns copies of them so
- * that a NOSCRIPT reply can be answered by sending the same call again as EVAL. */
+/* One call in flight. It keeps its command so that a NOSCRIPT reply can be answered by sending it again as EVAL. */
 struct call {
     struct store *store;
     enum script script; /* NUM_SCRIPTS for a plain command */
@@ -86,11 +102,8 @@ struct call {
         store_reply_cb reply;
     } cb;
     void *data;
-    int argc;
-    const char **argv;
-    size_t *argvlen;
-    char *buf; /* numbers and key names formatted for this call */
-    size_t buflen, bufcap;
+    struct resp cmd;
+    int evaled; /* sent again as EVAL already */
     /* a one-shard transition sent without the history keys (transition_call): sent again with them when the
      * script answers NEEDS_HISTORY */
     int short_form;
@@ -103,6 +116,70 @@ struct call {
 /* What status.lua and health.lua answer when they were sent without the history keys and the call turned out to
  * be a change. */
 #define NEEDS_HISTORY (-2)
+
+static void resp_reserve(struct resp *r, size_t n)
+{
+    if (r->len + n > r->cap) {
+        r->cap = (r->len + n) * 2;
+        r->base = h2o_mem_realloc(r->base, r->cap);
+    }
+}
+
+/* the decimal digits of `v` at the end of out[0..20), returning where they start */
+static char *u64_digits(char out[20], uint64_t v)
+{
+    char *p = out + 20;
+
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return p;
+}
+
+/* "$<len>\r\n", then the caller's `len` bytes and "\r\n" */
+static void resp_bulk_head(struct resp *r, size_t len)
+{
+    char digits[20], *d = u64_digits(digits, len);
+    size_t n = (size_t)(digits + 20 - d);
+
+    resp_reserve(r, 1 + n + 2 + len + 2);
+    r->base[r->len++] = '$';
+    memcpy(r->base + r->len, d, n);
+    memcpy(r->base + r->len + n, "\r\n", 2);
+    r->len += n + 2;
+    ++r->argc;
+}
+
+static void resp_bulk_tail(struct resp *r)
+{
+    memcpy(r->base + r->len, "\r\n", 2);
+    r->len += 2;
+}
+
+/* Arguments are appended in order: the command first, then keys, then values. */
+static void resp_arg(struct resp *r, const char *s, size_t len)
+{
+    resp_bulk_head(r, len);
+    memcpy(r->base + r->len, s, len);
+    r->len += len;
+    resp_bulk_tail(r);
+}
+
+static void resp_u64(struct resp *r, uint64_t v)
+{
+    char digits[20], *d = u64_digits(digits, v);
+
+    resp_arg(r, d, (size_t)(digits + 20 - d));
+}
+
+/* a run of arguments encoded before */
+static void resp_copy(struct resp *r, const struct resp *run)
+{
+    resp_reserve(r, run->len);
+    memcpy(r->base + r->len, run->base, run->len);
+    r->len += run->len;
+    r->argc += run->argc;
+}
 
 static void sha1_hex(h2o_iovec_t body, char *out)
 {
@@ -187,6 +264,27 @@ static void on_conn_lost(struct redis_conn *conn, void *data, const char *why)
     s->listener.on_lost(s->listener.data);
 }
 
+/* The runs of a cluster's transition commands that are the same for every shard (cluster_keys). */
+static void encode_cluster(struct store *s, size_t i)
+{
+    struct cluster_keys *k = &s->keys[i];
+    const struct conf_cluster *c = &s->conf->clusters[i];
+
+    memset(&k->transition_keys, 0, sizeof(k->transition_keys));
+    memset(&k->history_keys, 0, sizeof(k->history_keys));
+    memset(&k->transition_args, 0, sizeof(k->transition_args));
+    resp_arg(&k->transition_keys, k->states, strlen(k->states));
+    resp_arg(&k->transition_keys, k->since, strlen(k->since));
+    resp_arg(&k->transition_keys, k->ver, strlen(k->ver));
+    resp_arg(&k->transition_keys, k->figures, strlen(k->figures));
+    for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
+        resp_arg(&k->history_keys, k->history[h], strlen(k->history[h]));
+    resp_arg(&k->transition_args, s->ttl, strlen(s->ttl));
+    resp_arg(&k->transition_args, s->channel, strlen(s->channel));
+    resp_arg(&k->transition_args, c->name, c->name_len);
+    resp_arg(&k->transition_args, s->log_max, strlen(s->log_max));
+}
+
 struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
                         const struct store_listener *listener)
 {
@@ -222,6 +320,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     for (i = 0; i != NUM_SCRIPTS; ++i) {
         s->scripts[i].body = *bodies[i];
         sha1_hex(s->scripts[i].body, s->scripts[i].sha);
+        resp_arg(&s->scripts[i].evalsha, "EVALSHA", 7);
+        resp_arg(&s->scripts[i].evalsha, s->scripts[i].sha, 40);
     }
     s->keys = h2o_mem_alloc(sizeof(*s->keys) * conf->num_clusters);
     for (i = 0; i != conf->num_clusters; ++i) {
@@ -239,6 +339,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].figures = key(conf, c, "figures");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
+        encode_cluster(s, i);
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
@@ -265,7 +366,12 @@ void store_free(struct store *s)
         free(s->keys[i].figures);
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             free(s->keys[i].history[h]);
+        free(s->keys[i].transition_keys.base);
+        free(s->keys[i].history_keys.base);
+        free(s->keys[i].transition_args.base);
     }
+    for (i = 0; i != NUM_SCRIPTS; ++i)
+        free(s->scripts[i].evalsha.base);
     free(s->keys);
     free(s->cluster_names);
     free(s);
@@ -286,12 +392,9 @@ const char *store_last_error(struct store *s)
     return redis_conn_last_error(s->conn);
 }
 
-/* Arguments are appended in order: the command first, then keys, then values. */
 static void push(struct call *c, const char *s, size_t len)
 {
-    c->argv[c->argc] = s;
-    c->argvlen[c->argc] = len;
-    ++c->argc;
+    resp_arg(&c->cmd, s, len);
 }
 
 static void push_str(struct call *c, const char *s)
@@ -299,19 +402,21 @@ static void push_str(struct call *c, const char *s)
     push(c, s, strlen(s));
 }
 
-/* formats a number into the call's own buffer, so it lives as long as the call */
 static void push_u64(struct call *c, uint64_t v)
 {
-    int n = snprintf(c->buf + c->buflen, c->bufcap - c->buflen, "%llu", (unsigned long long)v);
-    push(c, c->buf + c->buflen, n);
-    c->buflen += n + 1;
+    resp_u64(&c->cmd, v);
 }
 
 static void push_hb_key(struct call *c, const struct cluster_keys *k, uint32_t shard)
 {
-    int n = snprintf(c->buf + c->buflen, c->bufcap - c->buflen, "%s%u", k->hb_prefix, shard);
-    push(c, c->buf + c->buflen, n);
-    c->buflen += n + 1;
+    char digits[20], *d = u64_digits(digits, shard);
+    size_t n = (size_t)(digits + 20 - d);
+
+    resp_bulk_head(&c->cmd, k->hb_prefix_len + n);
+    memcpy(c->cmd.base + c->cmd.len, k->hb_prefix, k->hb_prefix_len);
+    memcpy(c->cmd.base + c->cmd.len + k->hb_prefix_len, d, n);
+    c->cmd.len += k->hb_prefix_len + n;
+    resp_bulk_tail(&c->cmd);
 }
 
 /* A report's four figures, each as a number, '' when not reported, '-' when reported as null. */
@@ -327,22 +432,27 @@ static void push_figures(struct call *c, const struct shard_figures *f)
     }
 }
 
-/* A call with room for `extra` shards (a health key and an id each) beyond its fixed arguments. */
+/* A call with room for `extra` shards (a health key and a few numbers each) beyond its fixed arguments; more is
+ * made when needed. */
 static struct call *call_alloc(struct store *s, enum script script, enum result result, size_t extra, void *data)
 {
-    /* per shard: a health key and an id, each with its NUL */
-    size_t args = FIXED_ARGS + 2 * extra, bufcap = 256 + extra * (s->max_hb_prefix_len + 2 * 11 + 2);
-    struct call *c = h2o_mem_alloc(sizeof(*c) + args * (sizeof(*c->argv) + sizeof(*c->argvlen)) + bufcap);
+    struct call *c = h2o_mem_alloc(sizeof(*c));
+
     memset(c, 0, sizeof(*c));
     c->store = s;
     c->script = script;
     c->result = result;
     c->data = data;
-    c->argv = (const char **)(c + 1);
-    c->argvlen = (size_t *)(c->argv + args);
-    c->buf = (char *)(c->argvlen + args);
-    c->bufcap = bufcap;
+    c->cmd.cap = CMD_HEAD + 1024 + extra * (s->max_hb_prefix_len + 64);
+    c->cmd.base = h2o_mem_alloc(c->cmd.cap);
+    c->cmd.len = CMD_HEAD;
     return c;
+}
+
+static void call_free(struct call *c)
+{
+    free(c->cmd.base);
+    free(c);
 }
 
 static struct call *script_call(struct store *s, enum script script, enum result result, int numkeys, size_t extra,
@@ -350,9 +460,8 @@ static struct call *script_call(struct store *s, enum script script, enum result
 {
     struct call *c = call_alloc(s, script, result, extra, data);
 
-    push(c, "EVALSHA", 7);
-    push(c, s->scripts[script].sha, 40);
-    push_u64(c, numkeys);
+    resp_copy(&c->cmd, &s->scripts[script].evalsha);
+    push_u64(c, (uint64_t)numkeys);
     return c;
 }
 
@@ -365,8 +474,15 @@ static int send_call(struct call *c)
 {
     struct store *s = c->store;
     redisAsyncContext *ac = redis_conn_context(s->conn);
+    char digits[20], *d = u64_digits(digits, (uint64_t)c->cmd.argc);
+    size_t n = (size_t)(digits + 20 - d);
+    char *start = c->cmd.base + CMD_HEAD - (n + 3);
 
-    if (ac == NULL || redisAsyncCommandArgv(ac, on_reply, c, c->argc, c->argv, c->argvlen) != REDIS_OK)
+    start[0] = '*';
+    memcpy(start + 1, d, n);
+    memcpy(start + 1 + n, "\r\n", 2);
+    if (ac == NULL || redisAsyncFormattedCommand(ac, on_reply, c, start, c->cmd.len - (size_t)(start - c->cmd.base)) !=
+                          REDIS_OK)
         return -1;
     if (s->inflight++ == 0)
         s->last_progress = h2o_now(s->loop);
@@ -454,12 +570,22 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         --s->inflight;
     s->last_progress = h2o_now(s->loop);
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        c->script != NUM_SCRIPTS && c->argv[0][0] == 'E' && c->argvlen[0] == 7) {
-        /* Redis restarted or flushed its script cache: send the body once; EVAL caches it again */
-        c->argv[0] = "EVAL";
-        c->argvlen[0] = 4;
-        c->argv[1] = s->scripts[c->script].body.base;
-        c->argvlen[1] = s->scripts[c->script].body.len;
+        c->script != NUM_SCRIPTS && !c->evaled) {
+        /* Redis restarted or flushed its script cache: send the body once; EVAL caches it again. The command is
+         * the same after EVALSHA <sha>. */
+        const struct resp *evalsha = &s->scripts[c->script].evalsha;
+        struct resp eval = {NULL, 0, 0, 0};
+        resp_reserve(&eval, CMD_HEAD + 64 + s->scripts[c->script].body.len + c->cmd.len);
+        eval.len = CMD_HEAD;
+        resp_arg(&eval, "EVAL", 4);
+        resp_arg(&eval, s->scripts[c->script].body.base, s->scripts[c->script].body.len);
+        resp_reserve(&eval, c->cmd.len);
+        memcpy(eval.base + eval.len, c->cmd.base + CMD_HEAD + evalsha->len, c->cmd.len - CMD_HEAD - evalsha->len);
+        eval.len += c->cmd.len - CMD_HEAD - evalsha->len;
+        eval.argc = c->cmd.argc;
+        free(c->cmd.base);
+        c->cmd = eval;
+        c->evaled = 1;
         if (send_call(c) == 0)
             return;
         reply = NULL;
@@ -468,10 +594,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         struct call *full = transition_call(s, c->cluster, c->shard, c->state, &c->figures, 0, c->cb.count,
                                             c->data);
         if (send_call(full) == 0) {
-            free(c);
+            call_free(c);
             return;
         }
-        free(full);
+        call_free(full);
         reply = NULL;
     }
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0) {
@@ -485,13 +611,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         deliver(c, NULL, reply->str);
     else
         deliver(c, reply, NULL);
-    free(c);
+    call_free(c);
 }
 
 static int run(struct call *c)
 {
     if (send_call(c) != 0) {
-        free(c);
+        call_free(c);
         return -1;
     }
     return 0;
@@ -507,8 +633,7 @@ static void push_shard_keys(struct call *c, const struct cluster_keys *k, uint32
 
 static void push_history_keys(struct call *c, const struct cluster_keys *k)
 {
-    for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
-        push_str(c, k->history[h]);
+    resp_copy(&c->cmd, &k->history_keys);
 }
 
 static void push_event_target(struct store *s, struct call *c, size_t cluster)
@@ -518,9 +643,10 @@ static void push_event_target(struct store *s, struct call *c, size_t cluster)
 }
 
 /* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
- * KEYS: states, since, health key, version, figures, then the history keys unless `short_form`; ARGV: the id, the
- * state (status only), the health timeout, the channel, the cluster, the log's length, then the four figures when
- * the report has any ('' for one it leaves out).
+ * KEYS: states, since, version, figures, health key, then the history keys unless `short_form`; ARGV: the health
+ * timeout, the channel, the cluster, the log's length, the id, the state (status only), then the four figures when
+ * the report has any ('' for one it leaves out). What does not depend on the shard comes first, so that it is
+ * copied as encoded at start-up (cluster_keys).
  * The short form is for what is most likely a ping (the mirror says the shard is in that state already): the
  * script then never needs the history, and five keys fewer make the most common call about a fifth cheaper for
  * Redis; should it be a change after all, the script answers NEEDS_HISTORY, writes nothing but the health key,
@@ -542,17 +668,14 @@ static struct call *transition_call(struct store *s, size_t cluster, uint32_t sh
         c->figures = *figures;
     else
         figures_clear(&c->figures);
-    push_shard_keys(c, k, shard);
-    push_str(c, k->ver);
-    push_str(c, k->figures);
+    resp_copy(&c->cmd, &k->transition_keys);
+    push_hb_key(c, k, shard);
     if (!short_form)
         push_history_keys(c, k);
+    resp_copy(&c->cmd, &k->transition_args);
     push_u64(c, shard);
     if (state >= 0)
         push_u64(c, (uint64_t)state);
-    push_str(c, s->ttl);
-    push_event_target(s, c, cluster);
-    push_str(c, s->log_max);
     if (figures_any(&c->figures))
         push_figures(c, &c->figures);
     return c;

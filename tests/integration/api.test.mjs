@@ -90,6 +90,25 @@ describe('without a passphrase', { timeout: 60000 }, () => {
     assert.ok(ttl >= TIMEOUT_S - 2, `TTL ${ttl} after the second status, expected about ${TIMEOUT_S}`);
   });
 
+  it('a Redis that forgot its scripts (SCRIPT FLUSH) takes every kind of write as before', async () => {
+    // the replica sends its pre-formatted EVALSHA, hears NOSCRIPT and sends the same command as EVAL
+    const writes = [
+      ['/api/status/main/40/3', '3'], // a change: the full form with the history keys
+      ['/api/status/main/40/3?latency_ms=12&guilds=900', '3'], // a ping with figures: the short form
+      ['/api/health/main/40', '3'],
+      ['/api/status/main/40/4', '4'],
+    ];
+    for (const [url, state] of writes) {
+      await redis(rds.port, 'SCRIPT', 'FLUSH');
+      const res = await request(api.port, 'POST', url);
+      assert.equal(res.status, 204, `${url}: ${res.body}`);
+      assert.equal(await hget('main', 40), state, url);
+    }
+    const shard = (await request(api.port, 'GET', '/api/status/main/40')).json();
+    assert.equal(shard.figures.guilds, 900);
+    assert.equal(shard.figures.latency_ms, 12);
+  });
+
   it('the demo cluster (1 shard) accepts shard 0', async () => {
     const res = await request(api.port, 'POST', '/api/status/demo/0/4');
     assert.equal(res.status, 204, res.body);

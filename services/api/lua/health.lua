@@ -1,22 +1,23 @@
 -- health.lua -- a health ping, which may carry figures: refresh the health key; an unhealthy shard comes back online.
--- KEYS: states, since hash, health key, version key, figures hash, then the five history keys (lib.lua,
+-- KEYS: states, since hash, version key, figures hash, health key, then the five history keys (lib.lua,
 --       history_keys), which may be left out when the caller expects no change: then a change is not made but
 --       answered with -2
--- ARGV: shard id, health timeout (s), events channel, cluster, the log's length to keep, then optionally latency,
+-- ARGV: health timeout (s), events channel, cluster, the log's length to keep, shard id, then optionally latency,
 --       guilds, unavailable guilds, members ('' for one not reported)
+-- (What is the same for every shard of a cluster comes first: store.c encodes it once.)
 -- Returns -1 when the shard never had a status (nothing is written), 1 when it came back online, else 0.
-local state = get_state(KEYS[1], ARGV[1])
+local state = get_state(KEYS[1], ARGV[5])
 if not state then
   return -1
 end
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+redis.call('SET', KEYS[5], '1', 'EX', ARGV[1])
 if state == '1' and not KEYS[6] then
   return -2 -- sent without the history keys (store.c, transition_call): it is sent again with them
 end
-put_figures(KEYS[5], ARGV[1], ARGV, 6)
+put_figures(KEYS[4], ARGV[5], ARGV, 6)
 if state ~= '1' then
-  ping(ARGV[3], ARGV[4], ARGV[1])
+  ping(ARGV[2], ARGV[3], ARGV[5])
   return 0
 end
-change(KEYS[1], KEYS[2], KEYS[4], ARGV[3], ARGV[4], ARGV[1], '3', state, history_keys(6, ARGV[5]))
+change(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], ARGV[5], '3', state, history_keys(6, ARGV[4]))
 return 1
