@@ -193,13 +193,15 @@ void incident_render_list(json_t *list, h2o_buffer_t **buf)
 {
     json_t *rec;
     size_t i, n = json_array_size(json_object_get(list, "incidents"));
-    char line[96];
+    char line[128];
 
     if (n == 0)
         return;
-    snprintf(line, sizeof(line), "<details><summary>Incident history (%zu, newest first; ", n);
+    /* the feed's link stays out of the summary: a link inside the control that opens the list would be two
+     * controls in one, which keyboards and screen readers cannot tell apart */
+    snprintf(line, sizeof(line), "<details><summary>Incident history (%zu, newest first; also as an Atom feed)", n);
     put(buf, line);
-    put(buf, "<a href=\"/history.atom\">Atom feed</a>)</summary><ul>");
+    put(buf, "</summary><p><a href=\"/history.atom\">Follow (Atom feed)</a></p><ul>");
     json_array_foreach(json_object_get(list, "incidents"), i, rec) {
         put(buf, "<li><strong>");
         put(buf, is_maintenance(rec) ? "Maintenance" : "Incident");

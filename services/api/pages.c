@@ -16,9 +16,14 @@ static const char head[] =
     "<style>body{font:15px/1.4 system-ui,sans-serif;margin:1rem;max-width:70rem}"
     ".grid{display:flex;flex-wrap:wrap;gap:2px;margin:.5rem 0 1.5rem}"
     ".grid span{min-width:2.6em;padding:1px 2px;text-align:center;font:11px monospace;border:1px solid #0002}"
-    ".s0{background:#ddd}.s1{background:#e5484d;color:#fff}.s2{background:#777;color:#fff}.s3{background:#30a46c;color:#fff}"
-    ".s4,.s6{background:#f5d90a}.s5{background:#f76b15}</style></head><body>"
-    "<h1>Glance</h1><p>This page needs no script and does not update by itself: reload it for fresh states.</p>";
+    /* the dashboard's state colours and text colours (web/assets/main.css, light theme), whose ratios
+     * tests/web/contrast.test.mjs holds to 4.5:1: the shard ids are text */
+    ".s0{background:#c4c9d0;color:#262b31}.s1{background:#d0262e;color:#fff}.s2{background:#3c434b;color:#fff}"
+    ".s3{background:#36a852;color:#04210d}.s4,.s6{background:#f2c12e;color:#3a2b00}"
+    ".s5{background:#ef8a2a;color:#351800}</style></head>"
+    /* everything in <main>: a screen reader's landmarks then reach all of it, banner and guild answer too */
+    "<body><main><h1>Glance</h1>"
+    "<p>This page needs no script and does not update by itself: reload it for fresh states.</p>";
 
 static void put_str(h2o_buffer_t **buf, const char *s)
 {
@@ -85,7 +90,7 @@ void pages_plain(struct app *app, h2o_buffer_t **buf, size_t *split)
         put_str(buf, "</div>");
     }
     put_str(buf, "<p>States: unknown (grey), unhealthy (red), offline (dark grey), online (green), starting and "
-                 "resuming (yellow), stopping (orange).</p></body></html>");
+                 "resuming (yellow), stopping (orange).</p></main></body></html>");
 }
 
 void pages_plain_guild(struct app *app, h2o_iovec_t query, h2o_buffer_t **buf)

@@ -1,12 +1,14 @@
 // contrast.test.mjs -- WCAG 2.x AA contrast of the page's colours in both themes, computed from
 // web/assets/main.css itself: text on every state colour (with its pattern ink over it), on the latency
-// bands, the tooltip, the page, the cards and the tinted notices; and the marks that only colour shows.
+// bands, the tooltip, the page, the cards and the tinted notices; the marks that only colour shows, the
+// search box's edge and the hatching of a day with downtime; and /plain's shard colours (services/api/pages.c).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 const CSS = readFileSync(new URL('../../web/assets/main.css', import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+const PAGES_C = readFileSync(new URL('../../services/api/pages.c', import.meta.url), 'utf8');
 const THEMES = ['light', 'dark'];
 const TEXT = 4.5; // 1.4.3, normal-size text (the shard ids are 11px)
 const NON_TEXT = 3; // 1.4.11
@@ -147,8 +149,8 @@ const pair = (theme, fgVar, bgVar, extra = '') => ({
 // --------------------------------------------------------------------------------------------- the tests
 
 describe('main.css defines each colour once, for both themes', () => {
-  const COLOURS = ['--bg', '--card', '--fg', '--muted', '--border', '--accent', '--on-accent', '--mark', '--tip-bg', '--tip-fg',
-    '--ink', '--chalk', '--maint', '--flap', '--nodata',
+  const COLOURS = ['--bg', '--card', '--fg', '--muted', '--border', '--field', '--accent', '--on-accent', '--mark', '--tip-bg', '--tip-fg',
+    '--ink', '--chalk', '--maint', '--flap', '--nodata', '--hatch',
     ...[0, 1, 2, 3, 4, 5, 6].flatMap((n) => [`--c${n}`, `--on${n}`]), ...[0, 1, 2, 3].flatMap((n) => [`--l${n}`, `--lon${n}`])];
   const ALIASES = ['--ok', '--degraded', '--partial', '--major', '--none'];
 
@@ -263,7 +265,11 @@ describe('text contrast (1.4.3, at least 4.5:1) in both themes', () => {
 // - the key's swatches, the status dots (connection, overall, cluster summary), a notice's or the
 //   overview's coloured edge, the impact pills: no. Each stands beside the state or impact in words.
 // - a day bar's colour: no, for the same reason as a cell: every day has its bar; its share of downtime
-//   is in words in its name and tooltip, and the key's scale reads green to red in lightness too.
+//   is in words in its name and tooltip. But whether a day had downtime, and roughly how much, must show
+//   without colour too (1.4.1): a day with downtime is hatched from its foot, higher the more was down,
+//   and that hatching needs 3:1 against the day's colour, on every colour of the scale.
+// - the search box's edge: yes. A text field is found by its boundary (1.4.11 names it), so the edge
+//   needs 3:1 against the card around it and against the field's own fill.
 // - the flapping corner mark: yes. It alone shows, without pointing at each shard, which shards flap.
 //   main.css outlines it in --card, so --card is the colour next to it on every state and band.
 // - the maintenance cap on a day bar: yes, the one sign of maintenance on the bar itself. It sits on a
@@ -278,5 +284,55 @@ describe('non-text contrast (1.4.11, at least 3:1) where a mark is told by its c
 
   it('the flapping mark and the maintenance cap against --card', (t) => {
     expectAll(t, THEMES.flatMap((theme) => [pair(theme, '--flap', '--card'), pair(theme, '--maint', '--card')]), NON_TEXT);
+  });
+});
+
+describe('non-text contrast (1.4.11, at least 3:1) of the search box and the day bars\' hatching', () => {
+  it('draws the search box\'s edge in --field, on --card around it and --bg within', () => {
+    assert.equal(ruleValue('.finder input', 'border'), '1px solid var(--field)');
+    assert.equal(ruleValue('.finder input', 'background'), 'var(--bg)');
+    assert.equal(ruleValue('.top', 'background'), 'var(--card)');
+  });
+
+  it('the search box\'s edge against the card and against its fill', (t) => {
+    expectAll(t, THEMES.flatMap((theme) => [pair(theme, '--field', '--card'), pair(theme, '--field', '--bg')]), NON_TEXT);
+  });
+
+  it('hatches a day with downtime in --hatch, from its foot, as high as its severity', () => {
+    const sel = '.day[data-kind="down"], .day-swatch[data-kind="down"]';
+    assert.match(ruleValue(sel, 'background-image'), /^repeating-linear-gradient\(45deg, var\(--hatch\) 0 [\d.]+px, transparent/);
+    assert.equal(ruleValue(sel, 'background-size'), '100% calc(var(--sev) * 100%)');
+    assert.equal(ruleValue(sel, 'background-position'), '0 100%');
+    // and on a day that also had maintenance, as one more layer under the maintenance marks
+    assert.match(ruleValue('.day[data-kind="down"][data-maintenance]', 'background-image'), /var\(--hatch\)/);
+  });
+
+  it('the hatching against every colour of the day scale (green, yellow, red, and orange between)', (t) => {
+    // the scale mixes --ok into --degraded into --major in oklab, whose lightness runs between theirs: the
+    // ends and --partial (the orange a mix passes near) bound every colour a down day can take
+    const pairs = THEMES.flatMap((theme) => ['--ok', '--degraded', '--partial', '--major'].map((bg) => pair(theme, '--hatch', bg)));
+    expectAll(t, pairs, NON_TEXT);
+  });
+});
+
+describe('/plain\'s shard colours (services/api/pages.c) are the page\'s, with text at 4.5:1', () => {
+  // .sN{background:#...;color:#...}, and .s4,.s6{...} for two states sharing a colour
+  const RULE = /((?:\.s\d,?)+)\{background:(#[0-9a-f]{3,6});color:(#[0-9a-f]{3,6})\}/gi;
+  const plain = new Map();
+  for (const m of PAGES_C.matchAll(RULE)) {
+    for (const n of m[1].split(',')) plain.set(Number(n.slice(2)), { bg: m[2], fg: m[3] });
+  }
+
+  it('gives every state a background and a text colour, the light theme\'s --cN and --onN', () => {
+    assert.deepEqual([...plain.keys()].sort(), [0, 1, 2, 3, 4, 5, 6]);
+    for (const [n, { bg, fg }] of plain) {
+      assert.deepEqual(colour(bg, 'light'), colour(`var(--c${n})`, 'light'), `/plain's state ${n} background`);
+      assert.deepEqual(colour(fg, 'light'), colour(`var(--on${n})`, 'light'), `/plain's state ${n} text`);
+    }
+  });
+
+  it('shard ids on /plain\'s state colours', (t) => {
+    const pairs = [...plain].map(([n, { bg, fg }]) => ({ theme: 'light', what: `/plain .s${n}: ${fg} on ${bg}`, fg: colour(fg, 'light'), bg: colour(bg, 'light') }));
+    expectAll(t, pairs, TEXT);
   });
 });

@@ -1,0 +1,244 @@
+// a11y.test.mjs -- axe-core 4.14 (node_modules/axe-core, from the committed lock file) run inside Debian's
+// Chromium against a live replica on every page a reader can reach: the dashboard at desktop and phone width
+// (with a guild looked up), /plain and /plain?guild=, the widget, the history with a day's tooltip, Settings
+// open (with the latency colours on), a shard's tooltip, and the dark theme. Every rule axe runs by default
+// is checked (tags wcag2a, wcag2aa, wcag21a, wcag21aa and best-practice), and target-size (wcag22aa), which
+// axe leaves off by default; no violation of any impact passes, and a failure prints each violation's rule,
+// impact and targets, so it says what to fix.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { startRedis, request, redis, postEach, freePort, cleanup } from '../integration/harness.mjs';
+import { launch, newPage, closeBrowsers, waitLive, startApiOn } from './browser.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE_PATH = require.resolve('axe-core/axe.min.js');
+const AXE = readFileSync(AXE_PATH, 'utf8');
+const AXE_VERSION = JSON.parse(readFileSync(require.resolve('axe-core/package.json'), 'utf8')).version;
+
+const PASS = 'a11y test passphrase';
+const AUTH = { authorization: `Bearer ${PASS}` };
+const BOTS = 'main:360;canary:16;eu:48';
+const GUILD = '81384788765712384'; // any id: the page marks its shard in every cluster
+const DAY = 86400000;
+const H = 3600000;
+
+let rds;
+let api;
+let base;
+let browser;
+
+const SHOWN_TARGETS = 12; // per violation; the count says how many more
+
+// axe's defaults (no runOnly: every rule not marked off, whatever its tags) and WCAG 2.2's target size
+const AXE_OPTIONS = { resultTypes: ['violations'], rules: { 'target-size': { enabled: true } } };
+
+/**
+ * Runs axe on the page as it stands (AXE_OPTIONS) and resolves
+ * the violations as lines "rule (impact): help -- N element(s): target, target, ...", so that a failing
+ * test names what to fix. axe is evaluated into the page rather than added as a <script>, so that it runs
+ * on a page whose own scripts are off too.
+ */
+async function audit(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async (options) => {
+    const r = await window.axe.run(document, options);
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  }, AXE_OPTIONS);
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} -- ${v.targets.length} element(s): `
+    + `${v.targets.slice(0, SHOWN_TARGETS).join(', ')}${v.targets.length > SHOWN_TARGETS ? ', ...' : ''}`);
+}
+
+/** Fails the test, with every violation as a diagnostic and in the message, unless axe found none. */
+async function expectClean(t, page, where) {
+  const found = await audit(page);
+  for (const line of found) t.diagnostic(`${where}: ${line}`);
+  assert.deepEqual(found, [], `axe-core ${AXE_VERSION} on ${where}:\n${found.join('\n')}`);
+  assert.deepEqual(page.problems, []);
+}
+
+/** The dashboard, live, with its history and banner painted. */
+async function openDashboard(path = '/', opts = {}) {
+  const page = await newPage(browser, opts);
+  await page.goto(`${base}${path}`);
+  await waitLive(page);
+  await page.waitForSelector('#notices:not([hidden]) .notice');
+  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+  await page.waitForSelector('#incident-list .incident');
+  return page;
+}
+
+before(async () => {
+  rds = await startRedis();
+  // weeks of history with a bad day and a maintenance, so the day bars show every kind of day
+  const today = Math.floor(Date.now() / DAY);
+  for (const [name, shards] of [['main', 360], ['canary', 16], ['eu', 48]]) {
+    const all = shards * DAY;
+    const args = [];
+    for (let ago = 1; ago <= 60; ago++) {
+      let f = [0, 0, all, 0, 0, 0, 0, 0]; // unhealthy, offline, online, starting, stopping, resuming, maintenance down, up
+      if (ago === 4) f = [shards * 2 * H, 0, all - shards * 2 * H, 0, 0, 0, 0, 0];
+      if (ago === 9) f = [0, 0, all - shards * H, 0, 0, 0, shards * 600000, shards * (H - 600000)];
+      if (ago === 17) f = [30 * 6 * H, 0, all - 30 * 6 * H, 0, 0, 0, 0, 0];
+      args.push(`d:${today - ago}`, f.join(' '));
+    }
+    await redis(rds.port, 'HSET', `glance:{${name}}:history`, ...args);
+  }
+  const port = await freePort();
+  api = await startApiOn(port, {
+    redisPort: rds.port, bots: BOTS, env: { GLANCE_PASSPHRASE: PASS, GLANCE_ALERT_DELAY: 86400, GLANCE_DRAIN_MS: 0 },
+  });
+  base = `http://127.0.0.1:${port}`;
+  const paths = [];
+  // canary 15 never reports: one shard in the unknown state
+  for (const [name, n] of [['main', 360], ['canary', 15], ['eu', 48]]) {
+    for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3?latency_ms=${40 + (s % 7) * 60}&guilds=${1000 + s}`);
+  }
+  await postEach([api], paths, AUTH);
+  for (let i = 0; i < 8; i++) await postEach([api], [`/api/status/main/203/${i % 2 ? 3 : 6}`], AUTH); // a flapping shard
+  // every other state somewhere: unhealthy, offline, starting, stopping, resuming
+  await postEach([api], ['/api/status/main/57/1', '/api/status/main/58/1', '/api/status/main/59/1', '/api/status/main/118/4',
+    '/api/status/main/119/4', '/api/status/main/264/6', '/api/status/main/300/5', '/api/status/main/301/2',
+    '/api/status/eu/12/2', '/api/status/eu/13/4'], AUTH);
+  const post = async (p, body) => {
+    const r = await request(port, 'POST', p, { headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(r.status >= 200 && r.status < 300, `POST ${p}: ${r.status} ${r.body}`);
+  };
+  const now = Date.now();
+  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
+  await post('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks.' });
+  browser = await launch();
+});
+
+after(async () => {
+  await closeBrowsers();
+  await cleanup();
+});
+
+describe(`axe-core ${AXE_VERSION} finds no violation`, { timeout: 120000 }, () => {
+  it('runs the axe-core the lock file pins, which does find what it should', async () => {
+    assert.equal(AXE_VERSION, '4.14.1');
+    const page = await newPage(browser);
+    try {
+      // a page with faults (and no landmark or heading), so that a run that checked nothing could not pass for a clean one
+      await page.setContent('<!doctype html><html><title>x</title><body><img src="data:,"><p style="color:#aaa;background:#fff">faint text</p>'
+        + '<a href="#"></a></body></html>');
+      const found = (await audit(page)).map((line) => line.split(' ')[0]).sort();
+      assert.deepEqual(found, ['color-contrast', 'html-has-lang', 'image-alt', 'landmark-one-main', 'link-name', 'page-has-heading-one', 'region']);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on / at 1280 px', async (t) => {
+    const page = await openDashboard('/', { width: 1280, height: 900 });
+    try {
+      await expectClean(t, page, '/ at 1280 px');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on /?guild=<id> at 360 px, the guild\'s shards marked', async (t) => {
+    const page = await openDashboard(`/?guild=${GUILD}`, { width: 360, height: 780, isMobile: true, hasTouch: true });
+    try {
+      await page.waitForSelector('#guild-result:not([hidden])');
+      await page.waitForSelector('.s[aria-current="true"]');
+      await expectClean(t, page, `/?guild=${GUILD} at 360 px`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on / with Settings open and the shards coloured by latency', async (t) => {
+    const page = await openDashboard('/', { width: 1280, height: 900 });
+    try {
+      await page.click('.settings summary');
+      assert.equal(await page.$eval('.settings', (d) => d.open), true);
+      await expectClean(t, page, '/ with Settings open');
+      await page.check('#by-latency');
+      await page.waitForSelector('#latency-key:not([hidden])');
+      await expectClean(t, page, '/ with Settings open and the latency colours');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on / with a shard\'s tooltip shown', async (t) => {
+    const page = await openDashboard('/', { width: 1280, height: 900 });
+    try {
+      await page.hover('.s[data-cluster="main"][data-shard="57"]');
+      await page.waitForSelector('#shard-tip:not([hidden])');
+      await expectClean(t, page, '/ with a shard\'s tooltip');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on the history, a day bar focused and its tooltip shown', async (t) => {
+    const page = await openDashboard('/#history', { width: 1280, height: 900 });
+    try {
+      await page.focus('.history-cluster[data-cluster="main"] .day[tabindex="0"]');
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForSelector('#day-tip:not([hidden])');
+      await expectClean(t, page, 'the history with a day\'s tooltip');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('on / in the dark theme, at 1280 and at 360 px', async (t) => {
+    for (const [width, height] of [[1280, 900], [360, 780]]) {
+      const page = await openDashboard('/', { width, height, colorScheme: 'dark' });
+      try {
+        assert.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true);
+        await expectClean(t, page, `/ dark at ${width} px`);
+        await page.click('.settings summary');
+        await page.check('#by-latency');
+        await expectClean(t, page, `/ dark at ${width} px, Settings open, latency colours`);
+      } finally {
+        await page.context().close();
+      }
+    }
+  });
+
+  // /plain has no script of its own, so what axe sees with scripts on is what a browser without them shows
+  it('on /plain and /plain?guild=<id>, at 1280 and 360 px, on a light and a dark system', async (t) => {
+    for (const [width, colorScheme] of [[1280, 'light'], [360, 'light'], [1280, 'dark']]) {
+      for (const path of ['/plain', `/plain?guild=${GUILD}`]) {
+        const page = await newPage(browser, { width, height: 900, colorScheme });
+        try {
+          await page.goto(`${base}${path}`);
+          assert.equal(await page.$$eval('script', (els) => els.length), 0, 'no script on /plain');
+          await page.click('details summary'); // the incident history, open
+          assert.equal(await page.$eval('details', (d) => d.open), true);
+          // the only console message /plain can cause is the browser's own 404 for /favicon.ico
+          page.problems = page.problems.filter((p) => !/status of 404/.test(p));
+          await expectClean(t, page, `${path} at ${width} px (${colorScheme})`);
+        } finally {
+          await page.context().close();
+        }
+      }
+    }
+  });
+
+  it('on the widget, /embed and /embed/<cluster>, light and dark', async (t) => {
+    for (const colorScheme of ['light', 'dark']) {
+      for (const path of ['/embed', '/embed/main']) {
+        const page = await newPage(browser, { width: 420, height: 220, colorScheme });
+        try {
+          await page.goto(`${base}${path}`);
+          await page.waitForFunction(() => window.__embed !== undefined && document.documentElement.dataset.feed === 'live'
+            && window.__embed.metrics.painted > 0, null, { timeout: 10000 });
+          await expectClean(t, page, `${path} (${colorScheme})`);
+        } finally {
+          await page.context().close();
+        }
+      }
+    }
+  });
+});
