@@ -31,11 +31,13 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$aport/readyz" >/dev/null && 
 rate() { # rate ARGS...: requests/s that wrk reports
   "${load_cpu[@]}" wrk -t1 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2}'
 }
+server_errors() { curl -fs "http://127.0.0.1:$aport/metrics" | awk '/glance_http_requests_total\{code="5/ {s += $2} END {print s + 0}'; }
+errors0=$(server_errors) # /readyz answered 503 until Redis was there
 for _ in $(seq "$runs"); do
   healthz=$(rate "http://127.0.0.1:$aport/healthz")
   post=$(BENCH_SHARDS=1000 rate -s tests/bench/post_status.lua "http://127.0.0.1:$aport")
   ping=$(BENCH_SHARDS=1000 BENCH_SAME=1 rate -s tests/bench/post_status.lua "http://127.0.0.1:$aport")
-  errors=$(curl -fs "http://127.0.0.1:$aport/metrics" | awk '/glance_http_requests_total\{code="5/ {s += $2} END {print s + 0}')
+  errors=$(( $(server_errors) - errors0 ))
   ratio=$(awk -v p="$post" -v h="$healthz" 'BEGIN {printf "%.2f", p / h}')
   ping_ratio=$(awk -v p="$ping" -v h="$healthz" 'BEGIN {printf "%.2f", p / h}')
   echo "{\"healthz_rps\":$healthz,\"post_status_rps\":$post,\"ratio\":$ratio,\"post_ping_rps\":$ping,\"ping_ratio\":$ping_ratio,\"server_errors\":$errors,\"connections\":$conns,\"seconds\":$secs}"
