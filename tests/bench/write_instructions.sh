@@ -31,7 +31,7 @@ aport=$(free_port)
 GLANCE_BOTS=main:1000 GLANCE_HOST=127.0.0.1 GLANCE_PORT=$aport GLANCE_REDIS_URL=redis://127.0.0.1:$rport/0 \
   valgrind --tool=callgrind --callgrind-out-file="$work/api.%p" "$bin" 2>"$work/api.log" &
 apid=$!
-pids+=($apid)
+pids+=("$apid")
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$aport/readyz" >/dev/null && break; sleep 0.1; done
 BENCH_SHARDS=1000 wrk -t1 -c8 -d2s -s tests/bench/post_status.lua "http://127.0.0.1:$aport" >/dev/null
 callgrind_control -z "$apid" >/dev/null 2>&1
@@ -52,7 +52,7 @@ valgrind --tool=callgrind --callgrind-out-file="$work/redis.%p" \
   redis-server --port "$rport2" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --logfile "$work/redis2.log" \
   2>"$work/redis2.vg" &
 rpid=$!
-pids+=($rpid)
+pids+=("$rpid")
 for _ in $(seq 300); do redis-cli -p "$rport2" ping >/dev/null 2>&1 && break; sleep 0.1; done
 cat "$lib" tests/bench/record_driver.lua >"$work/driver.lua"
 keys=(h m r f l states since ver)
