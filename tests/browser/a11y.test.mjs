@@ -10,8 +10,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { startRedis, request, redis, postEach, freePort, cleanup } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, waitLive, startApiOn } from './browser.mjs';
+import { startRedis, freePort, cleanup } from '../integration/harness.mjs';
+import {
+  launch, newPage, closeBrowsers, startApiOn, seedShowcase, seedShowcaseHistory, openDashboard as openDashboardAt,
+} from './browser.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
@@ -22,8 +24,6 @@ const PASS = 'a11y test passphrase';
 const AUTH = { authorization: `Bearer ${PASS}` };
 const BOTS = 'main:360;canary:16;eu:48';
 const GUILD = '81384788765712384'; // any id: the page marks its shard in every cluster
-const DAY = 86400000;
-const H = 3600000;
 
 let rds;
 let api;
@@ -61,56 +61,17 @@ async function expectClean(t, page, where) {
   assert.deepEqual(page.problems, []);
 }
 
-/** The dashboard, live, with its history and banner painted. */
-async function openDashboard(path = '/', opts = {}) {
-  const page = await newPage(browser, opts);
-  await page.goto(`${base}${path}`);
-  await waitLive(page);
-  await page.waitForSelector('#notices:not([hidden]) .notice');
-  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
-  await page.waitForSelector('#incident-list .incident');
-  return page;
-}
+const openDashboard = (path = '/', opts = {}) => openDashboardAt(browser, `${base}${path}`, opts);
 
 before(async () => {
   rds = await startRedis();
-  // weeks of history with a bad day and a maintenance, so the day bars show every kind of day
-  const today = Math.floor(Date.now() / DAY);
-  for (const [name, shards] of [['main', 360], ['canary', 16], ['eu', 48]]) {
-    const all = shards * DAY;
-    const args = [];
-    for (let ago = 1; ago <= 60; ago++) {
-      let f = [0, 0, all, 0, 0, 0, 0, 0]; // unhealthy, offline, online, starting, stopping, resuming, maintenance down, up
-      if (ago === 4) f = [shards * 2 * H, 0, all - shards * 2 * H, 0, 0, 0, 0, 0];
-      if (ago === 9) f = [0, 0, all - shards * H, 0, 0, 0, shards * 600000, shards * (H - 600000)];
-      if (ago === 17) f = [30 * 6 * H, 0, all - 30 * 6 * H, 0, 0, 0, 0, 0];
-      args.push(`d:${today - ago}`, f.join(' '));
-    }
-    await redis(rds.port, 'HSET', `glance:{${name}}:history`, ...args);
-  }
+  await seedShowcaseHistory(rds.port);
   const port = await freePort();
   api = await startApiOn(port, {
     redisPort: rds.port, bots: BOTS, env: { GLANCE_PASSPHRASE: PASS, GLANCE_ALERT_DELAY: 86400, GLANCE_DRAIN_MS: 0 },
   });
   base = `http://127.0.0.1:${port}`;
-  const paths = [];
-  // canary 15 never reports: one shard in the unknown state
-  for (const [name, n] of [['main', 360], ['canary', 15], ['eu', 48]]) {
-    for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3?latency_ms=${40 + (s % 7) * 60}&guilds=${1000 + s}`);
-  }
-  await postEach([api], paths, AUTH);
-  for (let i = 0; i < 8; i++) await postEach([api], [`/api/status/main/203/${i % 2 ? 3 : 6}`], AUTH); // a flapping shard
-  // every other state somewhere: unhealthy, offline, starting, stopping, resuming
-  await postEach([api], ['/api/status/main/57/1', '/api/status/main/58/1', '/api/status/main/59/1', '/api/status/main/118/4',
-    '/api/status/main/119/4', '/api/status/main/264/6', '/api/status/main/300/5', '/api/status/main/301/2',
-    '/api/status/eu/12/2', '/api/status/eu/13/4'], AUTH);
-  const post = async (p, body) => {
-    const r = await request(port, 'POST', p, { headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    assert.ok(r.status >= 200 && r.status < 300, `POST ${p}: ${r.status} ${r.body}`);
-  };
-  const now = Date.now();
-  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
-  await post('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks.' });
+  await seedShowcase(api, AUTH, { figures: true }); // the latency colours need figures
   browser = await launch();
 });
 

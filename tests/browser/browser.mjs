@@ -6,7 +6,7 @@ import http from 'node:http';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { spawnApi, request, waitUntil, REPO_ROOT } from '../integration/harness.mjs';
+import { spawnApi, request, redis, postEach, waitUntil, REPO_ROOT } from '../integration/harness.mjs';
 
 export const CHROMIUM = process.env.GLANCE_CHROMIUM || '/usr/bin/chromium';
 export const OUT_DIR = path.join(REPO_ROOT, 'tests', 'out');
@@ -186,4 +186,62 @@ export async function screenshot(page, name, opts = {}) {
     copyFileSync(file, path.join(DOCS_DIR, name));
   }
   return file;
+}
+
+const DAY = 86400000;
+const H = 3600000;
+
+/**
+ * Sixty days of history for the showcase's clusters main (360 shards), canary (16) and eu (48), so that the day bars
+ * show every kind of day: a bad day 4 days ago, one with maintenance 9 days ago, and main's worst day 17 days ago.
+ */
+export async function seedShowcaseHistory(redisPort) {
+  const today = Math.floor(Date.now() / DAY);
+  for (const [name, shards] of [['main', 360], ['canary', 16], ['eu', 48]]) {
+    const all = shards * DAY;
+    const args = [];
+    for (let ago = 1; ago <= 60; ago++) {
+      let f = [0, 0, all, 0, 0, 0, 0, 0]; // unhealthy, offline, online, starting, stopping, resuming, maintenance down, up
+      if (ago === 4) f = [shards * 2 * H, 0, all - shards * 2 * H, 0, 0, 0, 0, 0];
+      if (ago === 9) f = [0, 0, all - shards * H, 0, 0, 0, shards * 600000, shards * (H - 600000)];
+      if (ago === 17 && name === 'main') f = [30 * 6 * H, 0, all - 30 * 6 * H, 0, 0, 0, 0, 0];
+      args.push(`d:${today - ago}`, f.join(' '));
+    }
+    await redis(redisPort, 'HSET', `glance:{${name}}:history`, ...args);
+  }
+}
+
+/**
+ * The showcase fleet on replica `api` (bots main:360;canary:16;eu:48): every shard online but canary 15 (never
+ * reports), a flapping shard, every other state somewhere, a maintenance window on eu and a major incident on main.
+ * With `figures`, each status carries a latency and a guild count.
+ */
+export async function seedShowcase(api, auth, { figures = false } = {}) {
+  const paths = [];
+  for (const [name, n] of [['main', 360], ['canary', 15], ['eu', 48]]) {
+    for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3${figures ? `?latency_ms=${40 + (s % 7) * 60}&guilds=${1000 + s}` : ''}`);
+  }
+  await postEach([api], paths, auth);
+  for (let i = 0; i < 8; i++) await postEach([api], [`/api/status/main/203/${i % 2 ? 3 : 6}`], auth);
+  await postEach([api], ['/api/status/main/57/1', '/api/status/main/58/1', '/api/status/main/59/1', '/api/status/main/118/4',
+    '/api/status/main/119/4', '/api/status/main/264/6', '/api/status/main/300/5', '/api/status/main/301/2',
+    '/api/status/eu/12/2', '/api/status/eu/13/4'], auth);
+  const post = async (p, body) => {
+    const r = await request(api.port, 'POST', p, { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (r.status < 200 || r.status >= 300) throw new Error(`POST ${p}: ${r.status} ${r.body}`);
+  };
+  const now = Date.now();
+  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
+  await post('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks.' });
+}
+
+/** The dashboard at `url`, live, with its banner, history and incidents painted. */
+export async function openDashboard(browser, url, opts = {}) {
+  const page = await newPage(browser, opts);
+  await page.goto(url);
+  await waitLive(page);
+  await page.waitForSelector('#notices:not([hidden]) .notice');
+  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+  await page.waitForSelector('#incident-list .incident');
+  return page;
 }

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, request, postEach, freePort, cleanup } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, waitLive, startApiOn } from './browser.mjs';
+import { launch, closeBrowsers, waitLive, startApiOn, openDashboard } from './browser.mjs';
 
 const PASS = 'keyboard test passphrase';
 const AUTH = { authorization: `Bearer ${PASS}` };
@@ -81,15 +81,7 @@ async function tabThrough(page) {
   return stops;
 }
 
-async function openPage(opts = {}) {
-  const page = await newPage(browser, opts);
-  await page.goto(`${base}/`);
-  await waitLive(page);
-  await page.waitForSelector('#notices:not([hidden]) .notice');
-  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
-  await page.waitForSelector('#incident-list .incident');
-  return page;
-}
+const openPage = (opts = {}) => openDashboard(browser, `${base}/`, opts);
 
 before(async () => {
   rds = await startRedis();

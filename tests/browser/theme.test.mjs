@@ -4,14 +4,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, startApi, request, redis, postEach, cleanup, sleep } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, waitLive, screenshot } from './browser.mjs';
+import { startRedis, startApi, cleanup, sleep } from '../integration/harness.mjs';
+import { launch, newPage, closeBrowsers, waitLive, screenshot, seedShowcase, seedShowcaseHistory } from './browser.mjs';
 
 const PASS = 'theme test passphrase';
 const AUTH = { authorization: `Bearer ${PASS}` };
 const BOTS = 'main:360;canary:16;eu:48';
-const DAY = 86400000;
-const H = 3600000;
 
 let rds;
 let api;
@@ -55,37 +53,9 @@ async function openPage(opts = {}) {
 
 before(async () => {
   rds = await startRedis();
-  // a few weeks of history, with a bad day and a maintenance, so the screenshots show the day bars
-  const today = Math.floor(Date.now() / DAY);
-  for (const [name, shards] of [['main', 360], ['canary', 16], ['eu', 48]]) {
-    const all = shards * DAY;
-    const args = [];
-    for (let ago = 1; ago <= 60; ago++) {
-      let f = [0, 0, all, 0, 0, 0, 0, 0]; // unhealthy, offline, online, starting, stopping, resuming, maintenance down, up
-      if (ago === 4) f = [shards * 2 * H, 0, all - shards * 2 * H, 0, 0, 0, 0, 0];
-      if (ago === 9) f = [0, 0, all - shards * H, 0, 0, 0, shards * 600000, shards * (H - 600000)];
-      if (ago === 17 && name === 'main') f = [30 * 6 * H, 0, all - 30 * 6 * H, 0, 0, 0, 0, 0];
-      args.push(`d:${today - ago}`, f.join(' '));
-    }
-    await redis(rds.port, 'HSET', `glance:{${name}}:history`, ...args);
-  }
+  await seedShowcaseHistory(rds.port);
   api = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS, env: { GLANCE_ALERT_DELAY: 86400 } });
-  const paths = [];
-  // canary 15 never reports
-  for (const [name, n] of [['main', 360], ['canary', 15], ['eu', 48]]) for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3`);
-  await postEach([api], paths, AUTH);
-  for (let i = 0; i < 8; i++) await postEach([api], [`/api/status/main/203/${i % 2 ? 3 : 6}`], AUTH); // a flapping shard
-  // every other state somewhere: unhealthy, offline, starting, stopping, resuming
-  await postEach([api], ['/api/status/main/57/1', '/api/status/main/58/1', '/api/status/main/59/1', '/api/status/main/118/4',
-    '/api/status/main/119/4', '/api/status/main/264/6', '/api/status/main/300/5', '/api/status/main/301/2',
-    '/api/status/eu/12/2', '/api/status/eu/13/4'], AUTH);
-  const post = async (p, body) => {
-    const r = await request(api.port, 'POST', p, { headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    assert.ok(r.status >= 200 && r.status < 300, `POST ${p}: ${r.status} ${r.body}`);
-  };
-  const now = Date.now();
-  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
-  await post('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks.' });
+  await seedShowcase(api, AUTH);
   browser = await launch();
 });
 
