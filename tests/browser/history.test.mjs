@@ -307,7 +307,10 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
       probe.remove();
       return { text: sum.textContent, dot: getComputedStyle(sum.querySelector('strong'), '::before').backgroundColor, maint, overall: document.querySelector('#overall').textContent };
     });
-    assert.match(head.text, /^Maintenance until \d{1,2}:\d\d/);
+    // two hours from now: a clock time, with the date in front when that is tomorrow ("Dec 1, 12:53 AM")
+    assert.match(head.text, /^Maintenance until ([A-Z][a-z]{2} \d{1,2}, )?\d{1,2}:\d\d/);
+    const endsTomorrow = await page.evaluate(([a, b]) => new Date(a).toDateString() !== new Date(b).toDateString(), [now + 2 * H, now]);
+    assert.equal(/^Maintenance until [A-Z]/.test(head.text), endsTomorrow, 'the date is shown exactly when the window ends on another day');
     assert.match(head.text, /1 of 48 shards offline/);
     assert.equal(head.dot, head.maint, 'the summary dot has the maintenance colour');
     assert.doesNotMatch(head.overall, /offline/, 'the shard offline for maintenance is no outage of the bot');
