@@ -1,7 +1,8 @@
 /* feed.c -- the live WebSocket feed: clients, coalesced update frames encoded once, backlog bounds.
  *
- * Changes are collected per cluster and flushed once per interval as one update frame, encoded once and
- * queued by reference to every client. A client's queue is bounded in bytes: one that cannot keep up is
+ * Changes are collected per cluster and flushed at most once per interval as one update frame, encoded once and
+ * queued by reference to every client. The first change after a quiet interval goes out at the end of the loop
+ * turn that brought it; those that follow wait for the interval, so a busy feed still sends one frame per interval. A client's queue is bounded in bytes: one that cannot keep up is
  * disconnected (it reconnects and starts from a hello) rather than growing the replica's memory. */
 #include "feed.h"
 
@@ -89,8 +90,9 @@ struct feed {
     int shutting_down;
     struct codec_cluster *views;
     h2o_buffer_t *scratch;
-    h2o_timeout_t flush_timeout, ping_timeout;
+    h2o_timeout_t flush_timeout, flush_now_timeout, ping_timeout;
     h2o_timeout_entry_t flush_entry, ping_entry;
+    uint64_t flushed_at; /* loop time of the last update frame */
     struct feed_stats stats;
     uint64_t drops_unlogged, drop_logged_at;
     struct address_count *addresses[ADDRESS_BUCKETS];
@@ -419,6 +421,7 @@ static void on_flush(h2o_timeout_entry_t *entry)
     }
     codec_update_end(&f->scratch);
     frame = frame_from_scratch(f);
+    f->flushed_at = h2o_now(f->loop);
     ++f->stats.updates_encoded;
     /* the cached hello stays as long as no version moved (get_hello checks) */
     clear_pending(f);
@@ -429,7 +432,13 @@ static void on_flush(h2o_timeout_entry_t *entry)
 static void arm_flush(struct feed *f)
 {
     f->any_pending = 1;
-    if (!h2o_timeout_is_linked(&f->flush_entry))
+    if (h2o_timeout_is_linked(&f->flush_entry))
+        return;
+    /* after a quiet interval there is no frame rate to hold to: the change goes out at once (the zero timeout runs
+     * after this loop turn's reads, so what arrived with it goes in the same frame) */
+    if (h2o_now(f->loop) - f->flushed_at >= f->conf->feed_interval_ms)
+        h2o_timeout_link(f->loop, &f->flush_now_timeout, &f->flush_entry);
+    else
         h2o_timeout_link(f->loop, &f->flush_timeout, &f->flush_entry);
 }
 
@@ -739,6 +748,7 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
     f->ping = ws_frame_new(WS_PING, "", 0);
     f->deflater = ws_deflater_new();
     h2o_timeout_init(loop, &f->flush_timeout, conf->feed_interval_ms);
+    h2o_timeout_init(loop, &f->flush_now_timeout, 0);
     f->flush_entry.cb = on_flush;
     h2o_timeout_init(loop, &f->ping_timeout, FEED_PING_INTERVAL_MS);
     f->ping_entry.cb = on_ping_tick;
@@ -755,6 +765,7 @@ void feed_free(struct feed *f)
         h2o_timeout_unlink(&f->flush_entry);
     h2o_timeout_unlink(&f->ping_entry);
     h2o_timeout_dispose(f->loop, &f->flush_timeout);
+    h2o_timeout_dispose(f->loop, &f->flush_now_timeout);
     h2o_timeout_dispose(f->loop, &f->ping_timeout);
     forget_hello(f);
     if (f->stale_frame != NULL)

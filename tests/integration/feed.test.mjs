@@ -174,6 +174,39 @@ describe('several changes within one interval', { timeout: 15000 }, () => {
   });
 });
 
+describe('the first change after a quiet interval', { timeout: 30000 }, () => {
+  // a replica of its own with a long interval, so that "at once" and "after the interval" are seconds apart
+  const INTERVAL = 3000;
+  let c;
+  let feed;
+  before(async () => {
+    c = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 30, feedIntervalMs: INTERVAL });
+    feed = await openFeed(c.port);
+    await feed.waitFor(isHello, 3000, { what: 'hello' });
+  });
+  after(() => feed.close());
+
+  const changeOf = async (shard, state) => {
+    const from = feed.mark();
+    const posted = Date.now();
+    await post(c, `/api/status/main/${shard}/${state}`);
+    const m = await feed.waitFor((x) => hasChange(x, 'main', shard, state), 3 * INTERVAL, { from, what: `an update with main [${shard},${state}]` });
+    return { posted, at: m.receivedAt };
+  };
+
+  it('goes out at once, and the next one waits for the interval', async () => {
+    await sleep(INTERVAL + 200); // deliberately idle: no frame within the last interval
+    const first = await changeOf(44, 4);
+    assert.ok(first.at - first.posted < INTERVAL / 2, `a lone change took ${first.at - first.posted} ms (interval ${INTERVAL})`);
+    const second = await changeOf(44, 3);
+    assert.ok(second.at - first.at >= INTERVAL - 1000, `a second frame ${second.at - first.at} ms after the first (interval ${INTERVAL})`);
+    // quiet again: the next change goes at once too
+    await sleep(INTERVAL + 200);
+    const third = await changeOf(44, 5);
+    assert.ok(third.at - third.posted < INTERVAL / 2, `a lone change took ${third.at - third.posted} ms after a quiet interval`);
+  });
+});
+
 describe('requests and pings', { timeout: 15000 }, () => {
   it('{"type":"resync"} is answered with a fresh hello carrying the current state', async () => {
     await post(a, '/api/status/main/42/6');
