@@ -2,8 +2,9 @@
  *
  * Changes are collected per cluster and flushed at most once per interval as one update frame, encoded once and
  * queued by reference to every client. The first change after a quiet interval goes out at the end of the loop
- * turn that brought it; those that follow wait for the interval, so a busy feed still sends one frame per interval. A client's queue is bounded in bytes: one that cannot keep up is
- * disconnected (it reconnects and starts from a hello) rather than growing the replica's memory. */
+ * turn that brought it; those that follow wait for the interval, so a busy feed still sends one frame per
+ * interval. A client's queue is bounded in bytes: one that cannot keep up is disconnected (it reconnects and
+ * starts from a hello) rather than growing the replica's memory. */
 #include "feed.h"
 
 #include <stdlib.h>
