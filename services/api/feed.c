@@ -3,8 +3,11 @@
  * Changes are collected per cluster and flushed at most once per interval as one update frame, encoded once and
  * queued by reference to every client. The first change after a quiet interval goes out at the end of the loop
  * turn that brought it; those that follow wait for the interval, so a busy feed still sends one frame per
- * interval. A client's queue is bounded in bytes: one that cannot keep up is disconnected (it reconnects and
- * starts from a hello) rather than growing the replica's memory. */
+ * interval. Queued frames are written a slice of clients per loop turn, so that handing a frame to 10,000
+ * clients never holds a bot's POST for the whole broadcast, and no new frame is made while the last one is still
+ * being handed out (under load, frames grow rather than multiply). A client's queue is bounded in bytes: one
+ * that cannot keep up is disconnected (it reconnects and starts from a hello) rather than growing the replica's
+ * memory. */
 #include "feed.h"
 
 #include <stdlib.h>
@@ -20,6 +23,9 @@
 #include "ws_deflate.h"
 
 #define MAX_WRITE_FRAMES 32
+/* Clients handed their queued frames per loop turn: about a millisecond of writev here, after which the loop reads
+ * its sockets (bots' POSTs, Redis replies) before the next slice. */
+#define WRITE_SLICE_CLIENTS 256
 #define MAX_MISSED_PONGS 2
 #define ADDRESS_BUCKETS 1024
 /* Dropped clients are logged at most once this often, with a count: a thousand slow phones are one line. */
@@ -54,6 +60,7 @@ struct pending {
 
 struct feed_client {
     h2o_linklist_t link;
+    h2o_linklist_t write_link; /* in feed.to_write while it has frames waiting for a write slice */
     struct feed *feed;
     struct address_count *address; /* NULL unless GLANCE_FEED_MAX_PER_ADDRESS is set */
     h2o_socket_t *sock;
@@ -93,7 +100,12 @@ struct feed {
     h2o_buffer_t *scratch;
     h2o_timeout_t flush_timeout, flush_now_timeout, ping_timeout;
     h2o_timeout_entry_t flush_entry, ping_entry;
-    uint64_t flushed_at; /* loop time of the last update frame */
+    uint64_t flushed_at; /* loop time the last write slice ended (or the last update frame was made) */
+    h2o_linklist_t to_write; /* clients with queued frames and no write under way, in the order they queued */
+    /* the first slice runs at the end of this loop turn; the next ones after the loop has polled its sockets (a
+     * zero timeout linked from its own callback would run again in the same turn) */
+    h2o_timeout_t write_now_timeout, write_next_timeout;
+    h2o_timeout_entry_t write_entry;
     struct feed_stats stats;
     uint64_t drops_unlogged, drop_logged_at;
     struct address_count *addresses[ADDRESS_BUCKETS];
@@ -163,6 +175,8 @@ static void client_free(struct feed_client *cl)
     size_t i;
 
     h2o_linklist_unlink(&cl->link);
+    if (h2o_linklist_is_linked(&cl->write_link))
+        h2o_linklist_unlink(&cl->write_link);
     --f->num_clients;
     f->num_deflate -= cl->deflate;
     if (cl->address != NULL)
@@ -257,13 +271,12 @@ static void on_write_complete(h2o_socket_t *sock, const char *err)
     client_flush(cl);
 }
 
-static void client_flush(struct feed_client *cl)
+/* Writes what is queued (up to MAX_WRITE_FRAMES frames in one writev). */
+static void client_write(struct feed_client *cl)
 {
     h2o_iovec_t bufs[MAX_WRITE_FRAMES];
     size_t n, i;
 
-    if (cl->writing != 0 || cl->size == 0)
-        return;
     n = cl->size < MAX_WRITE_FRAMES ? cl->size : MAX_WRITE_FRAMES;
     for (i = 0; i != n; ++i) {
         struct ws_frame *frame = cl->queue[(cl->head + i) % cl->capacity];
@@ -271,6 +284,41 @@ static void client_flush(struct feed_client *cl)
     }
     cl->writing = n;
     h2o_socket_write(cl->sock, bufs, n, on_write_complete);
+}
+
+/* Puts a client with queued frames and no write under way in line for the next write slice. */
+static void client_flush(struct feed_client *cl)
+{
+    struct feed *f = cl->feed;
+
+    if (cl->writing != 0 || cl->size == 0 || h2o_linklist_is_linked(&cl->write_link))
+        return;
+    h2o_linklist_insert(&f->to_write, &cl->write_link);
+    if (!h2o_timeout_is_linked(&f->write_entry))
+        h2o_timeout_link(f->loop, &f->write_now_timeout, &f->write_entry);
+}
+
+static void arm_flush(struct feed *f);
+
+static void on_write_slice(h2o_timeout_entry_t *entry)
+{
+    struct feed *f = H2O_STRUCT_FROM_MEMBER(struct feed, write_entry, entry);
+    size_t n;
+
+    for (n = 0; n != WRITE_SLICE_CLIENTS && !h2o_linklist_is_empty(&f->to_write); ++n) {
+        struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, write_link, f->to_write.next);
+        h2o_linklist_unlink(&cl->write_link);
+        client_write(cl);
+    }
+    if (!h2o_linklist_is_empty(&f->to_write)) {
+        h2o_timeout_link(f->loop, &f->write_next_timeout, &f->write_entry);
+        return;
+    }
+    /* the interval counts from here: a replica that takes longer than an interval to hand a frame out sends
+     * fewer, larger frames instead of one every loop turn */
+    f->flushed_at = h2o_now(f->loop);
+    if (f->any_pending)
+        arm_flush(f); /* changes that came while the last frame was handed out */
 }
 
 /* The encode buffer is reused from frame to frame; a frame copies what it needs once. */
@@ -410,6 +458,8 @@ static void on_flush(h2o_timeout_entry_t *entry)
 
     if (!f->any_pending)
         return;
+    if (!h2o_linklist_is_empty(&f->to_write))
+        return; /* the last frame is still being handed out: on_write_slice arms this again when it is done */
     mirror_views(f->mirror, f->views);
     codec_update_begin(&f->scratch);
     for (i = 0; i != mirror_num_clusters(f->mirror); ++i) {
@@ -422,7 +472,7 @@ static void on_flush(h2o_timeout_entry_t *entry)
     }
     codec_update_end(&f->scratch);
     frame = frame_from_scratch(f);
-    f->flushed_at = h2o_now(f->loop);
+    f->flushed_at = h2o_now(f->loop); /* and again once every client was handed it (on_write_slice) */
     ++f->stats.updates_encoded;
     /* the cached hello stays as long as no version moved (get_hello checks) */
     clear_pending(f);
@@ -433,8 +483,8 @@ static void on_flush(h2o_timeout_entry_t *entry)
 static void arm_flush(struct feed *f)
 {
     f->any_pending = 1;
-    if (h2o_timeout_is_linked(&f->flush_entry))
-        return;
+    if (h2o_timeout_is_linked(&f->flush_entry) || !h2o_linklist_is_empty(&f->to_write))
+        return; /* a frame is due already, or on_write_slice arms one when the last is handed out */
     /* after a quiet interval there is no frame rate to hold to: the change goes out at once (the zero timeout runs
      * after this loop turn's reads, so what arrived with it goes in the same frame) */
     if (h2o_now(f->loop) - f->flushed_at >= f->conf->feed_interval_ms)
@@ -753,6 +803,10 @@ struct feed *feed_new(h2o_loop_t *loop, const struct conf *conf, struct mirror *
     f->flush_entry.cb = on_flush;
     h2o_timeout_init(loop, &f->ping_timeout, FEED_PING_INTERVAL_MS);
     f->ping_entry.cb = on_ping_tick;
+    h2o_linklist_init_anchor(&f->to_write);
+    h2o_timeout_init(loop, &f->write_now_timeout, 0);
+    h2o_timeout_init(loop, &f->write_next_timeout, 1);
+    f->write_entry.cb = on_write_slice;
     h2o_timeout_link(loop, &f->ping_timeout, &f->ping_entry);
     return f;
 }
@@ -765,6 +819,10 @@ void feed_free(struct feed *f)
     if (h2o_timeout_is_linked(&f->flush_entry))
         h2o_timeout_unlink(&f->flush_entry);
     h2o_timeout_unlink(&f->ping_entry);
+    if (h2o_timeout_is_linked(&f->write_entry))
+        h2o_timeout_unlink(&f->write_entry);
+    h2o_timeout_dispose(f->loop, &f->write_now_timeout);
+    h2o_timeout_dispose(f->loop, &f->write_next_timeout);
     h2o_timeout_dispose(f->loop, &f->flush_timeout);
     h2o_timeout_dispose(f->loop, &f->flush_now_timeout);
     h2o_timeout_dispose(f->loop, &f->ping_timeout);
