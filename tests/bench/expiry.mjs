@@ -13,8 +13,10 @@ import { startRedis, startApi, redis, cleanup, waitUntil, clusterStates, countSt
 import { startBaseline, percentile } from './lib.mjs';
 
 // long enough that posting every shard and reading the times back ends before the first deadline; the lag is
-// measured from each shard's own deadline, so the length does not change it
-const TIMEOUT_S = 5;
+// measured from each shard's own deadline, so the length does not change it. 100,000 shards take a few seconds
+// to post and read back here, a million about a minute.
+const timeoutFor = (shards) => Math.max(5, Math.ceil(shards / 10000));
+const BATCH = 1000; // items per batch report, the most one takes
 const BASELINE_TIMEOUT_S = 15;
 
 function post(port, agent, path) {
@@ -48,10 +50,28 @@ async function inParallel(n, width, fn) {
   }));
 }
 
+function postJson(port, agent, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent,
+      headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** A hash of numbers, read in HSCAN pages so that a million fields is neither one reply nor one blocked Redis. */
 async function hashNumbers(port, key) {
-  const flat = (await redis(port, 'HGETALL', key)).split('\n');
   const out = new Map();
-  for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i], Number(flat[i + 1]));
+  let cursor = '0';
+  do {
+    const lines = (await redis(port, 'HSCAN', key, cursor, 'COUNT', '20000')).split('\n');
+    cursor = lines[0];
+    for (let i = 1; i + 1 < lines.length; i += 2) out.set(lines[i], Number(lines[i + 1]));
+  } while (cursor !== '0');
   return out;
 }
 
@@ -68,13 +88,19 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
     const m = /^(hz|active-expire-effort)\s+(\S+)/.exec(line);
     if (m) await redis(r.port, 'CONFIG', 'SET', m[1], m[2]);
   }
+  const TIMEOUT_S = timeoutFor(shards);
   const apis = [];
   for (let i = 0; i < replicas; i++) {
     apis.push(await startApi({ redisPort: r.port, bots: `main:${shards}`, healthTimeout: TIMEOUT_S }));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
   const verStart = Number(await redis(r.port, 'GET', 'glance:{main}:ver')) || 0;
-  await inParallel(shards, 32, (id) => post(apis[id % replicas].port, agent, `/api/status/main/${id}/3`));
+  if (shards <= 10000) {
+    await inParallel(shards, 32, (id) => post(apis[id % replicas].port, agent, `/api/status/main/${id}/3`));
+  } else { // as large bots report: a batch per process, each shard's state in it
+    await inParallel(Math.ceil(shards / BATCH), 8, (b) => postJson(apis[b % replicas].port, agent, '/api/clusters/main/report',
+      { shards: Array.from({ length: Math.min(BATCH, shards - b * BATCH) }, (_, i) => ({ id: b * BATCH + i, state: 3 })) }));
+  }
   const onlineSince = await hashNumbers(r.port, 'glance:{main}:since');
   // every shard went unknown -> online: that is `shards` versions; what follows them are expiries
   const verBefore = verStart + shards;
@@ -83,7 +109,7 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
     throw new Error(`a shard expired before every online time was read; raise the health timeout (${TIMEOUT_S} s)`);
   }
   await waitUntil(async () => (await countState(r.port, 'main', 1)) === shards,
-    { timeoutMs: 30000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
+    { timeoutMs: 30000 + TIMEOUT_S * 1000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
   await new Promise((res) => setTimeout(res, 500)); // late duplicates, if any, would show in the version
   const verAfter = Number(await redis(r.port, 'GET', 'glance:{main}:ver'));
   const unhealthySince = await hashNumbers(r.port, 'glance:{main}:since');

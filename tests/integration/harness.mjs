@@ -188,8 +188,9 @@ export async function startRedis({ dir, port } = {}) {
 /** Runs redis-cli -p port args...; resolves stdout without the trailing newline. Bounded by 5 s. */
 export function redis(port, ...args) {
   return new Promise((resolve, reject) => {
+    // a million-shard states string or hash is tens of MB of output: never cut off by the default 1 MB buffer
     execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args.map(String)],
-      { timeout: 5000 }, (err, stdout, stderr) => {
+      { timeout: 5000, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (err) reject(new Error(`redis-cli ${args.join(' ')}: ${err.message} ${stderr}`));
         else resolve(stdout.replace(/\n$/, ''));
       });
