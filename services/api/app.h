@@ -13,6 +13,7 @@
 #include "feed.h"
 #include "history.h"
 #include "incidents.h"
+#include "log_cache.h"
 #include "metrics.h"
 #include "mirror.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct app {
     struct alerts *alerts;
     struct alert_sender *alert_sender;
     struct history *history;     /* GET /api/history, shared for a few seconds */
+    struct log_cache *log_cache; /* GET /api/history/<cluster>: one read per cluster for every reader */
     struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
     struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
     struct summary *summary;     /* GET /api/summary and the badges, rendered when what they say changes */

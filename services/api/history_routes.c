@@ -11,11 +11,12 @@
 #include "incident_render.h"
 #include "incidents.h"
 #include "log.h"
+#include "log_cache.h"
 #include "parse.h"
 #include "respond.h"
 
 #define LOG_DEFAULT 100
-#define LOG_MAX 1000
+#define LOG_MAX LOG_CACHE_MAX
 
 static void on_text(void *data, h2o_iovec_t text, const char *err)
 {
@@ -53,6 +54,24 @@ static uint32_t query_count(h2o_req_t *req)
     return LOG_DEFAULT;
 }
 
+/* The newest `count` changes (the pending call's `shard`) out of the cluster's shared page. */
+static void on_log_page(void *data, const struct log_page *page, const char *err)
+{
+    struct pending *p = data;
+    uint32_t count = p->shard;
+    h2o_req_t *req = pending_finish(p);
+
+    if (req == NULL)
+        return;
+    if (err != NULL)
+        respond_unavailable(req, "redis is unavailable; retry");
+    else if (count >= page->count)
+        respond_send_shared_head(req, "no-store", "application/json", page->body, page->body->len, h2o_iovec_init(NULL, 0));
+    else
+        respond_send_shared_head(req, "no-store", "application/json", page->body, page->ends[count - 1],
+                                 h2o_iovec_init(H2O_STRLIT("]}")));
+}
+
 void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t name)
 {
     ssize_t cluster = mirror_find(app->mirror, name.base, name.len);
@@ -69,9 +88,8 @@ void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t name)
         respond_bad_request(req, "count must be a whole number from 1 to 1000");
         return;
     }
-    pending = pending_new(app, req, (size_t)cluster, 0);
-    if (store_log(app->store, (size_t)cluster, count, on_text, pending) != 0)
-        pending_unsent(pending);
+    pending = pending_new(app, req, (size_t)cluster, count);
+    log_cache_get(app->log_cache, (size_t)cluster, on_log_page, pending);
 }
 
 static void on_incidents(void *data, const struct incidents_view *view, const char *err)

@@ -355,6 +355,7 @@ int main(int argc, char **argv)
     app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror);
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.history = history_new(app.loop, app.store, &conf);
+    app.log_cache = log_cache_new(app.loop, app.store, app.mirror);
     app.incidents = incidents_new(app.loop, app.store);
     app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
@@ -421,6 +422,7 @@ int main(int argc, char **argv)
     alerts_free(app.alerts);
     alert_sender_free(app.alert_sender);
     history_free(app.history);
+    log_cache_free(app.log_cache);
     incidents_free(app.incidents);
     figures_free(app.figures);
     summary_free(app.summary);

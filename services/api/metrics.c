@@ -112,6 +112,9 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                  (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders,
                  (unsigned long long)web_pages_renders(app->web_pages));
     codec_put(buf, line, (size_t)n);
+    put_metric(buf, "glance_log_reads_total",
+               "Reads of a cluster's change log from Redis for GET /api/history/<cluster> (one serves every reader).",
+               "counter", log_cache_reads(app->log_cache));
     codec_put_lit(buf, "# HELP glance_shards Shards per state, as this replica's mirror sees them.\n"
                        "# TYPE glance_shards gauge\n");
     for (i = 0; i != mirror_num_clusters(app->mirror); ++i) {

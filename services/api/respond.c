@@ -150,13 +150,13 @@ static void on_body_ref_dispose(void *p)
     h2o_mem_release_shared(*(struct shared_body **)p);
 }
 
-void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                         h2o_iovec_t insert)
+/* Sends bufs (total bytes, pointing into `body` or into the pool) holding a reference to `body` until the
+ * request's pool goes. */
+static void send_holding(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                         h2o_iovec_t *bufs, size_t n, size_t total)
 {
     static h2o_generator_t generator = {NULL, NULL};
     struct shared_body **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_body_ref_dispose);
-    h2o_iovec_t bufs[3];
-    size_t n = 0;
 
     h2o_mem_addref_shared(body);
     *ref = body;
@@ -164,15 +164,30 @@ void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control, strlen(cache_control));
-    req->res.content_length = body->len + insert.len;
+    req->res.content_length = total;
     h2o_start_response(req, &generator);
-    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"))) {
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-        return;
-    }
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        n = 0;
+    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+}
+
+void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                         h2o_iovec_t insert)
+{
+    h2o_iovec_t bufs[3];
+    size_t n = 0;
+
     bufs[n++] = h2o_iovec_init(body->bytes, body->split);
     if (insert.len != 0)
         bufs[n++] = h2o_strdup(&req->pool, insert.base, insert.len);
     bufs[n++] = h2o_iovec_init(body->bytes + body->split, body->len - body->split);
-    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+    send_holding(req, cache_control, type, body, bufs, n, body->len + insert.len);
+}
+
+void respond_send_shared_head(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                              size_t len, h2o_iovec_t tail)
+{
+    h2o_iovec_t bufs[2] = {h2o_iovec_init(body->bytes, len), tail};
+
+    send_holding(req, cache_control, type, body, bufs, tail.len != 0 ? 2 : 1, len + tail.len);
 }

@@ -22,6 +22,10 @@ void respond_send(h2o_req_t *req, int status, const char *reason, const char *ty
  * pool; may be empty) placed at the body's split. */
 void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
                          h2o_iovec_t insert);
+/* Sends the first `len` bytes of a shared body by reference, then `tail` (which must outlive the request: a
+ * literal). */
+void respond_send_shared_head(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
+                              size_t len, h2o_iovec_t tail);
 /* Sends {"error": message}. */
 void respond_error(h2o_req_t *req, int status, const char *reason, const char *message);
 void respond_bad_request(h2o_req_t *req, const char *message);

@@ -5,7 +5,7 @@
 // shard's `since`), so a figure off by one millisecond fails.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTempDir, redis, request, setShardState, startApi, startRedis, sleep } from './harness.mjs';
+import { makeTempDir, metricValue, redis, request, setShardState, startApi, startRedis, sleep, waitUntil } from './harness.mjs';
 
 const DAY = 86400000;
 const HOUR = 3600000;
@@ -240,6 +240,44 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     const r = await request(apis[1].port, 'GET', '/api/history/nope');
     assert.equal(r.status, 400);
     assert.match(r.json().error, /unknown cluster "nope"/);
+  });
+
+  it('reads a cluster\'s log from Redis once for every reader, and again only after a change, at most once a second', async () => {
+    const api = apis[1];
+    const reads = async () => metricValue(await (await request(api.port, 'GET', '/metrics')).body, 'glance_log_reads_total');
+    await request(api.port, 'GET', '/api/history/logged?count=1000');
+    const before = await reads();
+    // 300 readers at once, asking for every count: one page serves them all, each cut to its own count
+    const counts = Array.from({ length: 300 }, (_, i) => 1 + ((i * 37) % 1000));
+    const answers = await Promise.all(counts.map((n) => request(api.port, 'GET', `/api/history/logged?count=${n}`)));
+    const full = (await request(api.port, 'GET', '/api/history/logged?count=1000')).json().transitions;
+    answers.forEach((r, i) => {
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(r.json().transitions, full.slice(0, counts[i]), `count=${counts[i]}`);
+    });
+    assert.equal(await reads(), before, 'no change, no read');
+    // under churn: a change every 10 ms for 2 s while 20 readers ask without pause; each change shows within a second
+    const started = Date.now();
+    let changes = 0;
+    let stop = false;
+    const readers = Array.from({ length: 20 }, async () => {
+      while (!stop) assert.equal((await request(api.port, 'GET', '/api/history/logged?count=5')).status, 200);
+    });
+    while (Date.now() - started < 2000) {
+      await request(apis[changes % 3].port, 'POST', `/api/status/logged/${changes % 50}/${3 + (changes % 2)}`, { headers: AUTH });
+      changes++;
+      await sleep(10);
+    }
+    stop = true;
+    await Promise.all(readers);
+    const elapsed = Date.now() - started;
+    const made = (await reads()) - before;
+    assert.ok(made >= 1 && made <= Math.ceil(elapsed / 1000) + 1, `${made} reads in ${elapsed} ms of churn`);
+    const last = (await redis(rds.port, 'XREVRANGE', key('logged', 'log'), '+', '-', 'COUNT', 1)).split('\n');
+    await waitUntil(async () => {
+      const t = (await request(api.port, 'GET', '/api/history/logged?count=1')).json().transitions[0];
+      return t.at_ms === Number(last[0].split('-')[0]) && t.shard === Number(last[2]);
+    }, { timeoutMs: 3000, message: 'the last change in the log a reader gets' });
   });
 
   it('refuses a bad GLANCE_HISTORY_LOG at start-up with one line', async () => {
