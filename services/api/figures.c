@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
+#include "body_cache.h"
 #include "codec.h"
 #include "log.h"
 #include "mirror.h"
@@ -30,7 +31,8 @@ struct figures {
     const struct conf *conf;
     struct cluster_figures *clusters;
     uint32_t **latency;       /* per cluster, per shard: its latency while fresh and online, or FIGURE_ABSENT */
-    h2o_buffer_t *json;       /* GET /api/figures's body */
+    h2o_buffer_t *json;       /* where GET /api/figures's body is rendered */
+    struct body_cache body;   /* and kept, shared by reference by every request that reads it */
     int loaded;               /* there is a copy (from the first read that succeeded) */
     uint64_t read_at;         /* h2o_now of the last read; 0: none yet, or it must be read again */
     size_t outstanding;       /* clusters still to answer the read under way */
@@ -55,6 +57,7 @@ struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror
     for (i = 0; i != conf->num_clusters; ++i)
         fig->latency[i] = h2o_mem_alloc(sizeof(uint32_t) * conf->clusters[i].shards);
     h2o_buffer_init(&fig->json, &h2o_socket_buffer_prototype);
+    body_cache_init(&fig->body, 0);
     return fig;
 }
 
@@ -68,6 +71,7 @@ void figures_free(struct figures *fig)
     free(fig->clusters);
     free(fig->waiting.entries);
     h2o_buffer_dispose(&fig->json);
+    body_cache_dispose(&fig->body);
     free(fig);
 }
 
@@ -212,6 +216,9 @@ static void render_json(struct figures *fig, int64_t now)
         codec_put_lit(buf, "]}");
     }
     codec_put_lit(buf, "]}");
+    /* a copy kept whole for its readers: at a million shards it is megabytes, never copied per request */
+    body_cache_store(&fig->body, &fig->read_at, 0, (*buf)->bytes, (*buf)->size, 0);
+    h2o_buffer_consume(buf, (*buf)->size);
 }
 
 static void answer_waiting(struct figures *fig)
@@ -225,7 +232,7 @@ static void answer_waiting(struct figures *fig)
         if (!fig->loaded)
             respond_unavailable(req, "redis is unavailable; retry");
         else
-            respond_send(req, 200, "OK", "application/json", fig->json->bytes, fig->json->size);
+            respond_send_shared(req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
     }
     fig->waiting.size = 0;
 }
@@ -293,7 +300,7 @@ void figures_get(struct app *app, h2o_req_t *req)
     struct figures *fig = app->figures;
 
     if (is_fresh(fig)) {
-        respond_send(req, 200, "OK", "application/json", fig->json->bytes, fig->json->size);
+        respond_send_shared(req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
         return;
     }
     h2o_vector_reserve(NULL, &fig->waiting, fig->waiting.size + 1);
