@@ -280,6 +280,22 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     }, { timeoutMs: 3000, message: 'the last change in the log a reader gets' });
   });
 
+  it('lists the latest 1000 flapping shards and counts them all, however many flap', async () => {
+    const api = await startApi({ redisPort: rds.port, bots: 'many:3000', passphrase: PASS });
+    try {
+      const now = await redisNow(rds.port);
+      const members = [];
+      for (let i = 0; i < 1500; i++) members.push(now - 1000 + (i < 1000 ? 500 : 0), i < 1000 ? 1500 + i : i - 1000);
+      await redis(rds.port, 'ZADD', key('many', 'flapping'), ...members);
+      const c = (await request(api.port, 'GET', '/api/history')).json().clusters.find((x) => x.name === 'many');
+      assert.equal(c.flapping_count, 1500);
+      assert.equal(c.flapping.length, 1000);
+      assert.deepEqual(c.flapping, Array.from({ length: 1000 }, (_, i) => 1500 + i), 'the latest to flap, in id order');
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('refuses a bad GLANCE_HISTORY_LOG at start-up with one line', async () => {
     const bad = await startApi({ redisPort: rds.port, env: { GLANCE_HISTORY_LOG: '5' }, waitReady: false });
     const code = await bad.exited;

@@ -75,7 +75,7 @@ const figures = new ClusterFigures({
 });
 const historyView = new HistoryView($('#history'), $('#day-tip'), {
   apiUrl: config.apiUrl || '',
-  onFlapping: (name, ids) => { grid.setFlapping(name, ids); queueFrame(); },
+  onFlapping: (name, ids, count) => { grid.setFlapping(name, ids, count); queueFrame(); },
   onPainted: () => incidents.revealHash(),
 });
 const incidents = new Incidents(

@@ -40,6 +40,7 @@ class ClusterView {
     this.dirty = true; // the summary needs redrawing
     this.level = 'none'; // the summary's level from the counts alone (maintenance aside)
     this.flapping = new Set(); // shards that flap (from the history)
+    this.flapCount = 0; // how many flap, listed or not
     this.maintenanceUntil = null; // unix ms (Infinity: no end set) while the cluster is under maintenance
     this.figuresEl = null;
     this.latency = new Float64Array(shards).fill(NaN); // each shard's fresh latency (ms), NaN without one
@@ -82,6 +83,7 @@ export class Grid {
     this.byName = new Map();
     this.marked = [];
     this.flapping = new Map(); // cluster name -> shard ids, kept across rebuilds
+    this.flapCounts = new Map(); // cluster name -> how many flap (the ids may be the latest 1000 of them)
     this.maintenance = new Map(); // cluster name -> end of its maintenance window
     this.figures = new Map(); // cluster name -> {parts, latency} from GET /api/figures, kept across rebuilds
     this.pulseEnabled = false;
@@ -290,17 +292,22 @@ export class Grid {
 
   /**
    * Marks the flapping shards of cluster `name` (ids from the history): data-flapping on each, a word
-   * in the accessible name, a count beside the cluster's. Replaces the cluster's previous marks.
+   * in the accessible name, a count beside the cluster's (`count`, when the history lists only some of them).
+   * Replaces the cluster's previous marks.
    */
-  setFlapping(name, ids) {
+  setFlapping(name, ids, count) {
     const list = (Array.isArray(ids) ? ids : []).map(Number).filter((s) => Number.isInteger(s) && s >= 0);
     this.flapping.set(name, list);
+    this.flapCounts.set(name, Number.isInteger(count) ? count : list.length);
     const v = this.byName.get(name);
     if (v) this.markFlapping(v, list);
   }
 
   markFlapping(v, ids) {
     const next = new Set(ids.filter((s) => s < v.shards));
+    const count = Math.max(next.size, this.flapCounts.get(v.name) || 0);
+    if (count !== v.flapCount) v.dirty = true;
+    v.flapCount = count;
     if (next.size === v.flapping.size && [...next].every((s) => v.flapping.has(s))) return;
     for (const s of v.flapping) if (!next.has(s)) delete v.els[s].dataset.flapping;
     for (const s of next) v.els[s].dataset.flapping = '';
@@ -376,7 +383,7 @@ export class Grid {
       v.countsEl.innerHTML = STATES.filter((st) => v.counts[st.value] > 0)
         .map((st) => `<li data-state="${st.value}"><i class="swatch" aria-hidden="true"></i>`
           + `${formatCount(v.counts[st.value])} ${st.key}</li>`).join('')
-        + (v.flapping.size ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${formatCount(v.flapping.size)} flapping</li>` : '');
+        + (v.flapCount ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${formatCount(v.flapCount)} flapping</li>` : '');
     }
   }
 

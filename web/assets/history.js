@@ -100,7 +100,7 @@ const el = (tag, cls, text) => {
 
 /**
  * The History section. `root` holds it (index.html's #history); `tip` is an element for the day under
- * the pointer or focus. `onFlapping(name, ids)` hears each cluster's flapping shards after each load,
+ * the pointer or focus. `onFlapping(name, ids, count)` hears each cluster's flapping shards (the latest 1000) and how many flap after each load,
  * `onPainted()` that a load has been painted.
  * start() fetches now and every 5 minutes; load(body) shows a response (for tests).
  */
@@ -175,7 +175,7 @@ export class HistoryView {
     else this.build(clusters);
     this.loaded = true;
     this.say(clusters.length ? '' : 'No history recorded yet.');
-    for (const c of clusters) this.onFlapping(String(c.name), Array.isArray(c.flapping) ? c.flapping : []);
+    for (const c of clusters) this.onFlapping(String(c.name), Array.isArray(c.flapping) ? c.flapping : [], c.flapping_count);
     this.stats.renderMs = performance.now() - started;
     // painted once a frame callback and a task after it ran (as app.js measures the grids)
     requestAnimationFrame(() => setTimeout(() => {
