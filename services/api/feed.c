@@ -18,7 +18,6 @@
 #include "h2o/http1.h"
 #include "h2o/websocket.h"
 #include "log.h"
-#include "versions.h"
 #include "websocket.h"
 #include "ws_deflate.h"
 
@@ -332,12 +331,25 @@ static struct ws_frame *frame_from_scratch(struct feed *f)
 
 static void forget_hello(struct feed *f);
 
+/* A hello stays good for new clients until a frame goes out after it: the changes since it was encoded are all
+ * pending, and the next frame carries them from a version no later than the hello's. So under a stream of changes
+ * a hello is encoded at most once per frame, not once per version (at a million shards, 10 ms of CPU each). */
+static int hello_usable(struct feed *f, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i != n; ++i)
+        if (f->hello_versions[i] < f->pending[i].from || f->hello_versions[i] > f->current_versions[i])
+            return 0;
+    return 1;
+}
+
 static struct ws_frame *get_hello(struct feed *f)
 {
     size_t n = mirror_num_clusters(f->mirror);
 
     mirror_versions(f->mirror, f->current_versions);
-    if (f->hello != NULL && !versions_current(f->hello_versions, f->current_versions, n))
+    if (f->hello != NULL && !hello_usable(f, n))
         forget_hello(f);
     if (f->hello == NULL) {
         memcpy(f->hello_versions, f->current_versions, sizeof(*f->hello_versions) * n);

@@ -16,10 +16,10 @@ struct waiter {
 struct cluster_log {
     struct log_cache *lc;
     size_t index;
-    struct shared_body *body; /* NULL until the first read */
+    struct body_cache page; /* at the mirror's version when its read was started; no body until the first read */
     uint32_t *ends;
     size_t count;
-    uint64_t version; /* the mirror's version when the read in `body` was started */
+    uint64_t version; /* the mirror's version when the read under way was started */
     uint64_t read_at; /* h2o_now then */
     struct waiter *waiting;
     int reading;
@@ -45,6 +45,7 @@ struct log_cache *log_cache_new(h2o_loop_t *loop, struct store *store, struct mi
         lc->clusters[i].lc = lc;
         lc->clusters[i].index = i;
         lc->clusters[i].ends = h2o_mem_alloc(sizeof(*lc->clusters[i].ends) * LOG_CACHE_MAX);
+        body_cache_init(&lc->clusters[i].page, 1);
     }
     return lc;
 }
@@ -65,8 +66,7 @@ void log_cache_free(struct log_cache *lc)
     for (i = 0; i != lc->num_clusters; ++i) {
         struct cluster_log *c = &lc->clusters[i];
         free_waiters(c->waiting);
-        if (c->body != NULL)
-            h2o_mem_release_shared(c->body);
+        body_cache_dispose(&c->page); /* requests still sending it hold their own reference */
         free(c->ends);
         /* a read in flight still holds c: the store calls back with an error while it is freed, before this */
     }
@@ -99,16 +99,10 @@ static void on_read(void *data, h2o_iovec_t text, const char *err)
     c->reading = 0;
     c->waiting = NULL;
     if (err == NULL) {
-        struct shared_body *body = h2o_mem_alloc_shared(NULL, sizeof(*body) + text.len, NULL);
-        body->len = text.len;
-        body->split = 0;
-        memcpy(body->bytes, text.base, text.len);
-        if (c->body != NULL)
-            h2o_mem_release_shared(c->body); /* requests still sending it hold their own reference */
-        c->body = body;
+        struct shared_body *body = body_cache_store(&c->page, &c->version, 0, text.base, text.len, 0);
         c->count = find_ends(body->bytes, body->len, c->ends);
     }
-    page = (struct log_page){c->body, c->ends, c->count};
+    page = (struct log_page){c->page.body, c->ends, c->count};
     while (w != NULL) {
         struct waiter *next = w->next;
         if (err != NULL)
@@ -126,8 +120,9 @@ void log_cache_get(struct log_cache *lc, size_t cluster, log_cache_cb cb, void *
     uint64_t version = mirror_cluster(lc->mirror, cluster)->version, now = h2o_now(lc->loop);
     struct waiter *w;
 
-    if (c->body != NULL && !c->reading && (version == c->version || now - c->read_at < LOG_CACHE_FRESH_MS)) {
-        struct log_page page = {c->body, c->ends, c->count};
+    if (c->page.body != NULL && !c->reading &&
+        (body_cache_find(&c->page, &version, 0) != NULL || now - c->read_at < LOG_CACHE_FRESH_MS)) {
+        struct log_page page = {c->page.body, c->ends, c->count};
         cb(data, &page, NULL);
         return;
     }

@@ -112,6 +112,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                  (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders,
                  (unsigned long long)web_pages_renders(app->web_pages));
     codec_put(buf, line, (size_t)n);
+    codec_put_lit(buf, "# HELP glance_render_waits_total Requests that waited for a render (one every 250 ms at most while versions move).\n"
+                       "# TYPE glance_render_waits_total counter\n");
+    n = snprintf(line, sizeof(line), "glance_render_waits_total{body=\"plain\"} %llu\nglance_render_waits_total{body=\"status\"} %llu\n",
+                 (unsigned long long)app->plain_gate.waited, (unsigned long long)app->status_gate.waited);
+    codec_put(buf, line, (size_t)n);
     put_metric(buf, "glance_log_reads_total",
                "Reads of a cluster's change log from Redis for GET /api/history/<cluster> (one serves every reader).",
                "counter", log_cache_reads(app->log_cache));

@@ -191,6 +191,8 @@ static void get_snapshot(struct app *app, h2o_req_t *req)
     const uint64_t *versions = current_versions(app);
     struct shared_body *body = body_cache_find(&app->status_body, versions, 0);
 
+    if (body == NULL && !render_gate_pass(&app->status_gate, req))
+        return; /* get_snapshot again when the gate opens */
     if (body == NULL) {
         size_t n = mirror_num_clusters(app->mirror);
         struct codec_cluster *views = h2o_mem_alloc_pool(&req->pool, sizeof(*views) * n);
@@ -394,6 +396,8 @@ static void get_plain(struct app *app, h2o_req_t *req)
     h2o_iovec_t banner;
     size_t split;
 
+    if (body == NULL && !render_gate_pass(&app->plain_gate, req))
+        return; /* get_plain again when the gate opens */
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     if (body == NULL) {
         pages_plain(app, &buf, &split);
@@ -524,6 +528,8 @@ void routes_register(struct app *app, h2o_pathconf_t *pathconf)
 
     body_cache_init(&app->plain_body, app->conf->num_clusters);
     body_cache_init(&app->status_body, app->conf->num_clusters);
+    render_gate_init(&app->plain_gate, app, get_plain);
+    render_gate_init(&app->status_gate, app, get_snapshot);
     app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));
     h->super.on_req = on_req;
     h->app = app;
@@ -533,6 +539,8 @@ void routes_dispose(struct app *app)
 {
     body_cache_dispose(&app->plain_body);
     body_cache_dispose(&app->status_body);
+    render_gate_dispose(&app->plain_gate);
+    render_gate_dispose(&app->status_gate);
     free(app->versions);
     app->versions = NULL;
 }
