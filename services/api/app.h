@@ -43,6 +43,11 @@ struct app {
     uint64_t *versions;                        /* scratch: the mirror's versions now */
     uint64_t plain_renders, status_renders, summary_renders, badge_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
+    /* responses sending a shared body, oldest first, and the bytes of the distinct bodies they hold (respond.c):
+     * past GLANCE_READER_BYTES_MAX_MB, the oldest are closed */
+    h2o_linklist_t readers;
+    size_t reader_bytes;
+    uint64_t readers_closed;
     int shutting_down;
 };
 

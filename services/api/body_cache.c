@@ -46,6 +46,7 @@ struct shared_body *body_cache_store(struct body_cache *cache, const uint64_t *v
 
     body->len = len;
     body->split = split <= len ? split : len;
+    body->readers = 0;
     memcpy(body->bytes, bytes, len);
     if (cache->body != NULL)
         h2o_mem_release_shared(cache->body);

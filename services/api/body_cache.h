@@ -15,6 +15,7 @@ uint64_t body_hash(uint64_t h, const void *p, size_t len);
 struct shared_body {
     size_t len;
     size_t split; /* where a per-request part may be inserted (the renderer's choice; 0 if none) */
+    uint32_t readers; /* responses still sending it and not being closed (respond.c keeps the count) */
     char bytes[];
 };
 

@@ -521,6 +521,9 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (get_uint(lookup, ctx, "GLANCE_FEED_MAX_CLIENTS", 1, 1000000, &conf->feed_max_clients, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_FEED_MAX_PER_ADDRESS", 0, 1000000, &conf->feed_max_per_address, err, errlen) != 0)
         return -1;
+    conf->reader_bytes_max_mib = 64;
+    if (get_uint(lookup, ctx, "GLANCE_READER_BYTES_MAX_MB", 1, 65536, &conf->reader_bytes_max_mib, err, errlen) != 0)
+        return -1;
     if ((v = lookup(ctx, "GLANCE_FEED_ORIGINS")) != NULL &&
         parse_origins("GLANCE_FEED_ORIGINS", v, conf->feed_origins, &conf->num_feed_origins, 0, err, errlen) != 0)
         return -1;

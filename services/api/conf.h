@@ -69,6 +69,7 @@ struct conf {
     uint32_t alert_timeout_ms; /* one webhook call */
     uint32_t feed_max_clients;      /* per replica */
     uint32_t feed_max_per_address;  /* 0: no limit */
+    uint32_t reader_bytes_max_mib;  /* response bodies held for readers still being sent to, the whole replica */
     char feed_origins[CONF_MAX_ORIGINS][256]; /* allowed Origin headers; none: any */
     size_t num_feed_origins;
     /* sites that may show /embed in a frame (CSP frame-ancestors, after 'self'); none: only this one */

@@ -226,13 +226,14 @@ static void answer_waiting(struct figures *fig)
     size_t i;
 
     for (i = 0; i != fig->waiting.size; ++i) {
+        struct app *app = fig->waiting.entries[i]->app;
         h2o_req_t *req = pending_finish(fig->waiting.entries[i]);
         if (req == NULL)
             continue;
         if (!fig->loaded)
             respond_unavailable(req, "redis is unavailable; retry");
         else
-            respond_send_shared(req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
+            respond_send_shared(app, req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
     }
     fig->waiting.size = 0;
 }
@@ -300,7 +301,7 @@ void figures_get(struct app *app, h2o_req_t *req)
     struct figures *fig = app->figures;
 
     if (is_fresh(fig)) {
-        respond_send_shared(req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
+        respond_send_shared(app, req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
         return;
     }
     h2o_vector_reserve(NULL, &fig->waiting, fig->waiting.size + 1);

@@ -58,6 +58,7 @@ static uint32_t query_count(h2o_req_t *req)
 static void on_log_page(void *data, const struct log_page *page, const char *err)
 {
     struct pending *p = data;
+    struct app *app = p->app;
     uint32_t count = p->shard;
     h2o_req_t *req = pending_finish(p);
 
@@ -66,9 +67,9 @@ static void on_log_page(void *data, const struct log_page *page, const char *err
     if (err != NULL)
         respond_unavailable(req, "redis is unavailable; retry");
     else if (count >= page->count)
-        respond_send_shared_head(req, "no-store", "application/json", page->body, page->body->len, h2o_iovec_init(NULL, 0));
+        respond_send_shared_head(app, req, "no-store", "application/json", page->body, page->body->len, h2o_iovec_init(NULL, 0));
     else
-        respond_send_shared_head(req, "no-store", "application/json", page->body, page->ends[count - 1],
+        respond_send_shared_head(app, req, "no-store", "application/json", page->body, page->ends[count - 1],
                                  h2o_iovec_init(H2O_STRLIT("]}")));
 }
 

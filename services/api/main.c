@@ -1,6 +1,7 @@
 /* main.c -- one glance-api replica: wire the modules together, listen, run the loop, shut down cleanly. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -324,6 +325,11 @@ int main(int argc, char **argv)
         return 1;
     }
     srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    /* Bodies rendered for readers (a /plain, a /api/status, a hello) are hundreds of KiB to megabytes and come and
+     * go with versions. glibc raises its mmap threshold after the first such block is freed, so later ones come
+     * from the heap and a burst of readers leaves the replica's RSS up for good; a fixed threshold keeps them
+     * mapped, and given back to the kernel when the last reader lets go. */
+    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
     h2o_config_init(&globalconf);
     globalconf.server_name = h2o_iovec_init(H2O_STRLIT("glance"));

@@ -117,6 +117,11 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     n = snprintf(line, sizeof(line), "glance_render_waits_total{body=\"plain\"} %llu\nglance_render_waits_total{body=\"status\"} %llu\n",
                  (unsigned long long)app->plain_gate.waited, (unsigned long long)app->status_gate.waited);
     codec_put(buf, line, (size_t)n);
+    put_metric(buf, "glance_reader_bytes", "Bytes of the distinct shared bodies that responses still being sent hold.",
+               "gauge", app->reader_bytes);
+    put_metric(buf, "glance_slow_readers_closed_total",
+               "Responses closed because the bodies held for readers passed GLANCE_READER_BYTES_MAX_MB (the oldest first).",
+               "counter", app->readers_closed);
     put_metric(buf, "glance_log_reads_total",
                "Reads of a cluster's change log from Redis for GET /api/history/<cluster> (one serves every reader).",
                "counter", log_cache_reads(app->log_cache));

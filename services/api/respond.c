@@ -3,6 +3,7 @@
 #include "respond.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include "codec.h"
 #include "shard.h"
 
@@ -145,21 +146,67 @@ int respond_has_type(h2o_req_t *req, const char *type)
                                                                    v.base[len] == ' ');
 }
 
-static void on_body_ref_dispose(void *p)
+/* A response sending a shared body, in app->readers until its request's pool goes. */
+struct reader {
+    h2o_linklist_t link;
+    struct app *app;
+    h2o_req_t *req;
+    struct shared_body *body;
+    int counted; /* in body->readers and app->reader_bytes; not once it is being closed */
+};
+
+static void uncount(struct reader *r)
 {
-    h2o_mem_release_shared(*(struct shared_body **)p);
+    if (r->counted && --r->body->readers == 0)
+        r->app->reader_bytes -= r->body->len;
+    r->counted = 0;
 }
 
-/* Sends bufs (total bytes, pointing into `body` or into the pool) holding a reference to `body` until the
- * request's pool goes. */
-static void send_holding(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                         h2o_iovec_t *bufs, size_t n, size_t total)
+static void on_reader_dispose(void *p)
+{
+    struct reader *r = p;
+
+    if (h2o_linklist_is_linked(&r->link))
+        h2o_linklist_unlink(&r->link);
+    uncount(r);
+    h2o_mem_release_shared(r->body);
+}
+
+/* Past the bound, the responses that have been sending longest (readers that do not read, or read slowest) are
+ * closed: shutdown() makes their pending write fail, and h2o closes the connection and frees the request. Readers
+ * of `newest` are spared, so a body larger than the bound is still served. */
+static void close_slowest(struct app *app, const struct shared_body *newest)
+{
+    size_t max = (size_t)app->conf->reader_bytes_max_mib * 1024 * 1024;
+    h2o_linklist_t *node = app->readers.next;
+
+    while (app->reader_bytes > max && node != &app->readers) {
+        struct reader *r = H2O_STRUCT_FROM_MEMBER(struct reader, link, node);
+        h2o_socket_t *sock;
+        node = node->next;
+        if (r->body == newest)
+            continue;
+        h2o_linklist_unlink(&r->link);
+        uncount(r);
+        ++app->readers_closed;
+        if (r->req->conn->callbacks->get_socket != NULL && (sock = r->req->conn->callbacks->get_socket(r->req->conn)) != NULL)
+            (void)shutdown(h2o_socket_get_fd(sock), SHUT_RDWR); /* the write fails; h2o does the rest */
+    }
+}
+
+/* Sends bufs (total bytes, pointing into `body` or into the pool), the request holding a reference to `body` and
+ * counted among the replica's readers until its pool goes. */
+static void send_holding(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,
+                         struct shared_body *body, h2o_iovec_t *bufs, size_t n, size_t total)
 {
     static h2o_generator_t generator = {NULL, NULL};
-    struct shared_body **ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_body_ref_dispose);
+    struct reader *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_reader_dispose);
 
     h2o_mem_addref_shared(body);
-    *ref = body;
+    *r = (struct reader){{NULL, NULL}, app, req, body, 1};
+    if (body->readers++ == 0)
+        app->reader_bytes += body->len;
+    h2o_linklist_insert(&app->readers, &r->link);
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
@@ -169,10 +216,11 @@ static void send_holding(h2o_req_t *req, const char *cache_control, const char *
     if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
         n = 0;
     h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
+    close_slowest(app, body);
 }
 
-void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                         h2o_iovec_t insert)
+void respond_send_shared(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,
+                         struct shared_body *body, h2o_iovec_t insert)
 {
     h2o_iovec_t bufs[3];
     size_t n = 0;
@@ -181,13 +229,13 @@ void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *
     if (insert.len != 0)
         bufs[n++] = h2o_strdup(&req->pool, insert.base, insert.len);
     bufs[n++] = h2o_iovec_init(body->bytes + body->split, body->len - body->split);
-    send_holding(req, cache_control, type, body, bufs, n, body->len + insert.len);
+    send_holding(app, req, cache_control, type, body, bufs, n, body->len + insert.len);
 }
 
-void respond_send_shared_head(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                              size_t len, h2o_iovec_t tail)
+void respond_send_shared_head(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,
+                              struct shared_body *body, size_t len, h2o_iovec_t tail)
 {
     h2o_iovec_t bufs[2] = {h2o_iovec_init(body->bytes, len), tail};
 
-    send_holding(req, cache_control, type, body, bufs, tail.len != 0 ? 2 : 1, len + tail.len);
+    send_holding(app, req, cache_control, type, body, bufs, tail.len != 0 ? 2 : 1, len + tail.len);
 }

@@ -19,13 +19,15 @@ struct pending {
 /* Sends `body` as it is, never cached by anyone on the way. */
 void respond_send(h2o_req_t *req, int status, const char *reason, const char *type, const char *body, size_t len);
 /* Sends a shared body by reference (the request holds it until its pool goes), with `insert` (copied into the
- * pool; may be empty) placed at the body's split. */
-void respond_send_shared(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                         h2o_iovec_t insert);
+ * pool; may be empty) placed at the body's split. Every large body goes out this way, so that what the replica
+ * holds for readers is counted in one place: past GLANCE_READER_BYTES_MAX_MB of distinct bodies held, the
+ * responses that have been sending longest are closed (glance_slow_readers_closed_total). */
+void respond_send_shared(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,
+                         struct shared_body *body, h2o_iovec_t insert);
 /* Sends the first `len` bytes of a shared body by reference, then `tail` (which must outlive the request: a
- * literal). */
-void respond_send_shared_head(h2o_req_t *req, const char *cache_control, const char *type, struct shared_body *body,
-                              size_t len, h2o_iovec_t tail);
+ * literal), counted as respond_send_shared's are. */
+void respond_send_shared_head(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,
+                              struct shared_body *body, size_t len, h2o_iovec_t tail);
 /* Sends {"error": message}. */
 void respond_error(h2o_req_t *req, int status, const char *reason, const char *message);
 void respond_bad_request(h2o_req_t *req, const char *message);

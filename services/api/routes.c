@@ -204,7 +204,7 @@ static void get_snapshot(struct app *app, h2o_req_t *req)
         ++app->status_renders;
         h2o_buffer_dispose(&buf);
     }
-    respond_send_shared(req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
+    respond_send_shared(app, req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
 }
 
 static void on_shard_reply(void *data, const struct store_shard_info *info, const char *err)
@@ -410,7 +410,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
     figures_plain(app->figures, &buf);
     if (req->query_at != SIZE_MAX)
         pages_plain_guild(app, h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), &buf);
-    respond_send_shared(req, "no-store", "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
+    respond_send_shared(app, req, "no-store", "text/html; charset=utf-8", body, h2o_iovec_init(buf->bytes, buf->size));
     h2o_buffer_dispose(&buf);
 }
 
@@ -528,6 +528,7 @@ void routes_register(struct app *app, h2o_pathconf_t *pathconf)
 
     body_cache_init(&app->plain_body, app->conf->num_clusters);
     body_cache_init(&app->status_body, app->conf->num_clusters);
+    h2o_linklist_init_anchor(&app->readers);
     render_gate_init(&app->plain_gate, app, get_plain);
     render_gate_init(&app->status_gate, app, get_snapshot);
     app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));

@@ -102,6 +102,7 @@ static struct shared_body *file_current(struct web_file *f)
     close(fd);
     body->len = (size_t)got;
     body->split = head_end(body->bytes, body->len);
+    body->readers = 0;
     f->body = body;
     ++f->generation;
     return body;
@@ -359,7 +360,7 @@ int web_pages_index(struct app *app, h2o_req_t *req)
         tags = p->bot.tags; /* after rendering: a buffer that grew has moved */
     }
     add_framing_policy(app, req);
-    respond_send_shared(req, "no-cache", "text/html; charset=utf-8", body,
+    respond_send_shared(app, req, "no-cache", "text/html; charset=utf-8", body,
                         body->split < body->len ? h2o_iovec_init(tags->bytes, tags->size) : h2o_iovec_init(NULL, 0));
     return 0;
 }
@@ -381,5 +382,5 @@ void web_pages_embed(struct app *app, h2o_req_t *req, h2o_iovec_t cluster)
         return;
     }
     add_framing_policy(app, req);
-    respond_send_shared(req, "no-cache", "text/html; charset=utf-8", body, h2o_iovec_init(NULL, 0));
+    respond_send_shared(app, req, "no-cache", "text/html; charset=utf-8", body, h2o_iovec_init(NULL, 0));
 }
