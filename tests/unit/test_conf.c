@@ -804,6 +804,23 @@ TEST(test_conf_load_rejects_feed_limits_out_of_range_naming_the_variable)
     CHECK_REJECTED("GLANCE_FEED_MAX_PER_ADDRESS", " 1");
 }
 
+TEST(test_conf_load_reads_the_bound_on_bytes_held_for_readers)
+{
+    struct conf conf;
+    char err[512] = "";
+    struct env_list none = {{{NULL, NULL}}}, e = {{{"GLANCE_READER_BYTES_MAX_MB", "8"}}};
+
+    if (!CHECK(conf_load(&conf, lookup_list, &none, err, sizeof(err)) == 0))
+        return;
+    CHECK_EQ_U64(conf.reader_bytes_max_mib, 64);
+    if (!CHECK(conf_load(&conf, lookup_list, &e, err, sizeof(err)) == 0))
+        return;
+    CHECK_EQ_U64(conf.reader_bytes_max_mib, 8);
+    CHECK_REJECTED("GLANCE_READER_BYTES_MAX_MB", "0");
+    CHECK_REJECTED("GLANCE_READER_BYTES_MAX_MB", "65537");
+    CHECK_REJECTED("GLANCE_READER_BYTES_MAX_MB", "lots");
+}
+
 TEST(test_conf_load_reads_the_allowed_feed_origins)
 {
     struct conf conf;
@@ -925,6 +942,7 @@ int main(void)
         CHECK_CASE(test_conf_load_fills_feed_limit_defaults),
         CHECK_CASE(test_conf_load_reads_the_feed_limits),
         CHECK_CASE(test_conf_load_rejects_feed_limits_out_of_range_naming_the_variable),
+        CHECK_CASE(test_conf_load_reads_the_bound_on_bytes_held_for_readers),
         CHECK_CASE(test_conf_load_reads_the_allowed_feed_origins),
         CHECK_CASE(test_conf_load_rejects_malformed_feed_origins_naming_the_variable),
         CHECK_CASE(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults),
