@@ -304,6 +304,11 @@ int main(int argc, char **argv)
     uint64_t deadline, feed_deadline;
     int fd;
 
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        routes_print(stdout); /* the route table, for tests and docs; nothing is started */
+        return 0;
+    }
+
     if (read_env_file(&env, err, sizeof(err)) != 0 || conf_load(&conf, lookup, &env, err, sizeof(err)) != 0) {
         fprintf(stderr, "glance-api: %s\n", err);
         return 2;

@@ -309,57 +309,141 @@ static void get_feed(struct app *app, h2o_req_t *req)
     respond_error(req, no.status, no.reason, no.message);
 }
 
+/* Handlers as the route tables call them; the adapters below fit the rest to this shape. */
+typedef void (*route_fn)(struct app *app, h2o_req_t *req, const struct path_segments *p);
+
+static void api_snapshot(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    get_snapshot(app, req);
+}
+
+static void api_guild(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    get_guild(app, req, p->seg[2]);
+}
+
+static void api_feed(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    get_feed(app, req);
+}
+
+static void api_history(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    history_routes_get_history(app, req);
+}
+
+static void api_log(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    history_routes_get_log(app, req, p->seg[2]);
+}
+
+static void api_incidents(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    history_routes_get_incidents(app, req);
+}
+
+static void api_incident_new(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    history_routes_post(app, req, INCIDENT_NEW, h2o_iovec_init(NULL, 0));
+}
+
+static void api_incident_update(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    history_routes_post(app, req, INCIDENT_UPDATE, p->seg[2]);
+}
+
+static void api_maintenance_new(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    history_routes_post(app, req, MAINTENANCE_NEW, h2o_iovec_init(NULL, 0));
+}
+
+static void api_report(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    report_routes_post(app, req, p->seg[2]);
+}
+
+static void api_summary(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    summary_get(app, req);
+}
+
+static void api_figures(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    figures_get(app, req);
+}
+
+static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    get_alerts(app, req);
+}
+
+/* An /api route: its second segment, how many segments it has and, for some, a fixed last one; its handler per
+ * method (NULL where the method is not allowed: 405 with `allow`); and how routes_print lists it. This table is
+ * the dispatch itself, so the listing (and tests/integration/routes.test.mjs, which walks it) cannot miss one. */
+struct api_route {
+    const char *name;
+    size_t segments;
+    const char *last;
+    route_fn get, post; /* get serves HEAD too */
+    const char *allow;
+    const char *listed;
+};
+
+static const struct api_route api_routes[] = {
+    {"status", 5, NULL, NULL, post_status, "POST", "/api/status/{cluster}/{shard}/{state}"},
+    {"status", 4, NULL, get_shard, NULL, "GET, HEAD", "/api/status/{cluster}/{shard}"},
+    {"status", 2, NULL, api_snapshot, NULL, "GET, HEAD", "/api/status"},
+    {"health", 4, NULL, NULL, post_health, "POST", "/api/health/{cluster}/{shard}"},
+    {"guild", 3, NULL, api_guild, NULL, "GET, HEAD", "/api/guild/{guild}"},
+    {"feed", 2, NULL, api_feed, NULL, "GET", "/api/feed"},
+    {"history", 2, NULL, api_history, NULL, "GET, HEAD", "/api/history"},
+    {"history", 3, NULL, api_log, NULL, "GET, HEAD", "/api/history/{cluster}"},
+    {"incidents", 2, NULL, api_incidents, api_incident_new, "GET, HEAD, POST", "/api/incidents"},
+    {"incidents", 4, "updates", NULL, api_incident_update, "POST", "/api/incidents/{id}/updates"},
+    {"maintenance", 2, NULL, NULL, api_maintenance_new, "POST", "/api/maintenance"},
+    {"clusters", 4, "report", NULL, api_report, "POST", "/api/clusters/{cluster}/report"},
+    {"summary", 2, NULL, api_summary, NULL, "GET, HEAD", "/api/summary"},
+    {"figures", 2, NULL, api_figures, NULL, "GET, HEAD", "/api/figures"},
+    {"alerts", 2, NULL, api_alerts, NULL, "GET, HEAD", "/api/alerts"},
+};
+
 static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
-
     int writes_incidents = (IS(what, "incidents") || IS(what, "maintenance")) && respond_is_post(req);
     int reports = IS(what, "clusters") && respond_is_post(req);
     size_t max = writes_incidents ? INCIDENT_BODY_MAX : reports ? REPORT_BODY_MAX : ROUTES_MAX_BODY;
     char msg[80];
+    size_t i;
 
     if (req->entity.len > max) {
         snprintf(msg, sizeof(msg), "the body is over %zu bytes", max);
         respond_error(req, 413, "Payload Too Large", msg);
         return;
     }
-    if (IS(what, "status") && p->n == 5) {
-        respond_is_post(req) ? post_status(app, req, p) : respond_wrong_method(req, "POST");
-    } else if (IS(what, "status") && p->n == 4) {
-        respond_is_get(req) ? get_shard(app, req, p) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "status") && p->n == 2) {
-        respond_is_get(req) ? get_snapshot(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "health") && p->n == 4) {
-        respond_is_post(req) ? post_health(app, req, p) : respond_wrong_method(req, "POST");
-    } else if (IS(what, "guild") && p->n == 3) {
-        respond_is_get(req) ? get_guild(app, req, p->seg[2]) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "feed") && p->n == 2) {
-        respond_is_get(req) ? get_feed(app, req) : respond_wrong_method(req, "GET");
-    } else if (IS(what, "history") && p->n == 2) {
-        respond_is_get(req) ? history_routes_get_history(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "history") && p->n == 3) {
-        respond_is_get(req) ? history_routes_get_log(app, req, p->seg[2]) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "incidents") && p->n == 2) {
-        if (respond_is_post(req))
-            history_routes_post(app, req, INCIDENT_NEW, h2o_iovec_init(NULL, 0));
+    for (i = 0; i != sizeof(api_routes) / sizeof(api_routes[0]); ++i) {
+        const struct api_route *r = &api_routes[i];
+        if (!h2o_memis(what.base, what.len, r->name, strlen(r->name)) || p->n != r->segments ||
+            (r->last != NULL && !h2o_memis(p->seg[3].base, p->seg[3].len, r->last, strlen(r->last))))
+            continue;
+        if (r->post != NULL && respond_is_post(req))
+            r->post(app, req, p);
+        else if (r->get != NULL && respond_is_get(req))
+            r->get(app, req, p);
         else
-            respond_is_get(req) ? history_routes_get_incidents(app, req) : respond_wrong_method(req, "GET, HEAD, POST");
-    } else if (IS(what, "incidents") && p->n == 4 && IS(p->seg[3], "updates")) {
-        respond_is_post(req) ? history_routes_post(app, req, INCIDENT_UPDATE, p->seg[2]) : respond_wrong_method(req, "POST");
-    } else if (IS(what, "maintenance") && p->n == 2) {
-        respond_is_post(req) ? history_routes_post(app, req, MAINTENANCE_NEW, h2o_iovec_init(NULL, 0))
-                             : respond_wrong_method(req, "POST");
-    } else if (IS(what, "clusters") && p->n == 4 && IS(p->seg[3], "report")) {
-        respond_is_post(req) ? report_routes_post(app, req, p->seg[2]) : respond_wrong_method(req, "POST");
-    } else if (IS(what, "summary") && p->n == 2) {
-        respond_is_get(req) ? summary_get(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "figures") && p->n == 2) {
-        respond_is_get(req) ? figures_get(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (IS(what, "alerts") && p->n == 2) {
-        respond_is_get(req) ? get_alerts(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else {
-        respond_error(req, 404, "Not Found", "no such endpoint");
+            respond_wrong_method(req, r->allow);
+        return;
     }
+    respond_error(req, 404, "Not Found", "no such endpoint");
 }
 
 static void get_ready(struct app *app, h2o_req_t *req)
@@ -460,6 +544,42 @@ static int is_badge(h2o_iovec_t path, h2o_iovec_t *cluster, int *json)
     return memchr(cluster->base, '/', cluster->len) == NULL;
 }
 
+static void get_healthz(struct app *app, h2o_req_t *req)
+{
+    (void)app;
+    respond_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"));
+}
+
+/* The paths outside /api that answer GET and HEAD only, matched whole. */
+static const struct {
+    const char *path;
+    void (*get)(struct app *app, h2o_req_t *req);
+} page_routes[] = {
+    {"/healthz", get_healthz}, {"/readyz", get_ready}, {"/metrics", get_metrics}, {"/history.atom", history_routes_get_atom},
+    {"/plain", get_plain},
+};
+
+/* The GET routes matched by on_req's own tests (pages with previews, embeds, badges) and the dashboard's files,
+ * as routes_print lists them: keep in step with on_req. */
+static const char *const other_gets[] = {"/", "/index.html", "/embed", "/embed/{cluster}", "/badge.svg",
+                                         "/badge/{cluster}.svg", "/badge/{cluster}.json", "/assets/app.js"};
+
+void routes_print(FILE *out)
+{
+    size_t i;
+
+    for (i = 0; i != sizeof(page_routes) / sizeof(page_routes[0]); ++i)
+        fprintf(out, "GET %s\n", page_routes[i].path);
+    for (i = 0; i != sizeof(other_gets) / sizeof(other_gets[0]); ++i)
+        fprintf(out, "GET %s\n", other_gets[i]);
+    for (i = 0; i != sizeof(api_routes) / sizeof(api_routes[0]); ++i) {
+        if (api_routes[i].get != NULL)
+            fprintf(out, "GET %s\n", api_routes[i].listed);
+        if (api_routes[i].post != NULL)
+            fprintf(out, "POST %s\n", api_routes[i].listed);
+    }
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct app *app = ((struct routes_handler *)self)->app;
@@ -469,6 +589,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     const char *why;
     h2o_iovec_t badge;
     int json;
+    size_t i;
 
     if (framing_is_ambiguous(req)) {
         /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
@@ -477,16 +598,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_bad_request(req, "the request has both Content-Length and Transfer-Encoding, or Content-Lengths that differ");
         return 0;
     }
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz"))) {
-        respond_is_get(req) ? respond_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"ok\":true}"))
-                    : respond_wrong_method(req, "GET, HEAD");
-    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/readyz"))) {
-        respond_is_get(req) ? get_ready(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
-        respond_is_get(req) ? get_metrics(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/history.atom"))) {
-        respond_is_get(req) ? history_routes_get_atom(app, req) : respond_wrong_method(req, "GET, HEAD");
-    } else if (path.len >= 10 && memcmp(path.base, "/badge", 6) == 0 && is_badge(path, &badge, &json)) {
+    for (i = 0; i != sizeof(page_routes) / sizeof(page_routes[0]); ++i) {
+        if (h2o_memis(path.base, path.len, page_routes[i].path, strlen(page_routes[i].path))) {
+            respond_is_get(req) ? page_routes[i].get(app, req) : respond_wrong_method(req, "GET, HEAD");
+            return 0;
+        }
+    }
+    if (path.len >= 10 && memcmp(path.base, "/badge", 6) == 0 && is_badge(path, &badge, &json)) {
         respond_is_get(req) ? summary_badge(app, req, badge, json) : respond_wrong_method(req, "GET, HEAD");
     } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/")) || h2o_memis(path.base, path.len, H2O_STRLIT("/index.html"))) {
         return web_pages_index(app, req);
@@ -494,8 +612,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         web_pages_embed(app, req, h2o_iovec_init("", 0));
     } else if (path.len > 7 && memcmp(path.base, "/embed/", 7) == 0 && memchr(path.base + 7, '/', path.len - 7) == NULL) {
         web_pages_embed(app, req, h2o_iovec_init(path.base + 7, path.len - 7));
-    } else if (h2o_memis(path.base, path.len, H2O_STRLIT("/plain"))) {
-        respond_is_get(req) ? get_plain(app, req) : respond_wrong_method(req, "GET, HEAD");
     } else if (path.len >= 4 && memcmp(path.base, "/api", 4) == 0 && (path.len == 4 || path.base[4] == '/')) {
         if (path.len > ROUTES_MAX_PATH)
             respond_error(req, 414, "URI Too Long", "the path is over 1024 bytes");

@@ -2,6 +2,7 @@
 #ifndef GLANCE_ROUTES_H
 #define GLANCE_ROUTES_H
 
+#include <stdio.h>
 #include "h2o.h"
 #include "app.h"
 
@@ -11,6 +12,10 @@
 /* Registers the API, health, metrics and /plain handler on `pathconf`; requests it does not know fall
  * through to the handlers registered after it (the dashboard files). */
 void routes_register(struct app *app, h2o_pathconf_t *pathconf);
+
+/* Lists every route, one "<METHOD> <path>" a line, placeholders in braces ({cluster}, {shard}, {state}, {guild},
+ * {id}): glance-api --routes. */
+void routes_print(FILE *out);
 
 /* Frees what routes_register set up (the cached bodies), once no request can be running. */
 void routes_dispose(struct app *app);
