@@ -16,6 +16,7 @@
 #include "log_cache.h"
 #include "metrics.h"
 #include "mirror.h"
+#include "read_queue.h"
 #include "render_gate.h"
 #include "store.h"
 #include "summary.h"
@@ -40,6 +41,7 @@ struct app {
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     struct render_gate plain_gate, status_gate; /* and at most once per RENDER_GATE_MS while versions move */
+    struct read_queue shard_reads, alert_reads; /* GET /api/status/<c>/<id>, /api/alerts: a few in flight */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
     uint64_t plain_renders, status_renders, summary_renders, badge_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */

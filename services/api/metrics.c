@@ -117,6 +117,16 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     n = snprintf(line, sizeof(line), "glance_render_waits_total{body=\"plain\"} %llu\nglance_render_waits_total{body=\"status\"} %llu\n",
                  (unsigned long long)app->plain_gate.waited, (unsigned long long)app->status_gate.waited);
     codec_put(buf, line, (size_t)n);
+    codec_put_lit(buf, "# HELP glance_reads_queued_total Redis reads that waited for one of the few of their kind in flight.\n"
+                       "# TYPE glance_reads_queued_total counter\n");
+    n = snprintf(line, sizeof(line), "glance_reads_queued_total{read=\"shard\"} %llu\nglance_reads_queued_total{read=\"alerts\"} %llu\n",
+                 (unsigned long long)app->shard_reads.queued, (unsigned long long)app->alert_reads.queued);
+    codec_put(buf, line, (size_t)n);
+    codec_put_lit(buf, "# HELP glance_reads_refused_total Redis reads refused (503) because too many of their kind were waiting.\n"
+                       "# TYPE glance_reads_refused_total counter\n");
+    n = snprintf(line, sizeof(line), "glance_reads_refused_total{read=\"shard\"} %llu\nglance_reads_refused_total{read=\"alerts\"} %llu\n",
+                 (unsigned long long)app->shard_reads.refused, (unsigned long long)app->alert_reads.refused);
+    codec_put(buf, line, (size_t)n);
     put_metric(buf, "glance_reader_bytes", "Bytes of the distinct shared bodies that responses still being sent hold.",
                "gauge", app->reader_bytes);
     put_metric(buf, "glance_slow_readers_closed_total",

@@ -22,6 +22,9 @@ struct routes_handler {
     struct app *app;
 };
 
+/* Reads of one shard's story, or of the alerts, in flight at once per replica (read_queue.h): each is a script of
+ * about 50 us, so the bots' writes wait behind at most this many */
+#define ROUTES_READS_IN_FLIGHT 4
 /* GET /api/alerts lists this many */
 #define ROUTES_ALERTS_LISTED 50
 
@@ -162,8 +165,10 @@ static void post_health(struct app *app, h2o_req_t *req, const struct path_segme
 
 static void on_alerts_reply(void *data, h2o_iovec_t json, const char *err)
 {
+    struct app *app = ((struct pending *)data)->app;
     h2o_req_t *req = pending_finish(data);
 
+    read_queue_done(&app->alert_reads);
     if (req == NULL)
         return;
     if (err != NULL) {
@@ -171,6 +176,14 @@ static void on_alerts_reply(void *data, h2o_iovec_t json, const char *err)
         return;
     }
     respond_send(req, 200, "OK", "application/json", json.base, json.len);
+}
+
+static void start_alerts_read(struct app *app, struct pending *pending)
+{
+    if (store_alerts(app->store, ROUTES_ALERTS_LISTED, on_alerts_reply, pending) != 0) {
+        pending_unsent(pending);
+        read_queue_done(&app->alert_reads);
+    }
 }
 
 /* The latest alerts (conditions that held for GLANCE_ALERT_DELAY), newest first; behind the passphrase, as the
@@ -182,8 +195,7 @@ static void get_alerts(struct app *app, h2o_req_t *req)
     if (respond_check_passphrase(app, req) != 0)
         return;
     pending = pending_new(app, req, 0, 0);
-    if (store_alerts(app->store, ROUTES_ALERTS_LISTED, on_alerts_reply, pending) != 0)
-        pending_unsent(pending);
+    read_queue_run(&app->alert_reads, app, pending, start_alerts_read);
 }
 
 static void get_snapshot(struct app *app, h2o_req_t *req)
@@ -219,6 +231,8 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     int n;
     h2o_buffer_t *buf;
 
+    read_queue_done(&app->shard_reads);
+
     if (req == NULL)
         return;
     if (err != NULL) {
@@ -242,6 +256,14 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     h2o_buffer_dispose(&buf);
 }
 
+static void start_shard_read(struct app *app, struct pending *pending)
+{
+    if (store_shard(app->store, pending->cluster, pending->shard, on_shard_reply, pending) != 0) {
+        pending_unsent(pending);
+        read_queue_done(&app->shard_reads);
+    }
+}
+
 static void get_shard(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     size_t cluster;
@@ -251,8 +273,7 @@ static void get_shard(struct app *app, h2o_req_t *req, const struct path_segment
     if (parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
         return;
     pending = pending_new(app, req, cluster, shard);
-    if (store_shard(app->store, cluster, shard, on_shard_reply, pending) != 0)
-        pending_unsent(pending);
+    read_queue_run(&app->shard_reads, app, pending, start_shard_read);
 }
 
 static void get_guild(struct app *app, h2o_req_t *req, h2o_iovec_t id)
@@ -645,6 +666,8 @@ void routes_register(struct app *app, h2o_pathconf_t *pathconf)
     body_cache_init(&app->plain_body, app->conf->num_clusters);
     body_cache_init(&app->status_body, app->conf->num_clusters);
     h2o_linklist_init_anchor(&app->readers);
+    read_queue_init(&app->shard_reads, ROUTES_READS_IN_FLIGHT);
+    read_queue_init(&app->alert_reads, ROUTES_READS_IN_FLIGHT);
     render_gate_init(&app->plain_gate, app, get_plain);
     render_gate_init(&app->status_gate, app, get_snapshot);
     app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));
@@ -657,6 +680,8 @@ void routes_dispose(struct app *app)
     body_cache_dispose(&app->plain_body);
     body_cache_dispose(&app->status_body);
     render_gate_dispose(&app->plain_gate);
+    read_queue_dispose(&app->shard_reads);
+    read_queue_dispose(&app->alert_reads);
     render_gate_dispose(&app->status_gate);
     free(app->versions);
     app->versions = NULL;
