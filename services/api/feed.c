@@ -5,7 +5,7 @@
  * turn that brought it; those that follow wait for the interval, so a busy feed still sends one frame per
  * interval. Queued frames are written a slice of clients per loop turn, so that handing a frame to 10,000
  * clients never holds a bot's POST for the whole broadcast, and no new frame is made while the last one is still
- * being handed out (under load, frames grow rather than multiply). A client's queue is bounded in bytes: one
+ * being handed out (under load, frames grow rather than pile up). A client's queue is bounded in bytes: one
  * that cannot keep up is disconnected (it reconnects and starts from a hello) rather than growing the replica's
  * memory. */
 #include "feed.h"
@@ -99,8 +99,12 @@ struct feed {
     h2o_buffer_t *scratch;
     h2o_timeout_t flush_timeout, flush_now_timeout, ping_timeout;
     h2o_timeout_entry_t flush_entry, ping_entry;
-    uint64_t flushed_at; /* loop time the last write slice ended (or the last update frame was made) */
+    uint64_t flushed_at; /* loop time the last update frame was made */
     h2o_linklist_t to_write; /* clients with queued frames and no write under way, in the order they queued */
+    size_t to_write_len;
+    /* of the first clients in to_write, how many still wait for the last update frame: the line is first in, first
+     * out, so the frame is handed out once that many have had their slice, whatever hellos or pings queue behind */
+    size_t hand_out_left;
     /* the first slice runs at the end of this loop turn; the next ones after the loop has polled its sockets (a
      * zero timeout linked from its own callback would run again in the same turn) */
     h2o_timeout_t write_now_timeout, write_next_timeout;
@@ -174,8 +178,11 @@ static void client_free(struct feed_client *cl)
     size_t i;
 
     h2o_linklist_unlink(&cl->link);
-    if (h2o_linklist_is_linked(&cl->write_link))
+    if (h2o_linklist_is_linked(&cl->write_link)) {
         h2o_linklist_unlink(&cl->write_link);
+        if (f->hand_out_left > --f->to_write_len)
+            f->hand_out_left = f->to_write_len; /* it may have been one of them */
+    }
     --f->num_clients;
     f->num_deflate -= cl->deflate;
     if (cl->address != NULL)
@@ -293,6 +300,7 @@ static void client_flush(struct feed_client *cl)
     if (cl->writing != 0 || cl->size == 0 || h2o_linklist_is_linked(&cl->write_link))
         return;
     h2o_linklist_insert(&f->to_write, &cl->write_link);
+    ++f->to_write_len;
     if (!h2o_timeout_is_linked(&f->write_entry))
         h2o_timeout_link(f->loop, &f->write_now_timeout, &f->write_entry);
 }
@@ -307,17 +315,18 @@ static void on_write_slice(h2o_timeout_entry_t *entry)
     for (n = 0; n != WRITE_SLICE_CLIENTS && !h2o_linklist_is_empty(&f->to_write); ++n) {
         struct feed_client *cl = H2O_STRUCT_FROM_MEMBER(struct feed_client, write_link, f->to_write.next);
         h2o_linklist_unlink(&cl->write_link);
+        --f->to_write_len;
         client_write(cl);
     }
-    if (!h2o_linklist_is_empty(&f->to_write)) {
-        h2o_timeout_link(f->loop, &f->write_next_timeout, &f->write_entry);
-        return;
+    if (f->hand_out_left != 0) {
+        f->hand_out_left -= n < f->hand_out_left ? n : f->hand_out_left;
+        /* a replica that takes longer than an interval to hand a frame out sends the next when it is done, with
+         * everything that came meanwhile: frames grow rather than pile up */
+        if (f->hand_out_left == 0 && f->any_pending)
+            arm_flush(f);
     }
-    /* the interval counts from here: a replica that takes longer than an interval to hand a frame out sends
-     * fewer, larger frames instead of one every loop turn */
-    f->flushed_at = h2o_now(f->loop);
-    if (f->any_pending)
-        arm_flush(f); /* changes that came while the last frame was handed out */
+    if (!h2o_linklist_is_empty(&f->to_write))
+        h2o_timeout_link(f->loop, &f->write_next_timeout, &f->write_entry);
 }
 
 /* The encode buffer is reused from frame to frame; a frame copies what it needs once. */
@@ -470,7 +479,7 @@ static void on_flush(h2o_timeout_entry_t *entry)
 
     if (!f->any_pending)
         return;
-    if (!h2o_linklist_is_empty(&f->to_write))
+    if (f->hand_out_left != 0)
         return; /* the last frame is still being handed out: on_write_slice arms this again when it is done */
     mirror_views(f->mirror, f->views);
     codec_update_begin(&f->scratch);
@@ -484,18 +493,19 @@ static void on_flush(h2o_timeout_entry_t *entry)
     }
     codec_update_end(&f->scratch);
     frame = frame_from_scratch(f);
-    f->flushed_at = h2o_now(f->loop); /* and again once every client was handed it (on_write_slice) */
+    f->flushed_at = h2o_now(f->loop);
     ++f->stats.updates_encoded;
-    /* the cached hello stays as long as no version moved (get_hello checks) */
+    /* the cached hello stays good until this frame (hello_usable checks) */
     clear_pending(f);
     broadcast(f, frame);
     h2o_mem_release_shared(frame);
+    f->hand_out_left = f->to_write_len; /* everyone in line now, this frame's clients among them */
 }
 
 static void arm_flush(struct feed *f)
 {
     f->any_pending = 1;
-    if (h2o_timeout_is_linked(&f->flush_entry) || !h2o_linklist_is_empty(&f->to_write))
+    if (h2o_timeout_is_linked(&f->flush_entry) || f->hand_out_left != 0)
         return; /* a frame is due already, or on_write_slice arms one when the last is handed out */
     /* after a quiet interval there is no frame rate to hold to: the change goes out at once (the zero timeout runs
      * after this loop turn's reads, so what arrived with it goes in the same frame) */
@@ -708,8 +718,10 @@ static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
         (void)setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     }
     h2o_socket_read_start(sock, on_read);
-    if (client_send_hello(cl) == 0 && f->stale)
-        client_send(cl, f->stale_frame);
+    if (client_send_hello(cl) != 0 || (f->stale && client_send(cl, f->stale_frame) != 0))
+        return; /* dropped */
+    if (f->shutting_down) /* answered just before the replica began to stop: it goes with the others */
+        client_close_with(cl, 1001, "going away");
 }
 
 /* An Origin header, when a browser sends one, must be on the configured list (if there is one). */
