@@ -25,8 +25,10 @@ void body_cache_init(struct body_cache *cache, size_t num_versions)
 
 void body_cache_dispose(struct body_cache *cache)
 {
-    if (cache->body != NULL)
+    if (cache->body != NULL) {
+        cache->body->cached = 0;
         h2o_mem_release_shared(cache->body);
+    }
     free(cache->versions);
     cache->body = NULL;
     cache->versions = NULL;
@@ -47,9 +49,12 @@ struct shared_body *body_cache_store(struct body_cache *cache, const uint64_t *v
     body->len = len;
     body->split = split <= len ? split : len;
     body->readers = 0;
+    body->cached = 1;
     memcpy(body->bytes, bytes, len);
-    if (cache->body != NULL)
+    if (cache->body != NULL) {
+        cache->body->cached = 0;
         h2o_mem_release_shared(cache->body);
+    }
     cache->body = body;
     memcpy(cache->versions, versions, sizeof(*versions) * cache->num_versions);
     cache->variant = variant;

@@ -16,6 +16,7 @@ struct shared_body {
     size_t len;
     size_t split; /* where a per-request part may be inserted (the renderer's choice; 0 if none) */
     uint32_t readers; /* responses still sending it and not being closed (respond.c keeps the count) */
+    int cached;       /* a cache still holds it: closing its readers would free nothing */
     char bytes[];
 };
 

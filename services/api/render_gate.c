@@ -13,14 +13,17 @@ static void on_open(h2o_timeout_entry_t *entry)
     struct pending **list = gate->waiting.entries;
     size_t i, n = gate->waiting.size;
 
-    /* taken out first: a retry that finds the versions moved again may wait once more */
+    /* taken out first; while they are retried the gate stays open, so the first renders and the rest find that
+     * body current: none of them waits a second time, whatever changed meanwhile */
     gate->waiting.entries = NULL;
     gate->waiting.size = gate->waiting.capacity = 0;
+    gate->opening = 1;
     for (i = 0; i != n; ++i) {
         h2o_req_t *req = pending_finish(list[i]);
         if (req != NULL)
             gate->retry(gate->app, req);
     }
+    gate->opening = 0;
     free(list);
 }
 
@@ -44,7 +47,10 @@ int render_gate_pass(struct render_gate *gate, h2o_req_t *req)
 {
     uint64_t now = h2o_now(gate->app->loop);
 
-    if (gate->rendered_at == 0 || now - gate->rendered_at >= RENDER_GATE_MS) {
+    /* while requests wait, a newcomer waits with them (it would otherwise render before them, and they would
+     * find that render out of date again) */
+    if (gate->opening || (!h2o_timeout_is_linked(&gate->entry) &&
+                          (gate->rendered_at == 0 || now - gate->rendered_at >= RENDER_GATE_MS))) {
         gate->rendered_at = now;
         return 1;
     }

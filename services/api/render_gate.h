@@ -21,6 +21,7 @@ struct render_gate {
     uint64_t rendered_at; /* h2o_now of the last render; 0: none */
     h2o_timeout_t timeout;
     int timeout_ready;
+    int opening; /* the waiting requests are being retried: they pass */
     h2o_timeout_entry_t entry;
     render_gate_retry retry;
     H2O_VECTOR(struct pending *) waiting;

@@ -146,6 +146,9 @@ int respond_has_type(h2o_req_t *req, const char *type)
                                                                    v.base[len] == ' ');
 }
 
+/* Readers close_slowest looks at per response sent. */
+#define CLOSE_SCAN 256
+
 /* A response sending a shared body, in app->readers until its request's pool goes. */
 struct reader {
     h2o_linklist_t link;
@@ -174,17 +177,21 @@ static void on_reader_dispose(void *p)
 
 /* Past the bound, the responses that have been sending longest (readers that do not read, or read slowest) are
  * closed: shutdown() makes their pending write fail, and h2o closes the connection and frees the request. Readers
- * of `newest` are spared, so a body larger than the bound is still served. */
+ * of a body a cache still holds are spared (closing them would free nothing), and so a body larger than the bound
+ * is still served. At most CLOSE_SCAN readers are looked at per response sent, so that a crowd of readers of
+ * current bodies costs little. */
 static void close_slowest(struct app *app, const struct shared_body *newest)
 {
-    size_t max = (size_t)app->conf->reader_bytes_max_mib * 1024 * 1024;
+    size_t max = (size_t)app->conf->reader_bytes_max_mib * 1024 * 1024, scanned = 0;
     h2o_linklist_t *node = app->readers.next;
 
     while (app->reader_bytes > max && node != &app->readers) {
         struct reader *r = H2O_STRUCT_FROM_MEMBER(struct reader, link, node);
         h2o_socket_t *sock;
         node = node->next;
-        if (r->body == newest)
+        if (++scanned > CLOSE_SCAN)
+            break;
+        if (r->body == newest || r->body->cached)
             continue;
         h2o_linklist_unlink(&r->link);
         uncount(r);
@@ -200,23 +207,25 @@ static void send_holding(struct app *app, h2o_req_t *req, const char *cache_cont
                          struct shared_body *body, h2o_iovec_t *bufs, size_t n, size_t total)
 {
     static h2o_generator_t generator = {NULL, NULL};
-    struct reader *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_reader_dispose);
+    int head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
 
-    h2o_mem_addref_shared(body);
-    *r = (struct reader){{NULL, NULL}, app, req, body, 1};
-    if (body->readers++ == 0)
-        app->reader_bytes += body->len;
-    h2o_linklist_insert(&app->readers, &r->link);
+    if (!head) { /* a HEAD sends none of the body: nothing to hold */
+        struct reader *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_reader_dispose);
+        h2o_mem_addref_shared(body);
+        *r = (struct reader){{NULL, NULL}, app, req, body, 1};
+        if (body->readers++ == 0)
+            app->reader_bytes += body->len;
+        h2o_linklist_insert(&app->readers, &r->link);
+    }
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control, strlen(cache_control));
     req->res.content_length = total;
     h2o_start_response(req, &generator);
-    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
-        n = 0;
-    h2o_send(req, bufs, n, H2O_SEND_STATE_FINAL);
-    close_slowest(app, body);
+    h2o_send(req, bufs, head ? 0 : n, H2O_SEND_STATE_FINAL);
+    if (!head)
+        close_slowest(app, body);
 }
 
 void respond_send_shared(struct app *app, h2o_req_t *req, const char *cache_control, const char *type,

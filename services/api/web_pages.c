@@ -58,8 +58,10 @@ static void file_init(struct web_file *f, const char *root, const char *name)
 
 static void file_drop(struct web_file *f)
 {
-    if (f->body != NULL)
+    if (f->body != NULL) {
+        f->body->cached = 0;
         h2o_mem_release_shared(f->body);
+    }
     f->body = NULL;
 }
 
@@ -103,6 +105,7 @@ static struct shared_body *file_current(struct web_file *f)
     body->len = (size_t)got;
     body->split = head_end(body->bytes, body->len);
     body->readers = 0;
+    body->cached = 1;
     f->body = body;
     ++f->generation;
     return body;
