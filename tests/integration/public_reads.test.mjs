@@ -53,12 +53,12 @@ describe('public reads under a stream of changes', { timeout: 60000 }, () => {
       stop = true;
       await writer;
       const made = (await renders(api, body)) - before;
-      assert.ok(changes > 100, `only ${changes} changes were made`);
+      assert.ok(changes > 20, `only ${changes} changes were made`);
       assert.ok(answered > made, `${answered} answers from ${made} renders`);
       assert.ok(made <= Math.ceil(elapsed / 250) + 2, `${made} renders in ${elapsed} ms for ${answered} answers`);
       const version = Number(await redis(rds.port, 'GET', 'glance:{main}:ver'));
       await waitUntil(async () => (await request(api.port, 'GET', '/api/status')).json().clusters[0].version === version,
-        { timeoutMs: 2000, message: `GET /api/status at version ${version}` });
+        { timeoutMs: 5000, message: `GET /api/status at version ${version}` });
     });
   }
 });
