@@ -54,10 +54,11 @@ enum script {
 enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RESULT_TEXT, RESULT_REPLY };
 
 struct cluster_keys {
-    char *states, *since, *ver, *hb_prefix, *old_state, *condition, *incident, *figures; /* "<prefix>:{<c>}:..." */
+    char *states, *since, *ver, *hb_prefix, *condition, *incident, *figs; /* "<prefix>:{<c>}:..." */
+    char *old_state, *old_figures; /* the hashes that builds before the strings kept them in (migrate.lua) */
     char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
-    /* encoded once: states, since, version, figures (a transition's first keys); the history keys; a transition's
+    /* encoded once: states, since, version, figs (a transition's first keys); the history keys; a transition's
      * first arguments (health timeout, channel, cluster, the log's length) */
     struct resp transition_keys, history_keys, transition_args;
 };
@@ -276,7 +277,7 @@ static void encode_cluster(struct store *s, size_t i)
     resp_arg(&k->transition_keys, k->states, strlen(k->states));
     resp_arg(&k->transition_keys, k->since, strlen(k->since));
     resp_arg(&k->transition_keys, k->ver, strlen(k->ver));
-    resp_arg(&k->transition_keys, k->figures, strlen(k->figures));
+    resp_arg(&k->transition_keys, k->figs, strlen(k->figs));
     for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
         resp_arg(&k->history_keys, k->history[h], strlen(k->history[h]));
     resp_arg(&k->transition_args, s->ttl, strlen(s->ttl));
@@ -336,7 +337,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].old_state = key(conf, c, "state");
         s->keys[i].condition = key(conf, c, "condition");
         s->keys[i].incident = key(conf, c, "incident");
-        s->keys[i].figures = key(conf, c, "figures");
+        s->keys[i].figs = key(conf, c, "figs");
+        s->keys[i].old_figures = key(conf, c, "figures");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
         encode_cluster(s, i);
@@ -363,7 +365,8 @@ void store_free(struct store *s)
         free(s->keys[i].old_state);
         free(s->keys[i].condition);
         free(s->keys[i].incident);
-        free(s->keys[i].figures);
+        free(s->keys[i].figs);
+        free(s->keys[i].old_figures);
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             free(s->keys[i].history[h]);
         free(s->keys[i].transition_keys.base);
@@ -643,7 +646,7 @@ static void push_event_target(struct store *s, struct call *c, size_t cluster)
 }
 
 /* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
- * KEYS: states, since, version, figures, health key, then the history keys unless `short_form`; ARGV: the health
+ * KEYS: states, since, version, figs, health key, then the history keys unless `short_form`; ARGV: the health
  * timeout, the channel, the cluster, the log's length, the id, the state (status only), then the four figures when
  * the report has any ('' for one it leaves out). What does not depend on the shard comes first, so that it is
  * copied as encoded at start-up (cluster_keys).
@@ -693,7 +696,7 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, const struct s
     return run(transition_call(s, cluster, shard, -1, figures, likely_unchanged, cb, data));
 }
 
-/* report.lua over `n` items. KEYS: states, since, version, figures, the history keys, a health key per item; ARGV:
+/* report.lua over `n` items. KEYS: states, since, version, figs, the history keys, a health key per item; ARGV:
  * channel, cluster, the log's length, the health timeout, then six per item (id, state or '', four figures). */
 int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
                  void *data)
@@ -710,7 +713,7 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
     push_str(c, k->states);
     push_str(c, k->since);
     push_str(c, k->ver);
-    push_str(c, k->figures);
+    push_str(c, k->figs);
     push_history_keys(c, k);
     for (i = 0; i != n; ++i)
         push_hb_key(c, k, items[i].shard);
@@ -783,18 +786,23 @@ int store_shard(struct store *s, size_t cluster, uint32_t shard, store_shard_cb 
     push_shard_keys(c, &s->keys[cluster], shard);
     push_str(c, s->keys[cluster].history[STORE_HISTORY_RECENT]);
     push_str(c, s->keys[cluster].history[STORE_HISTORY_FLAPPING]);
-    push_str(c, s->keys[cluster].figures);
+    push_str(c, s->keys[cluster].figs);
     push_u64(c, shard);
     return run(c);
 }
 
-int store_figures(struct store *s, size_t cluster, store_reply_cb cb, void *data)
+int store_figures_read(struct store *s, size_t cluster, uint64_t offset, size_t len, store_text_cb cb, void *data)
 {
-    struct call *c = call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
+    struct call *c;
 
-    c->cb.reply = cb;
-    push(c, "HGETALL", 7);
-    push_str(c, s->keys[cluster].figures);
+    if (len == 0)
+        return -1; /* GETRANGE's end is inclusive: there is no empty range to ask for */
+    c = call_alloc(s, NUM_SCRIPTS, RESULT_TEXT, 0, data);
+    c->cb.text = cb;
+    push(c, "GETRANGE", 8);
+    push_str(c, s->keys[cluster].figs);
+    push_u64(c, offset);
+    push_u64(c, offset + len - 1);
     return run(c);
 }
 
@@ -804,7 +812,7 @@ int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct s
     uint64_t at = 0;
     int i, b;
 
-    if (len != 6 + 4 * NUM_FIGURES)
+    if (len != STORE_FIGURES_SIZE)
         return -1;
     for (b = 0; b != 6; ++b)
         at = at << 8 | *p++;
@@ -831,30 +839,39 @@ struct migration {
     size_t cluster;
 };
 
-static void on_migrated(void *data, long long moved, const char *err)
+static void on_migrated(void *data, const redisReply *reply, const char *err)
 {
     struct migration *m = data;
     const char *name = m->store->conf->clusters[m->cluster].name;
 
+    if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !is_int(reply->element[0]) ||
+                        !is_int(reply->element[1])))
+        err = "unexpected reply from redis";
     if (err != NULL)
-        log_warn("redis: moving the states of %s to the states string failed: %s", name, err);
-    else if (moved != 0)
-        log_info("redis: moved %lld states of %s from the old state hash to the states string", moved, name);
+        log_warn("redis: moving the states and figures of %s to their strings failed: %s", name, err);
+    else if (reply->element[0]->integer != 0 || reply->element[1]->integer != 0)
+        log_info("redis: moved %lld states and %lld shards' figures of %s from the old hashes to the states and figs "
+                 "strings",
+                 reply->element[0]->integer, reply->element[1]->integer, name);
     free(m);
 }
 
-/* Moves every cluster's states out of the hash that builds before the states string kept them in. */
+/* Moves every cluster's states and figures out of the hashes that builds before the strings kept them in
+ * (migrate.lua). */
 static void run_migrations(struct store *s)
 {
     size_t i;
 
     for (i = 0; i != s->conf->num_clusters; ++i) {
         struct migration *m = h2o_mem_alloc(sizeof(*m));
-        struct call *c = script_call(s, SCRIPT_MIGRATE, RESULT_COUNT, 2, 0, m);
+        struct call *c = script_call(s, SCRIPT_MIGRATE, RESULT_REPLY, 4, 0, m);
         *m = (struct migration){s, i};
-        c->cb.count = on_migrated;
+        c->cb.reply = on_migrated;
         push_str(c, s->keys[i].states);
         push_str(c, s->keys[i].old_state);
+        push_str(c, s->keys[i].figs);
+        push_str(c, s->keys[i].old_figures);
+        push_u64(c, s->conf->clusters[i].shards);
         if (run(c) != 0)
             free(m);
     }

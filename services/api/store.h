@@ -94,10 +94,17 @@ int store_health(struct store *store, size_t cluster, uint32_t shard, const stru
  * (from 1) is a ping for a shard that never had a status (nothing is written). `items` is copied. */
 int store_report(struct store *store, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
                  void *data);
-/* Every shard's figures of a cluster: the reply to HGETALL of its figures hash (id, 22 packed bytes: report.lua). */
-int store_figures(struct store *store, size_t cluster, store_reply_cb cb, void *data);
-/* Unpacks a shard's stored figures (6 bytes of ms, then the four figures, big-endian). Returns 0, or -1 when
- * `len` is not theirs. */
+/* The bytes a shard's figures take in its cluster's figs string (lib.lua): shard i's are at i times this. */
+#define STORE_FIGURES_SIZE (6 + 4 * NUM_FIGURES)
+/* `len` (at least 1) bytes of a cluster's figs string from byte `offset`, as they are (GETRANGE): STORE_FIGURES_SIZE
+ * a shard (store_figures_decode), all of them zero for a shard that never reported any. The text is shorter than
+ * `len` where the string ends (the shards past it never reported figures), empty when there is none; borrowed, as
+ * for store_snapshot_cb. One call is one plain command of O(len) for Redis: whoever reads a million shards asks for
+ * them a chunk at a time, so that the bots' writes on the same connection are answered in between. */
+int store_figures_read(struct store *store, size_t cluster, uint64_t offset, size_t len, store_text_cb cb,
+                       void *data);
+/* Unpacks a shard's stored figures (6 bytes of ms, then the four figures, big-endian; `at_ms` is 0 for a shard that
+ * never reported any). Returns 0, or -1 when `len` is not STORE_FIGURES_SIZE. */
 int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct shard_figures *f);
 /* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
  * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */

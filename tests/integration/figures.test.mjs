@@ -2,7 +2,8 @@
 // original endpoints (query or JSON body, merged per shard, null clears one), the batch report in JSON and msgpack
 // (one script call, all or nothing, a bad item named by index and field), and where the figures are read: a
 // shard's GET, GET /api/figures (totals, median and 95th percentile latency of online shards), /metrics per cluster
-// only, /plain. Every refusal is checked to have written nothing.
+// only, /plain. Every refusal is checked to have written nothing. Where they are kept: one string per cluster, 22
+// bytes a shard at its id times 22, read by the replicas in GETRANGE chunks of 2,978 shards.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, getMetrics, redis, request, setShardState, startApi, startRedis, sleep } from './harness.mjs';
@@ -33,7 +34,7 @@ describe('figures and batch reports', () => {
     `/api/clusters/${cluster}/report`, { headers: { ...AUTH, 'content-type': type },
       body: type.includes('json') ? JSON.stringify(body) : msgpack(body) });
   /** Everything the cluster holds in Redis, so a refusal can be checked to have written nothing. */
-  const dump = async (cluster) => Promise.all(['states', 'since', 'figures', 'ver', 'log'].map((k) =>
+  const dump = async (cluster) => Promise.all(['states', 'since', 'figs', 'ver', 'log'].map((k) =>
     redis(rds.port, 'DUMP', key(cluster, k))));
 
   before(async () => {
@@ -215,5 +216,129 @@ describe('figures and batch reports', () => {
     assert.match(body, /direct messages, which belong to no server/);
     body = (await request(apis[0].port, 'GET', `/plain?guild=${encodeURIComponent('https://evil.example/channels/1/2')}`)).body;
     assert.match(body, /not a guild ID or a link/);
+  });
+});
+
+describe('the figs string', () => {
+  const CHUNK = 2978; // figures.c, CHUNK_SHARDS
+  const BOTS = 'big:7000;small:8';
+  let rds;
+  let api;
+  const report = (cluster, shards) => request(api.port, 'POST', `/api/clusters/${cluster}/report`,
+    { headers: JSON_AUTH, body: JSON.stringify({ shards }) });
+  /** Bytes [from, to] of a cluster's figs string, as hex (redis-cli would print them raw). */
+  const figsHex = (cluster, from, to) => redis(rds.port, 'EVAL', `local b = redis.call('GETRANGE', KEYS[1], ARGV[1],
+    ARGV[2]) return (string.gsub(b, '.', function(c) return string.format('%02x', string.byte(c)) end))`, '1',
+  key(cluster, 'figs'), from, to);
+  const u32 = (n) => (n === null ? 'ffffffff' : n.toString(16).padStart(8, '0'));
+  /** GET /api/figures from a replica that reads the figures now (a replica reads them once its mirror is in sync). */
+  const freshFigures = async () => {
+    const fresh = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS });
+    const r = await request(fresh.port, 'GET', '/api/figures');
+    await fresh.stop();
+    return r;
+  };
+
+  before(async () => {
+    rds = await startRedis();
+    api = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS });
+  });
+  after(cleanup);
+
+  it("keeps a shard's 22 bytes at its id times 22, zero bytes for one that never reported", async () => {
+    const r = await report('small', [{ id: 0, state: 3, latency_ms: 41, guilds: 1200 },
+      { id: 3, state: 3, members: 7 }]);
+    assert.equal(r.status, 200, r.body);
+    assert.equal(await redis(rds.port, 'TYPE', key('small', 'figs')), 'string');
+    assert.equal(await redis(rds.port, 'EXISTS', key('small', 'figures')), '0', 'no hash any more');
+    assert.equal(await redis(rds.port, 'STRLEN', key('small', 'figs')), String(4 * 22), 'it ends at the last shard');
+    const hex = await figsHex('small', 0, 4 * 22 - 1);
+    const at = (i) => parseInt(hex.slice(i * 44, i * 44 + 12), 16);
+    assert.ok(Math.abs(at(0) - Date.now()) < 5000, `reported at ${at(0)}`);
+    assert.equal(hex.slice(12, 44), [41, 1200, null, null].map(u32).join(''));
+    assert.equal(hex.slice(44, 3 * 44), '0'.repeat(88), 'shards 1 and 2 never reported');
+    assert.equal(hex.slice(3 * 44 + 12), [null, null, null, 7].map(u32).join(''));
+    // a shard past the end of the string, and one within it that never reported, have none
+    for (const id of [2, 6]) {
+      await request(api.port, 'POST', `/api/status/small/${id}/3`, { headers: AUTH });
+      assert.equal((await request(api.port, 'GET', `/api/status/small/${id}`)).json().figures, null, `shard ${id}`);
+    }
+    assert.equal(await redis(rds.port, 'STRLEN', key('small', 'figs')), String(4 * 22), 'no figures, nothing written');
+  });
+
+  it('reads a cluster bigger than a chunk whole, its string ending within a chunk, at one, or at the last shard', async () => {
+    // latencies spread over the whole range (percentiles are found by their 16-bit halves), many of them alike
+    const lat = (id) => (id % 2 ? (id * 7919) % 600001 : id % 50);
+    const item = (id) => ({ id, state: 3, latency_ms: lat(id), guilds: 1000 + id });
+    const check = async (ids) => {
+      const r = await freshFigures();
+      assert.equal(r.status, 200, r.body);
+      const big = r.json().clusters.find((c) => c.name === 'big');
+      assert.equal(big.reporting, ids.length);
+      assert.equal(big.guilds, ids.reduce((s, id) => s + 1000 + id, 0));
+      assert.equal(big.latency.length, 7000);
+      const want = new Array(7000).fill(null);
+      for (const id of ids) want[id] = lat(id);
+      assert.deepEqual(big.latency, want);
+      const sorted = ids.map(lat).sort((a, b) => a - b);
+      const rank = (q) => sorted[Math.max(0, Math.ceil((q * sorted.length) / 100) - 1)];
+      assert.deepEqual(big.latency_ms, { median: rank(50), p95: rank(95) });
+    };
+    // the string ends within the second chunk (a reply shorter than asked for), then exactly where the second
+    // chunk does (the third GETRANGE finds nothing), then at the cluster's last shard (a short last chunk); then
+    // every shard reports
+    const steps = [[0, 1, CHUNK - 1, CHUNK, 3000], [2 * CHUNK - 1], [2 * CHUNK, 6999]];
+    steps.push(Array.from({ length: 7000 }, (_, id) => id).filter((id) => !steps.flat().includes(id)));
+    const lengths = [3001, 2 * CHUNK, 7000, 7000];
+    const ids = [];
+    for (const [i, step] of steps.entries()) {
+      for (let first = 0; first < step.length; first += 1000) {
+        assert.equal((await report('big', step.slice(first, first + 1000).map(item))).status, 200);
+      }
+      ids.push(...step);
+      assert.equal(await redis(rds.port, 'STRLEN', key('big', 'figs')), String(lengths[i] * 22));
+      await check(ids);
+    }
+  });
+
+  it("merges a report's figures, written as one span or shard by shard, and leaves the shards between alone", async () => {
+    const figs = async (cluster, id) => (await request(api.port, 'GET', `/api/status/${cluster}/${id}`)).json().figures;
+    assert.equal((await report('small', [{ id: 5, state: 3, guilds: 55, members: 9 }])).status, 200);
+    const five = await figs('small', 5);
+    await sleep(5);
+    // 4 and 6 around 5: one span, 5's bytes written back as they were
+    let r = await report('small', [{ id: 4, state: 3, latency_ms: 1 }, { id: 6, state: 3, latency_ms: 2, guilds: 6 }]);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(await figs('small', 5), five);
+    r = await report('small', [{ id: 6, latency_ms: null }, { id: 5, members: null }]);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual({ ...(await figs('small', 6)), reported_ms: 0 },
+      { latency_ms: null, guilds: 6, unavailable_guilds: null, members: null, reported_ms: 0 });
+    assert.deepEqual({ ...(await figs('small', 5)), reported_ms: 0 },
+      { latency_ms: null, guilds: 55, unavailable_guilds: null, members: null, reported_ms: 0 });
+    // far apart: shard by shard, and the same merge
+    const [before, last] = [await figs('big', 3000), await figs('big', 6999)];
+    r = await report('big', [{ id: 1, latency_ms: null }, { id: 6999, members: 3 }]);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual([(await figs('big', 1)).latency_ms, (await figs('big', 1)).guilds], [null, 1001]);
+    assert.deepEqual([(await figs('big', 6999)).latency_ms, (await figs('big', 6999)).members], [last.latency_ms, 3]);
+    assert.deepEqual(await figs('big', 3000), before);
+  });
+
+  it('answers 503 to the waiting requests when a chunk fails, and reads again for the next one', async () => {
+    const bad = await startRedis();
+    await redis(bad.port, 'HSET', key('big', 'figs'), 'not', 'a string'); // GETRANGE answers WRONGTYPE
+    const replica = await startApi({ redisPort: bad.port, bots: BOTS, passphrase: PASS });
+    const rs = await Promise.all([0, 1].map(() => request(replica.port, 'GET', '/api/figures')));
+    for (const r of rs) {
+      assert.equal(r.status, 503, r.body);
+      assert.match(r.json().error, /redis is unavailable/);
+    }
+    await redis(bad.port, 'DEL', key('big', 'figs'));
+    const r = await request(replica.port, 'GET', '/api/figures');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json().clusters.find((c) => c.name === 'big').reporting, 0);
+    assert.match(replica.stderr(), /reading the shards' figures: WRONGTYPE/);
+    await replica.stop();
   });
 });

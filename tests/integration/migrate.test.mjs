@@ -1,7 +1,9 @@
 // migrate.test.mjs -- upgrading from the old layout: a cluster's states used to be a hash
 // <prefix>:{<cluster>}:state (field = shard id, value = state digit); they are now one string
 // <prefix>:{<cluster>}:states (a byte per shard). A replica that connects moves the hash into the string once
-// and deletes it; a replica that connects afterwards changes nothing.
+// and deletes it; a replica that connects afterwards changes nothing. The same for a cluster's figures: a hash
+// <prefix>:{<cluster>}:figures (field = shard id, value = 22 packed bytes) before, one string
+// <prefix>:{<cluster>}:figs (22 bytes a shard at its id times 22) now.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,20 @@ const VER_MAIN = 42;
 const VER_DEMO = 7;
 // the states string it becomes, with '.' for a zero byte (as redisDump prints it)
 const MAIN_STRING = '3.1..4...0..2....6';
+// main's old figures hash, as an old build left it (a figure left out is null): an online shard (its latency
+// counts), a starting one (its latency does not), one that never had a state; and fields that are no shard's (one
+// past the cluster's 32, one not a number), which are dropped
+const FIG_AT = Date.now() - 1000;
+const OLD_FIGURES = {
+  0: { latency_ms: 41, guilds: 1200, unavailable_guilds: null, members: 99000 },
+  5: { latency_ms: 70, guilds: 800, unavailable_guilds: 3, members: null },
+  20: { latency_ms: null, guilds: 10, unavailable_guilds: 0, members: 5 },
+};
+const FIGURE_ABSENT = 4294967295;
+const PACK_FIGURES_LUA = `for i = 1, #ARGV, 6 do
+  redis.call('HSET', KEYS[1], ARGV[i], struct.pack('>I6I4I4I4I4', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
+    ARGV[i + 5]))
+end`;
 
 let rds;
 let first;
@@ -50,11 +66,15 @@ before(async () => {
   };
   await fill('main', OLD_MAIN, VER_MAIN);
   await fill('demo', OLD_DEMO, VER_DEMO);
+  const packed = Object.entries({ ...OLD_FIGURES, 40: OLD_FIGURES[0] }).flatMap(([id, f]) => [id, FIG_AT,
+    ...['latency_ms', 'guilds', 'unavailable_guilds', 'members'].map((k) => f[k] ?? FIGURE_ABSENT)]);
+  await redis(rds.port, 'EVAL', PACK_FIGURES_LUA, '1', 'glance:{main}:figures', ...packed);
+  await redis(rds.port, 'HSET', 'glance:{main}:figures', 'nope', 'not a shard');
   assert.equal(await redis(rds.port, 'EXISTS', statesKey('main')), '0');
 });
 after(cleanup);
 
-describe('a replica started on the old state hash', { timeout: 30000 }, () => {
+describe('a replica started on the old state and figures hashes', { timeout: 30000 }, () => {
   before(async () => { first = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 30 }); });
 
   it('serves the old states and versions in GET /api/status', async () => {
@@ -72,7 +92,29 @@ describe('a replica started on the old state hash', { timeout: 30000 }, () => {
     assert.equal(await shardState(rds.port, 'demo', 0), String(OLD_DEMO[0]));
   });
 
+  it('serves the old figures in GET /api/figures and GET /api/status/<cluster>/<id>', async () => {
+    const main = (await request(first.port, 'GET', '/api/figures')).json().clusters.find((c) => c.name === 'main');
+    assert.equal(main.reporting, 3);
+    assert.deepEqual([main.guilds, main.unavailable_guilds, main.members], [2010, 3, 99005]);
+    assert.deepEqual(main.latency_ms, { median: 41, p95: 41 }, 'only the online shard\'s latency counts');
+    assert.deepEqual(main.latency.slice(0, 6), [41, null, null, null, null, null]);
+    for (const [id, f] of Object.entries(OLD_FIGURES)) {
+      const r = await request(first.port, 'GET', `/api/status/main/${id}`);
+      assert.deepEqual(r.json().figures, { ...f, reported_ms: FIG_AT }, `shard ${id}`);
+    }
+    assert.equal((await request(first.port, 'GET', '/api/status/main/2')).json().figures, null);
+  });
+
+  it('moved them into the figs string and said so in the log', async () => {
+    assert.equal(await redis(rds.port, 'TYPE', 'glance:{main}:figs'), 'string');
+    assert.equal(await redis(rds.port, 'STRLEN', 'glance:{main}:figs'), String(21 * 22), 'up to shard 20, 22 bytes a shard');
+    assert.equal(await redis(rds.port, 'EXISTS', 'glance:{demo}:figs'), '0', 'a cluster without figures gets none');
+    assert.match(first.stderr(), /moved 6 states and 3 shards' figures of main from the old hashes/);
+    assert.match(first.stderr(), /moved 1 states and 0 shards' figures of demo/);
+  });
+
   it('deleted the old hashes and kept the versions', async () => {
+    assert.equal(await redis(rds.port, 'EXISTS', 'glance:{main}:figures'), '0');
     assert.equal(await redis(rds.port, 'EXISTS', 'glance:{main}:state'), '0');
     assert.equal(await redis(rds.port, 'EXISTS', 'glance:{demo}:state'), '0');
     assert.equal(await redis(rds.port, 'GET', 'glance:{main}:ver'), String(VER_MAIN));
@@ -117,5 +159,25 @@ describe('a replica started on the old state hash', { timeout: 30000 }, () => {
       await waitUntil(async () => (await statusOf(api)).main.states[20] === 3,
         { timeoutMs: 2000, message: `replica ${api.port} to show main[20] == 3` });
     }
+  });
+});
+
+describe('a replica started where the figs string exists already', { timeout: 30000 }, () => {
+  it('keeps the string as it is and leaves the figures hash alone', async () => {
+    const own = await startRedis();
+    const pack = (id, latency) => [id, FIG_AT, latency, 100, FIGURE_ABSENT, FIGURE_ABSENT];
+    await redis(own.port, 'EVAL', PACK_FIGURES_LUA, '1', 'glance:{main}:figures', ...pack(0, 11), ...pack(3, 12));
+    await redis(own.port, 'EVAL', `redis.call('SET', KEYS[1], struct.pack('>I6I4I4I4I4', ARGV[1], 99, 7, 0, 1))`, '1',
+      'glance:{main}:figs', FIG_AT);
+    const figures = async () => (await redisDump(own.port)).filter((l) => /:(figs|figures) = /.test(l));
+    const d0 = await figures();
+    const api = await startApi({ redisPort: own.port, bots: BOTS, healthTimeout: 30 });
+    await sleep(300);
+    assert.equal(d0.length, 2);
+    assert.deepEqual(await figures(), d0);
+    const f = (await request(api.port, 'GET', '/api/status/main/0')).json().figures;
+    assert.deepEqual([f.latency_ms, f.guilds], [99, 7]);
+    assert.equal((await request(api.port, 'GET', '/api/status/main/3')).json().figures, null);
+    assert.doesNotMatch(api.stderr(), /shards' figures of main/);
   });
 });

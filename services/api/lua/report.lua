@@ -1,6 +1,6 @@
 -- report.lua -- a cluster's batch report (POST /api/clusters/<cluster>/report): many shards' states and pings,
 -- with their figures, all or nothing. Each item is what status.lua (a state) or health.lua (no state) does alone.
--- KEYS: states, since hash, version key, figures hash, the five history keys (lib.lua, history_keys), then the
+-- KEYS: states, since hash, version key, figs string, the five history keys (lib.lua, history_keys), then the
 --       health key of each item
 -- ARGV: events channel, cluster, the log's length to keep, health timeout (s), then six per item: shard id, state
 --       ('' for a ping), latency, guilds, unavailable guilds, members ('' for a figure not reported, '-' for one
@@ -42,13 +42,36 @@ if #pinged > 0 then
   redis.call('PUBLISH', ARGV[1], cmsgpack.pack({3, ARGV[2], table.concat(pinged)}))
 end
 
--- the figures in one read and one write
+-- the figures in one read and one write where they can be. A bot reports the shards it runs, mostly a run of ids:
+-- when the reported shards fill at least a quarter of the span from the lowest to the highest, the span is read with
+-- one GETRANGE and written back with one SETRANGE (the shards between them as they were); else each shard's bytes
+-- are read and written alone, so that a scattered report never moves much more than its own. (A call each way per
+-- shard made a report of 16 cost Redis about a third more than the hash's HMGET and HSET had.)
 if #ids > 0 then
-  local old, now, set = redis.call('HMGET', KEYS[4], unpack(ids)), now_ms(), {}
-  for i, id in ipairs(ids) do
-    set[#set + 1] = id
-    set[#set + 1] = merge_figures(old[i] or nil, ARGV, figured[i], now)
+  local now, lo, hi = now_ms(), math.huge, -1
+  for _, id in ipairs(ids) do
+    local n = tonumber(id)
+    if n < lo then lo = n end
+    if n > hi then hi = n end
   end
-  redis.call('HSET', KEYS[4], unpack(set))
+  if hi - lo + 1 <= 4 * #ids then
+    local span = redis.call('GETRANGE', KEYS[4], int(lo * FIGURES_SIZE), int((hi + 1) * FIGURES_SIZE - 1))
+    local pieces = {}
+    for k = 1, hi - lo + 1 do
+      -- past the string's end there is nothing: zero bytes, as SETRANGE would pad them
+      local b = string.sub(span, (k - 1) * FIGURES_SIZE + 1, k * FIGURES_SIZE)
+      pieces[k] = #b == FIGURES_SIZE and b or FIGURES_NONE
+    end
+    for i, id in ipairs(ids) do
+      local k = tonumber(id) - lo + 1
+      local old = pieces[k]
+      pieces[k] = merge_figures(old ~= FIGURES_NONE and old or nil, ARGV, figured[i], now)
+    end
+    redis.call('SETRANGE', KEYS[4], int(lo * FIGURES_SIZE), table.concat(pieces))
+  else
+    for i, id in ipairs(ids) do
+      set_figures(KEYS[4], id, merge_figures(get_figures(KEYS[4], id), ARGV, figured[i], now))
+    end
+  end
 end
 return changed

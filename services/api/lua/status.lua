@@ -1,5 +1,5 @@
 -- status.lua -- set a shard's state; a status report also counts as a health ping, and may carry figures.
--- KEYS: states, since hash, version key, figures hash, health key, then the five history keys (lib.lua,
+-- KEYS: states, since hash, version key, figs string, health key, then the five history keys (lib.lua,
 --       history_keys), which may be left out when the caller expects no change: then a change is not made but
 --       answered with -2
 -- ARGV: health timeout (s), events channel, cluster, the log's length to keep, shard id, state, then optionally
