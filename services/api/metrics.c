@@ -29,6 +29,17 @@ void metrics_register_logger(struct app *app, h2o_pathconf_t *pathconf)
     logger->app = app;
 }
 
+/* A counter with one label and two values of it. */
+static void put_pair(h2o_buffer_t **buf, const char *name, const char *help, const char *label, const char *a,
+                     uint64_t a_value, const char *b, uint64_t b_value)
+{
+    char line[768];
+    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s counter\n%s{%s=\"%s\"} %llu\n%s{%s=\"%s\"} %llu\n", name, help,
+                     name, name, label, a, (unsigned long long)a_value, name, label, b, (unsigned long long)b_value);
+
+    codec_put(buf, line, (size_t)n);
+}
+
 static void put_metric(h2o_buffer_t **buf, const char *name, const char *help, const char *type, uint64_t value)
 {
     char line[512];
@@ -112,21 +123,12 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                  (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders,
                  (unsigned long long)web_pages_renders(app->web_pages));
     codec_put(buf, line, (size_t)n);
-    codec_put_lit(buf, "# HELP glance_render_waits_total Requests that waited for a render (one every 250 ms at most while versions move).\n"
-                       "# TYPE glance_render_waits_total counter\n");
-    n = snprintf(line, sizeof(line), "glance_render_waits_total{body=\"plain\"} %llu\nglance_render_waits_total{body=\"status\"} %llu\n",
-                 (unsigned long long)app->plain_gate.waited, (unsigned long long)app->status_gate.waited);
-    codec_put(buf, line, (size_t)n);
-    codec_put_lit(buf, "# HELP glance_reads_queued_total Redis reads that waited for one of the few of their kind in flight.\n"
-                       "# TYPE glance_reads_queued_total counter\n");
-    n = snprintf(line, sizeof(line), "glance_reads_queued_total{read=\"shard\"} %llu\nglance_reads_queued_total{read=\"alerts\"} %llu\n",
-                 (unsigned long long)app->shard_reads.queued, (unsigned long long)app->alert_reads.queued);
-    codec_put(buf, line, (size_t)n);
-    codec_put_lit(buf, "# HELP glance_reads_refused_total Redis reads refused (503) because too many of their kind were waiting.\n"
-                       "# TYPE glance_reads_refused_total counter\n");
-    n = snprintf(line, sizeof(line), "glance_reads_refused_total{read=\"shard\"} %llu\nglance_reads_refused_total{read=\"alerts\"} %llu\n",
-                 (unsigned long long)app->shard_reads.refused, (unsigned long long)app->alert_reads.refused);
-    codec_put(buf, line, (size_t)n);
+    put_pair(buf, "glance_render_waits_total", "Requests that waited for a render (one every 250 ms at most while versions move).",
+             "body", "plain", app->plain_gate.waited, "status", app->status_gate.waited);
+    put_pair(buf, "glance_reads_queued_total", "Redis reads that waited for one of the few of their kind in flight.", "read",
+             "shard", app->shard_reads.queued, "alerts", app->alert_reads.queued);
+    put_pair(buf, "glance_reads_refused_total", "Redis reads refused (503) because too many of their kind were waiting.",
+             "read", "shard", app->shard_reads.refused, "alerts", app->alert_reads.refused);
     put_metric(buf, "glance_reader_bytes", "Bytes of the distinct shared bodies that responses still being sent hold.",
                "gauge", app->reader_bytes);
     put_metric(buf, "glance_slow_readers_closed_total",

@@ -6,39 +6,20 @@
 import http from 'node:http';
 import path from 'node:path';
 import { startRedis, startApi, getMetrics, metricValue, openFeed, sleep, cleanup, REPO_ROOT } from '../integration/harness.mjs';
-import { cpuSeconds } from './lib.mjs';
+import { cpuSeconds, setOnline, churn } from './lib.mjs';
 
 const [shards = 1000000, clients = 100, churnMs = 10] = process.argv.slice(2, 5).map(Number);
 const binaries = process.argv.slice(5);
 if (!binaries.length) binaries.push(path.join(REPO_ROOT, 'build', 'glance-api'));
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function post(port, p, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent,
-      headers: body ? { 'content-type': 'application/json' } : {} }, (res) => { res.resume(); res.on('end', resolve); });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
 
 async function measure(bin) {
   const r = await startRedis();
   const api = await startApi({ redisPort: r.port, bots: `main:${shards}`, bin, healthTimeout: 600 });
-  for (let b = 0; b < shards; b += 1000) {
-    await post(api.port, '/api/clusters/main/report',
-      { shards: Array.from({ length: Math.min(1000, shards - b) }, (_, i) => ({ id: b + i, state: 3 })) });
-  }
+  await setOnline(api.port, agent, 'main', shards);
   await sleep(1000);
-  let stop = false;
-  let n = 0;
-  const churn = (async () => {
-    while (!stop) {
-      await post(api.port, `/api/status/main/${n % shards}/${3 + (n % 2)}`);
-      n++;
-      await sleep(churnMs);
-    }
-  })();
+  const writer = churn(api.port, agent, 'main', shards, churnMs);
   await sleep(500);
   const hellos0 = metricValue(await getMetrics(api.port), 'glance_feed_hellos_encoded_total');
   const cpu0 = cpuSeconds(api.pid);
@@ -54,8 +35,7 @@ async function measure(bin) {
   const cpu = cpuSeconds(api.pid) - cpu0;
   const hellos = metricValue(await getMetrics(api.port), 'glance_feed_hellos_encoded_total') - hellos0;
   for (const f of opened) f.close();
-  stop = true;
-  await churn;
+  const n = await writer.stop();
   await api.stop();
   await r.stop();
   return { binary: bin, shards, clients, churn_ms: churnMs, changes: n, replica_cpu_s: +cpu.toFixed(3),

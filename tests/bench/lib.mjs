@@ -2,6 +2,7 @@
 // glance-sim and wrk runs, a process's RSS, the machine's description. Every process started here is
 // tracked by PID and killed by stopAll() (and SIGKILLed on exit if anything is left).
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,4 +141,41 @@ export function machine() {
     ulimit_n: sh('bash', ['-c', 'ulimit -n']),
     stackScript: existsSync(path.join(REPO_ROOT, 'deploy', 'stack.sh')),
   };
+}
+
+/** POSTs to 127.0.0.1:port over `agent`, `body` as JSON when given; resolves the status once the answer is read. */
+export function post(port, agent, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent,
+      headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/** Shards 0..shards-1 of `cluster` online, in batch reports of 1,000 (as a large bot's processes report). */
+export async function setOnline(port, agent, cluster, shards) {
+  for (let b = 0; b < shards; b += 1000) {
+    const items = Array.from({ length: Math.min(1000, shards - b) }, (_, i) => ({ id: b + i, state: 3 }));
+    const status = await post(port, agent, `/api/clusters/${cluster}/report`, { shards: items });
+    if (status !== 200) throw new Error(`batch report at ${b}: ${status}`);
+  }
+}
+
+/** POSTs a state change every `gapMs` (shard n % shards, online and resuming by turns) until stop(); resolves the count. */
+export function churn(port, agent, cluster, shards, gapMs) {
+  let stopped = false;
+  let n = 0;
+  const done = (async () => {
+    while (!stopped) {
+      await post(port, agent, `/api/status/${cluster}/${n % shards}/${3 + (n % 2)}`);
+      n++;
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    return n;
+  })();
+  return { stop: () => { stopped = true; return done; } };
 }

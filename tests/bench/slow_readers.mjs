@@ -7,7 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
 import { startRedis, startApi, getMetrics, metricValue, sleep, cleanup, REPO_ROOT } from '../integration/harness.mjs';
-import { rssKiB, cpuSeconds } from './lib.mjs';
+import { rssKiB, cpuSeconds, setOnline, churn } from './lib.mjs';
 
 const [shards = 20000, readers = 300] = process.argv.slice(2, 4).map(Number);
 const route = process.argv[4] || '/plain';
@@ -16,33 +16,14 @@ const binaries = process.argv.slice(6);
 if (!binaries.length) binaries.push(path.join(REPO_ROOT, 'build', 'glance-api'));
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function post(port, p, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: p, agent,
-      headers: body ? { 'content-type': 'application/json' } : {} }, (res) => { res.resume(); res.on('end', resolve); });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
 
 async function measure(bin) {
   const r = await startRedis();
   const env = process.env.GLANCE_READER_BYTES_MAX_MB ? { GLANCE_READER_BYTES_MAX_MB: process.env.GLANCE_READER_BYTES_MAX_MB } : {};
   const api = await startApi({ redisPort: r.port, bots: `main:${shards}`, bin, healthTimeout: 600, env });
-  for (let b = 0; b < shards; b += 1000) {
-    await post(api.port, '/api/clusters/main/report',
-      { shards: Array.from({ length: Math.min(1000, shards - b) }, (_, i) => ({ id: b + i, state: 3 })) });
-  }
+  await setOnline(api.port, agent, 'main', shards);
   await sleep(500);
-  let stop = false;
-  let n = 0;
-  const churn = (async () => {
-    while (!stop) {
-      await post(api.port, `/api/status/main/${n % shards}/${3 + (n % 2)}`);
-      n++;
-      await sleep(churnMs);
-    }
-  })();
+  const writer = churn(api.port, agent, 'main', shards, churnMs);
   await sleep(300);
   const m0 = await getMetrics(api.port);
   const rss0 = rssKiB(api.pid);
@@ -61,8 +42,7 @@ async function measure(bin) {
   const m1 = await getMetrics(api.port);
   const closedByServer = socks.filter((s) => s.destroyed || s.readableEnded).length;
   for (const s of socks) s.destroy();
-  stop = true;
-  await churn;
+  const n = await writer.stop();
   await sleep(1500);
   const rssAfter = rssKiB(api.pid);
   const rendered = (name) => metricValue(m1, 'glance_bodies_rendered_total', { body: name }) - metricValue(m0, 'glance_bodies_rendered_total', { body: name });

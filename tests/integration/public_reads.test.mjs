@@ -61,6 +61,19 @@ describe('public reads under a stream of changes', { timeout: 60000 }, () => {
         { timeoutMs: 5000, message: `GET /api/status at version ${version}` });
     });
   }
+
+  it('a flood of distinct shards waits in line behind a few reads in flight, and every one is answered for its shard', async () => {
+    for (let id = 0; id < 300; id++) assert.equal((await request(api.port, 'POST', `/api/status/main/${id}/${3 + (id % 2)}`)).status, 204);
+    const before = metricValue(await getMetrics(api.port), 'glance_reads_queued_total', { read: 'shard' });
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, id) => request(api.port, 'GET', `/api/status/main/${id}`)));
+    answers.forEach((r, id) => {
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual([r.json().shard, r.json().state], [id, 3 + (id % 2)]);
+    });
+    const queued = metricValue(await getMetrics(api.port), 'glance_reads_queued_total', { read: 'shard' }) - before;
+    assert.ok(queued > 0, 'some reads waited in line');
+  });
+
 });
 
 describe('readers that never read', { timeout: 60000 }, () => {
@@ -116,30 +129,5 @@ describe('readers that never read', { timeout: 60000 }, () => {
     assert.ok(metricValue(m, 'glance_reader_bytes') <= MAX_MB * 1048576 + 2 * plainBytes,
       `held ${metricValue(m, 'glance_reader_bytes')} bytes`);
     assert.ok(grown < 64, `RSS grew by ${grown.toFixed(1)} MiB with 200 readers that do not read`);
-  });
-});
-
-describe('reads of one shard each', { timeout: 30000 }, () => {
-  let rds;
-  let api;
-  before(async () => {
-    rds = await startRedis();
-    api = await startApi({ redisPort: rds.port, bots: 'main:2000' });
-  });
-  after(async () => {
-    await api?.stop();
-    await rds?.stop();
-  });
-
-  it('a flood of distinct shards waits in line behind a few reads in flight, and every one is answered for its shard', async () => {
-    for (let id = 0; id < 300; id++) assert.equal((await request(api.port, 'POST', `/api/status/main/${id}/${3 + (id % 2)}`)).status, 204);
-    const before = metricValue(await getMetrics(api.port), 'glance_reads_queued_total', { read: 'shard' });
-    const answers = await Promise.all(Array.from({ length: 300 }, (_, id) => request(api.port, 'GET', `/api/status/main/${id}`)));
-    answers.forEach((r, id) => {
-      assert.equal(r.status, 200, r.body);
-      assert.deepEqual([r.json().shard, r.json().state], [id, 3 + (id % 2)]);
-    });
-    const queued = metricValue(await getMetrics(api.port), 'glance_reads_queued_total', { read: 'shard' }) - before;
-    assert.ok(queued > 0, 'some reads waited in line');
   });
 });
