@@ -16,11 +16,21 @@
 #include "log_cache.h"
 #include "metrics.h"
 #include "mirror.h"
-#include "read_queue.h"
-#include "render_gate.h"
 #include "store.h"
-#include "summary.h"
-#include "web_pages.h"
+
+/* The handlers' own parts (routes.c, summary.c, web_pages.c), by pointer: this header is read by parts below the
+ * handlers (metrics.c), which must not depend on them. */
+struct summary;
+struct web_pages;
+struct render_gate;
+struct read_queue;
+
+/* Counters of the handlers' parts, copied here before /metrics is rendered (routes.c), for the same reason. */
+struct http_counters {
+    uint64_t plain_waits, status_waits;           /* requests that waited at a render gate */
+    uint64_t shard_queued, alert_queued;          /* reads that waited in line */
+    uint64_t shard_refused, alert_refused;        /* reads refused, the line full */
+};
 
 struct app {
     const struct conf *conf;
@@ -40,10 +50,11 @@ struct app {
     struct web_pages *web_pages; /* `/` with its link previews, and /embed */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
-    struct render_gate plain_gate, status_gate; /* and at most once per RENDER_GATE_MS while versions move */
-    struct read_queue shard_reads, alert_reads; /* GET /api/status/<c>/<id>, /api/alerts: a few in flight */
+    struct render_gate *plain_gate, *status_gate; /* and at most once per RENDER_GATE_MS while versions move */
+    struct read_queue *shard_reads, *alert_reads; /* GET /api/status/<c>/<id>, /api/alerts: a few in flight */
+    struct http_counters http_counters;
     uint64_t *versions;                        /* scratch: the mirror's versions now */
-    uint64_t plain_renders, status_renders, summary_renders, badge_renders;
+    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
     /* responses sending a shared body, oldest first, and the bytes of the distinct bodies they hold (respond.c):
      * past GLANCE_READER_BYTES_MAX_MB, the oldest are closed */

@@ -17,7 +17,6 @@
 #include "codec.h"
 #include "log.h"
 #include "mirror.h"
-#include "respond.h"
 #include "shard.h"
 
 /* A cluster's aggregates as of the last read. */
@@ -48,7 +47,7 @@ struct figures {
     size_t outstanding;       /* clusters still being read in the read under way */
     int failed;               /* one of them could not be */
     char why[128];            /* why the first of them could not be */
-    H2O_VECTOR(struct pending *) waiting;
+    H2O_VECTOR(struct figures_waiter) waiting; /* callers of figures_body waiting for the read under way */
 };
 
 struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror *mirror, const struct conf *conf)
@@ -264,19 +263,16 @@ static void render_json(struct figures *fig, int64_t now)
 
 static void answer_waiting(struct figures *fig)
 {
-    size_t i;
+    size_t i, n = fig->waiting.size;
 
-    for (i = 0; i != fig->waiting.size; ++i) {
-        struct app *app = fig->waiting.entries[i]->app;
-        h2o_req_t *req = pending_finish(fig->waiting.entries[i]);
-        if (req == NULL)
-            continue;
-        if (!fig->loaded)
-            respond_unavailable(req, "redis is unavailable; retry");
+    fig->waiting.size = 0; /* a callback may ask again */
+    for (i = 0; i != n; ++i) {
+        struct figures_waiter w = fig->waiting.entries[i];
+        if (fig->loaded)
+            w.cb(w.data, fig->body.body, NULL);
         else
-            respond_send_shared(app, req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
+            w.cb(w.data, NULL, "redis is unavailable; retry");
     }
-    fig->waiting.size = 0;
 }
 
 /* A cluster's read is over (`err` NULL: every chunk is in); the read is once every cluster's is. */
@@ -365,16 +361,14 @@ void figures_refresh(struct figures *fig)
     }
 }
 
-void figures_get(struct app *app, h2o_req_t *req)
+void figures_body(struct figures *fig, figures_cb cb, void *data)
 {
-    struct figures *fig = app->figures;
-
     if (is_fresh(fig)) {
-        respond_send_shared(app, req, "no-store", "application/json", fig->body.body, h2o_iovec_init(NULL, 0));
+        cb(data, fig->body.body, NULL);
         return;
     }
     h2o_vector_reserve(NULL, &fig->waiting, fig->waiting.size + 1);
-    fig->waiting.entries[fig->waiting.size++] = pending_new(app, req, 0, 0);
+    fig->waiting.entries[fig->waiting.size++] = (struct figures_waiter){cb, data};
     figures_refresh(fig);
 }
 

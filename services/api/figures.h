@@ -7,6 +7,7 @@
 #include "h2o.h"
 #include "conf.h"
 #include "figures_input.h"
+#include "body_cache.h"
 #include "store.h"
 
 struct app;
@@ -22,8 +23,14 @@ void figures_free(struct figures *fig);
 
 /* Starts reading the copy again unless a read is under way or the copy is fresh. */
 void figures_refresh(struct figures *fig);
-/* GET /api/figures: from the copy, read again first when it is stale. */
-void figures_get(struct app *app, h2o_req_t *req);
+/* Called with GET /api/figures's body (borrowed: take a reference to keep it), or with NULL and why. */
+typedef void (*figures_cb)(void *data, struct shared_body *body, const char *err);
+struct figures_waiter {
+    figures_cb cb;
+    void *data;
+};
+/* Calls cb once: at once from the copy when it is fresh, else when the read started now (or under way) is over. */
+void figures_body(struct figures *fig, figures_cb cb, void *data);
 /* The per-cluster aggregates in Prometheus text, and as /plain's HTML, from the copy as it is (nothing before the
  * first read); each starts a read when the copy is stale. */
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf);

@@ -17,6 +17,8 @@
 #include "app.h"
 #include "log.h"
 #include "routes.h"
+#include "summary.h"
+#include "web_pages.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 /* Feed clients get this long to take their close frame; one that does not read is then simply cut. */

@@ -121,14 +121,14 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                  "glance_bodies_rendered_total{body=\"preview\"} %llu\n",
                  (unsigned long long)app->plain_renders, (unsigned long long)app->status_renders,
                  (unsigned long long)app->summary_renders, (unsigned long long)app->badge_renders,
-                 (unsigned long long)web_pages_renders(app->web_pages));
+                 (unsigned long long)app->preview_renders);
     codec_put(buf, line, (size_t)n);
     put_pair(buf, "glance_render_waits_total", "Requests that waited for a render (one every 250 ms at most while versions move).",
-             "body", "plain", app->plain_gate.waited, "status", app->status_gate.waited);
+             "body", "plain", app->http_counters.plain_waits, "status", app->http_counters.status_waits);
     put_pair(buf, "glance_reads_queued_total", "Redis reads that waited for one of the few of their kind in flight.", "read",
-             "shard", app->shard_reads.queued, "alerts", app->alert_reads.queued);
+             "shard", app->http_counters.shard_queued, "alerts", app->http_counters.alert_queued);
     put_pair(buf, "glance_reads_refused_total", "Redis reads refused (503) because too many of their kind were waiting.",
-             "read", "shard", app->shard_reads.refused, "alerts", app->alert_reads.refused);
+             "read", "shard", app->http_counters.shard_refused, "alerts", app->http_counters.alert_refused);
     put_metric(buf, "glance_reader_bytes", "Bytes of the distinct shared bodies that responses still being sent hold.",
                "gauge", app->reader_bytes);
     put_metric(buf, "glance_slow_readers_closed_total",

@@ -13,9 +13,13 @@
 #include "log.h"
 #include "pages.h"
 #include "report_routes.h"
+#include "read_queue.h"
+#include "render_gate.h"
 #include "respond.h"
 #include "parse.h"
 #include "shard.h"
+#include "summary.h"
+#include "web_pages.h"
 
 struct routes_handler {
     h2o_handler_t super;
@@ -168,7 +172,7 @@ static void on_alerts_reply(void *data, h2o_iovec_t json, const char *err)
     struct app *app = ((struct pending *)data)->app;
     h2o_req_t *req = pending_finish(data);
 
-    read_queue_done(&app->alert_reads);
+    read_queue_done(app->alert_reads);
     if (req == NULL)
         return;
     if (err != NULL) {
@@ -182,7 +186,7 @@ static void start_alerts_read(struct app *app, struct pending *pending)
 {
     if (store_alerts(app->store, ROUTES_ALERTS_LISTED, on_alerts_reply, pending) != 0) {
         pending_unsent(pending);
-        read_queue_done(&app->alert_reads);
+        read_queue_done(app->alert_reads);
     }
 }
 
@@ -195,7 +199,7 @@ static void get_alerts(struct app *app, h2o_req_t *req)
     if (respond_check_passphrase(app, req) != 0)
         return;
     pending = pending_new(app, req, 0, 0);
-    read_queue_run(&app->alert_reads, app, pending, start_alerts_read);
+    read_queue_run(app->alert_reads, app, pending, start_alerts_read);
 }
 
 static void get_snapshot(struct app *app, h2o_req_t *req)
@@ -203,7 +207,7 @@ static void get_snapshot(struct app *app, h2o_req_t *req)
     const uint64_t *versions = current_versions(app);
     struct shared_body *body = body_cache_find(&app->status_body, versions, 0);
 
-    if (body == NULL && !render_gate_pass(&app->status_gate, req))
+    if (body == NULL && !render_gate_pass(app->status_gate, req))
         return; /* get_snapshot again when the gate opens */
     if (body == NULL) {
         size_t n = mirror_num_clusters(app->mirror);
@@ -231,7 +235,7 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     int n;
     h2o_buffer_t *buf;
 
-    read_queue_done(&app->shard_reads);
+    read_queue_done(app->shard_reads);
 
     if (req == NULL)
         return;
@@ -260,7 +264,7 @@ static void start_shard_read(struct app *app, struct pending *pending)
 {
     if (store_shard(app->store, pending->cluster, pending->shard, on_shard_reply, pending) != 0) {
         pending_unsent(pending);
-        read_queue_done(&app->shard_reads);
+        read_queue_done(app->shard_reads);
     }
 }
 
@@ -273,7 +277,7 @@ static void get_shard(struct app *app, h2o_req_t *req, const struct path_segment
     if (parse_shard(app, req, p->seg[2], p->seg[3], &cluster, &shard) != 0)
         return;
     pending = pending_new(app, req, cluster, shard);
-    read_queue_run(&app->shard_reads, app, pending, start_shard_read);
+    read_queue_run(app->shard_reads, app, pending, start_shard_read);
 }
 
 static void get_guild(struct app *app, h2o_req_t *req, h2o_iovec_t id)
@@ -395,10 +399,23 @@ static void api_summary(struct app *app, h2o_req_t *req, const struct path_segme
     summary_get(app, req);
 }
 
+static void on_figures_body(void *data, struct shared_body *body, const char *err)
+{
+    struct app *app = ((struct pending *)data)->app;
+    h2o_req_t *req = pending_finish(data);
+
+    if (req == NULL)
+        return;
+    if (err != NULL)
+        respond_unavailable(req, err);
+    else
+        respond_send_shared(app, req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
+}
+
 static void api_figures(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
-    figures_get(app, req);
+    figures_body(app->figures, on_figures_body, pending_new(app, req, 0, 0));
 }
 
 static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segments *p)
@@ -501,7 +518,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
     h2o_iovec_t banner;
     size_t split;
 
-    if (body == NULL && !render_gate_pass(&app->plain_gate, req))
+    if (body == NULL && !render_gate_pass(app->plain_gate, req))
         return; /* get_plain again when the gate opens */
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     if (body == NULL) {
@@ -523,6 +540,8 @@ static void get_metrics(struct app *app, h2o_req_t *req)
 {
     h2o_buffer_t *buf;
 
+    app->http_counters = (struct http_counters){app->plain_gate->waited, app->status_gate->waited, app->shard_reads->queued,
+                                                app->alert_reads->queued, app->shard_reads->refused, app->alert_reads->refused};
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     metrics_render(app, &buf);
     send_buffer(req, "text/plain; version=0.0.4; charset=utf-8", buf);
@@ -666,10 +685,14 @@ void routes_register(struct app *app, h2o_pathconf_t *pathconf)
     body_cache_init(&app->plain_body, app->conf->num_clusters);
     body_cache_init(&app->status_body, app->conf->num_clusters);
     h2o_linklist_init_anchor(&app->readers);
-    read_queue_init(&app->shard_reads, ROUTES_READS_IN_FLIGHT);
-    read_queue_init(&app->alert_reads, ROUTES_READS_IN_FLIGHT);
-    render_gate_init(&app->plain_gate, app, get_plain);
-    render_gate_init(&app->status_gate, app, get_snapshot);
+    app->plain_gate = h2o_mem_alloc(sizeof(*app->plain_gate));
+    app->status_gate = h2o_mem_alloc(sizeof(*app->status_gate));
+    app->shard_reads = h2o_mem_alloc(sizeof(*app->shard_reads));
+    app->alert_reads = h2o_mem_alloc(sizeof(*app->alert_reads));
+    read_queue_init(app->shard_reads, ROUTES_READS_IN_FLIGHT);
+    read_queue_init(app->alert_reads, ROUTES_READS_IN_FLIGHT);
+    render_gate_init(app->plain_gate, app, get_plain);
+    render_gate_init(app->status_gate, app, get_snapshot);
     app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));
     h->super.on_req = on_req;
     h->app = app;
@@ -679,10 +702,14 @@ void routes_dispose(struct app *app)
 {
     body_cache_dispose(&app->plain_body);
     body_cache_dispose(&app->status_body);
-    render_gate_dispose(&app->plain_gate);
-    read_queue_dispose(&app->shard_reads);
-    read_queue_dispose(&app->alert_reads);
-    render_gate_dispose(&app->status_gate);
+    render_gate_dispose(app->plain_gate);
+    read_queue_dispose(app->shard_reads);
+    read_queue_dispose(app->alert_reads);
+    free(app->plain_gate);
+    free(app->status_gate);
+    free(app->shard_reads);
+    free(app->alert_reads);
+    render_gate_dispose(app->status_gate);
     free(app->versions);
     app->versions = NULL;
 }

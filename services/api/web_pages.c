@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pages.h"
 #include "respond.h"
+#include "summary.h"
 
 #define WEB_FILE_MAX (1024 * 1024)
 #define GUILD_SLOTS 16        /* guild previews kept: links to a handful of servers get pasted at once in an outage */
@@ -45,7 +46,6 @@ struct web_pages {
     size_t num_clusters;
     char site[256]; /* index.html's <title>, ready for an attribute */
     struct preview bot, guilds[GUILD_SLOTS];
-    uint64_t renders;
     char csp[64 + CONF_MAX_ORIGINS * 257]; /* frame-ancestors, from GLANCE_EMBED_ORIGINS */
 };
 
@@ -171,10 +171,6 @@ void web_pages_free(struct web_pages *p)
     free(p);
 }
 
-uint64_t web_pages_renders(struct web_pages *p)
-{
-    return p->renders;
-}
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -204,7 +200,6 @@ static void put_tags(struct web_pages *p, h2o_buffer_t **buf, const char *title,
     put_tag(buf, "name", "twitter:description", description);
     /* Discord colours a link's preview with it; phones, their address bar */
     put_tag(buf, "name", "theme-color", badge_colour(level));
-    ++p->renders;
 }
 
 /* "Partial outage: 12 of 376 shards unhealthy" for the clusters not under maintenance (`whole` their level). */
@@ -268,6 +263,7 @@ static void render_bot(struct app *app, int whole, const uint32_t totals[SHARD_S
     else
         snprintf(description, sizeof(description), "Live status of every shard, and which shard serves your server.");
     put_tags(p, &p->bot.tags, title, description, whole);
+    ++app->preview_renders;
 }
 
 /* A guild's preview: its shard in each cluster and that shard's state, then the bot's condition. Kept by what it
@@ -318,6 +314,7 @@ static h2o_buffer_t *guild_tags(struct app *app, uint64_t guild, uint64_t bot, i
     say_bot(overall, sizeof(overall), whole, totals);
     snprintf(description + o, sizeof(description) - o, ". The bot: %s.", overall);
     put_tags(p, &slot->tags, title, description, (int)condition_of(one));
+    ++app->preview_renders;
     slot->key = key;
     return slot->tags;
 }

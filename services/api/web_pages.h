@@ -14,9 +14,6 @@ struct web_pages;
  * conf->embed_origins allow. */
 struct web_pages *web_pages_new(const struct conf *conf);
 void web_pages_free(struct web_pages *pages);
-/* Previews rendered so far (the bot's and guilds'), for /metrics. */
-uint64_t web_pages_renders(struct web_pages *pages);
-
 /* `/` and `/index.html`: returns -1 when web_root has no index.html (h2o's file handler answers then). */
 int web_pages_index(struct app *app, h2o_req_t *req);
 /* `/embed` (`cluster` empty) or `/embed/<cluster>`. */

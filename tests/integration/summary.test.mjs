@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, getMetrics, metricValue, REPO_ROOT, request, startApi, startRedis } from './harness.mjs';
+import { cleanup, getMetrics, metricValue, redis, REPO_ROOT, request, startApi, startRedis, waitUntil } from './harness.mjs';
 
 const PASS = 'summary-test-passphrase';
 const AUTH = { authorization: PASS, 'content-type': 'application/json' };
@@ -25,7 +25,16 @@ function svgTitle(svg) {
 describe('summary and badges', () => {
   let rds;
   let api;
-  const post = (p) => request(api.port, 'POST', p, { headers: AUTH });
+  // a write, then the replica's mirror at Redis's version of that cluster: the badges are drawn from the mirror,
+  // which hears of the change over pub/sub a moment after the 204
+  const post = async (p) => {
+    const r = await request(api.port, 'POST', p, { headers: AUTH });
+    const cluster = p.split('/')[3];
+    const want = Number(await redis(rds.port, 'GET', `glance:{${cluster}}:ver`));
+    await waitUntil(async () => (await request(api.port, 'GET', '/api/status')).json().clusters
+      .find((c) => c.name === cluster)?.version >= want, { timeoutMs: 3000, message: `the mirror of ${cluster} at ${want}` });
+    return r;
+  };
   const renders = async () => metricValue(await getMetrics(api.port), 'glance_bodies_rendered_total', { body: 'badge' });
 
   before(async () => {
