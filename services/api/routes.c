@@ -703,13 +703,13 @@ void routes_dispose(struct app *app)
     body_cache_dispose(&app->plain_body);
     body_cache_dispose(&app->status_body);
     render_gate_dispose(app->plain_gate);
+    render_gate_dispose(app->status_gate);
     read_queue_dispose(app->shard_reads);
     read_queue_dispose(app->alert_reads);
     free(app->plain_gate);
     free(app->status_gate);
     free(app->shard_reads);
     free(app->alert_reads);
-    render_gate_dispose(app->status_gate);
     free(app->versions);
     app->versions = NULL;
 }
