@@ -24,6 +24,8 @@
  * the event arrives, after Redis set the key, so this only has to cover clocks a few ms apart. */
 #define DEADLINE_TICK_MS 10
 #define DEADLINE_GRACE_MS 10
+/* How long one lowest (this clock - Redis's clock) seen counts: two such windows are kept (see heard_late). */
+#define OFFSET_WINDOW_MS 10000
 
 typedef H2O_VECTOR(uint32_t) shard_list;
 
@@ -41,11 +43,18 @@ struct expiry {
     h2o_timeout_entry_t deadline_tick;
     h2o_timeout_t next_turn;
     h2o_timeout_entry_t flush;
+    expiry_may_expire_cb may_expire;
+    void *may_expire_data;
     int running;              /* a sweep batch is in flight */
     size_t cursor_cluster;    /* where the walk goes on */
     uint32_t cursor_shard;
     uint32_t budget;          /* shards still to check in this tick */
-    uint64_t by_notification, by_sweep, by_deadline;
+    uint64_t by_notification, by_sweep, by_deadline, skipped;
+    /* the least (arrival by this clock - Redis's time of the change) in this window and the last: the clocks' offset
+     * plus the quickest delivery, against which a later arrival's lateness is measured */
+    int64_t offset_min[2];
+    int offset_seen[2];
+    uint64_t offset_window_at;
 };
 
 static void next_batch(struct expiry *e);
@@ -68,12 +77,22 @@ static void on_deadline_expire(void *data, long long turned, const char *err)
     /* a failure is left to the notifications and the sweep */
 }
 
-/* Runs the expire script over each cluster's collected shards, a batch at a time, and empties them. */
+/* Runs the expire script over each cluster's collected shards, a batch at a time, and empties them. Shards the
+ * mirror holds as not expirable are left out: every replica sees each deadline pass and hears each expiry, and by
+ * the time a check is sent the one that turned the shard has often been heard (a notification fired by that
+ * replica's own check comes just before its change, in the same read). Each such check would cost Redis a script
+ * call's share of work for nothing, three replicas times two paths for every shard in a mass expiry. */
 static void send_checks(struct expiry *e, shard_list *sets, store_count_cb cb)
 {
-    size_t cluster, off;
+    size_t cluster, off, i, kept;
 
     for (cluster = 0; cluster != e->conf->num_clusters; ++cluster) {
+        for (i = kept = 0; i != sets[cluster].size; ++i) {
+            if (e->may_expire(e->may_expire_data, cluster, sets[cluster].entries[i]))
+                sets[cluster].entries[kept++] = sets[cluster].entries[i];
+        }
+        e->skipped += sets[cluster].size - kept;
+        sets[cluster].size = kept;
         for (off = 0; off < sets[cluster].size; off += STORE_MAX_BATCH) {
             size_t n = sets[cluster].size - off < STORE_MAX_BATCH ? sets[cluster].size - off : STORE_MAX_BATCH;
             /* one that cannot be sent (Redis just went) is left to the sweep after the reconnect */
@@ -178,12 +197,15 @@ static void on_tick(h2o_timeout_entry_t *entry)
     h2o_timeout_link(e->loop, &e->interval, &e->tick);
 }
 
-struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct store *store)
+struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct store *store, expiry_may_expire_cb may_expire,
+                          void *may_expire_data)
 {
     struct expiry *e = h2o_mem_alloc(sizeof(*e));
     size_t i, total = 0;
 
     *e = (struct expiry){loop, conf, store};
+    e->may_expire = may_expire;
+    e->may_expire_data = may_expire_data;
     e->heard = h2o_mem_alloc(sizeof(*e->heard) * conf->num_clusters);
     memset(e->heard, 0, sizeof(*e->heard) * conf->num_clusters);
     e->due = h2o_mem_alloc(sizeof(*e->due) * conf->num_clusters);
@@ -226,12 +248,38 @@ void expiry_free(struct expiry *e)
     free(e);
 }
 
-void expiry_on_heard(struct expiry *e, size_t cluster, uint32_t shard, int healthy)
+/* How much later than usual a change set at `set_ms` (Redis's clock) arrived at `now` (this clock). A replica busy
+ * with a burst of writes hears their changes hundreds of milliseconds after Redis made them; a deadline counted from
+ * hearing would be that much late, while the key runs out on Redis's clock. The usual delay is the least
+ * (arrival - set) seen lately, which also holds the two clocks' offset, so clocks a little apart cost nothing; two
+ * windows are kept so that the least never comes from a single sample, and an offset that moves (a clock stepped)
+ * is forgotten within two windows. */
+static uint64_t heard_late(struct expiry *e, uint64_t now, int64_t set_ms)
 {
-    uint64_t at = 0;
+    int64_t seen = (int64_t)now - set_ms, least;
+
+    if (now - e->offset_window_at >= OFFSET_WINDOW_MS) {
+        e->offset_min[1] = e->offset_min[0];
+        e->offset_seen[1] = e->offset_seen[0];
+        e->offset_seen[0] = 0;
+        e->offset_window_at = now;
+    }
+    if (!e->offset_seen[0] || seen < e->offset_min[0]) {
+        e->offset_min[0] = seen;
+        e->offset_seen[0] = 1;
+    }
+    least = e->offset_min[0];
+    if (e->offset_seen[1] && e->offset_min[1] < least)
+        least = e->offset_min[1];
+    return (uint64_t)(seen - least);
+}
+
+void expiry_on_heard(struct expiry *e, size_t cluster, uint32_t shard, int healthy, int64_t set_ms)
+{
+    uint64_t now = h2o_now(e->loop), at = 0, late = set_ms > 0 ? heard_late(e, now, set_ms) : 0;
 
     if (healthy)
-        at = h2o_now(e->loop) + (uint64_t)e->conf->health_timeout_s * 1000 + DEADLINE_GRACE_MS;
+        at = now - late + (uint64_t)e->conf->health_timeout_s * 1000 + DEADLINE_GRACE_MS;
     deadlines_set(e->deadlines, e->first_id[cluster] + shard, at);
 }
 
@@ -262,4 +310,9 @@ uint64_t expiry_by_sweep(struct expiry *e)
 uint64_t expiry_by_deadline(struct expiry *e)
 {
     return e->by_deadline;
+}
+
+uint64_t expiry_checks_skipped(struct expiry *e)
+{
+    return e->skipped;
 }

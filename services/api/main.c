@@ -260,7 +260,17 @@ static void on_bus_event(void *data, const struct codec_event *ev)
     /* every status but unknown and unhealthy, and every ping, has just set the shard's health key */
     if (cluster >= 0)
         expiry_on_heard(app->expiry, (size_t)cluster, ev->shard,
-                        ev->kind == EVENT_PING || shard_state_is_reported_alive(ev->state));
+                        ev->kind == EVENT_PING || shard_state_is_reported_alive(ev->state),
+                        ev->kind == EVENT_PING ? 0 : ev->since_ms);
+}
+
+/* The expiry's filter: a shard the mirror holds, in sync, as unhealthy or unknown has nothing to expire. Out of sync
+ * (starting, or after a gap) the mirror knows nothing for sure, so every check goes to Redis. */
+static int may_expire(void *data, size_t cluster, uint32_t shard)
+{
+    const struct mirror_cluster *c = mirror_cluster(((struct app *)data)->mirror, cluster);
+
+    return !c->synced || shard >= c->conf->shards || shard_state_is_reported_alive(c->states[shard]);
 }
 
 static void on_bus_expired(void *data, size_t cluster, uint32_t shard)
@@ -364,7 +374,7 @@ int main(int argc, char **argv)
     app.mirror = mirror_new(app.loop, &conf, app.store,
                             &(struct mirror_listener){on_mirror_change, on_mirror_ping, on_mirror_synced, &app});
     app.feed = feed_new(app.loop, &conf, app.mirror);
-    app.expiry = expiry_new(app.loop, &conf, app.store);
+    app.expiry = expiry_new(app.loop, &conf, app.store, may_expire, &app);
     app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror);
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.history = history_new(app.loop, app.store, &conf);

@@ -96,6 +96,10 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
     put_metric(buf, "glance_expired_by_deadline_total",
                "Shards this replica turned unhealthy when their deadline passed without a ping.", "counter",
                expiry_by_deadline(app->expiry));
+    put_metric(buf, "glance_expiry_checks_skipped_total",
+               "Deadlines and expiry notifications not checked in Redis: the mirror already held the shard unhealthy or "
+               "unknown (usually turned by another replica).",
+               "counter", expiry_checks_skipped(app->expiry));
     put_metric(buf, "glance_condition_changes_total",
                "Cluster condition changes this replica was the first to record in Redis.", "counter",
                alerts_condition_changes(app->alerts));

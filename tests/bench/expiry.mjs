@@ -1,7 +1,8 @@
 // expiry.mjs -- benchmark: N shards go silent at once; how long past its deadline does each turn unhealthy,
 // and is every transition made exactly once with R replicas listening?
 //
-// Usage: node tests/bench/expiry.mjs [shards=1000] [replicas=3]      (glance-api, the lag on Redis' clock)
+// Usage: node tests/bench/expiry.mjs [shards=1000] [replicas=3] [spread s]  (glance-api, the lag on Redis' clock;
+//        past 10,000 shards they go online in batch reports, over `spread` seconds when given, else at full speed)
 //        node tests/bench/expiry.mjs [shards=1000] baseline          (the Python baseline port)
 // glance-api: the status script stores the time it set the health key (since), the expire script stores the
 // time of the unhealthy transition; lag = unhealthy since - (online since + timeout), both on Redis' clock.
@@ -10,7 +11,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startRedis, startApi, redis, cleanup, waitUntil, clusterStates, countState } from '../integration/harness.mjs';
-import { startBaseline, percentile } from './lib.mjs';
+import { startBaseline, percentile, cpuSeconds } from './lib.mjs';
 
 // long enough that posting every shard and reading the times back ends before the first deadline; the lag is
 // measured from each shard's own deadline, so the length does not change it. 100,000 shards take a few seconds
@@ -81,7 +82,7 @@ function summary(lags) {
 }
 
 /** glance-api: `shards` shards on `replicas` replicas go silent at once. Starts and stops its own processes. */
-export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
+export async function expiryGlance({ shards = 1000, replicas = 3, spreadS = 0 } = {}) {
   const r = await startRedis();
   // the expiry settings of the shipped deploy/redis.conf
   for (const line of readFileSync(new URL('../../deploy/redis.conf', import.meta.url), 'utf8').split('\n')) {
@@ -98,8 +99,15 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   if (shards <= 10000) {
     await inParallel(shards, 32, (id) => post(apis[id % replicas].port, agent, `/api/status/main/${id}/3`));
   } else { // as large bots report: a batch per process, each shard's state in it
-    await inParallel(Math.ceil(shards / BATCH), 8, (b) => postJson(apis[b % replicas].port, agent, '/api/clusters/main/report',
-      { shards: Array.from({ length: Math.min(BATCH, shards - b * BATCH) }, (_, i) => ({ id: b * BATCH + i, state: 3 })) }));
+    // with a spread, batch b goes at b / batches of it, so that the deadlines fall at a set rate whatever the build's
+    // write speed (without one, as fast as the replicas take them: a faster write path makes a denser wave)
+    const batches = Math.ceil(shards / BATCH), start = Date.now();
+    const slot = (b) => new Promise((res) => setTimeout(res, Math.max(0, start + (spreadS * 1000 * b) / batches - Date.now())));
+    await inParallel(batches, 8, async (b) => {
+      if (spreadS) await slot(b);
+      await postJson(apis[b % replicas].port, agent, '/api/clusters/main/report',
+        { shards: Array.from({ length: Math.min(BATCH, shards - b * BATCH) }, (_, i) => ({ id: b * BATCH + i, state: 3 })) });
+    });
   }
   const onlineSince = await hashNumbers(r.port, 'glance:{main}:since');
   // every shard went unknown -> online: that is `shards` versions; what follows them are expiries
@@ -108,13 +116,26 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   if (states.some((v) => v !== 3)) {
     throw new Error(`a shard expired before every online time was read; raise the health timeout (${TIMEOUT_S} s)`);
   }
+  // what the expiries cost, from here until every shard is unhealthy: Redis's CPU and the replicas'
+  const cpu = () => ({ redis: cpuSeconds(r.pid), replicas: apis.reduce((s, a) => s + cpuSeconds(a.pid), 0), at: Date.now() });
+  await redis(r.port, 'CONFIG', 'RESETSTAT');
+  const cpuBefore = cpu();
   await waitUntil(async () => (await countState(r.port, 'main', 1)) === shards,
     { timeoutMs: 30000 + TIMEOUT_S * 1000, intervalMs: 100, message: `all ${shards} shards to turn unhealthy` });
+  const cpuAfter = cpu();
+  // the commands that took Redis's time meanwhile, the costliest first
+  const commands = (await redis(r.port, 'INFO', 'commandstats')).split('\n')
+    .map((l) => /^cmdstat_(\w+):calls=(\d+),usec=(\d+)/.exec(l)).filter(Boolean)
+    .map((m) => ({ command: m[1], calls: Number(m[2]), ms: Math.round(Number(m[3]) / 1000) }))
+    .sort((a, b) => b.ms - a.ms).slice(0, 4);
   await new Promise((res) => setTimeout(res, 500)); // late duplicates, if any, would show in the version
   const verAfter = Number(await redis(r.port, 'GET', 'glance:{main}:ver'));
   const unhealthySince = await hashNumbers(r.port, 'glance:{main}:since');
   const lags = [];
   for (const [id, t] of unhealthySince) lags.push(t - (onlineSince.get(id) + TIMEOUT_S * 1000));
+  // the deadlines fall as the shards were set online: how many a second that is, Redis's rate to keep up with
+  let first = Infinity, last = -Infinity;
+  for (const t of onlineSince.values()) { first = Math.min(first, t); last = Math.max(last, t); }
   let byNotification = 0, bySweep = 0, byDeadline = 0;
   for (const api of apis) {
     const text = await (await fetch(`${api.url}/metrics`)).text();
@@ -127,7 +148,10 @@ export async function expiryGlance({ shards = 1000, replicas = 3 } = {}) {
   await r.stop();
   return {
     shards, replicas, health_timeout_s: TIMEOUT_S, transitions: verAfter - verBefore, lag_ms: summary(lags),
+    deadlines_within_ms: last - first, deadlines_per_s: Math.round(shards / Math.max(0.001, (last - first) / 1000)),
     by_deadline: byDeadline, by_notification: byNotification, by_sweep: bySweep,
+    expiry_phase: { seconds: (cpuAfter.at - cpuBefore.at) / 1000, redis_cpu_s: Math.round((cpuAfter.redis - cpuBefore.redis) * 100) / 100,
+      replicas_cpu_s: Math.round((cpuAfter.replicas - cpuBefore.replicas) * 100) / 100, commands },
   };
 }
 
@@ -167,7 +191,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const out = process.argv[3] === 'baseline'
       ? await expiryBaseline({ shards })
-      : await expiryGlance({ shards, replicas: Number(process.argv[3] || 3) });
+      : await expiryGlance({ shards, replicas: Number(process.argv[3] || 3), spreadS: Number(process.argv[4] || 0) });
     console.log(JSON.stringify(out));
   } finally {
     await cleanup();

@@ -243,3 +243,31 @@ describe("the replica's own deadlines", { timeout: 20000 }, () => {
     assert.equal(await ver('fleet'), v0 + N);
   });
 });
+
+describe('checks the mirror rules out', { timeout: 20000 }, () => {
+  const skipped = async () => {
+    let sum = 0;
+    for (const r of replicas) sum += metricValue(await getMetrics(r.port), 'glance_expiry_checks_skipped_total');
+    return sum;
+  };
+
+  it('an expiry heard for a shard every mirror holds unhealthy costs Redis no check, and changes nothing', async () => {
+    const [a] = replicas;
+    await post(a, '/api/status/main/10/1');
+    for (const r of replicas) {
+      await waitUntil(async () => (await request(r.port, 'GET', '/api/status')).json().clusters[0].states[10] === 1,
+        { timeoutMs: 3000, message: `replica ${r.port}'s mirror to hold shard 10 unhealthy` });
+    }
+    const before0 = await skipped();
+    const v0 = await ver('main');
+    // a health key that runs out for it anyway (as one set by hand, or a ping's that lost a race): every replica
+    // hears the expiry
+    await redis(rds.port, 'SET', 'glance:{main}:hb:10', '1', 'PX', '50');
+    await sleep(100);
+    await redis(rds.port, 'EXISTS', 'glance:{main}:hb:10'); // expired on access, if the sampler has not yet
+    await waitUntil(async () => (await skipped()) >= before0 + replicas.length,
+      { timeoutMs: 3000, message: 'each replica to leave the expiry out' });
+    assert.equal(await ver('main'), v0, 'no transition');
+    assert.equal(await hget('main', 10), '1');
+  });
+});

@@ -106,6 +106,9 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     const midnight = Math.floor(now / DAY) * DAY;
     const at = midnight - 1234; // two shards online since 1.234 s before the last midnight
     await redis(rds.port, 'SET', key('other', 'states'), '33');
+    // with their health keys: an online shard without one is turned unhealthy by the next sweep (within a second,
+    // three replicas sweeping), a change this test would then find in the buckets
+    for (const id of [0, 1]) await redis(rds.port, 'SET', key('other', `hb:${id}`), '1', 'EX', '600');
     await redis(rds.port, 'HSET', key('other', 'history'), 'at', at, 'n', '0 0 2 0 0 0');
     const r = await request(apis[1].port, 'POST', '/api/status/other/0/1', { headers: AUTH });
     assert.equal(r.status, 204, r.body);
@@ -293,6 +296,91 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
       assert.deepEqual(c.flapping, Array.from({ length: 1000 }, (_, i) => 1500 + i), 'the latest to flap, in id order');
     } finally {
       await api.stop();
+    }
+  });
+
+  it('accounts shards that expire in one batch as it would the same changes one by one', async () => {
+    // four shards online, then their health keys gone at once: the next sweep turns all four in one script call
+    // (the maintenance window an earlier test opened on this cluster goes too: the model knows none)
+    for (const k of ['states', 'since', 'history', 'log', 'recent', 'maint']) await redis(rds.port, 'DEL', key('other', k));
+    const v0 = Number(await redis(rds.port, 'GET', key('other', 'ver')));
+    const changes = [];
+    for (let id = 0; id < 4; id++) {
+      const r = await request(apis[id % 3].port, 'POST', `/api/status/other/${id}/3`, { headers: AUTH });
+      assert.equal(r.status, 204, r.body);
+      changes.push({ t: Number(await redis(rds.port, 'HGET', key('other', 'since'), id)), from: 0, to: 3 });
+      await sleep(5);
+    }
+    await sleep(50);
+    await redis(rds.port, 'DEL', ...[0, 1, 2, 3].map((id) => key('other', `hb:${id}`)));
+    await waitUntil(async () => (await redis(rds.port, 'GET', key('other', 'states'))) === '1111',
+      { timeoutMs: 5000, message: 'the sweep to turn the four shards unhealthy' });
+    await sleep(1500); // every replica has swept since: a second transition, if any, would be made by now
+    const since = await Promise.all([0, 1, 2, 3].map(async (id) => Number(await redis(rds.port, 'HGET', key('other', 'since'), id))));
+    assert.ok(since.every((t) => t === since[0]), `one batch, one time: ${since}`);
+    for (let id = 0; id < 4; id++) changes.push({ t: since[id], from: 3, to: 1 });
+    const want = model(changes);
+    const { out, all } = await buckets(rds.port, 'other');
+    assert.deepEqual(out, want.out);
+    assert.equal(all.n, '4 0 0 0 0 0');
+    assert.equal(Number(all.at), since[0]);
+    // exactly one transition each, in the log and in each story, and one version each, events without a gap
+    const v = Number(await redis(rds.port, 'GET', key('other', 'ver')));
+    assert.equal(v - v0, 8);
+    const log = (await request(apis[0].port, 'GET', '/api/history/other?count=8')).json().transitions;
+    assert.deepEqual(log.slice(0, 4).map((x) => [x.from, x.to, x.at_ms]).sort(), [0, 1, 2, 3].map(() => [3, 1, since[0]]));
+    assert.deepEqual(log.slice(0, 4).map((x) => x.shard).sort(), [0, 1, 2, 3]);
+    for (let id = 0; id < 4; id++) {
+      const s = (await request(apis[id % 3].port, 'GET', `/api/status/other/${id}`)).json();
+      assert.deepEqual(s.transitions.map((x) => [x.from, x.to]), [[3, 1], [0, 3]], `shard ${id}`);
+    }
+    for (const a of apis) {
+      await waitUntil(async () => {
+        const c = (await request(a.port, 'GET', '/api/status')).json().clusters.find((x) => x.name === 'other');
+        return c.version === v && c.states.join('') === '1111';
+      }, { timeoutMs: 3000, message: `replica ${a.port}'s mirror at version ${v} with every shard unhealthy` });
+    }
+  });
+
+  it('accounts a batch report\'s changes as it would the same changes one by one', async () => {
+    // the four shards of `other` unhealthy since the test above; one report brings them back in three ways
+    const { all: before } = await buckets(rds.port, 'other');
+    const v0 = Number(await redis(rds.port, 'GET', key('other', 'ver')));
+    const t0 = Number(before.at);
+    await sleep(20);
+    const r = await request(apis[1].port, 'POST', '/api/clusters/other/report', { headers: AUTH,
+      body: JSON.stringify({ shards: [{ id: 0, state: 3 }, { id: 1, state: 5 }, { id: 2 }, { id: 3, state: 1 }] }) });
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json(), { reported: 4, changed: 3 }, 'shard 3 was unhealthy already: its item is a ping');
+    const since = await Promise.all([0, 1, 2].map(async (id) => Number(await redis(rds.port, 'HGET', key('other', 'since'), id))));
+    assert.ok(since.every((t) => t === since[0] && t > t0), `one report, one time: ${since} after ${t0}`);
+    const want = model([{ t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 },
+      { t: since[0], from: 1, to: 3 }, { t: since[0], from: 1, to: 5 }, { t: since[0], from: 1, to: 3 }]);
+    const { out, all } = await buckets(rds.port, 'other');
+    // what the stretch since the last change added: four shards unhealthy for (since - t0) ms, in this hour and day
+    const added = {};
+    for (const [f, v] of Object.entries(out)) added[f] = v.map((x, i) => x - (before[f] ? Number(before[f].split(' ')[i]) : 0));
+    for (const f of Object.keys(added)) if (added[f].every((x) => x === 0)) delete added[f];
+    assert.deepEqual(added, want.out);
+    assert.equal(all.n, '1 0 2 0 1 0');
+    const v = Number(await redis(rds.port, 'GET', key('other', 'ver')));
+    assert.equal(v - v0, 3);
+    // a replica rereads a log at most once a second after a change
+    let log = [];
+    await waitUntil(async () => {
+      log = (await request(apis[0].port, 'GET', '/api/history/other?count=3')).json().transitions;
+      return log.every((x) => x.at_ms === since[0]);
+    }, { timeoutMs: 3000, message: 'the report\'s changes in the log' });
+    assert.deepEqual(log.map((x) => [x.shard, x.from, x.to, x.at_ms]).sort(), [[0, 1, 3, since[0]], [1, 1, 5, since[0]], [2, 1, 3, since[0]]]);
+    for (const [id, to] of [[0, 3], [1, 5], [2, 3]]) {
+      const st = (await request(apis[2].port, 'GET', `/api/status/other/${id}`)).json();
+      assert.deepEqual(st.transitions.slice(0, 2).map((x) => [x.from, x.to]), [[1, to], [3, 1]], `shard ${id}`);
+    }
+    for (const a of apis) {
+      await waitUntil(async () => {
+        const c = (await request(a.port, 'GET', '/api/status')).json().clusters.find((x) => x.name === 'other');
+        return c.version === v && c.states.join('') === '3531';
+      }, { timeoutMs: 3000, message: `replica ${a.port}'s mirror at version ${v} with the report's states` });
     }
   });
 

@@ -18,8 +18,9 @@ for i = 1, items do
   end
 end
 
-local h = history_keys(5, ARGV[3])
-local changed, ids, figured, pinged = 0, {}, {}, {}
+-- one time for the whole report, taken before its health keys are set: its changes' since, its figures' time
+local h, now = history_keys(5, ARGV[3]), now_ms()
+local changes, ids, figured, pinged = {}, {}, {}, {}
 for i = 1, items do
   local a = FIRST + (i - 1) * ITEM
   local id, state = ARGV[a], ARGV[a + 1]
@@ -27,8 +28,10 @@ for i = 1, items do
   local old = get_state(KEYS[1], id)
   if state == '' then state = old == '1' and '3' or old end
   if old ~= state then
-    change(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], id, state, old, h)
-    changed = changed + 1
+    -- made together below, the accounting once for the report
+    changes[#changes + 1] = id
+    changes[#changes + 1] = old or false
+    changes[#changes + 1] = state
   else
     pinged[#pinged + 1] = struct.pack('>I4', tonumber(id))
   end
@@ -38,6 +41,9 @@ for i = 1, items do
   end
 end
 
+if #changes > 0 then
+  change_all(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], changes, h, now)
+end
 if #pinged > 0 then
   redis.call('PUBLISH', ARGV[1], cmsgpack.pack({3, ARGV[2], table.concat(pinged)}))
 end
@@ -48,7 +54,7 @@ end
 -- are read and written alone, so that a scattered report never moves much more than its own. (A call each way per
 -- shard made a report of 16 cost Redis about a third more than the hash's HMGET and HSET had.)
 if #ids > 0 then
-  local now, lo, hi = now_ms(), math.huge, -1
+  local lo, hi = math.huge, -1
   for _, id in ipairs(ids) do
     local n = tonumber(id)
     if n < lo then lo = n end
@@ -74,4 +80,4 @@ if #ids > 0 then
     end
   end
 end
-return changed
+return #changes / 3
