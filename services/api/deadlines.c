@@ -105,6 +105,11 @@ void deadlines_set(struct deadlines *d, uint32_t id, uint64_t at)
      * health timeout) */
 }
 
+uint64_t deadlines_next(struct deadlines *d)
+{
+    return d->size != 0 ? d->heap[0].at : 0;
+}
+
 int deadlines_pop_due(struct deadlines *d, uint64_t now, uint32_t *id)
 {
     while (d->size != 0 && d->heap[0].at <= now) {

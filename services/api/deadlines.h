@@ -21,6 +21,10 @@ void deadlines_set(struct deadlines *d, uint32_t id, uint64_t at);
  * when none is due. */
 int deadlines_pop_due(struct deadlines *d, uint64_t now, uint32_t *id);
 
+/* The earliest time an id may come due (ms), or 0 when none has a deadline. An id whose deadline moved later since
+ * may still sit at this time: deadlines_pop_due then finds nothing due yet. */
+uint64_t deadlines_next(struct deadlines *d);
+
 /* Ids with a deadline (for tests and metrics). */
 size_t deadlines_count(struct deadlines *d);
 

@@ -12,18 +12,29 @@
  * checked per tick, so a huge fleet cannot monopolise Redis. */
 #include "expiry.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 #include "deadlines.h"
 #include "log.h"
 
 #define SWEEP_BATCH STORE_MAX_BATCH
 #define SWEEP_PER_TICK 20000
 #define SWEEP_INTERVAL_MS 1000
-/* How often due deadlines are looked for, and how long after one the check runs: the deadline is taken when
- * the event arrives, after Redis set the key, so this only has to cover clocks a few ms apart. */
-#define DEADLINE_TICK_MS 10
-#define DEADLINE_GRACE_MS 10
+/* How long after a deadline its check runs. A deadline is never before the key runs out: a status's key is set
+ * before Redis takes the change's time, a batch report's keys run out at its time exactly (PXAT), a ping's deadline
+ * is counted from when it was heard, and the clocks' offset is measured (heard_late); this covers the rest, such
+ * as a clock that moved a little within a window. */
+#define DEADLINE_GRACE_MS 2
+/* A timer (timerfd) wakes the replica at the next deadline, not a tick: an idle replica with no deadline is not
+ * woken at all. In a wave of deadlines it wakes at most this often, so that the due shards go in batches (each
+ * batch is one script call) rather than one call a shard. */
+#define DEADLINE_BATCH_MS 2
+/* Due deadlines wait while Redis is away; they are looked at again this often (and when it is back). */
+#define DEADLINE_RETRY_MS 100
 /* How long one lowest (this clock - Redis's clock) seen counts: two such windows are kept (see heard_late). */
 #define OFFSET_WINDOW_MS 10000
 
@@ -39,8 +50,8 @@ struct expiry {
     shard_list *due;             /* per cluster: deadlines that passed, being sent */
     struct deadlines *deadlines; /* by shard id across clusters: cluster c's shards start at first_id[c] */
     uint32_t *first_id;
-    h2o_timeout_t deadline_interval;
-    h2o_timeout_entry_t deadline_tick;
+    h2o_socket_t *deadline_timer; /* a timerfd, armed for the next deadline */
+    uint64_t timer_at;            /* when it is armed for (this clock, ms); 0 when it is not */
     h2o_timeout_t next_turn;
     h2o_timeout_entry_t flush;
     expiry_may_expire_cb may_expire;
@@ -123,16 +134,37 @@ static size_t cluster_of(const struct expiry *e, uint32_t id)
     return lo;
 }
 
-static void on_deadline_tick(h2o_timeout_entry_t *entry)
+/* Arms the timer for `at` (0: disarms it). */
+static void arm_timer(struct expiry *e, uint64_t at)
 {
-    struct expiry *e = H2O_STRUCT_FROM_MEMBER(struct expiry, deadline_tick, entry);
+    struct itimerspec when = {{0, 0}, {0, 0}};
     uint64_t now = h2o_now(e->loop);
+
+    if (at != 0) {
+        uint64_t wait = at > now ? at - now : 0;
+        when.it_value.tv_sec = (time_t)(wait / 1000);
+        when.it_value.tv_nsec = wait != 0 ? (long)(wait % 1000) * 1000000 : 1; /* zero would disarm it */
+    }
+    if (timerfd_settime(h2o_socket_get_fd(e->deadline_timer), 0, &when, NULL) != 0)
+        h2o_fatal("timerfd_settime failed");
+    e->timer_at = at;
+}
+
+static void on_deadline_timer(h2o_socket_t *sock, const char *err)
+{
+    struct expiry *e = sock->data;
+    uint64_t now = h2o_now(e->loop), next, expirations;
     uint32_t id;
     int any = 0;
 
-    h2o_timeout_link(e->loop, &e->deadline_interval, &e->deadline_tick);
-    if (!store_ready(e->store))
-        return; /* they stay due until Redis is back */
+    (void)err;
+    if (read(h2o_socket_get_fd(sock), &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        h2o_fatal("cannot read the deadline timer");
+    e->timer_at = 0;
+    if (!store_ready(e->store)) {
+        arm_timer(e, now + DEADLINE_RETRY_MS); /* they stay due until Redis is back */
+        return;
+    }
     while (deadlines_pop_due(e->deadlines, now, &id)) {
         size_t cluster = cluster_of(e, id);
         h2o_vector_reserve(NULL, &e->due[cluster], e->due[cluster].size + 1);
@@ -141,6 +173,8 @@ static void on_deadline_tick(h2o_timeout_entry_t *entry)
     }
     if (any)
         send_checks(e, e->due, on_deadline_expire);
+    if ((next = deadlines_next(e->deadlines)) != 0)
+        arm_timer(e, next > now + DEADLINE_BATCH_MS ? next : now + DEADLINE_BATCH_MS);
 }
 
 static void on_sweep(void *data, long long turned, const char *err)
@@ -221,9 +255,13 @@ struct expiry *expiry_new(h2o_loop_t *loop, const struct conf *conf, struct stor
     h2o_timeout_init(loop, &e->interval, SWEEP_INTERVAL_MS);
     e->tick.cb = on_tick;
     h2o_timeout_link(loop, &e->interval, &e->tick);
-    h2o_timeout_init(loop, &e->deadline_interval, DEADLINE_TICK_MS);
-    e->deadline_tick.cb = on_deadline_tick;
-    h2o_timeout_link(loop, &e->deadline_interval, &e->deadline_tick);
+    {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd == -1 || (e->deadline_timer = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ)) == NULL)
+            h2o_fatal("cannot make the deadline timer");
+        e->deadline_timer->data = e;
+        h2o_socket_read_start(e->deadline_timer, on_deadline_timer);
+    }
     return e;
 }
 
@@ -233,10 +271,9 @@ void expiry_free(struct expiry *e)
 
     h2o_timeout_unlink(&e->tick);
     h2o_timeout_unlink(&e->flush);
-    h2o_timeout_unlink(&e->deadline_tick);
     h2o_timeout_dispose(e->loop, &e->interval);
     h2o_timeout_dispose(e->loop, &e->next_turn);
-    h2o_timeout_dispose(e->loop, &e->deadline_interval);
+    h2o_socket_close(e->deadline_timer); /* closes the timerfd */
     for (i = 0; i != e->conf->num_clusters; ++i) {
         free(e->heard[i].entries);
         free(e->due[i].entries);
@@ -274,13 +311,27 @@ static uint64_t heard_late(struct expiry *e, uint64_t now, int64_t set_ms)
     return (uint64_t)(seen - least);
 }
 
+/* The wall clock now, in ms, as h2o_now counts. h2o_now is read once a turn of the loop, and a turn that reads a
+ * burst of events can run for tens of milliseconds: the events read late in it were heard later than it says, and
+ * a deadline counted from it would come before the key runs out. */
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void expiry_on_heard(struct expiry *e, size_t cluster, uint32_t shard, int healthy, int64_t set_ms)
 {
-    uint64_t now = h2o_now(e->loop), at = 0, late = set_ms > 0 ? heard_late(e, now, set_ms) : 0;
+    uint64_t now = wall_ms(), at = 0, late = set_ms > 0 ? heard_late(e, now, set_ms) : 0;
 
     if (healthy)
         at = now - late + (uint64_t)e->conf->health_timeout_s * 1000 + DEADLINE_GRACE_MS;
     deadlines_set(e->deadlines, e->first_id[cluster] + shard, at);
+    /* deadlines mostly come in order (now + the timeout): the timer is moved only for an earlier one */
+    if (at != 0 && (e->timer_at == 0 || at < e->timer_at))
+        arm_timer(e, at);
 }
 
 void expiry_on_expired(struct expiry *e, size_t cluster, uint32_t shard)
@@ -295,6 +346,8 @@ void expiry_on_store_ready(struct expiry *e)
 {
     e->running = 0; /* a batch in flight on the old connection has been answered with an error */
     start_pass(e);
+    if (deadlines_next(e->deadlines) != 0)
+        arm_timer(e, h2o_now(e->loop)); /* what came due while Redis was away */
 }
 
 uint64_t expiry_by_notification(struct expiry *e)

@@ -354,6 +354,11 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     assert.deepEqual(r.json(), { reported: 4, changed: 3 }, 'shard 3 was unhealthy already: its item is a ping');
     const since = await Promise.all([0, 1, 2].map(async (id) => Number(await redis(rds.port, 'HGET', key('other', 'since'), id))));
     assert.ok(since.every((t) => t === since[0] && t > t0), `one report, one time: ${since} after ${t0}`);
+    // and every health key of the report, the ping's too, runs out one timeout (30 s) after that time, to the
+    // millisecond: a replica's deadline, counted from it, never comes before the key is gone
+    for (const id of [0, 1, 2, 3]) {
+      assert.equal(Number(await redis(rds.port, 'PEXPIRETIME', key('other', `hb:${id}`))), since[0] + 30000, `hb:${id}`);
+    }
     const want = model([{ t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 }, { t: t0, from: 0, to: 1 },
       { t: since[0], from: 1, to: 3 }, { t: since[0], from: 1, to: 5 }, { t: since[0], from: 1, to: 3 }]);
     const { out, all } = await buckets(rds.port, 'other');

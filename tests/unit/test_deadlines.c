@@ -96,6 +96,30 @@ TEST(test_deadlines_ignore_ids_out_of_range)
     deadlines_free(d);
 }
 
+/* The timer is armed for deadlines_next: the earliest deadline, never later than any id's; a refreshed one may still
+ * show its old time (a wake-up that finds nothing due), and none at all shows 0. */
+TEST(test_deadlines_next_is_the_earliest_time_any_may_come_due)
+{
+    struct deadlines *d = deadlines_new(4);
+    uint32_t id;
+
+    CHECK_EQ_U64(deadlines_next(d), 0);
+    deadlines_set(d, 1, 300);
+    deadlines_set(d, 2, 200);
+    deadlines_set(d, 3, 400);
+    CHECK_EQ_U64(deadlines_next(d), 200);
+    deadlines_set(d, 2, 500); /* refreshed: still at 200 in the heap until it comes up */
+    CHECK(deadlines_next(d) <= 200);
+    CHECK(deadlines_pop_due(d, 250, &id) == 0);
+    CHECK_EQ_U64(deadlines_next(d), 300);
+    CHECK(deadlines_pop_due(d, 300, &id) == 1);
+    CHECK_EQ_U64(id, 1);
+    CHECK_EQ_U64(deadlines_next(d), 400);
+    CHECK(deadlines_pop_due(d, 1000, &id) == 1 && deadlines_pop_due(d, 1000, &id) == 1);
+    CHECK_EQ_U64(deadlines_next(d), 0);
+    deadlines_free(d);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -105,6 +129,7 @@ int main(void)
         CHECK_CASE(test_deadlines_a_forgotten_deadline_never_comes_out),
         CHECK_CASE(test_deadlines_each_id_comes_out_once_however_often_it_was_set),
         CHECK_CASE(test_deadlines_ignore_ids_out_of_range),
+        CHECK_CASE(test_deadlines_next_is_the_earliest_time_any_may_come_due),
     };
 
     return CHECK_RUN(cases);

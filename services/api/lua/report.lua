@@ -18,13 +18,16 @@ for i = 1, items do
   end
 end
 
--- one time for the whole report, taken before its health keys are set: its changes' since, its figures' time
+-- one time for the whole report: its changes' since, its figures' time, and its health keys run out a timeout after
+-- it to the millisecond (PXAT), all together, however long the script takes (a replica's deadline for them is
+-- counted from that time: never before the keys are gone)
 local h, now = history_keys(5, ARGV[3]), now_ms()
+local expires = int(now + tonumber(ARGV[4]) * 1000)
 local changes, ids, figured, pinged = {}, {}, {}, {}
 for i = 1, items do
   local a = FIRST + (i - 1) * ITEM
   local id, state = ARGV[a], ARGV[a + 1]
-  redis.call('SET', KEYS[9 + i], '1', 'EX', ARGV[4])
+  redis.call('SET', KEYS[9 + i], '1', 'PXAT', expires)
   local old = get_state(KEYS[1], id)
   if state == '' then state = old == '1' and '3' or old end
   if old ~= state then
