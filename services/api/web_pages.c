@@ -289,8 +289,10 @@ static h2o_buffer_t *guild_tags(struct app *app, uint64_t guild, uint64_t bot, i
     }
     if (worst == SIZE_MAX)
         worst = 0;
-    key |= 1;
-    slot = &p->guilds[key % GUILD_SLOTS];
+    key |= 1; /* never 0, which marks an empty slot */
+    /* the slot from the key's high half: FNV-1a's low bits mix poorly (servers on neighbouring shards of two clusters
+     * came out in one slot, so the cache held one preview), and with the lowest set only odd slots were used */
+    slot = &p->guilds[(key >> 32) % GUILD_SLOTS];
     if (slot->key == key)
         return slot->tags;
 

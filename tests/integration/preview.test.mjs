@@ -164,6 +164,31 @@ describe('link previews', () => {
   });
 });
 
+describe('guild previews kept', () => {
+  let api;
+  const renders = async () => metricValue(await getMetrics(api.port), 'glance_bodies_rendered_total', { body: 'preview' });
+
+  before(async () => {
+    const rds = await startRedis();
+    api = await startApi({ redisPort: rds.port, bots: 'main:360;eu:16' });
+  });
+  after(cleanup);
+
+  it('holds the previews of nine servers on neighbouring shards at once (the slots are spread over all sixteen)', async () => {
+    // servers on shards 100..118 of main (and of eu): these nine land in nine different slots of the sixteen, for
+    // every shard unknown; asked for in turn, then again, none is rendered a second time. When the slot came from
+    // FNV's low bits, neighbouring shards shared one (every request rendered), and only the odd eight slots were
+    // used, so nine could never be held
+    const shards = [100, 101, 102, 103, 104, 109, 110, 111, 118];
+    const url = (s) => `/?guild=${(BigInt(s) << 22n).toString()}`;
+    for (const s of shards) assert.equal((await request(api.port, 'GET', url(s))).status, 200);
+    const before0 = await renders();
+    assert.equal(before0, shards.length, 'one render each the first time');
+    for (const s of shards) await request(api.port, 'GET', url(s));
+    assert.equal(await renders(), before0, 'none rendered again');
+  });
+});
+
 describe('framing policy', () => {
   let rds;
   let root; // a web root of its own, so the widget's page is known here
