@@ -13,7 +13,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startRedis, startApi, redis, request, cleanup, waitUntil } from '../integration/harness.mjs';
+import { startRedis, startApi, redis, cleanup, snapshotAt } from '../integration/harness.mjs';
 import { launch, newPage, closeBrowsers, waitLive, postAtRate, OUT_DIR } from './browser.mjs';
 import { seedShards, coldLoad, spread } from './firstpaint.mjs';
 
@@ -179,13 +179,8 @@ describe(`a bot of ${SHARDS.toLocaleString('en-US')} shards`, { timeout: 90000 }
       assert.equal(sent.failed, 0, `${sent.failed} POSTs failed`);
       const v1 = Number(await redis(rds.port, 'GET', 'glance:{main}:ver'));
       const changed = v1 - v0;
-      // the mirror takes each write from pub/sub a moment after its 204: the snapshot that holds them all
-      let want = '';
-      await waitUntil(async () => {
-        const c = (await request(api.port, 'GET', '/api/status')).json().clusters[0];
-        want = c.states.join('');
-        return c.version === v1;
-      }, { message: `the replica's snapshot to reach version ${v1}` });
+      // the snapshot that holds them all (the mirror takes each write from pub/sub a moment after its 204)
+      const want = (await snapshotAt(api.port, v1)).states.join('');
       await page.waitForFunction((w) => window.__glance.grid.views[0].states.join('') === w, want, { timeout: 10000 });
       const seen = await stopWatching(page);
       assert.equal(seen.wrong, 0, 'every shard element shows the state the page holds');

@@ -459,6 +459,20 @@ export function request(port, method, reqPath, { headers = {}, body, timeoutMs =
 
 // --------------------------------------------------------------------------------------------- metrics
 
+
+/**
+ * Waits (bounded) until the replica's GET /api/status holds cluster `index` at `version`, and resolves that
+ * cluster's snapshot. The snapshot comes from the mirror, which takes each write from pub/sub a moment after the
+ * write's 204: a read sent the instant the last 204 arrives may not hold it yet.
+ */
+export async function snapshotAt(port, version, { index = 0, timeoutMs = 5000 } = {}) {
+  let cluster;
+  await waitUntil(async () => {
+    cluster = (await request(port, 'GET', '/api/status')).json().clusters[index];
+    return cluster.version === version;
+  }, { timeoutMs, message: `the replica's snapshot to reach version ${version}` });
+  return cluster;
+}
 /** Parses Prometheus text into [{name, labels, value}] (comments skipped). */
 export function parseMetrics(text) {
   const out = [];
