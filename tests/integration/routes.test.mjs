@@ -1,12 +1,15 @@
 // routes.test.mjs -- every public GET route, taken from the replica's own route table (glance-api --routes), holds
 // the two promises public reads make, at 100,000 shards with a bot changing one every few milliseconds:
-//   - a flood of it on replica A does not slow a bot writing through replica B: the bot's 90th percentile stays
-//     within FLOOD_P90_FACTOR times its idle one (measured in the same run) plus FLOOD_P90_SLACK_MS. The 90th, not
-//     the 99th: over the ~400 POSTs of a two-second flood the 99th is the fourth slowest, which one scheduler stall
-//     of a shared machine decides; a read that queues scripts in front of the writes moves the 90th tenfold (GET
-//     /api/history/main?count=1000 before it was shared: 1.4 -> 19.5 ms, p99 3.6 -> 106.8). Both are printed;
+//   - a flood of it on replica A does not slow a bot writing through replica B: the bot's 99th percentile over the
+//     flood stays within FLOOD_P99_FACTOR times its idle one (measured just before, in the same run) plus
+//     FLOOD_P99_SLACK_MS. The flood lasts long enough for at least MIN_FLOODED_POSTS of the bot's POSTs, so that the
+//     99th is the fifth slowest or later and one scheduler stall of a shared machine (one slow POST) cannot decide
+//     it; a read that queues scripts in front of the writes moves it thirtyfold (GET /api/history/main?count=1000
+//     before it was shared: p99 3.6 -> 106.8 ms, p90 1.4 -> 19.5);
 //   - readers of it that never read cost replica A little memory: RSS grows by less than READERS_RSS_MIB with
-//     READERS such readers open (GLANCE_READER_BYTES_MAX_MB is READER_BYTES_MAX_MB here).
+//     READERS such readers open: what GLANCE_READER_BYTES_MAX_MB lets them hold (READER_BYTES_MAX_MB here) and
+//     4 MiB for the connections. 479eca0, which copied /api/figures into every answer and kept a /plain body per
+//     version, grew by 14-15 MiB on both; this code by at most 6.4.
 // A route added to the table later is walked without anyone remembering to. The bounds are measured on the release
 // build; under the sanitizers (whose allocator keeps freed memory in quarantine) the walk only checks that every
 // route answers and the replica survives.
@@ -24,11 +27,12 @@ const SANITIZED = /asan/.test(API_BIN) || Boolean(process.env.ASAN_OPTIONS);
 const SHARDS = 100000;
 const FLOOD_CONNECTIONS = 32;
 const FLOOD_S = SANITIZED ? 1 : 2;
-const FLOOD_P90_FACTOR = 4;
-const FLOOD_P90_SLACK_MS = 10;
+const FLOOD_P99_FACTOR = 3;
+const FLOOD_P99_SLACK_MS = 20;
+const MIN_FLOODED_POSTS = 400;
 const READERS = 100;
-const READERS_RSS_MIB = 48;
-const READER_BYTES_MAX_MB = 16;
+const READERS_RSS_MIB = 12;
+const READER_BYTES_MAX_MB = 8;
 const GUILD = '81384788765712384';
 const NEVER_READ = path.join(REPO_ROOT, 'tests', 'integration', 'never_read.py');
 
@@ -68,7 +72,8 @@ function flood(port, path) {
 
 describe('every public GET route, flooded and read by readers that never read', { timeout: 600000 }, () => {
   let rds;
-  let a; // flooded
+  let a; // flooded: a fresh replica for each route, so that what one route left in its heap cannot hide what the next
+  //        one's readers hold (RSS does not grow while the allocator reuses memory already freed)
   let b; // the bot writes through it
   let stop = false;
   let bot;
@@ -78,9 +83,7 @@ describe('every public GET route, flooded and read by readers that never read', 
   before(async () => {
     rds = await startRedis();
     const env = { GLANCE_READER_BYTES_MAX_MB: READER_BYTES_MAX_MB };
-    a = await startApi({ redisPort: rds.port, bots: `main:${SHARDS};demo:1`, healthTimeout: 600, env });
     b = await startApi({ redisPort: rds.port, bots: `main:${SHARDS};demo:1`, healthTimeout: 600, env });
-    pin(a.pid, 1);
     for (const pid of [b.pid, rds.pid, process.pid]) pin(pid, 0);
     for (let i = 0; i < SHARDS; i += 1000) {
       const shards = Array.from({ length: 1000 }, (_, k) => ({ id: i + k, state: 3, latency_ms: 40 + (k % 50), guilds: 1000 }));
@@ -132,10 +135,14 @@ describe('every public GET route, flooded and read by readers that never read', 
 
   for (const route of routes) {
     it(`GET ${route}: a flood on one replica leaves a bot's writes through another as fast, and readers that never read are bounded`, async (t) => {
+      await a?.stop(); // the last route's
+      a = await startApi({ redisPort: rds.port, bots: `main:${SHARDS};demo:1`, healthTimeout: 600,
+        env: { GLANCE_READER_BYTES_MAX_MB: READER_BYTES_MAX_MB } });
+      pin(a.pid, 1);
       const first = await request(a.port, 'GET', route, { timeoutMs: 10000 });
       assert.ok(first.status < 500, `GET ${route}: ${first.status} ${first.body.slice(0, 200)}`);
       // readers that send the request and never read a byte of the answer
-      await sleep(300); // what the last route left behind settles first
+      await sleep(300); // what the first answer set off settles first
       const rss0 = rssMiB(a.pid);
       const upgrade = route === '/api/feed'
         ? 'Upgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n' : '';
@@ -161,9 +168,10 @@ describe('every public GET route, flooded and read by readers that never read', 
       assert.equal(after.status, 200, 'replica A still answers');
       t.diagnostic(`${route}: ${answered} flood answers; bot p99 ${SANITIZED ? '-' : p99(idle).toFixed(1)} ms idle, ${p99(flooded).toFixed(1)} ms flooded (p90 ${pct(idle, 0.9)?.toFixed(1)} -> ${pct(flooded, 0.9).toFixed(1)}, ${flooded.length} POSTs); RSS +${grown.toFixed(1)} MiB with ${READERS} readers that never read`);
       if (SANITIZED) return;
-      const bound = FLOOD_P90_FACTOR * pct(idle, 0.9) + FLOOD_P90_SLACK_MS;
-      assert.ok(pct(flooded, 0.9) <= bound,
-        `GET ${route} flooded: the bot's p90 ${pct(flooded, 0.9).toFixed(1)} ms > ${bound.toFixed(1)} (idle p90 ${pct(idle, 0.9).toFixed(1)})`);
+      const bound = FLOOD_P99_FACTOR * p99(idle) + FLOOD_P99_SLACK_MS;
+      assert.ok(p99(flooded) <= bound,
+        `GET ${route} flooded: the bot's p99 ${p99(flooded).toFixed(1)} ms > ${bound.toFixed(1)} (idle p99 ${p99(idle).toFixed(1)})`);
+      assert.ok(flooded.length >= MIN_FLOODED_POSTS, `only ${flooded.length} bot POSTs during the flood of ${route}`);
       assert.ok(grown < READERS_RSS_MIB, `GET ${route}: RSS grew by ${grown.toFixed(1)} MiB with ${READERS} readers that never read`);
     });
   }
