@@ -105,6 +105,11 @@ void deadlines_set(struct deadlines *d, uint32_t id, uint64_t at)
      * health timeout) */
 }
 
+uint64_t deadlines_of(const struct deadlines *d, uint32_t id)
+{
+    return id < d->num_ids ? d->latest[id] : 0;
+}
+
 uint64_t deadlines_next(struct deadlines *d)
 {
     return d->size != 0 ? d->heap[0].at : 0;

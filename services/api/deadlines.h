@@ -21,6 +21,9 @@ void deadlines_set(struct deadlines *d, uint32_t id, uint64_t at);
  * when none is due. */
 int deadlines_pop_due(struct deadlines *d, uint64_t now, uint32_t *id);
 
+/* `id`'s deadline (ms), or 0 when it has none. */
+uint64_t deadlines_of(const struct deadlines *d, uint32_t id);
+
 /* The earliest time an id may come due (ms), or 0 when none has a deadline. An id whose deadline moved later since
  * may still sit at this time: deadlines_pop_due then finds nothing due yet. */
 uint64_t deadlines_next(struct deadlines *d);

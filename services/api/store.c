@@ -731,11 +731,10 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
     return run(c);
 }
 
-/* The expire script over shards[0..n), or over first..first+n-1 when `shards` is NULL.
+/* The expire script over shards[0..n).
  * KEYS: states, since, version, the history keys, a health key per shard; ARGV: channel, cluster, the log's length,
  * the shard ids. */
-static int expire_call(struct store *s, size_t cluster, const uint32_t *shards, uint32_t first, size_t n,
-                       store_count_cb cb, void *data)
+int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
     struct call *c;
@@ -750,22 +749,12 @@ static int expire_call(struct store *s, size_t cluster, const uint32_t *shards, 
     push_str(c, k->ver);
     push_history_keys(c, k);
     for (i = 0; i != n; ++i)
-        push_hb_key(c, k, shards != NULL ? shards[i] : first + (uint32_t)i);
+        push_hb_key(c, k, shards[i]);
     push_event_target(s, c, cluster);
     push_str(c, s->log_max);
     for (i = 0; i != n; ++i)
-        push_u64(c, shards != NULL ? shards[i] : first + (uint32_t)i);
+        push_u64(c, shards[i]);
     return run(c);
-}
-
-int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data)
-{
-    return expire_call(s, cluster, shards, 0, n, cb, data);
-}
-
-int store_sweep(struct store *s, size_t cluster, uint32_t first, uint32_t end, store_count_cb cb, void *data)
-{
-    return expire_call(s, cluster, NULL, first, end - first, cb, data);
 }
 
 int store_snapshot(struct store *s, size_t cluster, store_snapshot_cb cb, void *data)

@@ -109,8 +109,6 @@ int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct s
 /* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
  * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
 int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);
-/* The expire check over shards [first, end), at most STORE_MAX_BATCH of them. */
-int store_sweep(struct store *store, size_t cluster, uint32_t first, uint32_t end, store_count_cb cb, void *data);
 /* Every state of one cluster and the version they belong to, taken atomically. */
 int store_snapshot(struct store *store, size_t cluster, store_snapshot_cb cb, void *data);
 /* One shard as stored. */

@@ -271,3 +271,24 @@ describe('checks the mirror rules out', { timeout: 20000 }, () => {
     assert.equal(await hget('main', 10), '1');
   });
 });
+
+describe('the sweep and the deadlines it leaves alone', { timeout: 20000 }, () => {
+  it('shards kept alive by pings the replica heard cost its sweep no check in Redis', async (t) => {
+    const [a] = replicas;
+    const ids = Array.from({ length: 30 }, (_, i) => i);
+    for (const id of ids) await post(a, `/api/status/fleet/${id}/3`);
+    const pingAll = async () => { for (const id of ids) await post(a, `/api/health/fleet/${id}`); };
+    const existsCalls = async () => Number(/cmdstat_exists:calls=(\d+)/.exec(await redis(rds.port, 'INFO', 'commandstats'))?.[1] || 0);
+    await redis(rds.port, 'CONFIG', 'RESETSTAT');
+    // three sweep ticks (one a second), the shards pinged well within the 2 s timeout throughout
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      await pingAll();
+      await sleep(400);
+    }
+    const checks = await existsCalls();
+    t.diagnostic(`${checks} health keys checked by expire.lua in 3 s`);
+    assert.equal(checks, 0, 'the sweep checked shards whose deadline the replica holds');
+    for (const id of ids) assert.equal(await hget('fleet', id), '3', `fleet shard ${id} stayed online`);
+  });
+});

@@ -120,6 +120,29 @@ TEST(test_deadlines_next_is_the_earliest_time_any_may_come_due)
     deadlines_free(d);
 }
 
+/* The sweep leaves out the ids that have a deadline: deadlines_of is the latest one set, until it comes out or is
+ * forgotten, and 0 for an id out of range. */
+TEST(test_deadlines_of_is_the_pending_deadline)
+{
+    struct deadlines *d = deadlines_new(4);
+    uint32_t id;
+
+    CHECK_EQ_U64(deadlines_of(d, 1), 0);
+    deadlines_set(d, 1, 300);
+    deadlines_set(d, 1, 500);
+    deadlines_set(d, 2, 200);
+    CHECK_EQ_U64(deadlines_of(d, 1), 500);
+    CHECK(deadlines_pop_due(d, 250, &id) == 1);
+    CHECK_EQ_U64(id, 2);
+    CHECK_EQ_U64(deadlines_of(d, 2), 0);
+    CHECK(deadlines_pop_due(d, 400, &id) == 0);
+    CHECK_EQ_U64(deadlines_of(d, 1), 500);
+    deadlines_set(d, 1, 0);
+    CHECK_EQ_U64(deadlines_of(d, 1), 0);
+    CHECK_EQ_U64(deadlines_of(d, 9), 0);
+    deadlines_free(d);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -130,6 +153,7 @@ int main(void)
         CHECK_CASE(test_deadlines_each_id_comes_out_once_however_often_it_was_set),
         CHECK_CASE(test_deadlines_ignore_ids_out_of_range),
         CHECK_CASE(test_deadlines_next_is_the_earliest_time_any_may_come_due),
+        CHECK_CASE(test_deadlines_of_is_the_pending_deadline),
     };
 
     return CHECK_RUN(cases);
