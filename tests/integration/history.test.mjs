@@ -300,8 +300,9 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
   });
 
   it('accounts shards that expire in one batch as it would the same changes one by one', async () => {
-    // four shards online, then their health keys gone at once: the next sweep turns all four in one script call
-    // (the maintenance window an earlier test opened on this cluster goes too: the model knows none)
+    // four shards online, then their health keys gone at once, unheard: a replica started then sweeps them at once
+    // and turns all four in one script call (the running replicas hold the shards' deadlines, 30 s on, and leave
+    // them to those; the maintenance window an earlier test opened on this cluster goes too: the model knows none)
     for (const k of ['states', 'since', 'history', 'log', 'recent', 'maint']) await redis(rds.port, 'DEL', key('other', k));
     const v0 = Number(await redis(rds.port, 'GET', key('other', 'ver')));
     const changes = [];
@@ -313,9 +314,15 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     }
     await sleep(50);
     await redis(rds.port, 'DEL', ...[0, 1, 2, 3].map((id) => key('other', `hb:${id}`)));
-    await waitUntil(async () => (await redis(rds.port, 'GET', key('other', 'states'))) === '1111',
-      { timeoutMs: 5000, message: 'the sweep to turn the four shards unhealthy' });
-    await sleep(1500); // every replica has swept since: a second transition, if any, would be made by now
+    const sweeper = await startApi({ redisPort: rds.port, bots: 'main:8;other:4;flappy:2;logged:50', passphrase: PASS,
+      env: { GLANCE_HISTORY_LOG: 100 } });
+    try {
+      await waitUntil(async () => (await redis(rds.port, 'GET', key('other', 'states'))) === '1111',
+        { timeoutMs: 5000, message: 'the new replica\'s sweep to turn the four shards unhealthy' });
+      await sleep(1500); // it has swept again since: a second transition, if any, would be made by now
+    } finally {
+      await sweeper.stop();
+    }
     const since = await Promise.all([0, 1, 2, 3].map(async (id) => Number(await redis(rds.port, 'HGET', key('other', 'since'), id))));
     assert.ok(since.every((t) => t === since[0]), `one batch, one time: ${since}`);
     for (let id = 0; id < 4; id++) changes.push({ t: since[id], from: 3, to: 1 });
