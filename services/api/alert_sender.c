@@ -1,12 +1,14 @@
 /* alert_sender.c -- the alerts stream to webhooks, by one replica at a time.
  *
- * The replica that holds the lock (alert_lock.lua, renewed every second, held for 3 x GLANCE_ALERT_TIMEOUT_MS)
- * reads glance:alerts as the consumer group "glance-alerts" and delivers the alerts one at a time, in order, so a
+ * The replica that holds the lock (alert_lock.lua, renewed every LOCK_RENEW_MS, held for LOCK_MS) reads
+ * glance:alerts as the consumer group "glance-alerts" and delivers the alerts one at a time, in order, so a
  * cluster's incident is created before it is edited. Per cluster, <prefix>:{<cluster>}:incident remembers each
  * webhook's message id, when the incident started and the last alert delivered, so a Redis restart (with its
  * data) or a new sender edits the same message. An alert is acknowledged (XACK) only once every webhook answered
- * it or was given up on. What a sender that died left pending is claimed (XAUTOCLAIM) once idle for
- * 2 x GLANCE_ALERT_TIMEOUT_MS; the sender renews its own pending alert while it waits, so it is not taken from it.
+ * it or was given up on. What a sender that died left pending is claimed (XAUTOCLAIM) once idle for LOCK_MS +
+ * GLANCE_ALERT_TIMEOUT_MS; the sender renews its own pending alert with each renewal of the lock, so it is not taken
+ * from it. The lock's time is its own, not the HTTP timeout's: a new sender takes over new alerts within LOCK_MS of
+ * the last one's death, and only the alert that was in flight waits until its request surely ended.
  *
  * What can still go twice: a sender that dies after Discord created a message but before the message id is
  * written to Redis (one Redis round trip) leaves an alert that the next sender creates again. What can be lost:
@@ -30,7 +32,16 @@
 #define READ_EVERY_MS 1000
 #define QUEUE_MAX 16
 #define BACKOFF_MAX_MS 60000
+/* The longest wait any one answer can impose (a 429's retry_after or Retry-After, X-RateLimit-Reset-After): a
+ * value past it, or one that is not a number at all, is a webhook's mistake, and obeying it would stop the alerts
+ * it holds up (1e9 s: until a restart; 1e300 s overflowed into no wait at all). */
+#define RATE_WAIT_MAX_MS 60000
 #define GROUP "glance-alerts"
+/* The sender's lock: renewed this often, held this long. A sender stops sending when it has not renewed for LOCK_MS
+ * (it counts from when it asked, so it stops before the lock can have run out in Redis); the next takes over within
+ * LOCK_MS of its last renewal. */
+#define LOCK_RENEW_MS 1000
+#define LOCK_MS 3000
 
 static const unsigned colours[] = {0xc4c9d0, 0x36a852, 0xf2c12e, 0xef8a2a, 0xd0262e}; /* the page's, by condition */
 
@@ -68,6 +79,8 @@ struct alert_sender {
     char consumer[96];
     char replica_header[96];
     int holding;   /* the lock, as last renewed */
+    uint64_t held_until; /* the loop's clock: when the lock, as last renewed, may run out (counted from the ask) */
+    uint64_t lock_asked; /* when the renewal in flight was sent */
     int group_ready;
     int busy;      /* a Redis call or an HTTP request of the delivery is in flight */
     int claiming;  /* the read in flight is the XAUTOCLAIM that goes before reading what is new */
@@ -246,6 +259,8 @@ static void on_lock(void *data, long long held, const char *err)
     if (held != s->holding)
         log_info("alerts: %s sending alerts", held ? "this replica is now" : "this replica stopped");
     s->holding = (int)held;
+    if (held)
+        s->held_until = s->lock_asked + LOCK_MS;
 }
 
 static void on_incident(void *data, const redisReply *reply, const char *err)
@@ -437,6 +452,20 @@ static double json_number(const char *body, size_t len, const char *key)
     return d;
 }
 
+/* A wait an answer asked for, `wait_s` seconds, as ms: within 1 ms .. RATE_WAIT_MAX_MS (said in the log when capped);
+ * a negative or absent value (-1) is `fallback_ms`. */
+static uint64_t rate_wait_ms(double wait_s, uint64_t fallback_ms, const struct conf_webhook *w, const char *what)
+{
+    if (isnan(wait_s) || wait_s < 0)
+        return fallback_ms;
+    if (wait_s * 1000 > RATE_WAIT_MAX_MS) {
+        log_warn("alerts: %s asked to wait %g s (%s); waiting %d s, the most any answer can ask", w->shown, wait_s, what,
+                 RATE_WAIT_MAX_MS / 1000);
+        return RATE_WAIT_MAX_MS;
+    }
+    return wait_s * 1000 < 1 ? 1 : (uint64_t)ceil(wait_s * 1000);
+}
+
 static void handle_http(void *data, const struct http_response *res)
 {
     struct alert_sender *s = data;
@@ -448,7 +477,7 @@ static void handle_http(void *data, const struct http_response *res)
 
     s->busy = 0;
     if (res->ratelimit_remaining == 0 && res->ratelimit_reset_after_s > 0)
-        ws->not_before = now + (uint64_t)ceil(res->ratelimit_reset_after_s * 1000);
+        ws->not_before = now + rate_wait_ms(res->ratelimit_reset_after_s, 0, w, "X-RateLimit-Reset-After");
     if (res->status >= 200 && res->status < 300) {
         json_t *doc, *id;
         if (w->json || !creating) {
@@ -473,14 +502,16 @@ static void handle_http(void *data, const struct http_response *res)
         return;
     }
     if (res->status == 429) {
+        /* seconds in both: the body's as API v10 defines it (every Discord URL names v10, conf.c), the header's as
+         * HTTP does */
         double wait = json_number(res->body, res->body_len, "retry_after");
-        if (res->retry_after_s > wait)
+        uint64_t wait_ms;
+        if (isnan(wait) || res->retry_after_s > wait)
             wait = res->retry_after_s;
-        if (wait < 0)
-            wait = 1;
+        wait_ms = rate_wait_ms(wait, 1000, w, "a 429");
         ++s->stats.rate_limited;
-        ws->not_before = now + (uint64_t)ceil(wait * 1000);
-        log_warn("alerts: %s is rate limited; retrying in %.3f s", w->shown, wait);
+        ws->not_before = now + wait_ms;
+        log_warn("alerts: %s is rate limited; retrying in %.3f s", w->shown, (double)wait_ms / 1000);
         return;
     }
     if (res->status == 404 && !creating && json_number(res->body, res->body_len, "code") == 10008) {
@@ -615,12 +646,18 @@ static void run(struct alert_sender *s)
     uint64_t now = now_ms(s);
     char idle[24];
 
+    if (s->holding && now >= s->held_until) {
+        /* renewals went unanswered for the lock's whole time: another replica may hold it now */
+        log_info("alerts: this replica stopped sending alerts (its lock was not renewed in %d ms)", LOCK_MS);
+        s->holding = 0;
+    }
     if (!store_ready(s->store))
         return;
     if (!s->lock_inflight && now >= s->next_lock) {
-        s->next_lock = now + 1000;
+        s->next_lock = now + LOCK_RENEW_MS;
         s->lock_inflight = 1;
-        if (store_alert_lock(s->store, s->consumer, s->conf->alert_timeout_ms * 3, on_lock, s) != 0)
+        s->lock_asked = now;
+        if (store_alert_lock(s->store, s->consumer, LOCK_MS, on_lock, s) != 0)
             s->lock_inflight = 0;
         /* the alert being delivered stays ours: renew it, so that no one claims it while it waits */
         if (s->holding && s->queued != 0)
@@ -635,8 +672,10 @@ static void run(struct alert_sender *s)
         return;
     }
     if (!s->group_ready) {
+        /* from the stream's start, not its end ($): when Redis lost its data, the alerts written since (by any
+         * replica, before this one noticed) are already in the new stream, and each must still be delivered */
         s->busy = 1;
-        if (command(s, on_group, 6, (const char *[]){"XGROUP", "CREATE", store_alerts_key(s->store), GROUP, "$", "MKSTREAM"}) != 0)
+        if (command(s, on_group, 6, (const char *[]){"XGROUP", "CREATE", store_alerts_key(s->store), GROUP, "0", "MKSTREAM"}) != 0)
             s->busy = 0;
         return;
     }
@@ -644,7 +683,10 @@ static void run(struct alert_sender *s)
         if (now < s->next_read)
             return;
         s->next_read = now + READ_EVERY_MS;
-        snprintf(idle, sizeof(idle), "%u", s->conf->alert_timeout_ms * 2);
+        /* idle for longer than a sender that lost its lock can still be sending it: it starts no request once its
+         * lock may have run out (LOCK_MS after its last renewal, which also renewed this claim), and a request
+         * started before then ends within the timeout */
+        snprintf(idle, sizeof(idle), "%u", LOCK_MS + s->conf->alert_timeout_ms);
         /* first what a sender that died left pending (on_read then asks for what is new) */
         s->busy = s->claiming = 1;
         if (command(s, on_read, 8, (const char *[]){"XAUTOCLAIM", store_alerts_key(s->store), GROUP, s->consumer, idle,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <curl/curl.h>
 #include "condition.h"
 #include "parse.h"
 
@@ -305,14 +306,43 @@ static int load_passphrase(struct conf *conf, conf_lookup_cb lookup, void *ctx, 
     return 0;
 }
 
+/* Discord's webhook API version the sender speaks. A URL as Discord shows it has none (/api/webhooks/...), and an
+ * unversioned call is answered by API v6, whose 429 says retry_after in milliseconds where v10 says seconds: the
+ * sender reads seconds, so every Discord URL is made to name this version whatever form was pasted. */
+#define DISCORD_API_PATH "/api/v10/webhooks/"
+
+/* The path of a Discord webhook URL with the version made DISCORD_API_PATH: "/api/webhooks/..." and
+ * "/api/v<n>/webhooks/..." are rewritten into `out`; any other path is copied as it is (a relay's, a test's). */
+static void discord_versioned_path(const char *path, char *out, size_t len)
+{
+    const char *rest = NULL;
+
+    if (strncmp(path, "/api/webhooks/", 14) == 0) {
+        rest = path + 14;
+    } else if (strncmp(path, "/api/v", 6) == 0 && isdigit((unsigned char)path[6])) {
+        const char *p = path + 6;
+        while (isdigit((unsigned char)*p))
+            ++p;
+        if (strncmp(p, "/webhooks/", 10) == 0)
+            rest = p + 10;
+    }
+    if (rest != NULL)
+        snprintf(out, len, "%s%s", DISCORD_API_PATH, rest);
+    else
+        snprintf(out, len, "%s", path);
+}
+
 /* One webhook of GLANCE_ALERT_WEBHOOKS: "https://...", or "json:https://..."; plain http only to this machine
- * (a receiver in tests, a relay beside the replica), since the URL carries the webhook's secret. */
+ * (a receiver in tests, a relay beside the replica), since the URL carries the webhook's secret. The URL is parsed
+ * by libcurl, the library that will send to it, so the host checked is the host it connects to (a prefix test took
+ * "http://127.0.0.1:1@elsewhere/" for loopback: user 127.0.0.1, password 1). */
 static int add_webhook(struct conf *conf, const char *var, const char *v, size_t len, char *err, size_t errlen)
 {
     struct conf_webhook *w = &conf->webhooks[conf->num_webhooks];
-    const char *host;
-    size_t host_len;
     uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+    CURLU *u = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *full = NULL;
+    int ret = -1;
 
     while (len != 0 && (*v == ' ' || *v == '\t'))
         ++v, --len;
@@ -334,28 +364,50 @@ static int add_webhook(struct conf *conf, const char *var, const char *v, size_t
         return -1;
     }
     memcpy(w->url, v, len);
-    host = strstr(w->url, "://");
-    host = host != NULL ? host + 3 : w->url;
-    host_len = strcspn(host, "/?#");
-    if ((size_t)(host - w->url) + host_len < sizeof(w->shown)) /* scheme and host, with the token left out */
-        memcpy(w->shown, w->url, (size_t)(host - w->url) + host_len);
-    if (strncmp(w->url, "https://", 8) != 0 &&
-        !(strncmp(w->url, "http://", 7) == 0 &&
-          (strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0) &&
-          (host[host[0] == '[' ? 5 : 9] == ':' || host[host[0] == '[' ? 5 : 9] == '/'))) {
-        snprintf(err, errlen, "%s: \"%s...\" is not an https:// URL (plain http:// only to 127.0.0.1, localhost or [::1])",
-                 var, w->shown);
-        return -1;
-    }
-    if (host_len == 0 || strpbrk(w->url, " \t\"<>\\") != NULL) {
-        snprintf(err, errlen, "%s: \"%s...\" is not a URL", var, w->shown);
-        return -1;
-    }
+    /* the id comes from the URL as given, so that messages saved before the URL was rewritten are still found */
     for (const char *p = w->url; *p != '\0'; ++p)
         hash = (hash ^ (unsigned char)*p) * 1099511628211ull;
     snprintf(w->id, sizeof(w->id), "%016llx", (unsigned long long)hash);
+    /* errors and logs show the scheme and host (w->shown), never the path that holds the token */
+    if ((u = curl_url()) == NULL || strpbrk(w->url, " \t\"<>\\") != NULL ||
+        curl_url_set(u, CURLUPART_URL, w->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+        snprintf(err, errlen, "%s: webhook %zu is not a URL (expected https://<host>/<path>)", var, conf->num_webhooks + 1);
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+        port = NULL; /* none given */
+    snprintf(w->shown, sizeof(w->shown), "%s://%s%s%s", scheme, host, port != NULL ? ":" : "", port != NULL ? port : "");
+    if (strcmp(scheme, "https") != 0 &&
+        !(strcmp(scheme, "http") == 0 &&
+          (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0))) {
+        snprintf(err, errlen, "%s: \"%s...\" is not an https:// URL (plain http:// only to 127.0.0.1, localhost or [::1])",
+                 var, w->shown);
+        goto out;
+    }
+    if (!w->json && curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+        char versioned[sizeof(w->url)];
+        discord_versioned_path(path, versioned, sizeof(versioned));
+        if (strcmp(versioned, path) != 0) {
+            if (curl_url_set(u, CURLUPART_PATH, versioned, 0) != CURLUE_OK ||
+                curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK || strlen(full) >= sizeof(w->url)) {
+                snprintf(err, errlen, "%s: \"%s...\" is not a URL", var, w->shown);
+                goto out;
+            }
+            strcpy(w->url, full);
+        }
+    }
     ++conf->num_webhooks;
-    return 0;
+    ret = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(full);
+    curl_url_cleanup(u);
+    return ret;
 }
 
 /* GLANCE_ALERT_WEBHOOKS (comma-separated) or GLANCE_ALERT_WEBHOOKS_FILE (one per line; a Docker secret). */

@@ -14,6 +14,7 @@ const PASSPHRASE = 'alert-delivery-passphrase-0123';
 const AUTH = { authorization: `Bearer ${PASSPHRASE}` };
 const DELAY_S = 1;
 const TIMEOUT_MS = 1000;
+const LOCK_S = 3; // the sender's lock (alert_sender.c), whatever the timeout
 // short, so an outage comes soon after the last ping; long enough that 360 status posts finish well within it
 const HEALTH_S = 2;
 // from the last ping to a delivered alert: the health timeout, the delay, and slack for a loaded machine
@@ -156,7 +157,7 @@ describe('one incident across three replicas and 360 shards', { timeout: 60000 }
     const edit = await waitForRequest(discord, (r) => r.method === 'PATCH', 'the edit to resolved');
     await waitUntil(() => edit.answeredWith !== null, { timeoutMs: 3000, message: 'the edit to be answered' });
     await sleep(1500);
-    assert.equal(edit.path, `${new URL(discord.url(created.webhookId)).pathname}/messages/${created.messageId}`, 'the message created');
+    assert.equal(edit.path, `${created.path}/messages/${created.messageId}`, 'the message created');
     assert.equal(edit.answeredWith, 200);
     assert.match(title(edit), /main/);
     assert.match(title(edit), /resolved$/);
@@ -219,20 +220,92 @@ describe('a replica killed while it holds an alert', { timeout: 40000 }, () => {
     const killedAt = Date.now();
 
     const delivered = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200,
-      'a create by another replica, answered', 2 * TIMEOUT_MS + 8000);
+      'a create by another replica, answered', LOCK_S * 1000 + TIMEOUT_MS + 8000);
     await sleep(1500); // and no other
     t.diagnostic(`${holder.name} held the create at +0 ms and was killed at +${killedAt - first.at} ms; `
-      + `${delivered.replica} delivered it at +${delivered.at - first.at} ms (claimable once idle ${2 * TIMEOUT_MS} ms)`);
+      + `${delivered.replica} delivered it at +${delivered.at - first.at} ms (claimable once idle ${LOCK_S * 1000 + TIMEOUT_MS} ms)`);
     assert.equal(first.answeredWith, 'closed by peer', 'the held request was never answered');
     assert.notEqual(delivered.replica, holder.name);
     // the idle time counts from when the holder read the alert, a moment before its request arrived here
-    assert.ok(delivered.at - first.at >= 2 * TIMEOUT_MS - 250,
-      `claimed ${delivered.at - first.at} ms after the held request, before it was idle for ${2 * TIMEOUT_MS} ms`);
+    assert.ok(delivered.at - first.at >= LOCK_S * 1000 + TIMEOUT_MS - 1250,
+      `claimed ${delivered.at - first.at} ms after the held request, before it was idle for ${LOCK_S * 1000 + TIMEOUT_MS} ms`);
     assert.equal(answered(creates(discord), 200).length, 1, `one create answered:\n  ${log(discord)}`);
     assert.equal(discord.messages.size, 1);
     assert.equal(edits(discord).length, 0);
     assertWellBehaved(discord);
     assert.equal(await summed(apis, 'glance_alerts_sent_total'), 1, 'sent, by the survivors');
+  });
+});
+
+describe('a sender killed between alerts, with the default 10 s timeout', { timeout: 40000 }, () => {
+  it('another replica sends the next alert within the lock\'s 3 s, not 3 x the timeout', async (t) => {
+    const SHARDS = 8;
+    const rds = await startRedis();
+    const discord = await startDiscord();
+    fakes.push(discord);
+    const apis = await replicas(3, rds.port, SHARDS, discord.url(), { GLANCE_ALERT_TIMEOUT_MS: 10000 });
+    await online(apis, SHARDS);
+    const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create');
+    await sleep(500); // the id saved, the alert acknowledged
+    const sender = apis.find((a) => a.name === created.replica);
+    const other = apis.find((a) => a !== sender);
+    sender.kill('SIGKILL');
+    other.kill('SIGKILL');
+    await sender.child.exited;
+    await other.child.exited;
+    const survivor = apis.find((a) => a !== sender && a !== other);
+    const recoveredAt = await online([survivor], SHARDS);
+    const stop = keepHealthy([survivor], SHARDS);
+    try {
+      // 479eca0: the lock lived 3 x GLANCE_ALERT_TIMEOUT_MS, 30 s
+      const edit = await waitForRequest(discord, (r) => r.method === 'PATCH' && r.answeredWith === 200, 'the edit to resolved',
+        LOCK_S * 1000 + DELAY_S * 1000 + 4000);
+      t.diagnostic(`recovered at +0 ms; ${edit.replica} resolved the message at +${edit.at - recoveredAt} ms`);
+      assert.equal(edit.replica, survivor.name);
+      assert.ok(edit.path.endsWith(`/messages/${created.messageId}`));
+      assert.match(title(edit), /resolved$/);
+      assertWellBehaved(discord);
+    } finally {
+      await stop();
+      await survivor.stop();
+      await rds.stop();
+    }
+  });
+});
+
+describe('the smallest GLANCE_ALERT_TIMEOUT_MS the configuration accepts (100)', { timeout: 60000 }, () => {
+  it('16 clusters failing at once across two replicas make 16 messages, one each', async (t) => {
+    const CLUSTERS = 16;
+    const bots = Array.from({ length: CLUSTERS }, (_, i) => `c${i}:2`).join(';');
+    const rds = await startRedis();
+    const discord = await startDiscord();
+    fakes.push(discord);
+    // the two replicas' lock calls half a second apart (each asks once a second), so that one asks while the other's
+    // renewal is due; answers that take most of the timeout keep alerts in delivery for long
+    const apis = [...await replicas(1, rds.port, 2, discord.url(), { GLANCE_ALERT_TIMEOUT_MS: 100, GLANCE_BOTS: bots })];
+    await sleep(500);
+    const [second] = await replicas(1, rds.port, 2, discord.url(),
+      { GLANCE_ALERT_TIMEOUT_MS: 100, GLANCE_BOTS: bots, GLANCE_REPLICA_NAME: 'api2' });
+    second.name = 'api2';
+    apis.push(second);
+    discord.setNext(...Array.from({ length: CLUSTERS }, () => ({ delayMs: 60 })));
+    try {
+      // every shard online, then silent: each cluster goes down within the same health timeout
+      await postEach(apis, Array.from({ length: CLUSTERS * 2 }, (_, i) => `/api/status/c${i >> 1}/${i & 1}/3`), AUTH);
+      // 479eca0: the lock lived 300 ms and was renewed every ~1.25 s, so both replicas sent (25 messages for 16)
+      await waitUntil(() => answered(creates(discord), 200).length >= CLUSTERS,
+        { timeoutMs: 30000, intervalMs: 100, message: `${CLUSTERS} creates:\n  ${log(discord)}` });
+      await sleep(3000); // and no more
+      const titles = answered(creates(discord), 200).map(title);
+      t.diagnostic(`${titles.length} creates, from ${[...new Set(creates(discord).map((r) => r.replica))].join(', ')}`);
+      assert.equal(titles.length, CLUSTERS, `one create per cluster:\n  ${log(discord)}`);
+      assert.equal(new Set(titles.map((x) => x.split(':')[0])).size, CLUSTERS, `each cluster once: ${titles.join(' | ')}`);
+      assert.equal(discord.messages.size, CLUSTERS);
+      assertWellBehaved(discord);
+    } finally {
+      for (const a of apis) await a.stop();
+      await rds.stop();
+    }
   });
 });
 
@@ -268,6 +341,9 @@ describe('Discord\'s rate limits', { timeout: 40000 }, () => {
     assert.ok(next.at - limited.answeredAt >= RETRY_AFTER_S * 1000,
       `the next request came ${next.at - limited.answeredAt} ms after the 429 that said ${RETRY_AFTER_S} s:\n  ${log(discord)}`);
     assert.equal(ok.path, limited.path);
+    // the URL was given without a version (as Discord shows it); the replica calls v10, where retry_after is in
+    // seconds (unversioned is v6, in milliseconds: 479eca0 read 1500 of them as seconds and waited 25 minutes)
+    assert.match(ok.path, /^\/api\/v10\/webhooks\//);
     assert.equal(answered(creates(discord), 200).length, 1, `one create:\n  ${log(discord)}`);
     assert.equal(discord.messages.size, 1);
     assertWellBehaved(discord);
@@ -288,6 +364,29 @@ describe('Discord\'s rate limits', { timeout: 40000 }, () => {
     assert.ok(edit.path.endsWith(`/messages/${ok.messageId}`));
     assertWellBehaved(discord);
   });
+});
+
+describe('a 429 that asks for an absurd wait', { timeout: 40000 }, () => {
+  for (const retryAfter of [1e300, 1e9]) {
+    it(`retry_after ${retryAfter}: the replica waits the longest wait it allows (60 s), neither for ever nor not at all, and says so`, async () => {
+      const rds = await startRedis();
+      const discord = await startDiscord();
+      fakes.push(discord);
+      const [api] = await replicas(1, rds.port, 8, discord.url());
+      discord.setNext({ status: 429, retryAfter });
+      await online([api], 8);
+      const limited = await waitForRequest(discord, (r) => r.answeredWith === 429, 'the rate-limited create');
+      await sleep(3000);
+      // 479eca0: 1e300 overflowed into no wait at all (hundreds of requests, each 429 again), 1e9 stopped alerting
+      // until a restart, and neither said why
+      const after = discord.requests.slice(discord.requests.indexOf(limited) + 1);
+      assert.equal(after.length, 0, `requests within 3 s of a 429 that asked for ${retryAfter} s:\n  ${log(discord)}`);
+      await waitUntil(() => /asked to wait .* waiting 60 s, the most any answer can ask/.test(api.stderr()),
+        { timeoutMs: 2000, message: `a log line saying the wait was capped; stderr:\n${api.stderr().slice(-1500)}` });
+      await api.stop();
+      await rds.stop();
+    });
+  }
 });
 
 describe('a webhook Discord says is unknown', { timeout: 40000 }, () => {
@@ -383,6 +482,29 @@ describe('Redis restarted in the middle of an incident', { timeout: 40000 }, () 
     assert.equal(creates(discord).length, 1, `no second create:\n  ${log(discord)}`);
     assert.equal(discord.messages.size, 1);
     assertWellBehaved(discord);
+  });
+});
+
+describe('Redis that lost its data', { timeout: 40000 }, () => {
+  it('an alert written to the new stream before the consumer group was made again is still delivered', async () => {
+    const rds = await startRedis();
+    const discord = await startDiscord();
+    fakes.push(discord);
+    let [api] = await replicas(1, rds.port, 8, discord.url());
+    await waitUntil(async () => (await redis(rds.port, 'EXISTS', 'glance:alerts')) === '1',
+      { timeoutMs: 5000, message: 'the sender to make its consumer group' });
+    await api.stop();
+    // the data gone (a restart without persistence); an alert is written before any sender made the group again,
+    // as alert_due.lua writes it
+    await redis(rds.port, 'FLUSHALL');
+    await redis(rds.port, 'XADD', 'glance:alerts', '*', 'cluster', 'main', 'condition', '4', 'previous', '1',
+      'since', String(Date.now()), 'down', '8', 'busy', '0', 'total', '8', 'flapping', '0', 'changes', '1');
+    [api] = await replicas(1, rds.port, 8, discord.url());
+    // 479eca0 made the group at the stream's end ($): this alert was never read
+    const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create');
+    assert.match(title(created), /major outage/i);
+    await api.stop();
+    await rds.stop();
   });
 });
 

@@ -262,6 +262,9 @@ function pingedRoles(content, mentions) {
  * the webhook describes it. Unknown webhook 404 (10015), wrong token 401 (50027), unknown message 404 (10008),
  * a body Discord would refuse 400 (50035, 50006, 50109).
  *
+ * Versions as Discord serves them: a path without one (/api/webhooks/...) is API v6, whose 429 gives retry_after in
+ * milliseconds; /api/v8/... and later give seconds.
+ *
  * Rate limits as Discord states them: each webhook has a bucket of `limit` requests per `windowMs`; every
  * answer carries X-RateLimit-Limit, -Remaining, -Reset, -Reset-After and -Bucket. A request that arrives while
  * the bucket is empty, or before a 429's retry_after ran out, is answered 429 again and marked `early`: a
@@ -301,6 +304,10 @@ export async function startDiscord({ rateLimit = { limit: 5, windowMs: 2000 } } 
     };
   }
 
+  // The API version a path names: /api/v10/webhooks/... is 10; /api/webhooks/... names none, which Discord serves
+  // as v6.
+  const apiVersion = (p) => Number(/^\/api\/v(\d+)\//.exec(p)?.[1] || 6);
+
   function tooManyRequests(fake, entry, res, hook, retryAfterS, { global = false } = {}) {
     const now = Date.now();
     hook.blockedUntil = Math.max(hook.blockedUntil, now + retryAfterS * 1000);
@@ -316,7 +323,8 @@ export async function startDiscord({ rateLimit = { limit: 5, windowMs: 2000 } } 
         'x-ratelimit-scope': global ? 'global' : 'user',
         ...(global ? { 'x-ratelimit-global': 'true' } : {}),
       },
-      json: { message: 'You are being rate limited.', retry_after: retryAfterS, global },
+      // in seconds from API v8 on; a URL without a version is v6, whose retry_after is in milliseconds
+      json: { message: 'You are being rate limited.', retry_after: apiVersion(entry.path) >= 8 ? retryAfterS : retryAfterS * 1000, global },
     });
   }
 

@@ -217,7 +217,8 @@ TEST(test_conf_load_reads_alert_webhooks_and_hides_their_tokens)
     if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_WEBHOOKS",
                         "https://discord.com/api/webhooks/1/secret-token, json:http://127.0.0.1:9000/hook") == 0) &&
         CHECK_EQ_U64(conf.num_webhooks, 2)) {
-        CHECK(strcmp(conf.webhooks[0].url, "https://discord.com/api/webhooks/1/secret-token") == 0);
+        /* Discord's API named by version (v10), whatever form was pasted */
+        CHECK_STR(conf.webhooks[0].url, "https://discord.com/api/v10/webhooks/1/secret-token");
         CHECK(!conf.webhooks[0].json);
         CHECK(strcmp(conf.webhooks[0].shown, "https://discord.com") == 0);
         CHECK(conf.webhooks[1].json);
@@ -229,6 +230,19 @@ TEST(test_conf_load_reads_alert_webhooks_and_hides_their_tokens)
     CHECK(strstr(err, "GLANCE_ALERT_WEBHOOKS") != NULL && strstr(err, "secret-token") == NULL);
     CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "ftp://127.0.0.1/x");
     CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "http://127.0.0.1.example.com/x");
+    /* the host is the one libcurl connects to: user "127.0.0.1", password "1" here */
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "json:http://127.0.0.1:1@0.0.0.0:9000/hook");
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "http://localhost@example.com/x");
+    CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "https://");
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_WEBHOOKS",
+                        "https://discord.com/api/v6/webhooks/2/t?thread_id=9,https://canary.discord.com/api/v10/webhooks/3/t,"
+                        "http://[::1]:9000/api/webhooks/4/t") == 0) &&
+        CHECK_EQ_U64(conf.num_webhooks, 3)) {
+        CHECK_STR(conf.webhooks[0].url, "https://discord.com/api/v10/webhooks/2/t?thread_id=9");
+        CHECK_STR(conf.webhooks[1].url, "https://canary.discord.com/api/v10/webhooks/3/t");
+        CHECK_STR(conf.webhooks[2].url, "http://[::1]:9000/api/v10/webhooks/4/t");
+        CHECK_STR(conf.webhooks[2].shown, "http://[::1]:9000");
+    }
     CHECK_REJECTED("GLANCE_ALERT_WEBHOOKS", "https://a/1,https://b/2,https://c/3,https://d/4,https://e/5");
     CHECK_REJECTED("GLANCE_ALERT_ROLE", "@everyone");
     CHECK_REJECTED("GLANCE_ALERT_TIMEOUT_MS", "10");
