@@ -11,7 +11,9 @@
  * the last one's death, and only the alert that was in flight waits until its request surely ended.
  *
  * What can still go twice: a sender that dies after Discord created a message but before the message id is
- * written to Redis (one Redis round trip) leaves an alert that the next sender creates again. What can be lost:
+ * written to Redis (one Redis round trip) leaves an alert that the next sender creates again; a create answered
+ * late or with a 5xx after Discord stored it is made again. An id Redis refuses is written again before anything
+ * else (unsaved_message). What can be lost:
  * nothing acknowledged; an alert whose webhooks are all given up on (401, 403, 404) is acknowledged as failed. */
 #include "alert_sender.h"
 
@@ -62,6 +64,20 @@ struct incident {
     char message[CONF_MAX_WEBHOOKS][32]; /* Discord message id per webhook; "" when none */
 };
 
+/* A message id Discord gave that Redis has not taken yet. Kept apart from the queue, so that it is written even when
+ * the lock is lost meanwhile (the next sender must find it, or it makes a second message and never resolves the
+ * first), and retried before anything else. */
+struct unsaved_message {
+    int active;
+    size_t cluster;
+    size_t webhook;
+    char alert_id[48]; /* the alert whose create it was: its delivery goes on once the id is saved */
+    char field[32];    /* msg:<webhook id> */
+    char id[32];
+    char started[24];
+    int warned;
+};
+
 struct webhook_state {
     int disabled;
     uint64_t not_before; /* the loop's clock: a 429 or an exhausted bucket says wait */
@@ -93,6 +109,7 @@ struct alert_sender {
     unsigned attempts; /* of the current webhook, for the backoff */
     uint64_t not_before;
     struct incident incident;
+    struct unsaved_message unsaved;
     char outcome[256]; /* what went wrong with the alert being delivered, for GET /api/alerts; "" so far */
     struct webhook_state webhooks[CONF_MAX_WEBHOOKS];
     struct alert_sender_stats stats;
@@ -411,34 +428,60 @@ static void next_webhook(struct alert_sender *s)
     s->attempts = 0;
 }
 
+static void write_unsaved(struct alert_sender *s);
+
 static void on_saved(void *data, const redisReply *reply, const char *err)
 {
     struct alert_sender *s = data;
+    struct unsaved_message *u = &s->unsaved;
 
+    (void)reply;
     s->busy = 0;
     if (err != NULL) {
-        /* the message exists but Redis did not take its id: try saving again before anything else */
+        /* the message exists but Redis did not take its id (a failover, OOM, an ACL): nothing else happens until
+         * it does */
+        if (!u->warned++)
+            log_warn("alerts: cannot save message %s of %s's incident (%s); trying again every second", u->id,
+                     s->conf->clusters[u->cluster].name, err);
         s->not_before = now_ms(s) + 1000;
         return;
     }
-    next_webhook(s);
+    u->active = 0;
+    if (s->queued != 0 && s->step == STEP_SEND && s->webhook == u->webhook && strcmp(s->queue[0].id, u->alert_id) == 0)
+        next_webhook(s);
     run(s);
+}
+
+static void write_unsaved(struct alert_sender *s)
+{
+    const struct unsaved_message *u = &s->unsaved;
+
+    s->busy = 1;
+    if (command(s, on_saved, 6, (const char *[]){"HSET", store_incident_key(s->store, u->cluster), u->field, u->id,
+                                                 "started", u->started}) != 0) {
+        s->busy = 0;
+        s->not_before = now_ms(s) + 1000;
+    }
 }
 
 /* Discord created a message for the current webhook: remember its id (and the incident's start) before going on. */
 static void save_message(struct alert_sender *s, const char *id)
 {
     const struct alert *a = &s->queue[0];
-    char field[32], started[24];
+    struct unsaved_message *u = &s->unsaved;
 
     snprintf(s->incident.message[s->webhook], sizeof(s->incident.message[0]), "%s", id);
     if (s->incident.started_ms == 0)
         s->incident.started_ms = a->since_ms;
-    snprintf(field, sizeof(field), "msg:%s", s->conf->webhooks[s->webhook].id);
-    snprintf(started, sizeof(started), "%lld", (long long)s->incident.started_ms);
-    s->busy = 1;
-    if (command(s, on_saved, 6, (const char *[]){"HSET", store_incident_key(s->store, a->cluster), field, id, "started", started}) != 0)
-        s->busy = 0;
+    u->active = 1;
+    u->warned = 0;
+    u->cluster = a->cluster;
+    u->webhook = s->webhook;
+    snprintf(u->alert_id, sizeof(u->alert_id), "%s", a->id);
+    snprintf(u->field, sizeof(u->field), "msg:%s", s->conf->webhooks[s->webhook].id);
+    snprintf(u->id, sizeof(u->id), "%s", id);
+    snprintf(u->started, sizeof(u->started), "%lld", (long long)s->incident.started_ms);
+    write_unsaved(s);
 }
 
 static double json_number(const char *body, size_t len, const char *key)
@@ -666,6 +709,10 @@ static void run(struct alert_sender *s)
     }
     if (s->busy || now < s->not_before)
         return;
+    if (s->unsaved.active) {
+        write_unsaved(s); /* holding the lock or not */
+        return;
+    }
     if (!s->holding) {
         s->queued = 0; /* another replica sends: what we read stays pending and is claimed by it */
         s->step = STEP_LOAD;

@@ -98,6 +98,14 @@ function waitForRequest(fake, pred, what, timeoutMs = DELIVERY_BOUND_MS) {
 }
 
 /** What every request a replica sends a Discord webhook must be: well formed and honouring the rate limits. */
+/** A Redis, a fake Discord and `n` replicas sending to it, for one test of its own. */
+async function fleet(n, shards, env = {}) {
+  const rds = await startRedis();
+  const discord = await startDiscord();
+  fakes.push(discord);
+  return { rds, discord, apis: await replicas(n, rds.port, shards, discord.url(), env) };
+}
+
 function assertWellBehaved(discord) {
   for (const r of discord.requests) {
     assert.deepEqual(r.problems, [], `request #${r.n} was malformed:\n  ${log(discord)}`);
@@ -240,10 +248,7 @@ describe('a replica killed while it holds an alert', { timeout: 40000 }, () => {
 describe('a sender killed between alerts, with the default 10 s timeout', { timeout: 40000 }, () => {
   it('another replica sends the next alert within the lock\'s 3 s, not 3 x the timeout', async (t) => {
     const SHARDS = 8;
-    const rds = await startRedis();
-    const discord = await startDiscord();
-    fakes.push(discord);
-    const apis = await replicas(3, rds.port, SHARDS, discord.url(), { GLANCE_ALERT_TIMEOUT_MS: 10000 });
+    const { rds, discord, apis } = await fleet(3, SHARDS, { GLANCE_ALERT_TIMEOUT_MS: 10000 });
     await online(apis, SHARDS);
     const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create');
     await sleep(500); // the id saved, the alert acknowledged
@@ -369,10 +374,7 @@ describe('Discord\'s rate limits', { timeout: 40000 }, () => {
 describe('a 429 that asks for an absurd wait', { timeout: 40000 }, () => {
   for (const retryAfter of [1e300, 1e9]) {
     it(`retry_after ${retryAfter}: the replica waits the longest wait it allows (60 s), neither for ever nor not at all, and says so`, async () => {
-      const rds = await startRedis();
-      const discord = await startDiscord();
-      fakes.push(discord);
-      const [api] = await replicas(1, rds.port, 8, discord.url());
+      const { rds, discord, apis: [api] } = await fleet(1, 8);
       discord.setNext({ status: 429, retryAfter });
       await online([api], 8);
       const limited = await waitForRequest(discord, (r) => r.answeredWith === 429, 'the rate-limited create');
@@ -485,21 +487,51 @@ describe('Redis restarted in the middle of an incident', { timeout: 40000 }, () 
   });
 });
 
+describe('a message id Redis does not take at first', { timeout: 40000 }, () => {
+  it('is saved once Redis takes writes again, and the recovery edits that message', async (t) => {
+    const SHARDS = 8;
+    const { rds, discord, apis: [api] } = await fleet(1, SHARDS, { GLANCE_ALERT_TIMEOUT_MS: 5000 });
+    const stop = { pings: async () => {} };
+    try {
+      discord.setNext({ hold: true });
+      await online([api], SHARDS);
+      const create = await waitForRequest(discord, (r) => r.method === 'POST', 'the create (held)');
+      // the replica's Redis refuses HSET while Discord answers the create (as READONLY or OOM would), for 0.6 s
+      await redis(rds.port, 'ACL', 'SETUSER', 'default', '-hset');
+      discord.release({ answer: true });
+      await waitUntil(() => create.answeredWith === 200, { timeoutMs: 2000, message: 'the create answered' });
+      await sleep(600);
+      await redis(rds.port, 'ACL', 'SETUSER', 'default', '+hset');
+      await waitUntil(async () => (await redis(rds.port, 'HGETALL', 'glance:{main}:incident')).split('\n').includes(create.messageId),
+        { timeoutMs: 3000, message: `message ${create.messageId} saved in Redis` });
+      await online([api], SHARDS);
+      stop.pings = keepHealthy([api], SHARDS);
+      // 479eca0 kept the id in memory only: it edited the outage again, then found nothing to resolve
+      const resolved = await waitForRequest(discord, (r) => r.method === 'PATCH' && /resolved$/.test(title(r)), 'the edit to resolved');
+      t.diagnostic(`requests: ${log(discord)}`);
+      assert.ok(resolved.path.endsWith(`/messages/${create.messageId}`), `resolved ${resolved.path}, not ${create.messageId}`);
+      assert.equal(creates(discord).length, 1, `one create:\n  ${log(discord)}`);
+      assertWellBehaved(discord);
+    } finally {
+      await stop.pings();
+      await api.stop();
+      await rds.stop();
+    }
+  });
+});
+
 describe('Redis that lost its data', { timeout: 40000 }, () => {
   it('an alert written to the new stream before the consumer group was made again is still delivered', async () => {
-    const rds = await startRedis();
-    const discord = await startDiscord();
-    fakes.push(discord);
-    let [api] = await replicas(1, rds.port, 8, discord.url());
+    const { rds, discord, apis: [first] } = await fleet(1, 8);
     await waitUntil(async () => (await redis(rds.port, 'EXISTS', 'glance:alerts')) === '1',
       { timeoutMs: 5000, message: 'the sender to make its consumer group' });
-    await api.stop();
+    await first.stop();
     // the data gone (a restart without persistence); an alert is written before any sender made the group again,
     // as alert_due.lua writes it
     await redis(rds.port, 'FLUSHALL');
     await redis(rds.port, 'XADD', 'glance:alerts', '*', 'cluster', 'main', 'condition', '4', 'previous', '1',
       'since', String(Date.now()), 'down', '8', 'busy', '0', 'total', '8', 'flapping', '0', 'changes', '1');
-    [api] = await replicas(1, rds.port, 8, discord.url());
+    const [api] = await replicas(1, rds.port, 8, discord.url());
     // 479eca0 made the group at the stream's end ($): this alert was never read
     const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create');
     assert.match(title(created), /major outage/i);
