@@ -173,6 +173,10 @@ static void on_written(void *data, long long result, const char *err)
     } else if (result == -3) {
         respond_bad_request(req, "that status is for the other kind: an incident is investigating, identified, "
                                  "monitoring or resolved; a maintenance scheduled, in progress or completed");
+    } else if (result == -4) {
+        respond_error(req, 409, "Conflict",
+                      "at most " H2O_TO_STR(STORE_INCIDENTS_OPEN_MAX) " incidents and maintenance windows are open at once "
+                      "(automatic incidents aside): resolve or complete one first");
     } else if (result > 0) {
         n = snprintf(body, sizeof(body), "{\"id\":%lld}", result);
         respond_send(req, w->kind == INCIDENT_UPDATE ? 200 : 201, w->kind == INCIDENT_UPDATE ? "OK" : "Created",
@@ -202,7 +206,8 @@ void history_routes_post(struct app *app, h2o_req_t *req, enum incident_request 
     }
     w = h2o_mem_alloc(sizeof(*w));
     *w = (struct write){pending_new(app, req, 0, 0), app, kind, n, json};
-    if (store_incident_write(app->store, kind != INCIDENT_UPDATE, json, strlen(json), on_written, w) != 0) {
+    if (store_incident_write(app->store, kind != INCIDENT_UPDATE ? STORE_INCIDENT_NEW : STORE_INCIDENT_UPDATE, json,
+                             strlen(json), on_written, w) != 0) {
         pending_unsent(w->pending);
         free(json);
         free(w);

@@ -76,26 +76,42 @@ static int get_clusters(const struct conf *conf, json_t *obj, json_t *out, char 
     return 0;
 }
 
+/* The `n` ASCII digits at `p` as a number, or -1 when any is not a digit (sscanf's %d would also take a sign or
+ * spaces: "2027-+1- 7T..." is not a time). */
+static int fixed_digits(const char *p, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i != n; ++i) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* RFC 3339: YYYY-MM-DDThh:mm[:ss[.fraction]] then Z or +hh:mm / -hh:mm; T and Z in either case (section 5.6). */
 int incident_parse_time(const char *s, size_t len, int64_t *out_ms)
 {
     char buf[40];
     struct tm tm;
-    int y, mo, d, h, mi, sec = 0, n = 0, oh = 0, om = 0;
+    int y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
     long frac_ms = 0;
     const char *p;
     time_t t;
 
-    if (len == 0 || len >= sizeof(buf))
+    if (len < 17 || len >= sizeof(buf))
         return -1;
     memcpy(buf, s, len);
     buf[len] = '\0';
-    if (sscanf(buf, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || n != 16)
+    if (buf[4] != '-' || buf[7] != '-' || (buf[10] != 'T' && buf[10] != 't') || buf[13] != ':' ||
+        (y = fixed_digits(buf, 4)) < 0 || (mo = fixed_digits(buf + 5, 2)) < 0 || (d = fixed_digits(buf + 8, 2)) < 0 ||
+        (h = fixed_digits(buf + 11, 2)) < 0 || (mi = fixed_digits(buf + 14, 2)) < 0)
         return -1;
-    p = buf + n;
+    p = buf + 16;
     if (*p == ':') {
-        if (p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
+        if ((sec = fixed_digits(p + 1, 2)) < 0)
             return -1;
-        sec = (p[1] - '0') * 10 + (p[2] - '0');
         p += 3;
         if (*p == '.') {
             int digits = 0;
@@ -112,7 +128,8 @@ int incident_parse_time(const char *s, size_t len, int64_t *out_ms)
         ++p;
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1;
-        if (strlen(p) != 6 || sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || p[3] != ':' || oh > 23 || om > 59)
+        if (strlen(p) != 6 || p[3] != ':' || (oh = fixed_digits(p + 1, 2)) < 0 || (om = fixed_digits(p + 4, 2)) < 0 ||
+            oh > 23 || om > 59)
             return -1;
         oh *= sign;
         om *= sign;
@@ -228,7 +245,8 @@ static int check(const struct conf *conf, enum incident_request kind, uint64_t i
     if (starts > now + INCIDENT_MAINTENANCE_AHEAD_MS)
         return fail(err, errlen, "\"starts\" is more than 90 days ahead");
     if (starts < now - INCIDENT_MAINTENANCE_BEHIND_MS)
-        return fail(err, errlen, "\"starts\" is more than a day ago");
+        return fail(err, errlen, "\"starts\" is more than 5 minutes ago: a window cannot turn past downtime into "
+                                 "maintenance");
     json_object_set_new(out, "kind", json_string("maintenance"));
     json_object_set_new(out, "impact", json_string("maintenance"));
     json_object_set_new(out, "status", json_string("scheduled"));

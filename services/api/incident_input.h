@@ -13,7 +13,10 @@ struct conf;
 #define INCIDENT_BODY_MAX 16384 /* a request body */
 #define INCIDENT_MAINTENANCE_MAX_MS (30LL * 86400000) /* a window's length */
 #define INCIDENT_MAINTENANCE_AHEAD_MS (90LL * 86400000) /* how far ahead one may start */
-#define INCIDENT_MAINTENANCE_BEHIND_MS (86400000LL) /* how long ago one may have started */
+/* How long ago one may have started: a few minutes, for clocks a little apart. Further back, a window would turn
+ * downtime that the page already showed into maintenance (history rewritten quietly); an operator who forgot to
+ * announce one says so in an incident instead. */
+#define INCIDENT_MAINTENANCE_BEHIND_MS (300000LL)
 
 enum incident_request { INCIDENT_NEW, MAINTENANCE_NEW, INCIDENT_UPDATE };
 

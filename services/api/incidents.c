@@ -23,6 +23,7 @@ struct incidents {
     int64_t now_ms;
     uint64_t read_at; /* h2o_now when the copy was read; 0: none, or invalidated */
     int reading;
+    int closing; /* a call closing the maintenance windows that are over is in flight */
     struct waiter *waiting;
 };
 
@@ -43,6 +44,29 @@ static void view_of(struct incidents *in, struct incidents_view *v)
     v->parsed = in->parsed;
     v->banner = h2o_iovec_init(in->banner->bytes, in->banner->size);
     v->now_ms = in->now_ms;
+}
+
+static void on_closed(void *data, long long result, const char *err)
+{
+    struct incidents *in = data;
+
+    in->closing = 0;
+    if (err != NULL)
+        log_warn("closing the maintenance windows that are over: %s", err);
+    else
+        in->read_at = 0; /* read again when next asked: they are completed now */
+    (void)result;
+}
+
+/* Windows that are over but still open are closed in Redis by the first replica that reads them (the read itself
+ * writes nothing, so that it works under maxmemory); the close is idempotent, so replicas that race do it once. */
+static void close_ended_windows(struct incidents *in, json_t *parsed)
+{
+    if (in->closing || json_integer_value(json_object_get(parsed, "windows_to_close")) <= 0)
+        return;
+    in->closing = 1;
+    if (store_incident_write(in->store, STORE_INCIDENT_CLOSE_ENDED, "{}", 2, on_closed, in) != 0)
+        in->closing = 0;
 }
 
 static void on_read(void *data, h2o_iovec_t text, const char *err)
@@ -70,6 +94,7 @@ static void on_read(void *data, h2o_iovec_t text, const char *err)
         h2o_buffer_consume(&in->banner, in->banner->size);
         incident_render_banner(parsed, in->now_ms, &in->banner);
         incident_render_list(parsed, &in->banner);
+        close_ended_windows(in, parsed);
     } else {
         log_warn("reading the incidents list: %s", err);
     }

@@ -1005,7 +1005,8 @@ int store_incidents(struct store *s, uint32_t count, store_text_cb cb, void *dat
     return run(c);
 }
 
-int store_incident_write(struct store *s, int is_new, const char *json, size_t len, store_count_cb cb, void *data)
+int store_incident_write(struct store *s, enum store_incident_op op, const char *json, size_t len, store_count_cb cb,
+                         void *data)
 {
     size_t i, n = s->conf->num_clusters;
     struct call *c = script_call(s, SCRIPT_INCIDENT, RESULT_COUNT, (int)(3 + n), n, data);
@@ -1014,9 +1015,10 @@ int store_incident_write(struct store *s, int is_new, const char *json, size_t l
     push_incident_keys(s, c);
     for (i = 0; i != n; ++i)
         push_str(c, s->keys[i].history[STORE_HISTORY_MAINT]);
-    push_str(c, is_new ? "new" : "update");
+    push_str(c, op == STORE_INCIDENT_NEW ? "new" : op == STORE_INCIDENT_UPDATE ? "update" : "close");
     push(c, json, len);
     push_str(c, s->cluster_names);
     push_u64(c, STORE_INCIDENTS_KEPT);
+    push_u64(c, STORE_INCIDENTS_OPEN_MAX);
     return run(c);
 }

@@ -15,6 +15,8 @@ struct store;
 enum { STORE_HISTORY_HIST, STORE_HISTORY_MAINT, STORE_HISTORY_RECENT, STORE_HISTORY_FLAPPING, STORE_HISTORY_LOG };
 /* Incident and maintenance records kept (the oldest go first, never an open one). */
 #define STORE_INCIDENTS_KEPT 1000
+/* Operators' incidents and maintenance windows open at once (automatic incidents, one per cluster, aside). */
+#define STORE_INCIDENTS_OPEN_MAX 50
 
 /* What a call's callback gets when it fails: `err` says why (Redis unreachable, not answering in time, an
  * error reply, or a reply of the wrong shape) and the result arguments are zero. `err` is NULL on success. */
@@ -143,11 +145,19 @@ int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *da
 int store_history(struct store *store, size_t cluster, store_text_cb cb, void *data);
 /* A cluster's latest `count` state changes from its log, newest first, as JSON (log.lua). */
 int store_log(struct store *store, size_t cluster, uint32_t count, store_text_cb cb, void *data);
-/* The latest `count` incidents and maintenance, and every open one, as JSON: {"now_ms":..,"incidents":[...]}. */
+/* The latest `count` incidents and maintenance, and every open one, as JSON:
+ * {"now_ms":..,"windows_to_close":..,"incidents":[...]}. */
 int store_incidents(struct store *store, uint32_t count, store_text_cb cb, void *data);
-/* A new incident or maintenance (`is_new`), or an update to one, from JSON that incident_input.c made
- * (incident.lua): the value is the id, or -1 (no such incident), -2 (resolved already), -3 (a status that does
- * not suit its kind). `json` is not copied: it must stay valid until `cb` runs. */
-int store_incident_write(struct store *store, int is_new, const char *json, size_t len, store_count_cb cb, void *data);
+enum store_incident_op {
+    STORE_INCIDENT_UPDATE,
+    STORE_INCIDENT_NEW,
+    STORE_INCIDENT_CLOSE_ENDED /* only close the maintenance windows that are over (`json` is ignored) */
+};
+/* A new incident or maintenance, or an update to one, from JSON that incident_input.c made (incident.lua); each
+ * closes the windows that are over first. The value is the id (0 for STORE_INCIDENT_CLOSE_ENDED), or -1 (no such
+ * incident), -2 (resolved already), -3 (a status that does not suit its kind), -4 (STORE_INCIDENTS_OPEN_MAX open
+ * already). `json` is not copied: it must stay valid until `cb` runs. */
+int store_incident_write(struct store *store, enum store_incident_op op, const char *json, size_t len,
+                         store_count_cb cb, void *data);
 
 #endif

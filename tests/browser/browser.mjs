@@ -231,7 +231,7 @@ export async function seedShowcase(api, auth, { figures = false } = {}) {
     if (r.status < 200 || r.status >= 300) throw new Error(`POST ${p}: ${r.status} ${r.body}`);
   };
   const now = Date.now();
-  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
+  await post('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 4 * 60000, ends: now + 56 * 60000 });
   await post('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks.' });
 }
 

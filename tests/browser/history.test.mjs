@@ -478,7 +478,7 @@ describe('the README\'s screenshots', { timeout: 60000 }, () => {
     const old = await p('/api/incidents', { title: 'Commands answer slowly', impact: 'minor', clusters: ['main', 'canary'], text: 'Replies take up to 10 s; we are looking into it.' });
     await p(`/api/incidents/${old.id}/updates`, { status: 'resolved', text: 'A slow database replica was taken out of rotation; replies are quick again.' });
     const now = Date.now();
-    await p('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 20 * 60000, ends: now + 40 * 60000 });
+    await p('/api/maintenance', { title: 'Database upgrade', clusters: ['eu'], text: 'Upgrading the database; eu shards restart one by one.', starts: now - 4 * 60000, ends: now + 56 * 60000 });
     await p('/api/maintenance', { title: 'Moving to a new gateway host', clusters: ['canary'], text: 'canary moves to a new host; expect a short reconnect.', starts: now + 5 * H, ends: now + 6 * H });
     const inc = await p('/api/incidents', { title: 'Shards 57–59 of main are not responding', impact: 'major', clusters: ['main'], text: 'Three shards stopped answering health checks; servers on them see the bot offline.' });
     await p(`/api/incidents/${inc.id}/updates`, { status: 'identified', text: 'Their host ran out of memory; the shards are being moved.' });

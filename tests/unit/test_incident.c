@@ -114,6 +114,14 @@ TEST(test_incident_maintenance_times_are_checked)
                                    "\"ends\":\"2027-01-01T00:00:00Z\"}", "30 days"));
     CHECK(refused(MAINTENANCE_NEW, "{\"title\":\"DB\",\"clusters\":[\"alpha\"],\"text\":\"t\",\"starts\":\"2026-02-30T00:00:00Z\","
                                    "\"ends\":\"2027-01-01T00:00:00Z\"}", "\"starts\" must be a time"));
+    /* a window may start a few minutes back (clocks apart), not hours: that would turn shown downtime into
+     * maintenance (479eca0 took a day) */
+    CHECK(refused(MAINTENANCE_NEW, "{\"title\":\"DB\",\"clusters\":[\"alpha\"],\"text\":\"t\",\"starts\":\"2026-11-30T11:00:00Z\","
+                                   "\"ends\":\"2026-11-30T13:00:00Z\"}", "more than 5 minutes ago"));
+    out = input(MAINTENANCE_NEW, 0, "{\"title\":\"DB\",\"clusters\":[\"alpha\"],\"text\":\"t\",\"starts\":\"2026-11-30T11:56:00Z\","
+                                    "\"ends\":\"2026-11-30T13:00:00Z\"}");
+    CHECK(out != NULL);
+    free(out);
 }
 
 TEST(test_incident_parse_time_forms)
@@ -128,6 +136,13 @@ TEST(test_incident_parse_time_forms)
     CHECK(incident_parse_time("2026-11-30 11:20:00Z", 20, &ms) == -1);
     CHECK(incident_parse_time("2026-11-30T11:20:00+1:00", 24, &ms) == -1);
     CHECK(incident_parse_time("2026-11-30T11:20:00Zjunk", 24, &ms) == -1);
+    /* digits only where digits go: sscanf's %d took a sign or spaces (479eca0 read both of these) */
+    CHECK(incident_parse_time("2027-+1-+7T+1:+0Z", 17, &ms) == -1);
+    CHECK(incident_parse_time("2027- 1- 7T 1: 0Z", 17, &ms) == -1);
+    CHECK(incident_parse_time("2026-11-30T12:00:+0Z", 20, &ms) == -1);
+    CHECK(incident_parse_time("2026-11-30T13:00:00+ 1:00", 25, &ms) == -1);
+    /* RFC 3339 lets T and Z be lowercase */
+    CHECK(incident_parse_time("2026-11-30t12:00:00z", 20, &ms) == 0 && ms == NOW);
 }
 
 TEST(test_incident_update_needs_text_and_a_known_status)

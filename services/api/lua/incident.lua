@@ -6,10 +6,40 @@
 -- A maintenance window is also written into the maint hash of each cluster it concerns ("start end" under the
 -- record's id), where the transition scripts find it (lib.lua, record).
 -- KEYS: incidents hash, next id, open set, then the maint hash of every configured cluster
--- ARGV: "new" or "update", the request's JSON, the configured clusters' names (comma-separated, in KEYS order),
---       how many records to keep
--- Returns the id; -1 when there is no such incident, -2 when it is resolved already, -3 when the status does not
--- suit its kind.
+-- ARGV: "new", "update" or "close" (only close the windows that are over), the request's JSON, the configured
+--       clusters' names (comma-separated, in KEYS order), how many records to keep, how many operators' records
+--       may be open at once
+-- Every call first closes the maintenance windows that are over (close_ended).
+-- Returns the id (0 for "close"); -1 when there is no such incident, -2 when it is resolved already, -3 when the
+-- status does not suit its kind, -4 when a new one would pass the open bound.
+
+-- Closes the maintenance windows of the open set whose end has passed: resolved at their end, status completed,
+-- out of the open set. Returns how many records operators made are still open (automatic incidents, one per cluster
+-- at most, are not counted). HMGET in chunks: the set may hold more ids than Lua's unpack takes (a list written
+-- before windows were closed).
+local function close_ended(k, now)
+  local ids = redis.call('SMEMBERS', k.open)
+  local open = 0
+  for first = 1, #ids, 1000 do
+    local chunk = {}
+    for i = first, math.min(#ids, first + 999) do chunk[#chunk + 1] = ids[i] end
+    for i, raw in ipairs(redis.call('HMGET', k.list, unpack(chunk))) do
+      local rec = raw and cjson.decode(raw)
+      if not rec then
+        redis.call('SREM', k.open, chunk[i])
+      elseif rec.kind == 'maintenance' and now >= rec.ends_ms then
+        rec.resolved_ms = rec.ends_ms
+        rec.status = 'completed'
+        redis.call('HSET', k.list, chunk[i], cjson.encode(rec))
+        redis.call('SREM', k.open, chunk[i])
+      elseif not rec.automatic then
+        open = open + 1
+      end
+    end
+  end
+  return open
+end
+
 local k = {list = KEYS[1], next = KEYS[2], open = KEYS[3]}
 local req = cjson.decode(ARGV[2])
 local now = now_ms()
@@ -29,7 +59,11 @@ local function set_window(rec, s, e)
   end
 end
 
+local open = close_ended(k, now)
+if ARGV[1] == 'close' then return 0 end
+
 if ARGV[1] == 'new' then
+  if open >= tonumber(ARGV[5]) then return -4 end
   local rec = {kind = req.kind, title = req.title, impact = req.impact, clusters = req.clusters, automatic = false,
                status = req.status, updates = {{at_ms = now, status = req.status, text = req.text}}}
   if req.kind == 'maintenance' then
