@@ -61,6 +61,9 @@ struct cluster_keys {
     /* encoded once: states, since, version, figs (a transition's first keys); the history keys; a transition's
      * first arguments (health timeout, channel, cluster, the log's length) */
     struct resp transition_keys, history_keys, transition_args;
+    /* per shard: how many status writes (a status, a report's item with a state) were sent for it, so that one sent
+     * again (after NOSCRIPT, or a short form declined) can tell that a later one was sent meanwhile */
+    uint32_t *status_sent;
 };
 
 struct store {
@@ -111,6 +114,7 @@ struct call {
     size_t cluster;
     uint32_t shard;
     int state;
+    uint32_t status_seq; /* a status: its number among the shard's status writes (cluster_keys.status_sent) */
     struct shard_figures figures;
 };
 
@@ -341,6 +345,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].old_figures = key(conf, c, "figures");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
+        s->keys[i].status_sent = h2o_mem_alloc(sizeof(uint32_t) * (c->shards ? c->shards : 1));
+        memset(s->keys[i].status_sent, 0, sizeof(uint32_t) * c->shards);
         encode_cluster(s, i);
     }
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
@@ -372,6 +378,7 @@ void store_free(struct store *s)
         free(s->keys[i].transition_keys.base);
         free(s->keys[i].history_keys.base);
         free(s->keys[i].transition_args.base);
+        free(s->keys[i].status_sent);
     }
     for (i = 0; i != NUM_SCRIPTS; ++i)
         free(s->scripts[i].evalsha.base);
@@ -563,6 +570,15 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
     }
 }
 
+/* A status that must be sent again (NOSCRIPT, or a short form declined) after a later status write for the same shard
+ * was sent: sending it now would put the older state last. It is answered as applied and replaced at once, which
+ * is what the order the replica took them in says. */
+static int superseded(const struct call *c)
+{
+    return c->script == SCRIPT_STATUS && c->state >= 0 &&
+           c->store->keys[c->cluster].status_sent[c->shard] != c->status_seq;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct call *c = privdata;
@@ -572,6 +588,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (s->inflight != 0)
         --s->inflight;
     s->last_progress = h2o_now(s->loop);
+    if (reply != NULL && ((reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) ||
+                          (c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY)) &&
+        superseded(c)) {
+        c->cb.count(c->data, 0, NULL);
+        call_free(c);
+        return;
+    }
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
         c->script != NUM_SCRIPTS && !c->evaled) {
         /* Redis restarted or flushed its script cache: send the body once; EVAL caches it again. The command is
@@ -596,6 +619,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply != NULL && c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY) {
         struct call *full = transition_call(s, c->cluster, c->shard, c->state, &c->figures, 0, c->cb.count,
                                             c->data);
+        full->status_seq = c->status_seq;
         if (send_call(full) == 0) {
             call_free(c);
             return;
@@ -687,7 +711,10 @@ static struct call *transition_call(struct store *s, size_t cluster, uint32_t sh
 int store_status(struct store *s, size_t cluster, uint32_t shard, int state, const struct shard_figures *figures,
                  int likely_unchanged, store_count_cb cb, void *data)
 {
-    return run(transition_call(s, cluster, shard, state, figures, likely_unchanged, cb, data));
+    struct call *c = transition_call(s, cluster, shard, state, figures, likely_unchanged, cb, data);
+
+    c->status_seq = ++s->keys[cluster].status_sent[shard];
+    return run(c);
 }
 
 int store_health(struct store *s, size_t cluster, uint32_t shard, const struct shard_figures *figures,
@@ -722,10 +749,12 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
     push_str(c, s->ttl);
     for (i = 0; i != n; ++i) {
         push_u64(c, items[i].shard);
-        if (items[i].state >= 0)
+        if (items[i].state >= 0) {
             push_u64(c, (uint64_t)items[i].state);
-        else
+            ++k->status_sent[items[i].shard];
+        } else {
             push(c, "", 0);
+        }
         push_figures(c, &items[i].figures);
     }
     return run(c);
