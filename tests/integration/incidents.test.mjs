@@ -191,6 +191,19 @@ describe('incidents and maintenance through the API', { timeout: 90000 }, () => 
     assert.equal(r.status, 200, r.body);
   });
 
+  it('drops a record resolved after its trim slot passed while it was open (1,000 newer ones kept)', async () => {
+    let r = await post(a, '/api/incidents', { title: 'Long one', impact: 'minor', clusters: ['alpha'], text: 't' });
+    assert.equal(r.status, 201, r.body);
+    const id = r.json().id;
+    // a thousand newer records since (their ids taken by hand): its slot went by while it was open, so it was kept
+    await redis(rds.port, 'SET', 'glance:incidents:next', id + 1000);
+    r = await post(a, `/api/incidents/${id}/updates`, { text: 'Over.', status: 'resolved' });
+    assert.equal(r.status, 200, r.body);
+    // 479eca0 kept it for ever: nothing trims a slot twice
+    assert.equal(await redis(rds.port, 'HEXISTS', 'glance:incidents', id), '0');
+    assert.equal(await redis(rds.port, 'SISMEMBER', 'glance:incidents:open', id), '0');
+  });
+
   it('reads a list that holds thousands of open windows that are over (written before they were closed)', async () => {
     // more than Lua's unpack takes: 479eca0 answered 503 for /api/incidents for good
     const first = Number(await redis(rds.port, 'GET', 'glance:incidents:next')) + 1;

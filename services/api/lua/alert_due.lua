@@ -63,7 +63,7 @@ if cond >= 2 and not open then
   redis.call('HSET', KEYS[1], 'incident', id)
 elseif open then
   local rec = incident_update(k, c[8], cond >= 2 and 'investigating' or 'resolved', cond >= 2 and text or
-    string.format('%s is operational again: every shard that reported is up.', ARGV[4]), now)
+    string.format('%s is operational again: every shard that reported is up.', ARGV[4]), now, tonumber(ARGV[8]))
   if rec and cond >= 2 and rec.impact ~= impacts[cond] then
     rec.impact = impacts[cond]
     rec.title = ARGV[4] .. ': ' .. names[cond]

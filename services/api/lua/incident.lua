@@ -17,8 +17,9 @@
 -- out of the open set. Returns how many records operators made are still open (automatic incidents, one per cluster
 -- at most, are not counted). HMGET in chunks: the set may hold more ids than Lua's unpack takes (a list written
 -- before windows were closed).
-local function close_ended(k, now)
+local function close_ended(k, now, kept)
   local ids = redis.call('SMEMBERS', k.open)
+  local last = tonumber(redis.call('GET', k.next) or '0')
   local open = 0
   for first = 1, #ids, 1000 do
     local chunk = {}
@@ -30,7 +31,11 @@ local function close_ended(k, now)
       elseif rec.kind == 'maintenance' and now >= rec.ends_ms then
         rec.resolved_ms = rec.ends_ms
         rec.status = 'completed'
-        redis.call('HSET', k.list, chunk[i], cjson.encode(rec))
+        if tonumber(chunk[i]) <= last - kept then
+          redis.call('HDEL', k.list, chunk[i]) -- past its trim slot (incident_update, lib.lua)
+        else
+          redis.call('HSET', k.list, chunk[i], cjson.encode(rec))
+        end
         redis.call('SREM', k.open, chunk[i])
       elseif not rec.automatic then
         open = open + 1
@@ -59,7 +64,7 @@ local function set_window(rec, s, e)
   end
 end
 
-local open = close_ended(k, now)
+local open = close_ended(k, now, tonumber(ARGV[4]))
 if ARGV[1] == 'close' then return 0 end
 
 if ARGV[1] == 'new' then
@@ -80,12 +85,12 @@ if not raw then return -1 end
 local kind = cjson.decode(raw).kind
 local maintenance_status = {scheduled = true, ['in progress'] = true, completed = true}
 if (kind == 'maintenance') ~= (maintenance_status[req.status] == true) then return -3 end
-local rec, err = incident_update(k, req.id, req.status, req.text, now)
+local rec, err, dropped = incident_update(k, req.id, req.status, req.text, now, tonumber(ARGV[4]))
 if not rec then return err end
 if kind == 'maintenance' and rec.resolved_ms ~= cjson.null and now < rec.ends_ms then
   -- finished early (or called off before it began): the window ends now
   rec.ends_ms = math.max(now, rec.starts_ms)
-  redis.call('HSET', k.list, req.id, cjson.encode(rec))
+  if not dropped then redis.call('HSET', k.list, req.id, cjson.encode(rec)) end
   set_window(rec, rec.starts_ms, rec.ends_ms)
 end
 return req.id

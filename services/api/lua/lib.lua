@@ -356,8 +356,10 @@ local function incident_new(k, rec, now, kept)
 end
 
 -- Adds an update to incident `id`; status 'resolved' or 'completed' resolves it. Returns the record, or nil and
--- -1 (no such incident) or -2 (resolved already).
-local function incident_update(k, id, status, text, now)
+-- -1 (no such incident) or -2 (resolved already). A record resolved when it is older than the latest `kept` is
+-- dropped at once (its trim slot passed while it was open, and nothing else would ever trim it): then the third
+-- value is true, and the caller must not write the record again.
+local function incident_update(k, id, status, text, now, kept)
   local raw = redis.call('HGET', k.list, id)
   if not raw then return nil, -1 end
   local rec = cjson.decode(raw)
@@ -368,9 +370,13 @@ local function incident_update(k, id, status, text, now)
   if status == 'resolved' or status == 'completed' then
     rec.resolved_ms = now
     redis.call('SREM', k.open, id)
+    if tonumber(id) <= tonumber(redis.call('GET', k.next) or '0') - kept then
+      redis.call('HDEL', k.list, id)
+      return rec, 0, true
+    end
   end
   redis.call('HSET', k.list, id, cjson.encode(rec))
-  return rec, 0
+  return rec, 0, false
 end
 
 -- The end of the maintenance window covering `now` in a cluster's maint hash (HGETALL), or nil.
