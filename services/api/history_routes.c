@@ -95,7 +95,16 @@ void history_routes_get_log(struct app *app, h2o_req_t *req, h2o_iovec_t name)
 
 static void on_incidents(void *data, const struct incidents_view *view, const char *err)
 {
-    on_text(data, err == NULL ? view->json : h2o_iovec_init(NULL, 0), err);
+    struct pending *p = data;
+    struct app *app = p->app;
+    h2o_req_t *req = pending_finish(p);
+
+    if (req == NULL)
+        return;
+    if (err != NULL || view->json == NULL)
+        respond_unavailable(req, "redis is unavailable; retry");
+    else
+        respond_send_shared(app, req, "no-store", "application/json", view->json, h2o_iovec_init(NULL, 0));
 }
 
 void history_routes_get_incidents(struct app *app, h2o_req_t *req)
@@ -103,40 +112,26 @@ void history_routes_get_incidents(struct app *app, h2o_req_t *req)
     incidents_get(app->incidents, on_incidents, pending_new(app, req, 0, 0));
 }
 
-struct atom_request {
-    struct pending *pending;
-    struct app *app;
-};
-
+/* The feed as rendered when the list was read (incidents.c), sent by reference: a flood of readers costs no
+ * rendering and no copies. */
 static void on_atom(void *data, const struct incidents_view *view, const char *err)
 {
-    struct atom_request *a = data;
-    struct app *app = a->app;
-    h2o_req_t *req = pending_finish(a->pending);
-    h2o_buffer_t *buf;
-    char feed_id[128];
+    struct pending *p = data;
+    struct app *app = p->app;
+    h2o_req_t *req = pending_finish(p);
 
-    free(a);
     if (req == NULL)
         return;
-    if (err != NULL) {
+    if (err != NULL || view->atom == NULL) {
         respond_unavailable(req, "redis is unavailable; retry");
         return;
     }
-    snprintf(feed_id, sizeof(feed_id), "urn:glance:%s:incidents", app->conf->prefix);
-    h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
-    incident_render_atom(view->parsed, feed_id, view->now_ms, &buf);
-    respond_send(req, 200, "OK", "application/atom+xml; charset=utf-8", buf->bytes, buf->size);
-    h2o_buffer_dispose(&buf);
+    respond_send_shared(app, req, "no-store", "application/atom+xml; charset=utf-8", view->atom, h2o_iovec_init(NULL, 0));
 }
 
 void history_routes_get_atom(struct app *app, h2o_req_t *req)
 {
-    struct atom_request *a = h2o_mem_alloc(sizeof(*a));
-
-    a->app = app;
-    a->pending = pending_new(app, req, 0, 0);
-    incidents_get(app->incidents, on_atom, a);
+    incidents_get(app->incidents, on_atom, pending_new(app, req, 0, 0));
 }
 
 struct write {

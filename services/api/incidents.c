@@ -2,6 +2,7 @@
  * seconds however many read it, and rendered once per read. */
 #include "incidents.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "incident_render.h"
@@ -16,8 +17,9 @@ struct waiter {
 struct incidents {
     h2o_loop_t *loop;
     struct store *store;
-    char *json;
-    size_t json_len;
+    struct body_cache json, atom; /* rendered once per read, keyed by the read's number */
+    uint64_t reads;
+    char feed_id[128];
     json_t *parsed;
     h2o_buffer_t *banner;
     int64_t now_ms;
@@ -27,20 +29,24 @@ struct incidents {
     struct waiter *waiting;
 };
 
-struct incidents *incidents_new(h2o_loop_t *loop, struct store *store)
+struct incidents *incidents_new(h2o_loop_t *loop, struct store *store, const char *feed_id)
 {
     struct incidents *in = h2o_mem_alloc(sizeof(*in));
 
     memset(in, 0, sizeof(*in));
     in->loop = loop;
     in->store = store;
+    snprintf(in->feed_id, sizeof(in->feed_id), "%s", feed_id);
+    body_cache_init(&in->json, 1);
+    body_cache_init(&in->atom, 1);
     h2o_buffer_init(&in->banner, &h2o_socket_buffer_prototype);
     return in;
 }
 
 static void view_of(struct incidents *in, struct incidents_view *v)
 {
-    v->json = h2o_iovec_init(in->json, in->json_len);
+    v->json = in->json.body;
+    v->atom = in->atom.body;
     v->parsed = in->parsed;
     v->banner = h2o_iovec_init(in->banner->bytes, in->banner->size);
     v->now_ms = in->now_ms;
@@ -82,10 +88,13 @@ static void on_read(void *data, h2o_iovec_t text, const char *err)
     if (err == NULL && (parsed = json_loadb(text.base, text.len, 0, &jerr)) == NULL)
         err = "the incidents list from redis is not JSON";
     if (err == NULL) {
-        free(in->json);
-        in->json = h2o_mem_alloc(text.len + 1);
-        memcpy(in->json, text.base, text.len);
-        in->json_len = text.len;
+        h2o_buffer_t *atom;
+        ++in->reads;
+        body_cache_store(&in->json, &in->reads, 0, text.base, text.len, 0);
+        h2o_buffer_init(&atom, &h2o_socket_buffer_prototype);
+        incident_render_atom(parsed, in->feed_id, (int64_t)json_number_value(json_object_get(parsed, "now_ms")), &atom);
+        body_cache_store(&in->atom, &in->reads, 0, atom->bytes, atom->size, 0);
+        h2o_buffer_dispose(&atom);
         if (in->parsed != NULL)
             json_decref(in->parsed);
         in->parsed = parsed;
@@ -163,7 +172,8 @@ void incidents_free(struct incidents *in)
         next = w->next;
         free(w);
     }
-    free(in->json);
+    body_cache_dispose(&in->json);
+    body_cache_dispose(&in->atom);
     if (in->parsed != NULL)
         json_decref(in->parsed);
     h2o_buffer_dispose(&in->banner);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include "h2o.h"
+#include "body_cache.h"
 #include "store.h"
 
 #define INCIDENTS_FRESH_MS 5000 /* how stale another replica's write may be seen */
@@ -13,18 +14,21 @@
 
 struct incidents;
 
-/* The list as it was read: `json` is GET /api/incidents's body, `parsed` the same, `banner` /plain's HTML (the
- * banner of what is open, then the whole list, collapsed).
+/* The list as it was read: `json` is GET /api/incidents's body, `atom` /history.atom's (both rendered once a read
+ * and sent by reference: take a reference to keep one), `parsed` the same list, `banner` /plain's HTML (the banner
+ * of what is open, then the whole list, collapsed).
  * Borrowed for the callback. */
 struct incidents_view {
-    h2o_iovec_t json;
+    struct shared_body *json;
+    struct shared_body *atom;
     json_t *parsed;
     h2o_iovec_t banner;
     int64_t now_ms; /* Redis's clock when it was read */
 };
 typedef void (*incidents_cb)(void *data, const struct incidents_view *view, const char *err);
 
-struct incidents *incidents_new(h2o_loop_t *loop, struct store *store);
+/* `feed_id` names the Atom feed (its <id>). */
+struct incidents *incidents_new(h2o_loop_t *loop, struct store *store, const char *feed_id);
 void incidents_free(struct incidents *in);
 
 /* Calls `cb` with a fresh copy: at once, or once Redis answered (every caller waiting meanwhile shares one read). */

@@ -379,7 +379,11 @@ int main(int argc, char **argv)
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.history = history_new(app.loop, app.store, &conf);
     app.log_cache = log_cache_new(app.loop, app.store, app.mirror);
-    app.incidents = incidents_new(app.loop, app.store);
+    {
+        char feed_id[128];
+        snprintf(feed_id, sizeof(feed_id), "urn:glance:%s:incidents", conf.prefix);
+        app.incidents = incidents_new(app.loop, app.store, feed_id);
+    }
     app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
     app.web_pages = web_pages_new(&conf);

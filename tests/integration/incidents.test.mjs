@@ -191,6 +191,24 @@ describe('incidents and maintenance through the API', { timeout: 90000 }, () => 
     assert.equal(r.status, 200, r.body);
   });
 
+  it('keeps a record within 32 KiB: the oldest updates go first, the newest stays', async () => {
+    let r = await post(a, '/api/incidents', { title: 'Chatty', impact: 'minor', clusters: ['alpha'], text: '"'.repeat(4000) });
+    assert.equal(r.status, 201, r.body);
+    const id = r.json().id;
+    for (let i = 0; i < 12; i++) {
+      r = await post(b, `/api/incidents/${id}/updates`, { text: `${i} ${'"'.repeat(3990)}`, status: 'identified' });
+      assert.equal(r.status, 200, r.body);
+    }
+    const raw = await redis(rds.port, 'HGET', 'glance:incidents', id);
+    const rec = JSON.parse(raw);
+    // 479eca0 kept all 13 (104 KB of JSON here; 50 such updates on 50 records made a 20 MB list)
+    assert.ok(Buffer.byteLength(raw) <= 32768, `${Buffer.byteLength(raw)} bytes`);
+    assert.ok(rec.updates.length >= 2 && rec.updates.length < 13, `${rec.updates.length} updates kept`);
+    assert.match(rec.updates[0].text, /^11 /, 'the newest first');
+    r = await post(a, `/api/incidents/${id}/updates`, { text: 'Over.', status: 'resolved' });
+    assert.equal(r.status, 200, r.body);
+  });
+
   it('drops a record resolved after its trim slot passed while it was open (1,000 newer ones kept)', async () => {
     let r = await post(a, '/api/incidents', { title: 'Long one', impact: 'minor', clusters: ['alpha'], text: 't' });
     assert.equal(r.status, 201, r.body);

@@ -342,6 +342,10 @@ end
 -- Incidents and maintenance: one JSON record per id in the incidents hash (see incident.lua for its fields), the
 -- ids of those not resolved in the open set. `k` holds their keys: {list, next, open}.
 local UPDATES_KEPT = 50
+-- A record's JSON at most (the oldest updates go first; the newest always stays): with at most 50 open
+-- (STORE_INCIDENTS_OPEN_MAX) and the latest listed, the list a replica reads and renders stays a few MB however long
+-- the texts (4,000 bytes each at most).
+local RECORD_MAX_BYTES = 32768
 
 local function incident_new(k, rec, now, kept)
   local id = redis.call('INCR', k.next)
@@ -366,6 +370,7 @@ local function incident_update(k, id, status, text, now, kept)
   if rec.resolved_ms ~= cjson.null then return nil, -2 end
   table.insert(rec.updates, 1, {at_ms = now, status = status, text = text})
   while #rec.updates > UPDATES_KEPT do table.remove(rec.updates) end
+  while #rec.updates > 1 and #cjson.encode(rec) > RECORD_MAX_BYTES do table.remove(rec.updates) end
   rec.status = status
   if status == 'resolved' or status == 'completed' then
     rec.resolved_ms = now
