@@ -13,7 +13,7 @@ import { startDiscord, startJsonHook } from './discord.mjs';
 const PASSPHRASE = 'alert-delivery-passphrase-0123';
 const AUTH = { authorization: `Bearer ${PASSPHRASE}` };
 const DELAY_S = 1;
-const TIMEOUT_MS = 1000;
+const TIMEOUT_MS = Number(process.env.GLANCE_TEST_ALERT_TIMEOUT_MS || 1000); // also run at 100, the least accepted
 const LOCK_S = 3; // the sender's lock (alert_sender.c), whatever the timeout
 // short, so an outage comes soon after the last ping; long enough that 360 status posts finish well within it
 const HEALTH_S = 2;
