@@ -1,9 +1,10 @@
 /* alert_sender.h -- delivers the alerts stream (glance:alerts) to the configured webhooks: one Discord message per
  * cluster incident, created when it starts and edited as it changes and ends; or one JSON POST per alert.
  *
- * One replica sends at a time (it holds a lock in Redis that it renews); it reads the stream as a consumer group,
- * acknowledges an alert only once every webhook has answered it, and takes over what a sender that died left
- * pending. Nothing runs when no webhook is configured. */
+ * One replica sends at a time (it holds a lock in Redis that it renews); it reads the stream as a consumer group
+ * per webhook, so each webhook goes at its own pace, acknowledges an alert there once that webhook answered it or
+ * was given up on, and takes over what a sender that died left pending. Nothing runs when no webhook is
+ * configured. */
 #ifndef GLANCE_ALERT_SENDER_H
 #define GLANCE_ALERT_SENDER_H
 
@@ -19,6 +20,7 @@ struct alert_sender_stats {
     uint64_t edited;       /* messages edited */
     uint64_t failed;       /* attempts that failed (no answer, 5xx, refused) */
     uint64_t rate_limited; /* 429s */
+    uint64_t given_up;     /* alerts a webhook still failed GLANCE_ALERT_GIVE_UP after they were recorded */
     uint64_t disabled;     /* webhooks given up on (401, 403, 404) until restart */
 };
 

@@ -509,7 +509,7 @@ static int check_prefix(const char *prefix)
 int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
 {
     const char *v;
-    uint32_t port = 8080;
+    uint32_t port = 8080, give_up_min;
 
     memset(conf, 0, sizeof(*conf));
     strcpy(conf->host, "0.0.0.0");
@@ -524,6 +524,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     conf->history_log = 10000;
     conf->alert_delay_s = 30;
     conf->alert_timeout_ms = 10000;
+    conf->alert_give_up_s = 900;
 
     if ((v = lookup(ctx, "GLANCE_BOTS")) == NULL) {
         snprintf(err, errlen, "GLANCE_BOTS is not set: expected name:shards pairs separated by ';', e.g. main:360;demo:1");
@@ -552,8 +553,20 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0 ||
         load_webhooks(conf, lookup, ctx, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_TIMEOUT_MS", 100, 60000, &conf->alert_timeout_ms, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_ALERT_GIVE_UP", 1, 86400, &conf->alert_give_up_s, err, errlen) != 0 ||
         get_string(lookup, ctx, "GLANCE_ALERT_ROLE", conf->alert_role, sizeof(conf->alert_role), err, errlen) != 0)
         return -1;
+    /* an alert in flight when the sending replica dies is claimed by the next one 3 s (its lock) + the timeout later,
+     * and must still get a try from it: give it that, twice over */
+    give_up_min = (3000 + 2 * conf->alert_timeout_ms + 999) / 1000;
+    if (give_up_min < 5)
+        give_up_min = 5;
+    if (conf->alert_give_up_s < give_up_min) {
+        snprintf(err, errlen, "GLANCE_ALERT_GIVE_UP=%u: expected at least %u s here (5 s, and 3 s + twice "
+                 "GLANCE_ALERT_TIMEOUT_MS, so an alert in flight when the sending replica dies is still tried by the next)",
+                 conf->alert_give_up_s, give_up_min);
+        return -1;
+    }
     if (conf->alert_role[0] != '\0' && strspn(conf->alert_role, "0123456789") != strlen(conf->alert_role)) {
         snprintf(err, errlen, "GLANCE_ALERT_ROLE=\"%s\": expected a Discord role id (digits)", conf->alert_role);
         return -1;

@@ -67,6 +67,10 @@ struct conf {
     size_t num_webhooks;
     char alert_role[24];       /* a Discord role id to mention; empty: none */
     uint32_t alert_timeout_ms; /* one webhook call */
+    /* seconds after an alert was recorded past which a webhook that still fails it (no answer, 5xx, 429) is given up
+     * on for that alert: recorded as not sent to it, with why, so a dead webhook never holds back its own backlog
+     * for ever */
+    uint32_t alert_give_up_s;
     uint32_t feed_max_clients;      /* per replica */
     uint32_t feed_max_per_address;  /* 0: no limit */
     uint32_t reader_bytes_max_mib;  /* response bodies held for readers still being sent to, the whole replica */

@@ -115,6 +115,9 @@ void metrics_render(struct app *app, h2o_buffer_t **buf)
                "counter", as.failed);
     put_metric(buf, "glance_alerts_rate_limited_total", "Webhook calls answered 429 (retried after the time they said).",
                "counter", as.rate_limited);
+    put_metric(buf, "glance_alerts_given_up_total",
+               "Alerts a webhook still failed GLANCE_ALERT_GIVE_UP after they were recorded, recorded as not sent to it.",
+               "counter", as.given_up);
     put_metric(buf, "glance_alert_webhooks_disabled",
                "Webhooks this replica stopped using after a 401, 403 or 404, until it restarts.", "gauge", as.disabled);
     codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"

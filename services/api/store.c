@@ -42,6 +42,7 @@ enum script {
     SCRIPT_ALERT_DUE,
     SCRIPT_ALERTS,
     SCRIPT_ALERT_LOCK,
+    SCRIPT_ALERT_GROUP,
     SCRIPT_HISTORY,
     SCRIPT_INCIDENT,
     SCRIPT_INCIDENTS,
@@ -295,7 +296,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
 {
     static const h2o_iovec_t *bodies[NUM_SCRIPTS] = {&lua_status,    &lua_health,    &lua_expire,
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
-                                                     &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock,
+                                                     &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock, &lua_alert_group,
                                                      &lua_history,   &lua_incident,  &lua_incidents,
                                                      &lua_log,       &lua_report};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
@@ -946,6 +947,10 @@ int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
     push_str(c, s->alerts);
     push_str(c, s->delivered);
     push_u64(c, count);
+    for (size_t w = 0; w < s->conf->num_webhooks; ++w) {
+        push_str(c, s->conf->webhooks[w].id);
+        push_str(c, s->conf->webhooks[w].shown);
+    }
     return run(c);
 }
 
@@ -978,7 +983,19 @@ const char *store_alerts_key(struct store *s)
     return s->alerts;
 }
 
-int store_alert_outcome(struct store *s, const char *id, const char *outcome, store_reply_cb cb, void *data)
+int store_alert_groups(struct store *s, const char *const *groups, size_t n, store_text_cb cb, void *data)
+{
+    struct call *c = script_call(s, SCRIPT_ALERT_GROUP, RESULT_TEXT, 1, 0, data);
+
+    c->cb.text = cb;
+    push_str(c, s->alerts);
+    for (size_t i = 0; i < n; ++i)
+        push_str(c, groups[i]);
+    return run(c);
+}
+
+int store_alert_outcome(struct store *s, const char *id, const char *webhook, const char *why, store_reply_cb cb,
+                        void *data)
 {
     struct call *c = call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
 
@@ -987,12 +1004,20 @@ int store_alert_outcome(struct store *s, const char *id, const char *outcome, st
     push_str(c, s->delivered);
     push(c, "MAXLEN", 6);
     push(c, "~", 1);
-    push_u64(c, STORE_ALERTS_KEPT);
+    push_u64(c, STORE_ALERTS_KEPT * CONF_MAX_WEBHOOKS); /* an entry per webhook of each alert kept */
     push(c, "*", 1);
     push(c, "alert", 5);
     push_str(c, id);
+    push(c, "webhook", 7);
+    push_str(c, webhook);
     push(c, "outcome", 7);
-    push_str(c, outcome);
+    if (why == NULL) {
+        push(c, "sent", 4);
+    } else {
+        push(c, "not sent", 8);
+        push(c, "why", 3);
+        push_str(c, why);
+    }
     return run(c);
 }
 

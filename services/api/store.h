@@ -135,9 +135,13 @@ int store_alert_lock(struct store *store, const char *holder, uint32_t hold_ms, 
 /* The alerts stream's key, and a cluster's incident hash (the alert sender's Discord message ids). */
 const char *store_alerts_key(struct store *store);
 const char *store_incident_key(struct store *store, size_t cluster);
-/* Records what became of alert `id` ("sent", or which webhook did not take it) for GET /api/alerts, in a stream
- * capped as the alerts are. */
-int store_alert_outcome(struct store *store, const char *id, const char *outcome, store_reply_cb cb, void *data);
+/* Makes the webhooks' consumer groups on the alerts stream that do not exist yet (alert_group.lua): the text is the
+ * position they were made at, or empty when all existed. */
+int store_alert_groups(struct store *store, const char *const *groups, size_t n, store_text_cb cb, void *data);
+/* Records what became of alert `id` at one webhook (its conf id): sent when `why` is NULL, else not sent and why,
+ * for GET /api/alerts, in a stream that keeps as many alerts as the alerts stream does. */
+int store_alert_outcome(struct store *store, const char *id, const char *webhook, const char *why, store_reply_cb cb,
+                        void *data);
 /* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
 int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
 

@@ -2,11 +2,14 @@
 // discord.mjs: one incident is one Discord message, created once and edited as it gets worse and when it is
 // resolved, whatever the number of replicas and shards; a restart within the delay sends nothing; an alert
 // survives the replica that held it and a Redis restart; Discord's rate limits are waited out, not hammered; a
-// dead webhook is left alone; a generic JSON webhook gets one POST per alert.
+// dead webhook is left alone, and one that never answers holds back only itself; a generic JSON webhook gets one POST
+// per alert. With GLANCE_TEST_DEAD_WEBHOOK=1 (test.sh's second run) every replica also has a webhook nothing listens
+// on, first in its list: every alert must reach the live ones as it does without it.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, startApi, request, redis, waitUntil, sleep, getMetrics, metricValue, postEach, cleanup } from './harness.mjs';
+import net from 'node:net';
+import { startRedis, startApi, request, redis, waitUntil, sleep, getMetrics, metricValue, postEach, cleanup, freePort } from './harness.mjs';
 import { startRedisServer, stopAll } from '../faults/lib.mjs';
 import { startDiscord, startJsonHook } from './discord.mjs';
 
@@ -20,6 +23,9 @@ const HEALTH_S = 2;
 // from the last ping to a delivered alert: the health timeout, the delay, and slack for a loaded machine
 const DELIVERY_BOUND_MS = (HEALTH_S + DELAY_S + 5) * 1000;
 const ROLE = '987654321098765432';
+// a port nothing listens on, for GLANCE_TEST_DEAD_WEBHOOK=1
+const DEAD_PORT = process.env.GLANCE_TEST_DEAD_WEBHOOK === '1' ? await freePort() : null;
+const DEAD_SHOWN = DEAD_PORT && `http://127.0.0.1:${DEAD_PORT}`;
 
 const fakes = [];
 after(async () => {
@@ -61,7 +67,7 @@ async function replicas(n, redisPort, shards, webhooks, env = {}) {
     const api = await startApi({
       redisPort, bots: `main:${shards}`, passphrase: PASSPHRASE, healthTimeout: HEALTH_S,
       env: {
-        GLANCE_ALERT_WEBHOOKS: webhooks, GLANCE_ALERT_DELAY: DELAY_S, GLANCE_ALERT_TIMEOUT_MS: TIMEOUT_MS,
+        GLANCE_ALERT_WEBHOOKS: DEAD_PORT ? `json:${DEAD_SHOWN}/dead,${webhooks}` : webhooks, GLANCE_ALERT_DELAY: DELAY_S, GLANCE_ALERT_TIMEOUT_MS: TIMEOUT_MS,
         GLANCE_REPLICA_NAME: `api${i}`, ...env,
       },
     });
@@ -80,6 +86,17 @@ async function summed(apis, name) {
     sum += v;
   }
   return sum;
+}
+
+/**
+ * What GET /api/alerts says became of an alert at the webhooks a test configured: its `delivery`, or, with the dead
+ * webhook of GLANCE_TEST_DEAD_WEBHOOK=1, the same summary made from the other webhooks' parts.
+ */
+function delivery(alert) {
+  if (!DEAD_PORT) return alert.delivery;
+  const live = alert.webhooks.filter((w) => w.webhook !== DEAD_SHOWN);
+  if (live.every((w) => w.delivery === 'sent')) return 'sent';
+  return `not sent to ${live.filter((w) => w.delivery !== 'sent').map((w) => `${w.webhook} ${w.delivery.replace(/^not sent /, '')}`).join('; ')}`;
 }
 
 const creates = (fake) => fake.requests.filter((r) => r.method === 'POST');
@@ -175,11 +192,11 @@ describe('one incident across three replicas and 360 shards', { timeout: 60000 }
     assertWellBehaved(discord);
     assert.equal(await summed(apis, 'glance_alerts_sent_total'), 1, 'sent');
     assert.equal(await summed(apis, 'glance_alerts_edited_total'), 1, 'edited');
-    assert.equal(await summed(apis, 'glance_alerts_failed_total'), 0, 'failed');
+    if (!DEAD_PORT) assert.equal(await summed(apis, 'glance_alerts_failed_total'), 0, 'failed');
     assert.equal(await summed(apis, 'glance_alerts_rate_limited_total'), 0, 'rate limited');
     assert.equal(await summed(apis, 'glance_alert_webhooks_disabled'), 0, 'disabled');
     const { alerts } = (await request(apis[0].port, 'GET', '/api/alerts', { headers: AUTH })).json();
-    assert.deepEqual(alerts.map((a) => [a.condition, a.delivery]), [['operational', 'sent'], ['major outage', 'sent']]);
+    assert.deepEqual(alerts.map((a) => [a.condition, delivery(a)]), [['operational', 'sent'], ['major outage', 'sent']]);
   });
 
   it('a shard restart shorter than the delay reaches no webhook', async () => {
@@ -438,10 +455,78 @@ describe('a webhook Discord says is unknown', { timeout: 40000 }, () => {
     // GET /api/alerts says which webhook did not take them
     const { alerts } = (await request(api.port, 'GET', '/api/alerts', { headers: AUTH })).json();
     assert.equal(alerts.length, 2);
-    assert.match(alerts[1].delivery, /^not sent to http:\/\/127\.0\.0\.1:\d+ \(it answered 404\)$/);
-    assert.match(alerts[0].delivery, /^not sent to http:\/\/127\.0\.0\.1:\d+ \(given up on after a 401, 403 or 404\)$/);
+    assert.match(delivery(alerts[1]), /^not sent to http:\/\/127\.0\.0\.1:\d+ \(it answered 404\)$/);
+    assert.match(delivery(alerts[0]), /^not sent to http:\/\/127\.0\.0\.1:\d+ \(given up on after a 401, 403 or 404\)$/);
     const r = await request(api.port, 'GET', '/readyz');
     assert.equal(r.status, 200, r.body);
+  });
+});
+
+/** A TCP server that accepts and never answers: a webhook that hangs until the replica's timeout. */
+async function startSilentHook() {
+  const sockets = new Set();
+  const server = net.createServer((c) => { sockets.add(c); c.on('close', () => sockets.delete(c)); c.on('error', () => {}); });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: () => `http://127.0.0.1:${server.address().port}/hook`,
+    shown: () => `http://127.0.0.1:${server.address().port}`,
+    connections: () => sockets.size,
+    close: () => { for (const c of sockets) c.destroy(); return new Promise((resolve) => server.close(resolve)); },
+  };
+}
+
+describe('a dead webhook and one that never answers, listed before a live one', { timeout: 60000 }, () => {
+  it('hold back only themselves: the live one gets every alert as soon as alone, and the others are given up on, with why', async (t) => {
+    const SHARDS = 8;
+    const GIVE_UP_S = 5; // the least accepted with GLANCE_ALERT_TIMEOUT_MS up to 1000
+    const rds = await startRedis();
+    const discord = await startDiscord();
+    const silent = await startSilentHook();
+    fakes.push(discord, silent);
+    const closed = await freePort();
+    const [api] = await replicas(1, rds.port, SHARDS, `json:http://127.0.0.1:${closed}/hook,json:${silent.url()},${discord.url()}`,
+      { GLANCE_ALERT_GIVE_UP: GIVE_UP_S });
+    const stop = { pings: async () => {} };
+    try {
+      // 479eca0 sent to one webhook at a time, in order, retrying the dead one without end: Discord got nothing
+      const silentAt = await online([api], SHARDS);
+      const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create on the live webhook');
+      t.diagnostic(`last ping -> create at the live webhook: ${created.at - silentAt} ms (health timeout + delay: ${(HEALTH_S + DELAY_S) * 1000})`);
+      const backAt = await online([api], SHARDS);
+      stop.pings = keepHealthy([api], SHARDS);
+      const resolved = await waitForRequest(discord, (r) => r.method === 'PATCH' && /resolved$/.test(title(r)), 'the recovery on the live webhook');
+      t.diagnostic(`recovery -> edit at the live webhook: ${resolved.at - backAt} ms (delay: ${DELAY_S * 1000})`);
+      assert.ok(resolved.path.endsWith(`/messages/${created.messageId}`));
+      assert.equal(creates(discord).length, 1, `one create:\n  ${log(discord)}`);
+      assertWellBehaved(discord);
+
+      // each alert, once GIVE_UP_S old, is recorded as not sent to the two others, with why
+      let alerts;
+      await waitUntil(async () => {
+        ({ alerts } = (await request(api.port, 'GET', '/api/alerts', { headers: AUTH })).json());
+        return alerts.length === 2 && alerts.every((a) => !/sending|waiting/.test(a.delivery));
+      }, { timeoutMs: (GIVE_UP_S + 2 * TIMEOUT_MS / 1000 + 10) * 1000, intervalMs: 200, message: 'both alerts settled at every webhook' })
+        .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(alerts)}`); });
+      t.diagnostic(`GET /api/alerts: ${JSON.stringify(alerts[0])}`);
+      // the outage was tried until it was GIVE_UP_S old; the recovery, behind it, may have been that old already
+      // when its turn came: then it is not tried at all (a dead webhook's backlog drains)
+      const stale = `|older than GLANCE_ALERT_GIVE_UP \\(${GIVE_UP_S} s\\) when this webhook's turn came`;
+      for (const [i, a] of alerts.entries()) {
+        const at = (shown) => a.webhooks.find((w) => w.webhook === shown)?.delivery;
+        const or = i === 0 ? stale : '';
+        assert.match(at(`http://127.0.0.1:${closed}`), new RegExp(`^not sent \\((gave up ${GIVE_UP_S} s after the alert: .*connect${or})`, 'i'));
+        assert.match(at(silent.shown()), new RegExp(`^not sent \\((gave up ${GIVE_UP_S} s after the alert: .*(timed out|timeout)${or})`, 'i'));
+        assert.equal(at(new URL(discord.url()).origin), 'sent');
+        assert.match(delivery(a), new RegExp(`^not sent to http://127\\.0\\.0\\.1:${closed} \\(.*\\); ${silent.shown().replace(/\./g, '\\.')} \\(`));
+      }
+      assert.ok(await summed([api], 'glance_alerts_given_up_total') >= 4, 'given up: two alerts at two webhooks');
+      assert.equal(metricValue(await getMetrics(api.port), 'glance_alert_webhooks_disabled'), 0, 'neither is disabled: the next alert tries them again');
+    } finally {
+      await stop.pings();
+      await api.stop();
+      await rds.stop();
+    }
   });
 });
 
@@ -535,6 +620,72 @@ describe('Redis that lost its data', { timeout: 40000 }, () => {
     // 479eca0 made the group at the stream's end ($): this alert was never read
     const created = await waitForRequest(discord, (r) => r.method === 'POST' && r.answeredWith === 200, 'the create');
     assert.match(title(created), /major outage/i);
+    await api.stop();
+    await rds.stop();
+  });
+});
+
+describe('a replica upgraded from one consumer group for all webhooks, then given a second webhook, then the first taken out and put back', { timeout: 40000 }, () => {
+  it('goes on where the old group stopped, a new webhook starts at what is new, and one put back is not sent what is too old', async () => {
+    const rds = await startRedis();
+    const discord = await startDiscord();
+    fakes.push(discord);
+    const alert = (condition, previous) => redis(rds.port, 'XADD', 'glance:alerts', '*', 'cluster', 'main', 'condition',
+      String(condition), 'previous', String(previous), 'since', String(Date.now()), 'down', condition === 1 ? '0' : '8',
+      'busy', '0', 'total', '8', 'flapping', '0', 'changes', '1');
+    // an incident the builds before delivered through the group "glance-alerts", then an outage it had read but not
+    // acknowledged when it was stopped, then its recovery, written after
+    await alert(4, 1);
+    await alert(1, 4);
+    await redis(rds.port, 'XGROUP', 'CREATE', 'glance:alerts', 'glance-alerts', '$');
+    await alert(4, 1);
+    await redis(rds.port, 'XREADGROUP', 'GROUP', 'glance-alerts', 'old-sender', 'COUNT', '1', 'STREAMS', 'glance:alerts', '>');
+    await alert(1, 4);
+    const first = discord.url();
+    let [api] = await replicas(1, rds.port, 8, first);
+    const resolved = await waitForRequest(discord, (r) => r.method === 'PATCH' && r.answeredWith === 200, 'the recovery');
+    await sleep(1500);
+    assert.deepEqual(discord.requests.map((r) => `${r.method} ${title(r)}`), ['POST main: major outage', 'PATCH main: resolved'],
+      `the pending outage and its recovery, not the incident delivered before:\n  ${log(discord)}`);
+    assert.ok(resolved.path.endsWith(`/messages/${creates(discord)[0].messageId}`));
+    await api.stop();
+
+    // a second webhook: it gets the next incident, not the stream's past
+    const second = discord.url();
+    [api] = await replicas(1, rds.port, 8, `${first},${second}`);
+    await alert(4, 1);
+    const secondId = discord.idOf(second);
+    await waitForRequest(discord, (r) => r.webhookId === secondId && r.answeredWith === 200, 'the outage on the second webhook');
+    await waitUntil(() => creates(discord).length === 3, { timeoutMs: 5000, message: 'the outage on the first webhook' });
+    await sleep(1500);
+    const toSecond = discord.requests.filter((r) => r.webhookId === secondId);
+    assert.deepEqual(toSecond.map((r) => `${r.method} ${title(r)}`), ['POST main: major outage'], `only what is new:\n  ${log(discord)}`);
+    assert.equal(discord.requests.length, 4, `one request per webhook for the new alert:\n  ${log(discord)}`);
+    assertWellBehaved(discord);
+    await api.stop();
+
+    // the first webhook taken out, an alert delivered without it, then the webhook put back after more than
+    // GLANCE_ALERT_GIVE_UP: its group is where it was left, but what it missed is too old to send now
+    const GIVE_UP_S = 5;
+    [api] = await replicas(1, rds.port, 8, second);
+    const missedId = (await alert(1, 4)).trim();
+    await waitUntil(() => discord.requests.length === 5, { timeoutMs: 8000, message: 'the recovery on the second webhook' })
+      .catch(async (e) => { throw new Error(`${e.message}\n  ${log(discord)}\n${api.stderr().slice(-2000)}\n${await redis(rds.port, 'XINFO', 'GROUPS', 'glance:alerts')}\n${await redis(rds.port, 'XRANGE', 'glance:alerts', '-', '+')}\n${await redis(rds.port, 'HGETALL', 'glance:{main}:incident')}`); });
+    await api.stop();
+    await sleep(GIVE_UP_S * 1000 + 200);
+    [api] = await replicas(1, rds.port, 8, `${first},${second}`, { GLANCE_ALERT_GIVE_UP: GIVE_UP_S });
+    const firstShown = new URL(first).origin;
+    const firstId = discord.idOf(first);
+    let missed;
+    await waitUntil(async () => {
+      const { alerts } = (await request(api.port, 'GET', '/api/alerts', { headers: AUTH })).json();
+      missed = alerts.find((a) => a.id === missedId);
+      return /^not sent \(/.test(missed?.webhooks.find((w) => w.webhook === firstShown && w.id !== undefined)?.delivery ?? '');
+    }, { timeoutMs: 8000, intervalMs: 200, message: 'the missed alert settled at the first webhook' })
+      .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(missed)}`); });
+    assert.deepEqual(missed.webhooks.filter((w) => w.webhook !== DEAD_SHOWN).map((w) => w.delivery),
+      [`not sent (older than GLANCE_ALERT_GIVE_UP (${GIVE_UP_S} s) when this webhook's turn came)`, 'sent']);
+    assert.equal(discord.requests.filter((r) => r.webhookId === firstId).length, 3, `nothing more to the first webhook:\n  ${log(discord)}`);
     await api.stop();
     await rds.stop();
   });

@@ -176,7 +176,14 @@ TEST(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults)
     CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0);
     CHECK_EQ_U64(conf.drain_ms, 3000);
     CHECK_EQ_U64(conf.alert_delay_s, 30);
+    CHECK_EQ_U64(conf.alert_give_up_s, 900);
     CHECK(conf.clusters[0].alert_level == CONDITION_PARTIAL);
+    /* at least 3 s + twice the timeout (10 s by default) */
+    CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_GIVE_UP", "23") == 0);
+    CHECK_EQ_U64(conf.alert_give_up_s, 23);
+    CHECK_REJECTED("GLANCE_ALERT_GIVE_UP", "22");
+    CHECK_REJECTED("GLANCE_ALERT_GIVE_UP", "0");
+    CHECK_REJECTED("GLANCE_ALERT_GIVE_UP", "86401");
     CHECK(load_with(&conf, err, sizeof(err), "GLANCE_DRAIN_MS", "0") == 0);
     CHECK_EQ_U64(conf.drain_ms, 0);
     CHECK_REJECTED("GLANCE_DRAIN_MS", "60001");
