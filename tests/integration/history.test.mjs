@@ -403,3 +403,60 @@ describe('history: shard-time per day and hour, from the transitions', { timeout
     assert.match(bad.stderr(), /GLANCE_HISTORY_LOG/);
   });
 });
+
+describe('maintenance windows and the changes that need not read them', { timeout: 30000 }, () => {
+  let rds;
+  let api;
+  before(async () => {
+    rds = await startRedis();
+    api = await startApi({ redisPort: rds.port, bots: 'booked:2', passphrase: PASS });
+  });
+  after(async () => {
+    await api.stop();
+    await rds.stop();
+  });
+
+  const mnext = async () => (await redis(rds.port, 'HGET', key('booked', 'history'), 'mnext')).trim();
+  const post = async (path, body) => {
+    const r = await request(api.port, 'POST', path, { headers: AUTH, body: body && JSON.stringify(body) });
+    assert.ok(r.status >= 200 && r.status < 300, `${path}: ${r.status} ${r.body}`);
+    return r;
+  };
+  const since = async (id) => Number(await redis(rds.port, 'HGET', key('booked', 'since'), id));
+
+  it('a window booked after the changes that found none is accounted from its start, and forgotten once over', async () => {
+    await post('/api/status/booked/0/3');
+    await post('/api/status/booked/1/3');
+    assert.equal(await mnext(), 'none', 'no window: the next changes skip the maint hash');
+
+    // a window that began 8 s ago: booking it drops the summary, so the next change reads the hash again
+    const now = await redisNow(rds.port);
+    const { id } = (await post('/api/maintenance', { title: 'Moving hosts', clusters: ['booked'], text: 'Restarts.',
+      starts: now - 8000, ends: now + HOUR })).json();
+    assert.equal(await mnext(), '', 'the summary is gone');
+    await post('/api/status/booked/0/1');
+    const down = await since(0);
+    assert.equal(await mnext(), String(now - 8000), 'the window in progress: every change reads it');
+    await sleep(30);
+    await post('/api/status/booked/0/3');
+    const up = await since(0);
+    const { out } = await buckets(rds.port, 'booked');
+    const sum = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (const [f, v] of Object.entries(out)) if (f.startsWith('d:')) v.forEach((x, i) => { sum[i] += x; });
+    assert.equal(sum[6], up - down, `shard 0's down time in the window is maintenance: ${JSON.stringify(sum)}`);
+    assert.equal(sum[0], 0, `and no downtime: ${JSON.stringify(sum)}`);
+
+    // completed: the window is over, and the change after it drops it from the maint hash
+    await post(`/api/incidents/${id}/updates`, { text: 'Done.', status: 'completed' });
+    assert.equal(await mnext(), '');
+    await post('/api/status/booked/1/4');
+    assert.equal(await mnext(), 'none');
+    assert.equal((await redis(rds.port, 'HLEN', key('booked', 'maint'))).trim(), '0');
+
+    // one booked ahead: the changes until it begins know when that is
+    const later = (await redisNow(rds.port)) + HOUR;
+    await post('/api/maintenance', { title: 'Next week', clusters: ['booked'], text: 'Restarts.', starts: later, ends: later + HOUR });
+    await post('/api/status/booked/1/3');
+    assert.equal(await mnext(), String(later));
+  });
+});

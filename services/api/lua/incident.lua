@@ -5,7 +5,9 @@
 -- Redis knows: that the incident exists and is open, and that the status suits its kind.
 -- A maintenance window is also written into the maint hash of each cluster it concerns ("start end" under the
 -- record's id), where the transition scripts find it (lib.lua, record).
--- KEYS: incidents hash, next id, open set, then the maint hash of every configured cluster
+-- KEYS: incidents hash, next id, open set, then the maint hash of every configured cluster, then their history
+--       hashes (in the same order: a window written drops the history's `mnext`, lib.lua's summary of the maint
+--       hash, so that the next change reads the hash again)
 -- ARGV: "new", "update" or "close" (only close the windows that are over), the request's JSON, the configured
 --       clusters' names (comma-separated, in KEYS order), how many records to keep, how many operators' records
 --       may be open at once
@@ -48,11 +50,12 @@ end
 local k = {list = KEYS[1], next = KEYS[2], open = KEYS[3]}
 local req = cjson.decode(ARGV[2])
 local now = now_ms()
-local maint_key = {}
-local i = 4
-for name in string.gmatch(ARGV[3], '[^,]+') do
-  maint_key[name] = KEYS[i]
-  i = i + 1
+local maint_key, hist_key = {}, {}
+local names = {}
+for name in string.gmatch(ARGV[3], '[^,]+') do names[#names + 1] = name end
+for i, name in ipairs(names) do
+  maint_key[name] = KEYS[3 + i]
+  hist_key[name] = KEYS[3 + #names + i]
 end
 local function set_window(rec, s, e)
   for _, c in ipairs(rec.clusters) do
@@ -61,6 +64,7 @@ local function set_window(rec, s, e)
     else
       redis.call('HDEL', maint_key[c], rec.id)
     end
+    redis.call('HDEL', hist_key[c], 'mnext')
   end
 end
 

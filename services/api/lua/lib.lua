@@ -173,6 +173,23 @@ local function logged_story(h, id, old, new, now, story)
   return story
 end
 
+-- Drops the windows of a maint hash (`maint`, its HGETALL) that are over at `now`, their time being accounted for
+-- by now, and returns what the history hash keeps under `mnext`: when the first remaining window begins (ms), or
+-- "none". A change before that moment skips the maint hash (record). Whatever writes a window (incident.lua)
+-- deletes `mnext`, so the next change reads the hash again and sets it anew.
+local function maint_summary(maint_key, maint, now)
+  local first
+  for i = 1, #maint, 2 do
+    local s, e = string.match(maint[i + 1], '^(%d+) (%d+)$')
+    if not e or tonumber(e) <= now then
+      redis.call('HDEL', maint_key, maint[i])
+    elseif not first or tonumber(s) < first then
+      first = tonumber(s)
+    end
+  end
+  return first and int(first) or 'none'
+end
+
 -- Accounts the time since the cluster's last change, then the changes in `list`, all at `now`, and appends each to
 -- the cluster's log and the shard's story. `list` is flat, three entries a change: shard id, the state it leaves
 -- (false when it never reported), the state it takes; one table however many changes, as a single change made 3,000
@@ -183,12 +200,17 @@ end
 -- change (the common case), one HMGET and one HSET of the history hash.
 local function record(h, states_key, list, now)
   local dk, hk = 'd:' .. math.floor(now / DAY_MS), 'h:' .. math.floor(now / HOUR_MS)
-  local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst', dk, hk)
+  local head = redis.call('HMGET', h.hist, 'at', 'n', 'first', 'hfirst', dk, hk, 'mnext')
   local n = head[2] and numbers(head[2], 6) or count_states(redis.call('GET', states_key) or '')
   local at = tonumber(head[1] or now)
-  local maint = redis.call('HGETALL', h.maint)
+  -- `mnext` (see maint_summary) says when the first of the cluster's windows begins, or that it has none: until
+  -- then no window touches [at, now] and none is over, so the maint hash need not be read at all
+  local maint, wins = nil, {}
+  if head[7] ~= 'none' and not (head[7] and now < tonumber(head[7])) then
+    maint = redis.call('HGETALL', h.maint)
+    wins = windows(maint)
+  end
   local out = {}
-  local wins = windows(maint)
   local span = now - at
   if span > 0 and #wins == 0 and math.floor(at / HOUR_MS) == math.floor(now / HOUR_MS) then
     -- the common case, said without accrue's tables: no maintenance window, and the last change in this hour (so
@@ -227,13 +249,13 @@ local function record(h, states_key, list, now)
   out[#out + 1] = int(at)
   out[#out + 1] = 'n'
   out[#out + 1] = join(n)
+  if maint then
+    out[#out + 1] = 'mnext'
+    out[#out + 1] = maint_summary(h.maint, maint, now)
+  end
   redis.call('HSET', h.hist, unpack(out))
   trim(h.hist, 'd:', 'first', tonumber(head[3]), math.floor(now / DAY_MS) - KEEP_DAYS + 1)
   trim(h.hist, 'h:', 'hfirst', tonumber(head[4]), math.floor(now / HOUR_MS) - KEEP_HOURS + 1)
-  -- the maintenance windows that are over are accounted for now
-  for i = 1, #maint, 2 do
-    if tonumber(string.match(maint[i + 1], ' (%d+)$') or '0') <= now then redis.call('HDEL', h.maint, maint[i]) end
-  end
   if #list == 3 then
     -- one change, said without tables: growing one costs Lua more than the whole of the story's update
     redis.call('HSET', h.recent, list[1], logged_story(h, list[1], list[2], list[3], now, redis.call('HGET', h.recent, list[1])))
