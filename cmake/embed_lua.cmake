@@ -3,7 +3,7 @@
 # Run as: cmake -DLUA_DIR=... -DOUT=... -DSCRIPTS=a,b -P embed_lua.cmake
 string(REPLACE "," ";" SCRIPTS "${SCRIPTS}")
 file(READ "${LUA_DIR}/lib.lua" lib_hex HEX)
-set(out "/* generated from services/api/lua by cmake/embed_lua.cmake; do not edit */\n#include \"lua_scripts.h\"\n\n")
+set(out "/* generated from services/api/redis/lua by cmake/embed_lua.cmake; do not edit */\n#include \"redis/lua_scripts.h\"\n\n")
 foreach(name IN LISTS SCRIPTS)
   set(f "${LUA_DIR}/${name}.lua")
   file(READ "${f}" text)

@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "h2o.h"
-#include "app.h"
-#include "log.h"
-#include "routes.h"
-#include "summary.h"
-#include "web_pages.h"
+#include "base/log.h"
+#include "http/app.h"
+#include "http/routes.h"
+#include "http/summary.h"
+#include "http/web_pages.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 /* Feed clients get this long to take their close frame; one that does not read is then simply cut. */
@@ -359,7 +359,7 @@ int main(int argc, char **argv)
     app.conf = &conf;
     routes_register(&app, pathconf);
     h2o_file_register(pathconf, conf.web_root, index_files, NULL, 0);
-    metrics_register_logger(&app, pathconf);
+    metrics_register_logger(&app.metrics, pathconf);
 
     app.loop = h2o_evloop_create();
     h2o_context_init(&ctx, app.loop, &globalconf);

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include "frames.h"
 #include "rng.h"
-#include "websocket.h"
+#include "feed/websocket.h"
 
 enum viewer_state { VIEWER_IDLE, VIEWER_CONNECTING, VIEWER_HANDSHAKE, VIEWER_OPEN, VIEWER_DONE };
 

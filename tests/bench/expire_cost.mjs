@@ -18,7 +18,7 @@ const [shards, rounds] = [Number(process.argv[2] || 100000), Number(process.argv
 const trees = process.argv.slice(4).length ? process.argv.slice(4) : ['.'];
 
 function source(tree, file) {
-  const rel = `services/api/lua/${file}`;
+  const rel = `services/api/redis/lua/${file}`;
   if (tree === '.') return readFileSync(path.join(REPO_ROOT, rel), 'utf8');
   if (existsSync(path.join(tree, file))) return readFileSync(path.join(tree, file), 'utf8'); // a folder of Lua files
   return execFileSync('git', ['show', `${tree}:${rel}`], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });

@@ -5,12 +5,12 @@
 #      whole replica and for store_status (formatting the EVALSHA and handing it to hiredis), and per /healthz;
 #   2. Redis under callgrind: instructions per state change made by lib.lua's change() (the accounting, the log,
 #      the story, the event), driven 3,000 times by tests/bench/record_driver.lua inside one EVAL.
-# Usage: tests/bench/write_instructions.sh [binary=build/glance-api] [lib.lua=services/api/lua/lib.lua]
+# Usage: tests/bench/write_instructions.sh [binary=build/glance-api] [lib.lua=services/api/redis/lua/lib.lua]
 # Prints one JSON line. Takes about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build/glance-api}
-lib=${2:-services/api/lua/lib.lua}
+lib=${2:-services/api/redis/lua/lib.lua}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "conf.h"
+#include "base/conf.h"
 
 #define MAX_ENTRIES 256 /* as main.c */
 

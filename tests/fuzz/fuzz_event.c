@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
+#include "base/codec.h"
 
 /* Decodes arbitrary bytes; an accepted event must be in range (a batch's pings: whole 4-byte ids inside the input)
  * and, encoded again, decode to the same. */

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "conf.h"
-#include "incident_input.h"
-#include "incident_render.h"
+#include "base/conf.h"
+#include "base/incident_input.h"
+#include "base/incident_render.h"
 
 static const char *lookup(void *ctx, const char *name)
 {

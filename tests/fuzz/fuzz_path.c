@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "parse.h"
-#include "shard.h"
+#include "base/parse.h"
+#include "base/shard.h"
 
 /* What routes.c does with a path: split it, then read every segment as a number and, when it is one, as a
  * guild id and a shard id; a segment must never point outside the input. */

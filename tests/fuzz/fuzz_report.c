@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "figures_input.h"
-#include "report_input.h"
+#include "base/figures_input.h"
+#include "base/report_input.h"
 
 #define SHARDS 64
 

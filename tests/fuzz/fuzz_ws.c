@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "websocket.h"
-#include "ws_deflate.h"
+#include "feed/websocket.h"
+#include "feed/ws_deflate.h"
 
 /* The first byte picks the mode (bit 0: the client took permessage-deflate); the rest is parsed frame after
  * frame, as feed.c's read loop does, until more bytes are needed or the client broke the protocol. */

@@ -28,7 +28,7 @@
  * hiredis 1.x differs (pull request 1027 for issue 351, among others): only arrays of 3 or more elements are
  * treated as pub/sub messages, so a pong goes to the PING's callback through ac->sub.replies, and the callback
  * variable is fresh for every reply. On another hiredis version, re-check points 1 to 5 against its async.c,
- * and services/api/bus.c (its heartbeats rely on rule 2; it sends no PING because of rule 3, and its callback
+ * and services/api/redis/bus.c (its heartbeats rely on rule 2; it sends no PING because of rule 3, and its callback
  * tolerates rule 4), before changing the pins below. */
 
 #include <dlfcn.h>
@@ -48,7 +48,7 @@
 #include <sys/wait.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include "redis_h2o.h"
+#include "redis/redis_h2o.h"
 #include "../unit/check.h"
 
 /* How long any one wait may take before the test gives up on it. */
@@ -439,7 +439,7 @@ TEST(test_hiredis_is_version_0_14)
 
     if (!CHECK(HIREDIS_MAJOR == 0 && HIREDIS_MINOR == 14))
         fprintf(stderr, "  built against hiredis %d.%d.%d: re-check points 1 to 5 atop %s and the PING handling in "
-                        "services/api/bus.c, then update the pins\n",
+                        "services/api/redis/bus.c, then update the pins\n",
                 HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, __FILE__);
     /* the library loaded at run time, not only the header: Debian names it libhiredis.so.0.14 */
     if (CHECK(dladdr((void *)redisAsyncCommand, &info) != 0 && info.dli_fname != NULL))

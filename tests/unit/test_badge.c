@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "badge.h"
+#include "render/badge.h"
 #include "check.h"
-#include "condition.h"
+#include "base/condition.h"
 
 static char *svg_of(const char *label, int level)
 {

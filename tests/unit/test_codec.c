@@ -3,9 +3,9 @@
 #include <string.h>
 #include "h2o.h"
 #include "check.h"
-#include "codec.h"
-#include "parse.h"
-#include "shard.h"
+#include "base/codec.h"
+#include "base/parse.h"
+#include "base/shard.h"
 
 /* ---- msgpack events ---- */
 

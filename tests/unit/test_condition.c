@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "condition.h"
+#include "base/condition.h"
 
 /* counts of unknown, unhealthy, offline, online, starting, stopping, resuming */
 #define COUNTS(...) ((const uint32_t[SHARD_STATE_MAX + 1]){__VA_ARGS__})

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
-#include "condition.h"
-#include "conf.h"
+#include "base/condition.h"
+#include "base/conf.h"
 
 /* The environment of one test: GLANCE_BOTS (NULL: unset) and at most one more variable. */
 struct env {

@@ -2,7 +2,7 @@
  * refreshed or forgotten deadline never comes out early. */
 #include <stdlib.h>
 #include "check.h"
-#include "deadlines.h"
+#include "state/deadlines.h"
 
 TEST(test_deadlines_pop_nothing_before_the_first_is_due)
 {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "conf.h"
-#include "incident_input.h"
-#include "incident_render.h"
+#include "base/conf.h"
+#include "base/incident_input.h"
+#include "base/incident_render.h"
 
 #define NOW 1796040000000LL /* 2026-11-30T12:00:00Z */
 

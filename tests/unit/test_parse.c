@@ -2,9 +2,9 @@
  * framing and control-byte checks of raw requests. */
 #include <string.h>
 #include "check.h"
-#include "conf.h"
-#include "parse.h"
-#include "shard.h"
+#include "base/conf.h"
+#include "base/parse.h"
+#include "base/shard.h"
 
 #define S(lit) (lit), sizeof(lit) - 1
 

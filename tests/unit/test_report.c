@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "figures_input.h"
-#include "report_input.h"
+#include "base/figures_input.h"
+#include "base/report_input.h"
 
 #define SHARDS 16
 

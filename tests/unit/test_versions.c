@@ -1,7 +1,7 @@
 /* test_versions.c -- how events are ordered against a mirror's version, and when a cached hello is old. */
 #include "check.h"
-#include "shard.h"
-#include "versions.h"
+#include "base/shard.h"
+#include "base/versions.h"
 
 TEST(test_version_order_an_event_at_or_below_the_mirror_is_already_seen)
 {

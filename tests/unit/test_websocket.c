@@ -4,7 +4,7 @@
 #include <string.h>
 #include "h2o.h"
 #include "check.h"
-#include "websocket.h"
+#include "feed/websocket.h"
 
 #define BYTE(f, i) ((unsigned char)(f)->bytes[(i)])
 

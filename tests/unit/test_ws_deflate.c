@@ -6,7 +6,7 @@
 #include <zlib.h>
 #include "h2o.h"
 #include "check.h"
-#include "ws_deflate.h"
+#include "feed/ws_deflate.h"
 
 #define ACCEPTS(s) ws_deflate_accepts((s), strlen(s))
 

@@ -1,14 +1,14 @@
 // contrast.test.mjs -- WCAG 2.x AA contrast of the page's colours in both themes, computed from
 // web/assets/main.css itself: text on every state colour (with its pattern ink over it), on the latency
 // bands, the tooltip, the page, the cards and the tinted notices; the marks that only colour shows, the
-// search box's edge and the hatching of a day with downtime; and /plain's shard colours (services/api/pages.c).
+// search box's edge and the hatching of a day with downtime; and /plain's shard colours (services/api/render/pages.c).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 const CSS = readFileSync(new URL('../../web/assets/main.css', import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-const PAGES_C = readFileSync(new URL('../../services/api/pages.c', import.meta.url), 'utf8');
+const PAGES_C = readFileSync(new URL('../../services/api/render/pages.c', import.meta.url), 'utf8');
 const THEMES = ['light', 'dark'];
 const TEXT = 4.5; // 1.4.3, normal-size text (the shard ids are 11px)
 const NON_TEXT = 3; // 1.4.11
@@ -315,7 +315,7 @@ describe('non-text contrast (1.4.11, at least 3:1) of the search box and the day
   });
 });
 
-describe('/plain\'s shard colours (services/api/pages.c) are the page\'s, with text at 4.5:1', () => {
+describe('/plain\'s shard colours (services/api/render/pages.c) are the page\'s, with text at 4.5:1', () => {
   // .sN{background:#...;color:#...}, and .s4,.s6{...} for two states sharing a colour
   const RULE = /((?:\.s\d,?)+)\{background:(#[0-9a-f]{3,6});color:(#[0-9a-f]{3,6})\}/gi;
   const plain = new Map();

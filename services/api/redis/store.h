@@ -1,0 +1,167 @@
+/* store.h -- typed async Redis operations: the transition scripts run with EVALSHA on one pipelined connection. */
+#ifndef GLANCE_STORE_H
+#define GLANCE_STORE_H
+
+#include "h2o.h"
+#include "base/conf.h"
+#include "base/report_input.h"
+
+struct store;
+
+#define STORE_MAX_BATCH 1000
+/* Each cluster's history keys: history (shard-time per day and hour), maint (maintenance windows), recent (each
+ * shard's last transitions), flapping, log (the transition stream). */
+#define STORE_HISTORY_KEYS 5
+enum { STORE_HISTORY_HIST, STORE_HISTORY_MAINT, STORE_HISTORY_RECENT, STORE_HISTORY_FLAPPING, STORE_HISTORY_LOG };
+/* Incident and maintenance records kept (the oldest go first, never an open one). */
+#define STORE_INCIDENTS_KEPT 1000
+/* Operators' incidents and maintenance windows open at once (automatic incidents, one per cluster, aside). */
+#define STORE_INCIDENTS_OPEN_MAX 50
+
+/* What a call's callback gets when it fails: `err` says why (Redis unreachable, not answering in time, an
+ * error reply, or a reply of the wrong shape) and the result arguments are zero. `err` is NULL on success. */
+
+/* An integer result (see each operation for its meaning). */
+typedef void (*store_count_cb)(void *data, long long value, const char *err);
+
+/* A cluster's states as stored: `states` holds a byte per shard from shard 0 ('0'..'6', or a zero byte for a
+ * shard that never reported) and may be shorter than the cluster (the rest never reported). Borrowed: copy
+ * what you need before returning. */
+typedef void (*store_snapshot_cb)(void *data, uint64_t version, h2o_iovec_t states, const char *err);
+
+struct store_shard_info {
+    int state;                /* -1 when the shard never reported */
+    int64_t since_ms;         /* when the state was set; 0 if never */
+    int64_t healthy_until_ms; /* when the health key runs out; 0 when it is gone */
+    h2o_iovec_t story;        /* JSON members: transitions, availability, covered_from_ms, flapping (shard.lua) */
+    int64_t figures_at_ms;    /* when it last reported figures; 0 if never */
+    struct shard_figures figures;
+};
+typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
+
+/* A cluster's condition as recorded in Redis (see store_condition). */
+struct store_condition {
+    int condition;    /* condition.h; -1 when none is recorded */
+    int64_t since_ms; /* when it began */
+    int recorded;     /* this call recorded a change */
+    int stale;        /* the caller's version is not the cluster's version now: nothing was recorded */
+};
+typedef void (*store_condition_cb)(void *data, const struct store_condition *cond, const char *err);
+/* A string result; borrowed, as for store_snapshot_cb. */
+typedef void (*store_text_cb)(void *data, h2o_iovec_t text, const char *err);
+
+/* The reply of a command sent as it is (store_command); borrowed for the callback. */
+struct redisReply;
+typedef void (*store_reply_cb)(void *data, const struct redisReply *reply, const char *err);
+
+/* Alerts the stream keeps (about: older ones are trimmed). */
+#define STORE_ALERTS_KEPT 1000
+/* A cluster with this many alerts within the window flaps (alert_due.lua marks the alert): the sender then keeps
+ * one message for the episode, edited in place, instead of an incident per change. */
+#define STORE_FLAP_ALERTS 4
+#define STORE_FLAP_WINDOW_MS (10 * 60 * 1000)
+
+struct store_listener {
+    void (*on_ready)(void *data); /* connected (again): scripts may run */
+    void (*on_lost)(void *data);  /* connection lost: calls fail until on_ready */
+    void *data;
+};
+
+/* Creates the store and starts connecting; names are resolved through `resolver` (see redis_conn.h).
+ * `conf` and `resolver` must outlive it. */
+struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, const struct conf *conf,
+                        const struct store_listener *listener);
+void store_free(struct store *store);
+
+/* 1 while commands can be sent. */
+int store_ready(struct store *store);
+uint64_t store_reconnects(struct store *store);
+/* Why the command connection is not up ("" while it is). */
+const char *store_last_error(struct store *store);
+
+/* Every operation below either returns -1 (Redis is not connected, or hiredis refused the command) and
+ * never calls `cb`, or returns 0 and calls `cb` exactly once. `cluster` indexes conf->clusters; `shard` is
+ * below its shard count. */
+
+/* Sets a state, with the figures of the report when `figures` is not NULL and has any; the value is 1 when it
+ * changed, 0 when it was already that. `likely_unchanged` (the mirror has the
+ * shard in that state already) sends the cheaper call first; either way the result is the same. */
+int store_status(struct store *store, size_t cluster, uint32_t shard, int state, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data);
+/* A health ping; the value is -1 when the shard never had a status, 1 when it came back online, else 0.
+ * `likely_unchanged`: the mirror does not have the shard unhealthy. */
+int store_health(struct store *store, size_t cluster, uint32_t shard, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data);
+/* A batch report (report.lua), all or nothing: the value is how many shards changed state, or -i when item i
+ * (from 1) is a ping for a shard that never had a status (nothing is written). `items` is copied. */
+int store_report(struct store *store, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
+                 void *data);
+/* The bytes a shard's figures take in its cluster's figs string (lib.lua): shard i's are at i times this. */
+#define STORE_FIGURES_SIZE (6 + 4 * NUM_FIGURES)
+/* `len` (at least 1) bytes of a cluster's figs string from byte `offset`, as they are (GETRANGE): STORE_FIGURES_SIZE
+ * a shard (store_figures_decode), all of them zero for a shard that never reported any. The text is shorter than
+ * `len` where the string ends (the shards past it never reported figures), empty when there is none; borrowed, as
+ * for store_snapshot_cb. One call is one plain command of O(len) for Redis: whoever reads a million shards asks for
+ * them a chunk at a time, so that the bots' writes on the same connection are answered in between. */
+int store_figures_read(struct store *store, size_t cluster, uint64_t offset, size_t len, store_text_cb cb,
+                       void *data);
+/* Unpacks a shard's stored figures (6 bytes of ms, then the four figures, big-endian; `at_ms` is 0 for a shard that
+ * never reported any). Returns 0, or -1 when `len` is not STORE_FIGURES_SIZE. */
+int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct shard_figures *f);
+/* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
+ * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
+int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);
+/* Every state of one cluster and the version they belong to, taken atomically. */
+int store_snapshot(struct store *store, size_t cluster, store_snapshot_cb cb, void *data);
+/* One shard as stored. */
+int store_shard(struct store *store, size_t cluster, uint32_t shard, store_shard_cb cb, void *data);
+/* PUBLISH `message` on `channel`; the value is how many subscribers received it. */
+int store_publish(struct store *store, const char *channel, size_t channel_len, const char *message, size_t len,
+                  store_count_cb cb, void *data);
+
+/* Records a cluster's condition as the caller's mirror sees it at `version` (condition.lua). */
+int store_condition(struct store *store, size_t cluster, uint64_t version, int condition, uint32_t down, uint32_t busy,
+                    uint32_t total, store_condition_cb cb, void *data);
+/* Records the condition that began at `since_ms` as an alert once it has held for `delay_ms` (alert_due.lua):
+ * the value is 1 when this call recorded it, 0 when there is nothing to record, minus the ms left when early. */
+int store_alert_due(struct store *store, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb,
+                    void *data);
+/* Sends one command of at most 20 arguments as it is, for the alert sender's stream and incident keys; an
+ * error reply is passed as `err`. */
+int store_command(struct store *store, int argc, const char *const *argv, const size_t *argvlen, store_reply_cb cb,
+                  void *data);
+/* Takes or renews the alert sender's lock for `holder` (alert_lock.lua): the value is 1 while it holds it. */
+int store_alert_lock(struct store *store, const char *holder, uint32_t hold_ms, store_count_cb cb, void *data);
+/* The alerts stream's key, and a cluster's incident hash (the alert sender's Discord message ids). */
+const char *store_alerts_key(struct store *store);
+const char *store_incident_key(struct store *store, size_t cluster);
+/* Makes the webhooks' consumer groups on the alerts stream that do not exist yet (alert_group.lua): the text is the
+ * position they were made at, or empty when all existed. */
+int store_alert_groups(struct store *store, const char *const *groups, size_t n, store_text_cb cb, void *data);
+/* Records what became of alert `id` at one webhook (its conf id): sent when `why` is NULL, else not sent and why,
+ * for GET /api/alerts, in a stream that keeps as many alerts as the alerts stream does. */
+int store_alert_outcome(struct store *store, const char *id, const char *webhook, const char *why, store_reply_cb cb,
+                        void *data);
+/* The latest `count` alerts, newest first, as JSON: {"alerts":[...]}. */
+int store_alerts(struct store *store, uint32_t count, store_text_cb cb, void *data);
+
+/* One cluster's history as the JSON object GET /api/history lists (history.lua). */
+int store_history(struct store *store, size_t cluster, store_text_cb cb, void *data);
+/* A cluster's latest `count` state changes from its log, newest first, as JSON (log.lua). */
+int store_log(struct store *store, size_t cluster, uint32_t count, store_text_cb cb, void *data);
+/* The latest `count` incidents and maintenance, and every open one, as JSON:
+ * {"now_ms":..,"windows_to_close":..,"incidents":[...]}. */
+int store_incidents(struct store *store, uint32_t count, store_text_cb cb, void *data);
+enum store_incident_op {
+    STORE_INCIDENT_UPDATE,
+    STORE_INCIDENT_NEW,
+    STORE_INCIDENT_CLOSE_ENDED /* only close the maintenance windows that are over (`json` is ignored) */
+};
+/* A new incident or maintenance, or an update to one, from JSON that incident_input.c made (incident.lua); each
+ * closes the windows that are over first. The value is the id (0 for STORE_INCIDENT_CLOSE_ENDED), or -1 (no such
+ * incident), -2 (resolved already), -3 (a status that does not suit its kind), -4 (STORE_INCIDENTS_OPEN_MAX open
+ * already). `json` is not copied: it must stay valid until `cb` runs. */
+int store_incident_write(struct store *store, enum store_incident_op op, const char *json, size_t len,
+                         store_count_cb cb, void *data);
+
+#endif

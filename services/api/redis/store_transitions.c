@@ -1,0 +1,158 @@
+/* store_transitions.c -- the writes that move shards: a status, a health ping, a batch report, the expire check. The
+ * parts of their commands that never change (a cluster's keys and fixed arguments) are encoded once at start-up, so
+ * that a status POST formats only its shard id, state and figures. */
+#include "redis/store.h"
+
+#include <string.h>
+#include "redis/store_call.h"
+
+/* The runs of a cluster's transition commands that are the same for every shard (cluster_keys). */
+void store_encode_cluster(struct store *s, size_t i)
+{
+    struct cluster_keys *k = &s->keys[i];
+    const struct conf_cluster *c = &s->conf->clusters[i];
+
+    memset(&k->transition_keys, 0, sizeof(k->transition_keys));
+    memset(&k->history_keys, 0, sizeof(k->history_keys));
+    memset(&k->transition_args, 0, sizeof(k->transition_args));
+    resp_arg(&k->transition_keys, k->states, strlen(k->states));
+    resp_arg(&k->transition_keys, k->since, strlen(k->since));
+    resp_arg(&k->transition_keys, k->ver, strlen(k->ver));
+    resp_arg(&k->transition_keys, k->figs, strlen(k->figs));
+    for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
+        resp_arg(&k->history_keys, k->history[h], strlen(k->history[h]));
+    resp_arg(&k->transition_args, s->ttl, strlen(s->ttl));
+    resp_arg(&k->transition_args, s->channel, strlen(s->channel));
+    resp_arg(&k->transition_args, c->name, c->name_len);
+    resp_arg(&k->transition_args, s->log_max, strlen(s->log_max));
+}
+
+/* A report's four figures, each as a number, '' when not reported, '-' when reported as null. */
+static void push_figures(struct call *c, const struct shard_figures *f)
+{
+    for (int i = 0; i != NUM_FIGURES; ++i) {
+        if (f->v[i] == FIGURE_ABSENT)
+            push(c, "", 0);
+        else if (f->v[i] == FIGURE_CLEAR)
+            push(c, "-", 1);
+        else
+            push_u64(c, f->v[i]);
+    }
+}
+
+/* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
+ * KEYS: states, since, version, figs, health key, then the history keys unless `short_form`; ARGV: the health
+ * timeout, the channel, the cluster, the log's length, the id, the state (status only), then the four figures when
+ * the report has any ('' for one it leaves out). What does not depend on the shard comes first, so that it is
+ * copied as encoded at start-up (cluster_keys).
+ * The short form is for what is most likely a ping (the mirror says the shard is in that state already): the
+ * script then never needs the history, and five keys fewer make the most common call about a fifth cheaper for
+ * Redis; should it be a change after all, the script answers NEEDS_HISTORY, writes nothing but the health key,
+ * and on_reply sends the call again in full. */
+struct call *store_transition_call(struct store *s, size_t cluster, uint32_t shard, int state,
+                                   const struct shard_figures *figures, int short_form, store_count_cb cb,
+                                   void *data)
+{
+    const struct cluster_keys *k = &s->keys[cluster];
+    struct call *c = store_script_call(s, state >= 0 ? SCRIPT_STATUS : SCRIPT_HEALTH, RESULT_COUNT,
+                                       5 + (short_form ? 0 : STORE_HISTORY_KEYS), 2, data);
+
+    c->cb.count = cb;
+    c->short_form = short_form;
+    c->cluster = cluster;
+    c->shard = shard;
+    c->state = state;
+    if (figures != NULL)
+        c->figures = *figures;
+    else
+        figures_clear(&c->figures);
+    resp_copy(&c->cmd, &k->transition_keys);
+    push_hb_key(c, k, shard);
+    if (!short_form)
+        push_history_keys(c, k);
+    resp_copy(&c->cmd, &k->transition_args);
+    push_u64(c, shard);
+    if (state >= 0)
+        push_u64(c, (uint64_t)state);
+    if (figures_any(&c->figures))
+        push_figures(c, &c->figures);
+    return c;
+}
+
+int store_status(struct store *s, size_t cluster, uint32_t shard, int state, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data)
+{
+    struct call *c = store_transition_call(s, cluster, shard, state, figures, likely_unchanged, cb, data);
+
+    c->status_seq = ++s->keys[cluster].status_sent[shard];
+    return store_run(c);
+}
+
+int store_health(struct store *s, size_t cluster, uint32_t shard, const struct shard_figures *figures,
+                 int likely_unchanged, store_count_cb cb, void *data)
+{
+    return store_run(store_transition_call(s, cluster, shard, -1, figures, likely_unchanged, cb, data));
+}
+
+/* report.lua over `n` items. KEYS: states, since, version, figs, the history keys, a health key per item; ARGV:
+ * channel, cluster, the log's length, the health timeout, then six per item (id, state or '', four figures). */
+int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
+                 void *data)
+{
+    const struct cluster_keys *k = &s->keys[cluster];
+    struct call *c;
+    size_t i;
+
+    if (n == 0 || n > REPORT_ITEMS_MAX)
+        return -1;
+    /* room for 8 arguments an item (call_alloc counts 2 a shard): 7 are used */
+    c = store_script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(4 + STORE_HISTORY_KEYS + n), 4 * n, data);
+    c->cb.count = cb;
+    push_str(c, k->states);
+    push_str(c, k->since);
+    push_str(c, k->ver);
+    push_str(c, k->figs);
+    push_history_keys(c, k);
+    for (i = 0; i != n; ++i)
+        push_hb_key(c, k, items[i].shard);
+    push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
+    push_str(c, s->ttl);
+    for (i = 0; i != n; ++i) {
+        push_u64(c, items[i].shard);
+        if (items[i].state >= 0) {
+            push_u64(c, (uint64_t)items[i].state);
+            ++k->status_sent[items[i].shard];
+        } else {
+            push(c, "", 0);
+        }
+        push_figures(c, &items[i].figures);
+    }
+    return store_run(c);
+}
+
+/* The expire script over shards[0..n).
+ * KEYS: states, since, version, the history keys, a health key per shard; ARGV: channel, cluster, the log's length,
+ * the shard ids. */
+int store_expire(struct store *s, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data)
+{
+    const struct cluster_keys *k = &s->keys[cluster];
+    struct call *c;
+    size_t i;
+
+    if (n > STORE_MAX_BATCH)
+        return -1;
+    c = store_script_call(s, SCRIPT_EXPIRE, RESULT_COUNT, (int)(3 + STORE_HISTORY_KEYS + n), n, data);
+    c->cb.count = cb;
+    push_str(c, k->states);
+    push_str(c, k->since);
+    push_str(c, k->ver);
+    push_history_keys(c, k);
+    for (i = 0; i != n; ++i)
+        push_hb_key(c, k, shards[i]);
+    push_event_target(s, c, cluster);
+    push_str(c, s->log_max);
+    for (i = 0; i != n; ++i)
+        push_u64(c, shards[i]);
+    return store_run(c);
+}

@@ -1,0 +1,42 @@
+/* metrics.h -- counters of one replica and their Prometheus text form. */
+#ifndef GLANCE_METRICS_H
+#define GLANCE_METRICS_H
+
+#include <stdint.h>
+#include "h2o.h"
+
+struct metrics {
+    uint64_t responses[600]; /* by status code */
+};
+
+/* The parts whose counters /metrics shows. */
+struct metrics_parts {
+    struct store *store;
+    struct bus *bus;
+    struct mirror *mirror;
+    struct expiry *expiry;
+    struct feed *feed;
+    struct alerts *alerts;
+    struct alert_sender *alert_sender;
+    struct log_cache *log_cache;
+    struct figures *figures;
+};
+
+/* What the handlers counted, handed down by them: this renderer sits below the handlers and knows nothing of them. */
+struct metrics_http {
+    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
+    uint64_t plain_waits, status_waits;   /* requests that waited at a render gate */
+    uint64_t shard_queued, alert_queued;  /* reads that waited in line */
+    uint64_t shard_refused, alert_refused; /* reads refused, the line full */
+    size_t reader_bytes;                  /* the distinct shared bodies that responses being sent hold */
+    uint64_t readers_closed;
+};
+
+/* Counts every response, whoever produced it (our handlers, the file handler, h2o's own errors). */
+void metrics_register_logger(struct metrics *metrics, h2o_pathconf_t *pathconf);
+
+/* Appends the Prometheus text exposition of everything the replica knows about itself. */
+void metrics_render(const struct metrics *metrics, const struct metrics_parts *parts, const struct metrics_http *http,
+                    h2o_buffer_t **buf);
+
+#endif

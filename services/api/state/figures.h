@@ -1,0 +1,43 @@
+/* figures.h -- the replica's copy of every shard's figures (latency, guilds, unavailable guilds, members), read
+ * from Redis at most every few seconds however many ask, and what is made of it: GET /api/figures, the per-cluster
+ * aggregates of /metrics and /plain, and a shard's figures in GET /api/status/<cluster>/<id>. */
+#ifndef GLANCE_FIGURES_H
+#define GLANCE_FIGURES_H
+
+#include "h2o.h"
+#include "base/body_cache.h"
+#include "base/conf.h"
+#include "base/figures_input.h"
+#include "redis/store.h"
+
+struct app;
+
+#define FIGURES_FRESH_MS 5000 /* how stale the copy may be */
+
+struct figures;
+
+struct mirror;
+/* `mirror` says which shards are online: only their latency counts. */
+struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror *mirror, const struct conf *conf);
+void figures_free(struct figures *fig);
+
+/* Starts reading the copy again unless a read is under way or the copy is fresh. */
+void figures_refresh(struct figures *fig);
+/* Called with GET /api/figures's body (borrowed: take a reference to keep it), or with NULL and why. */
+typedef void (*figures_cb)(void *data, struct shared_body *body, const char *err);
+struct figures_waiter {
+    figures_cb cb;
+    void *data;
+};
+/* Calls cb once: at once from the copy when it is fresh, else when the read started now (or under way) is over. */
+void figures_body(struct figures *fig, figures_cb cb, void *data);
+/* The per-cluster aggregates in Prometheus text, and as /plain's HTML, from the copy as it is (nothing before the
+ * first read); each starts a read when the copy is stale. */
+void figures_metrics(struct figures *fig, h2o_buffer_t **buf);
+void figures_plain(struct figures *fig, h2o_buffer_t **buf);
+
+/* One shard's figures as a JSON object ({"latency_ms":..,"guilds":..,"unavailable_guilds":..,"members":..,
+ * "reported_ms":..}, null for one never reported), or null when `at_ms` is 0 (it never reported any). */
+void figures_put_json(h2o_buffer_t **buf, int64_t at_ms, const struct shard_figures *f);
+
+#endif
