@@ -1,5 +1,5 @@
 // feed.js -- the live feed: one WebSocket, the per-cluster versions, resync on a gap, reconnect with
-// backoff and jitter. Knows the protocol (README, "Feed protocol"), nothing about the page.
+// backoff and jitter. Knows the protocol (docs/API.md, "Feed protocol"), nothing about the page.
 
 const CONNECT_TIMEOUT_MS = 10000; // open and hello must both come within this
 const RESYNC_TIMEOUT_MS = 10000; // a resync unanswered this long: start over on a new connection

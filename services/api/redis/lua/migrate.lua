@@ -2,7 +2,7 @@
 -- each, and deletes the hashes: the states string from the state hash (shard id -> state), the figs string from
 -- the figures hash (shard id -> its FIGURES_SIZE packed bytes, lib.lua). Run at every (re)connect; it costs one
 -- EXISTS when there is nothing to do. A string that exists already is never overwritten (its hash is then left
--- alone). Replicas of the old and the new layout must not run together (README, Upgrading).
+-- alone). Replicas of the old and the new layout must not run together (docs/OPERATIONS.md, "Upgrades").
 -- KEYS: states, the old state hash, figs, the old figures hash
 -- ARGV: the cluster's shard count (a figure of a shard past it is dropped, as the replicas ignored it)
 -- Returns {states moved, shards whose figures moved}.
