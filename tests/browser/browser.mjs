@@ -78,8 +78,10 @@ export async function waitShardState(page, cluster, shard, state, timeoutMs = 50
  * Starts glance-api on a given port (so it can be restarted where the page expects it) and waits for
  * GET /readyz to answer 200 (10 s at most). The process is tracked by the harness's cleanup().
  * Returns {port, pid, stop() (SIGTERM, wait, SIGKILL after 5 s), kill(signal)}.
+ * No browser test is about expiry: the default health timeout outlasts any file, so that a file slowed by a loaded
+ * machine past 30 s (the old default) does not find the shards it set online turned unhealthy under it.
  */
-export async function startApiOn(port, { redisPort, bots, healthTimeout = 30, feedIntervalMs, env = {} } = {}) {
+export async function startApiOn(port, { redisPort, bots, healthTimeout = 3600, feedIntervalMs, env = {} } = {}) {
   const proc = spawnApi({
     GLANCE_HOST: '127.0.0.1',
     GLANCE_PORT: port,

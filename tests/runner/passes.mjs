@@ -26,7 +26,9 @@ const SOLO = ['tests/integration/routes.test.mjs', 'tests/integration/fanout.tes
 // Under the sanitizers routes.test only walks the routes (no bound is measured there) and compose_lb's release twin
 // is not running yet: these two join the others.
 const SOLO_SANITIZED = ['tests/integration/fanout.test.mjs', 'tests/browser/perf.test.mjs', 'tests/faults/read_flood.test.mjs'];
-const PER_PASS = Number(process.env.GLANCE_TEST_CONCURRENCY || 3); // files at once in each pass that runs beside others
+// Files at once in each of the two passes that run side by side: at 2 (four files at once) the two cores are busy
+// about two thirds of the time; at 3 they are saturated and tests that wait a few seconds for something time out.
+const PER_PASS = Number(process.env.GLANCE_TEST_CONCURRENCY || 2);
 
 const testFiles = (dir) => readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith('.test.mjs')).sort()
   .map((f) => `${dir}/${f}`);
@@ -95,22 +97,32 @@ function phase(name, secs) {
   appendFileSync(path.join(OUT, 'phases.tsv'), `${name}\t${secs.toFixed(0)}\n`);
 }
 
+// The order within a pass: its longest file first (a long file started last is the stage's tail), and Chromium, the
+// heaviest on the CPU, early in the release pass and late in the sanitized one, so that the two seldom run it together.
+const LONGEST = 'tests/integration/alert_delivery.test.mjs';
+const browser = (f) => f.startsWith('tests/browser/');
+const ordered = (files, chromiumFirst) => [
+  ...files.filter((f) => f === LONGEST),
+  ...files.filter((f) => f !== LONGEST && browser(f) === chromiumFirst),
+  ...files.filter((f) => f !== LONGEST && browser(f) !== chromiumFirst),
+];
+
 const results = [];
 let t0 = Date.now();
 const together = [
-  { name: 'release', files: [...twice, ...once, ...compose], concurrency: PER_PASS },
-  asan && { name: 'asan', files: [...twice, ...solo.filter((f) => !soloSanitized.includes(f))], env: SANITIZED,
-    concurrency: PER_PASS },
+  { name: 'release', files: [...compose, ...ordered(twice, true), ...once], concurrency: PER_PASS },
+  asan && { name: 'asan', files: ordered([...twice, ...solo.filter((f) => !soloSanitized.includes(f))], false),
+    env: SANITIZED, concurrency: PER_PASS },
 ].filter(Boolean);
 results.push(...await Promise.all(together.map(runPass)));
 phase(`suites: ${together.map((p) => p.name).join(', ')}, at once`, (Date.now() - t0) / 1000);
 
 t0 = Date.now();
-results.push(await runPass({ name: 'release-solo', files: solo }));
 // the sender's lock and claims must hold however short the HTTP timeout, and a dead webhook (first in every
 // replica's list) must not delay the others; alone, because at 100 ms a loaded machine's slow answer is a timeout
-results.push(await runPass({ name: 'alerts-100ms', files: ['tests/integration/alert_delivery.test.mjs'],
+results.push(await runPass({ name: 'alerts-100ms', files: [LONGEST],
   env: { GLANCE_TEST_ALERT_TIMEOUT_MS: '100', GLANCE_TEST_DEAD_WEBHOOK: '1' } }));
+results.push(await runPass({ name: 'release-solo', files: solo }));
 if (asan) results.push(await runPass({ name: 'asan-solo', files: soloSanitized, env: SANITIZED }));
 phase('suites that measure, one at a time', (Date.now() - t0) / 1000);
 
