@@ -40,10 +40,5 @@ if [[ "${GLANCE_TEST_SANITIZE:-1}" == 1 ]]; then
   phase 'the ASan + UBSan build'
 fi
 
-# Fuzz targets, each for a bounded time, against the committed corpus.
-if [[ -x tests/fuzz/run.sh && "${GLANCE_TEST_FUZZ:-1}" == 1 ]]; then
-  tests/fuzz/run.sh
-  phase 'fuzz targets'
-fi
-
+# The fuzz targets (each for a bounded time, against the committed corpus) and every Node suite: tests/runner/passes.mjs.
 exec node tests/runner/passes.mjs "$out"

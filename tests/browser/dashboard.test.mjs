@@ -140,8 +140,11 @@ describe('the dashboard', { timeout: 60000 }, () => {
   it('looks up while typing and keeps the address in step', async () => {
     await page.fill('#guild', '');
     await page.type('#guild', '1152921504606846975');
-    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null, { timeout: 3000 });
-    assert.deepEqual(await marked(page), [['main', 183], ['canary', 3]]); // (2^38 - 1) % 360, % 12
+    // every prefix typed is an id too, with two shards of its own marked: wait for the whole id's, not any two
+    const want = [['main', 183], ['canary', 3]]; // (2^38 - 1) % 360, % 12
+    await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('[aria-current="true"]')]
+      .map((e) => [e.dataset.cluster, Number(e.dataset.shard)])) === w, JSON.stringify(want), { timeout: 3000 }).catch(() => {});
+    assert.deepEqual(await marked(page), want);
     await page.waitForFunction(() => new URL(location.href).searchParams.get('guild') === '1152921504606846975', null, { timeout: 3000 });
   });
 

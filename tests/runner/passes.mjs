@@ -1,10 +1,10 @@
-// passes.mjs -- runs the Node suites for test.sh: every suite that starts a glance-api against the release build and
-// again against the ASan + UBSan build, the alert deliveries once more at the shortest timeout, and the suites that
-// start none (page logic, docs, layout, Dockerfile) once. Most of a suite's time is spent waiting (for a TTL, a
-// timeout, a process), so the two builds' passes run at the same time, a few files each; the files that measure
-// under load or need fixed addresses (SOLO) then run one at a time with the machine to themselves. Each pass's spec
-// output goes to <out>/<pass>.log (printed when it fails). Ends with each phase's time, the slowest files, and the
-// runner's summary of all passes; exits 1 on any failure.
+// passes.mjs -- the rest of test.sh after the builds, in three stages: (1) the fuzz targets beside the alert deliveries
+// at the shortest HTTP timeout; (2) every suite that starts a glance-api against the release build and, at the same
+// time, against the ASan + UBSan build, two files at a time each (most of a suite's time is spent waiting for a TTL, a
+// timeout, a process), with the suites that start none (page logic, docs, layout, Dockerfile) once; (3) one file at a
+// time, with the machine to themselves, the files that measure under load or need fixed addresses (SOLO) and compose.
+// Each pass's spec output goes to <out>/<pass>.log (printed when it fails). Ends with each phase's time, the slowest
+// files, and the runner's summary of all passes; exits 1 on any failure.
 // Usage: node tests/runner/passes.mjs <out dir>   (test.sh writes <out>/phases.tsv: a line "<phase>\t<seconds>" each)
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -71,6 +71,21 @@ function runPass({ name, files, env = {}, concurrency = 1 }) {
   });
 }
 
+/** Runs a command that is not a Node suite (the fuzz targets), its output as it comes. */
+function runCommand(name, argv) {
+  const started = Date.now();
+  console.log(`passes: ${name}: ${argv.join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code, signal) => {
+      const secs = (Date.now() - started) / 1000;
+      const failed = code !== 0;
+      console.log(`passes: ${name}: ${failed ? `FAILED (exit ${signal || code})` : 'passed'}, ${secs.toFixed(0)} s`);
+      resolve({ name, secs, summary: null, failed, times: '' });
+    });
+  });
+}
+
 const SUMMARY_KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];
 
 /** The spec reporter's closing lines ("ℹ tests 12", ...), as numbers. */
@@ -109,22 +124,33 @@ const ordered = (files, chromiumFirst) => [
 
 const results = [];
 let t0 = Date.now();
+
+// 1. The fuzz targets (CPU, both cores) beside the alert deliveries at a 100 ms timeout (mostly waiting): the sender's
+// lock and claims must hold however short the HTTP timeout, and a dead webhook (first in every replica's list) must
+// not delay the others.
+const alerts100 = { name: 'alerts-100ms', files: [LONGEST],
+  env: { GLANCE_TEST_ALERT_TIMEOUT_MS: '100', GLANCE_TEST_DEAD_WEBHOOK: '1' } };
+const fuzz = flag('GLANCE_TEST_FUZZ', '1') && existsSync(path.join(ROOT, 'tests', 'fuzz', 'run.sh'));
+results.push(...await Promise.all([runPass(alerts100), fuzz && runCommand('fuzz', ['tests/fuzz/run.sh'])].filter(Boolean)));
+phase(fuzz ? 'fuzz targets, and the alert deliveries at a 100 ms timeout, at once' : 'the alert deliveries at 100 ms',
+  (Date.now() - t0) / 1000);
+
+// 2. The two builds' passes side by side.
+t0 = Date.now();
 const together = [
-  { name: 'release', files: [...compose, ...ordered(twice, true), ...once], concurrency: PER_PASS },
+  { name: 'release', files: [...ordered(twice, true), ...once], concurrency: PER_PASS },
   asan && { name: 'asan', files: ordered([...twice, ...solo.filter((f) => !soloSanitized.includes(f))], false),
     env: SANITIZED, concurrency: PER_PASS },
 ].filter(Boolean);
 results.push(...await Promise.all(together.map(runPass)));
 phase(`suites: ${together.map((p) => p.name).join(', ')}, at once`, (Date.now() - t0) / 1000);
 
+// 3. One file at a time: those that measure, and compose, whose Docker engine adds network interfaces (Chromium
+// beside it fails its loads with ERR_NETWORK_CHANGED).
 t0 = Date.now();
-// the sender's lock and claims must hold however short the HTTP timeout, and a dead webhook (first in every
-// replica's list) must not delay the others; alone, because at 100 ms a loaded machine's slow answer is a timeout
-results.push(await runPass({ name: 'alerts-100ms', files: [LONGEST],
-  env: { GLANCE_TEST_ALERT_TIMEOUT_MS: '100', GLANCE_TEST_DEAD_WEBHOOK: '1' } }));
-results.push(await runPass({ name: 'release-solo', files: solo }));
+results.push(await runPass({ name: 'release-solo', files: [...solo, ...compose] }));
 if (asan) results.push(await runPass({ name: 'asan-solo', files: soloSanitized, env: SANITIZED }));
-phase('suites that measure, one at a time', (Date.now() - t0) / 1000);
+phase('suites that measure, and compose, one at a time', (Date.now() - t0) / 1000);
 
 // each phase's time, then the slowest files, then the summary of every pass (last, as the runner prints it)
 const phases = readFileSync(path.join(OUT, 'phases.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
@@ -133,7 +159,7 @@ for (const [name, secs] of phases) console.log(`  ${secs.padStart(5)} s  ${name}
 const started = Number(process.env.GLANCE_TEST_STARTED || 0);
 if (started) console.log(`  ${String(Math.round(Date.now() / 1000 - started)).padStart(5)} s  in all`);
 
-const files = results.flatMap((r) => (existsSync(r.times) ? readFileSync(r.times, 'utf8').trim().split('\n') : [])
+const files = results.flatMap((r) => (r.times && existsSync(r.times) ? readFileSync(r.times, 'utf8').trim().split('\n') : [])
   .filter(Boolean).map((l) => ({ pass: r.name, ...JSON.parse(l) })));
 files.sort((a, b) => b.ms - a.ms);
 console.log('\ntest.sh: the 15 slowest test files');
