@@ -42,7 +42,7 @@ before(async () => {
   rds = await startRedis();
   aPort = await freePort();
   a = await startApiOn(aPort, { redisPort: rds.port, bots: BOTS });
-  b = await startApi({ redisPort: rds.port, bots: BOTS });
+  b = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 3600 });
   base = `http://127.0.0.1:${aPort}`;
   // a believable fleet: everything online, then a few shards in every other state; canary 11 never reported
   const paths = [];

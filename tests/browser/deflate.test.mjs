@@ -24,7 +24,7 @@ describe('the page on a compressed feed', () => {
 
   before(async () => {
     rds = await startRedis();
-    api = await startApi({ redisPort: rds.port, bots: `main:${SHARDS}` });
+    api = await startApi({ redisPort: rds.port, bots: `main:${SHARDS}`, healthTimeout: 3600 });
     const paths = [];
     for (let s = 0; s < SHARDS; s += 1) paths.push(`/api/status/main/${s}/${s % 13 === 0 ? 1 : 3}`);
     await postAll(api.port, paths);

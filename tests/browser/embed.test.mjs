@@ -295,7 +295,7 @@ describe('the widget', { timeout: 60000 }, () => {
   });
 
   it('leaves a cluster under maintenance out of the condition and names it, as the page does', async () => {
-    const m = await startApi({ redisPort: rds.port, bots: 'main:4;eu:4', env: { GLANCE_REDIS_PREFIX: 'embedmaint' } });
+    const m = await startApi({ redisPort: rds.port, bots: 'main:4;eu:4', healthTimeout: 3600, env: { GLANCE_REDIS_PREFIX: 'embedmaint' } });
     const p = await newPage(browser, { width: 420, height: 220 });
     try {
       await postAll(m.port, [0, 1, 2, 3].flatMap((s) => [`/api/status/main/${s}/3`, `/api/status/eu/${s}/2`]));
@@ -320,7 +320,7 @@ describe('the widget', { timeout: 60000 }, () => {
   });
 
   it('stays fast with 20,000 shards', async () => {
-    const big = await startApi({ redisPort: rds.port, bots: 'big:20000', env: { GLANCE_REDIS_PREFIX: 'embedbig' } });
+    const big = await startApi({ redisPort: rds.port, bots: 'big:20000', healthTimeout: 3600, env: { GLANCE_REDIS_PREFIX: 'embedbig' } });
     const p = await newPage(browser, { width: 600, height: 400 });
     try {
       await postAll(big.port, Array.from({ length: 2000 }, (_, s) => `/api/status/big/${s * 10}/${s % 50 ? 3 : 1}`));

@@ -62,7 +62,7 @@ async function setLatencyColouring(pg, on) {
 
 before(async () => {
   rds = await startRedis();
-  api = await startApi({ redisPort: rds.port, bots: BOTS });
+  api = await startApi({ redisPort: rds.port, bots: BOTS, healthTimeout: 3600 });
   const paths = [];
   for (let s = 0; s < 360; s++) paths.push(`/api/status/main/${s}/3`);
   for (let s = 0; s < 16; s++) paths.push(`/api/status/canary/${s}/3`);

@@ -97,7 +97,8 @@ before(async () => {
   await redis(rds.port, 'HSET', 'glance:{eu}:history', ...seedDays(48, today, { since: 30 }).args);
   // a major outage (every shard down) alerts after 1 s; a partial one never, so nudges open no incident
   api = await startApi({
-    redisPort: rds.port, bots: BOTS, passphrase: PASS, env: { GLANCE_ALERT_DELAY: 1, GLANCE_ALERT_LEVEL: 'major' },
+    redisPort: rds.port, bots: BOTS, passphrase: PASS, healthTimeout: 3600,
+    env: { GLANCE_ALERT_DELAY: 1, GLANCE_ALERT_LEVEL: 'major' },
   });
   const paths = [];
   for (const [name, n] of [['main', 360], ['canary', 16], ['eu', 48]]) for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3`);
@@ -467,7 +468,8 @@ describe('the README\'s screenshots', { timeout: 60000 }, () => {
     await redis(rds3.port, 'HSET', 'glance:{main}:history', ...seedDays(360, t).args);
     await redis(rds3.port, 'HSET', 'glance:{eu}:history', ...seedDays(48, t, { since: 30 }).args);
     await redis(rds3.port, 'HSET', 'glance:{canary}:history', ...seedDays(16, t, { since: 75 }).args);
-    api3 = await startApi({ redisPort: rds3.port, bots: BOTS, passphrase: PASS, env: { GLANCE_ALERT_DELAY: 86400 } });
+    api3 = await startApi({ redisPort: rds3.port, bots: BOTS, passphrase: PASS, healthTimeout: 3600,
+      env: { GLANCE_ALERT_DELAY: 86400 } });
     const p = (path_, body) => post(api3.port, path_, body);
     const paths = [];
     for (const [name, n] of [['main', 360], ['canary', 16], ['eu', 48]]) for (let s = 0; s < n; s++) paths.push(`/api/status/${name}/${s}/3`);
@@ -561,7 +563,7 @@ describe(`${CLUSTERS} clusters × 90 days of history`, { timeout: 120000 }, () =
         end
       end
       return 1`, '0', PER_CLUSTER, t, ...names);
-    api2 = await startApi({ redisPort: rds2.port, bots: names.map((n) => `${n}:${PER_CLUSTER}`).join(';') });
+    api2 = await startApi({ redisPort: rds2.port, bots: names.map((n) => `${n}:${PER_CLUSTER}`).join(';'), healthTimeout: 3600 });
   });
 
   it('renders the grids and the history within the page\'s budget (figures reported)', async (t) => {

@@ -54,7 +54,8 @@ async function openPage(opts = {}) {
 before(async () => {
   rds = await startRedis();
   await seedShowcaseHistory(rds.port);
-  api = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS, env: { GLANCE_ALERT_DELAY: 86400 } });
+  api = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS, healthTimeout: 3600,
+    env: { GLANCE_ALERT_DELAY: 86400 } });
   await seedShowcase(api, AUTH);
   browser = await launch();
 });
