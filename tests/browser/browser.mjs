@@ -18,7 +18,7 @@ const browsers = new Set();
 export async function launch() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    timeout: 30000,
+    timeout: 60000, // Playwright's 30 s was not enough once, on a slow run
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', '--disable-quic'],
   });

@@ -320,7 +320,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     assert.equal(head.dot, head.maint, 'the summary dot has the maintenance colour');
     assert.doesNotMatch(head.overall, /offline/, 'the shard offline for maintenance is no outage of the bot');
     assert.match(head.overall, /eu under maintenance/);
-    await page.waitForFunction(() => [...document.querySelectorAll('#notices .notice-title')].some((t) => t.textContent === 'Gateway move'), null, { timeout: 3000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#notices .notice-title')].some((t) => t.textContent === 'Gateway move'), null, { timeout: 10000 });
     const items = await banner(page);
     const db = items.find((x) => x.title === 'Database upgrade');
     assert.equal(db.kind, 'maintenance');

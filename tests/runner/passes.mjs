@@ -28,9 +28,11 @@ const SOLO = ['tests/integration/routes.test.mjs', 'tests/integration/fanout.tes
 // is not running yet: these two join the others.
 const SOLO_SANITIZED = ['tests/integration/fanout.test.mjs', 'tests/browser/perf.test.mjs',
   'tests/faults/read_flood.test.mjs'];
-// Files at once in each of the two passes that run side by side: at 2 (four files at once) the two cores are busy
-// about 60 % of the time (sampled every 5 s); at 3, 72 % and often 100 %, and tests that wait seconds timed out.
-const PER_PASS = Number(process.env.GLANCE_TEST_CONCURRENCY || 2);
+// Files at once in each of the two passes that run side by side. At 2 (four files at once) the two cores are busy
+// about 60 % of the time (sampled every 5 s) and a run takes about 14 minutes, but on a slow run a browser test that
+// waits 3 s for the page still timed out now and then; at 3, 72 % and often 100 %, and six such tests timed out.
+// One each until those waits are made patient.
+const PER_PASS = Number(process.env.GLANCE_TEST_CONCURRENCY || 1);
 
 const testFiles = (dir) => readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith('.test.mjs')).sort()
   .map((f) => `${dir}/${f}`);
