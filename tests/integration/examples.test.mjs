@@ -154,7 +154,9 @@ test('discord.js: failures never reach the bot, are logged once per kind, and st
     const glance = new Glance(client, { url: `http://127.0.0.1:${refusing.address().port}/`, cluster: 'main',
       passphrase: 'p', interval: 50, log: (line) => logged.push(line) });
     client.emit('shardReady', 0, new Set());
-    await sleep(400);
+    // the interval's own reports, however slowly a loaded machine runs them: counted, not timed
+    await waitUntil(() => hits.filter((h) => h === 'POST /api/clusters/main/report p').length >= 3,
+      { timeoutMs: 20_000, message: 'three reports from the interval' });
     assert.equal(await glance.report(), false);
     await glance.stop();
     const count = hits.length;
