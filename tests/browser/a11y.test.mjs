@@ -80,7 +80,7 @@ after(async () => {
   await cleanup();
 });
 
-describe(`axe-core ${AXE_VERSION} finds no violation`, { timeout: 120000 }, () => {
+describe(`axe-core ${AXE_VERSION} finds no violation`, { timeout: 240000 }, () => {
   it('runs the axe-core the lock file pins, which does find what it should', async () => {
     assert.equal(AXE_VERSION, '4.14.1');
     const page = await newPage(browser);
@@ -194,7 +194,7 @@ describe(`axe-core ${AXE_VERSION} finds no violation`, { timeout: 120000 }, () =
         try {
           await page.goto(`${base}${path}`);
           await page.waitForFunction(() => window.__embed !== undefined && document.documentElement.dataset.feed === 'live'
-            && window.__embed.metrics.painted > 0, null, { timeout: 10000 });
+            && window.__embed.metrics.painted > 0, null);
           await expectClean(t, page, `${path} (${colorScheme})`);
         } finally {
           await page.context().close();

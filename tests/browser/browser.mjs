@@ -26,6 +26,9 @@ export async function launch() {
   return browser;
 }
 
+/** How long any wait on a page may take: long, since a wait ends as soon as its condition holds. */
+export const PATIENT_MS = 30000;
+
 export async function closeBrowsers() {
   await Promise.all([...browsers].map((b) => b.close().catch(() => {})));
   browsers.clear();
@@ -37,7 +40,9 @@ export async function closeBrowsers() {
  */
 export async function newPage(browser, { width = 1280, height = 900, colorScheme = 'light', ...opts } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, colorScheme, ...opts });
-  context.setDefaultTimeout(10000);
+  // Every wait in the browser suites is on a condition, none on a time: this bound only says how long a loaded
+  // machine may take before a wait is called failed (four suites run at once in test.sh). Waits name no shorter one.
+  context.setDefaultTimeout(PATIENT_MS);
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
@@ -50,7 +55,7 @@ export async function newPage(browser, { width = 1280, height = 900, colorScheme
  * received: app.js pushes one record to metrics.renders per hello, once the grid it built or updated
  * has been painted. So after a reconnect this waits for the new hello's render, not the first one's.
  */
-export async function waitLive(page, timeoutMs = 10000) {
+export async function waitLive(page, timeoutMs = PATIENT_MS) {
   await page.waitForFunction(() => {
     const g = window.__glance;
     return g !== undefined && document.documentElement.dataset.feed === 'live' && g.feed.stats.hellos > 0
@@ -243,7 +248,7 @@ export async function openDashboard(browser, url, opts = {}) {
   await page.goto(url);
   await waitLive(page);
   await page.waitForSelector('#notices:not([hidden]) .notice');
-  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
   await page.waitForSelector('#incident-list .incident');
   return page;
 }

@@ -107,7 +107,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
     await post(b.port, '/api/status/main/7/4'); // through the other replica
     await waitShardState(page, 'main', 7, 4);
     await page.waitForFunction(() => /7 of 372 shards/.test(document.querySelector('#overall').textContent)
-      || /Partial outage/.test(document.querySelector('#overall').textContent), null, { timeout: 3000 });
+      || /Partial outage/.test(document.querySelector('#overall').textContent), null);
     assert.equal(await page.evaluate(() => window.noReload), true);
   });
 
@@ -116,7 +116,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
       const want = (await request(aPort, 'GET', `/api/guild/${id}`)).json().clusters.map((c) => [c.name, c.shard]);
       await page.fill('#guild', id);
       await page.press('#guild', 'Enter');
-      await page.waitForFunction((n) => document.querySelectorAll('[aria-current="true"]').length === n, want.length, { timeout: 3000 });
+      await page.waitForFunction((n) => document.querySelectorAll('[aria-current="true"]').length === n, want.length);
       assert.deepEqual(await marked(page), want, `guild ${id}`);
       const said = await page.textContent('#guild-result');
       assert.ok(said.includes(id), `the result names the guild: ${said}`);
@@ -132,7 +132,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
     await page.press('#guild', 'Enter');
     await page.waitForFunction(() => /main\s*shard 298: Online/.test(document.querySelector('#guild-result').textContent));
     await page.fill('#guild', 'not a number');
-    await page.waitForFunction(() => /is not a guild ID/.test(document.querySelector('#guild-result').textContent), null, { timeout: 3000 });
+    await page.waitForFunction(() => /is not a guild ID/.test(document.querySelector('#guild-result').textContent), null);
     assert.deepEqual(await marked(page), []);
     assert.equal(await page.getAttribute('#guild', 'aria-invalid'), 'true');
   });
@@ -143,9 +143,9 @@ describe('the dashboard', { timeout: 60000 }, () => {
     // every prefix typed is an id too, with two shards of its own marked: wait for the whole id's, not any two
     const want = [['main', 183], ['canary', 3]]; // (2^38 - 1) % 360, % 12
     await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('[aria-current="true"]')]
-      .map((e) => [e.dataset.cluster, Number(e.dataset.shard)])) === w, JSON.stringify(want), { timeout: 3000 }).catch(() => {});
+      .map((e) => [e.dataset.cluster, Number(e.dataset.shard)])) === w, JSON.stringify(want)).catch(() => {});
     assert.deepEqual(await marked(page), want);
-    await page.waitForFunction(() => new URL(location.href).searchParams.get('guild') === '1152921504606846975', null, { timeout: 3000 });
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('guild') === '1152921504606846975', null);
   });
 
   it('opens /?guild=ID with the lookup done', async () => {
@@ -153,7 +153,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
     try {
       await p2.goto(`${base}/?guild=18446744073709551615`);
       await waitLive(p2);
-      await p2.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null, { timeout: 3000 });
+      await p2.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null);
       assert.deepEqual(await marked(p2), [['main', 63], ['canary', 3]]); // (2^42 - 1) % 360, % 12
       assert.equal(await p2.inputValue('#guild'), '18446744073709551615');
       assert.deepEqual(p2.problems, []);
@@ -167,7 +167,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
     await page.waitForFunction(() => {
       const tip = document.querySelector('#shard-tip');
       return !tip.hidden && /main · shard 57/.test(tip.textContent) && /Unhealthy/.test(tip.textContent) && /Since \d/.test(tip.textContent);
-    }, null, { timeout: 3000 });
+    }, null);
     await page.mouse.move(0, 0);
   });
 
@@ -197,19 +197,19 @@ describe('the dashboard', { timeout: 60000 }, () => {
     const cols = () => page.evaluate(() => Number(document.querySelector('.shards').style.getPropertyValue('--cols')));
     const wide = await cols();
     await page.setViewportSize({ width: 360, height: 780 });
-    await page.waitForFunction((w) => Number(document.querySelector('.shards').style.getPropertyValue('--cols')) < w, wide, { timeout: 3000 });
+    await page.waitForFunction((w) => Number(document.querySelector('.shards').style.getPropertyValue('--cols')) < w, wide);
     const order = await page.$$eval('.s[data-cluster="main"]', (els) => els.every((e, i) => e.dataset.shard === String(i)) && els.length);
     assert.equal(order, 360);
     const box = await page.$eval('.s[data-cluster="main"][data-shard="359"]', (e) => { e.scrollIntoView(); const r = e.getBoundingClientRect(); return r.right <= innerWidth && r.width > 20; });
     assert.ok(box, 'the last shard fits on the narrow screen');
     await page.setViewportSize({ width: 1280, height: 900 });
-    await page.waitForFunction((w) => Number(document.querySelector('.shards').style.getPropertyValue('--cols')) === w, wide, { timeout: 3000 });
+    await page.waitForFunction((w) => Number(document.querySelector('.shards').style.getPropertyValue('--cols')) === w, wide);
   });
 
   it('pulses a shard on screen on its health ping when pulses are on', async () => {
     await page.$eval('.s[data-cluster="main"][data-shard="42"]', (el) => el.scrollIntoView({ block: 'center' }));
     await page.waitForFunction(() => window.__glance.grid.onScreen.has(
-      document.querySelector('.s[data-cluster="main"][data-shard="42"]').parentElement), null, { timeout: 3000 });
+      document.querySelector('.s[data-cluster="main"][data-shard="42"]').parentElement), null);
     await page.evaluate(() => {
       window.__glance.grid.pulseEnabled = true;
       const el = document.querySelector('.s[data-cluster="main"][data-shard="42"]');
@@ -218,7 +218,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
       el.animate = (...args) => { window.pulsed = true; return original(...args); };
     });
     await post(aPort, '/api/health/main/42');
-    await page.waitForFunction(() => window.pulsed, null, { timeout: 3000 });
+    await page.waitForFunction(() => window.pulsed, null);
   });
 
   it('remembers "pulse shards on health checks" across visits', async () => {
@@ -268,7 +268,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
     const connects = await page.evaluate(() => window.__glance.feed.stats.connects);
     await a.stop(); // SIGTERM: feeds are closed with 1001
     await page.waitForFunction(() => document.documentElement.dataset.feed === 'reconnecting'
-      && !document.querySelector('#stale').hidden, null, { timeout: 5000 });
+      && !document.querySelector('#stale').hidden, null);
     const notice = await page.textContent('#stale');
     assert.match(notice, /may be (stale|out of date)/);
     assert.match(notice, /stopped at \d/);
@@ -286,7 +286,7 @@ describe('the dashboard', { timeout: 60000 }, () => {
 
   it('survives a replica killed outright (no close frame) the same way', async () => {
     a.kill('SIGKILL');
-    await page.waitForFunction(() => document.documentElement.dataset.feed !== 'live', null, { timeout: 5000 });
+    await page.waitForFunction(() => document.documentElement.dataset.feed !== 'live', null);
     await post(b.port, '/api/status/main/10/2');
     a = await startApiOn(aPort, { redisPort: rds.port, bots: BOTS });
     await waitLive(page, 20000);

@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, startApi, request, redis, cleanup, getMetrics, metricValue, openFeed, waitUntil, snapshotAt } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, waitLive, postAll } from './browser.mjs';
+import { launch, newPage, closeBrowsers, waitLive, postAll, PATIENT_MS } from './browser.mjs';
 
 const SHARDS = 2000;
 
@@ -63,13 +63,13 @@ describe('the page on a compressed feed', () => {
     // the snapshot that holds every write (one read in twenty under ASan sent at the last 204 missed it)
     const want = (await snapshotAt(api.port, Number(await redis(rds.port, 'GET', 'glance:{main}:ver')))).states.join('');
     await waitUntil(async () => plainStates() === want && (await pageStates(page)) === want,
-      { timeoutMs: 10000, message: 'the page and the plain client to hold the states the replica has' });
+      { timeoutMs: PATIENT_MS, message: 'the page and the plain client to hold the states the replica has' });
   });
 
   it('is answered when it asks for a resync over the compressed connection', async () => {
     const hellos = await page.evaluate(() => window.__glance.feed.stats.hellos);
     await page.evaluate(() => window.__glance.feed.resync());
-    await page.waitForFunction((n) => window.__glance.feed.stats.hellos > n, hellos, { timeout: 5000 });
+    await page.waitForFunction((n) => window.__glance.feed.stats.hellos > n, hellos);
     assert.deepEqual(page.problems, []);
   });
 });

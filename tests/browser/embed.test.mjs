@@ -11,7 +11,7 @@ import http from 'node:http';
 import {
   startRedis, startApi, request, freePort, waitUntil, cleanup,
 } from '../integration/harness.mjs';
-import { launch, newPage, closeBrowsers, postAll, screenshot, startApiOn } from './browser.mjs';
+import { launch, newPage, closeBrowsers, postAll, screenshot, startApiOn, PATIENT_MS } from './browser.mjs';
 
 const BOTS = 'main:360;canary:16';
 const DOWN = [57, 58, 59, 203]; // unhealthy in main
@@ -372,7 +372,7 @@ describe('the widget in an iframe', { timeout: 60000 }, () => {
       });
       const src = `${base}/embed/main`;
       await p.goto(`http://127.0.0.1:${hostPort}/frame?src=${encodeURIComponent(src)}`);
-      await waitUntil(() => p.frames().find((f) => f.url() === src), { message: 'the widget frame' });
+      await waitUntil(() => p.frames().find((f) => f.url() === src), { timeoutMs: PATIENT_MS, message: 'the widget frame' });
       const frame = p.frames().find((f) => f.url() === src);
       await waitWidget(frame);
       const t = await widgetText(frame);
@@ -398,8 +398,8 @@ describe('the widget in an iframe', { timeout: 60000 }, () => {
       const responses = [];
       p.on('response', (r) => { if (r.url() === src) responses.push(r); });
       await p.goto(`http://localhost:${otherPort}/frame?src=${encodeURIComponent(src)}`);
-      await waitUntil(() => responses.length > 0, { message: 'the frame\'s response' });
-      await waitUntil(() => p.problems.some((m) => /frame-ancestors/.test(m)), { message: 'Chromium to refuse the frame' });
+      await waitUntil(() => responses.length > 0, { timeoutMs: PATIENT_MS, message: 'the frame\'s response' });
+      await waitUntil(() => p.problems.some((m) => /frame-ancestors/.test(m)), { timeoutMs: PATIENT_MS, message: 'Chromium to refuse the frame' });
       assert.match(await responses[0].headerValue('content-security-policy'), /frame-ancestors/);
       const frame = await (await p.$('#status')).contentFrame();
       // Chromium puts its error page in the refused frame: no widget, no script of ours
@@ -416,7 +416,7 @@ describe('the widget in an iframe', { timeout: 60000 }, () => {
     try {
       const src = `${base}/embed?theme=dark`;
       await p.goto(`http://127.0.0.1:${hostPort}/site?src=${encodeURIComponent(src)}&w=420&h=220`);
-      await waitUntil(() => p.frames().find((f) => f.url() === src), { message: 'the widget frame' });
+      await waitUntil(() => p.frames().find((f) => f.url() === src), { timeoutMs: PATIENT_MS, message: 'the widget frame' });
       await waitWidget(p.frames().find((f) => f.url() === src));
       await p.waitForTimeout(200); // the frame's last paint
       await screenshot(p, 'screenshot-embed.png');

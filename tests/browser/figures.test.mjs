@@ -94,7 +94,7 @@ after(async () => {
 describe('figures on the dashboard', { timeout: 90000 }, () => {
   it('shows a shard\'s latency, guilds, unavailable guilds, members and when it reported in its tooltip', async () => {
     await page.hover('.s[data-cluster="main"][data-shard="5"]');
-    await page.waitForFunction(() => document.querySelectorAll('#shard-tip .tip-figure').length > 0, null, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelectorAll('#shard-tip .tip-figure').length > 0, null);
     const lines = await page.$$eval('#shard-tip .tip-figure', (els) => els.map((e) => e.textContent));
     assert.deepEqual(lines.slice(0, 3), ['Latency 42 ms', '1,105 guilds, 3 unavailable', '25,000 members']);
     assert.match(lines[3], /^Reported (just now|\d+ s ago)$/);
@@ -102,7 +102,7 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
     // a shard from the batch: no unavailable guilds, no members, so neither is said
     await page.hover('.s[data-cluster="main"][data-shard="0"]');
     await page.waitForFunction(() => /shard 0$/.test(document.querySelector('#shard-tip .tip-where')?.textContent)
-      && document.querySelectorAll('#shard-tip .tip-figure').length > 0, null, { timeout: 5000 });
+      && document.querySelectorAll('#shard-tip .tip-figure').length > 0, null);
     const first = await page.$$eval('#shard-tip .tip-figure', (els) => els.map((e) => e.textContent));
     assert.deepEqual(first.slice(0, 2), [`Latency ${latencyOf(0)} ms`, '1,000 guilds']);
     assert.equal(first.length, 3);
@@ -116,7 +116,7 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
     await page.hover('.s[data-cluster="canary"][data-shard="12"]');
     // the story has come (the tooltip says since when), and with it no figure
     await page.waitForFunction(() => /canary · shard 12/.test(document.querySelector('#shard-tip').textContent)
-      && /Since \d|No change recorded yet/.test(document.querySelector('#shard-tip').textContent), null, { timeout: 5000 });
+      && /Since \d|No change recorded yet/.test(document.querySelector('#shard-tip').textContent), null);
     await page.waitForTimeout(300);
     assert.equal(await page.$$eval('#shard-tip .tip-figure', (els) => els.length), 0);
     assert.doesNotMatch(await page.textContent('#shard-tip'), /Latency|guild|Reported/);
@@ -267,11 +267,11 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
     const hhmm = await page.evaluate((ms) => { const d = new Date(ms); return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`; }, since);
     await page.fill('#guild', `  https://discord.com/channels/ ${GUILD}/1015060230222131221/1189307452913238118 \n`);
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null);
     const marked = await page.$$eval('[aria-current="true"]', (els) => els.map((e) => [e.dataset.cluster, Number(e.dataset.shard)]));
     assert.deepEqual(marked, [['main', DOWN_SHARD], ['canary', 2]]);
     const want = `Your server's shard in cluster main is unhealthy since ${hhmm}.`;
-    await page.waitForFunction((w) => document.querySelector('#guild-result .result-down')?.textContent === w, want, { timeout: 5000 });
+    await page.waitForFunction((w) => document.querySelector('#guild-result .result-down')?.textContent === w, want);
     const said = await page.$$eval('#guild-result p', (els) => els.map((e) => e.textContent));
     assert.equal(said[0], want, 'the down shard comes first');
     assert.equal(said.filter((s) => /^Your server's shard/.test(s)).length, 1, 'canary\'s shard is online: one sentence');
@@ -281,29 +281,29 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
     // it follows the shard: back online, the sentence goes
     await post(`/api/status/main/${DOWN_SHARD}/3`);
     await page.waitForFunction(() => !document.querySelector('#guild-result .result-down')
-      && /shard 298 of cluster main|main\s*shard 298: Online/.test(document.querySelector('#guild-result').textContent), null, { timeout: 5000 });
+      && /shard 298 of cluster main|main\s*shard 298: Online/.test(document.querySelector('#guild-result').textContent), null);
     assert.deepEqual(page.problems, []);
   });
 
   it('takes ptb and canary links without the scheme, and says a DM link has no server', async () => {
     await page.fill('#guild', `ptb.discord.com/channels/${GUILD}/1`);
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null);
     await page.fill('#guild', '');
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 0, null, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 0, null);
     await page.fill('#guild', `<https://canary.discordapp.com/channels/${GUILD}/1/2>`);
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelectorAll('[aria-current="true"]').length === 2, null);
     await page.fill('#guild', 'https://discord.com/channels/@me/1015060230222131221/1189307452913238118');
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => /direct message/.test(document.querySelector('#guild-result').textContent), null, { timeout: 3000 });
+    await page.waitForFunction(() => /direct message/.test(document.querySelector('#guild-result').textContent), null);
     assert.match(await page.textContent('#guild-result'), /direct messages belong to no server/);
     assert.equal(await page.$$eval('[aria-current="true"]', (els) => els.length), 0);
     assert.equal(await page.getAttribute('#guild', 'aria-invalid'), 'true');
     await page.fill('#guild', 'https://discord.com.evil.example/channels/81384788765712384/1');
     await page.press('#guild', 'Enter');
-    await page.waitForFunction(() => /is not a guild ID or a Discord link/.test(document.querySelector('#guild-result').textContent), null, { timeout: 3000 });
+    await page.waitForFunction(() => /is not a guild ID or a Discord link/.test(document.querySelector('#guild-result').textContent), null);
     assert.equal(await page.$$eval('[aria-current="true"]', (els) => els.length), 0);
     assert.equal(new URL(page.url()).searchParams.get('guild'), null, 'a bad link is never shared');
   });
@@ -331,8 +331,8 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
       await waitLive(p2);
       await setLatencyColouring(p2, true);
       await p2.waitForSelector('.s[data-cluster="main"][data-shard="5"][data-band="0"]', { timeout: 20000 });
-      await p2.waitForSelector('#guild-result .result-down', { timeout: 5000 });
-      await p2.waitForFunction(() => / since \d\d:\d\d\.$/.test(document.querySelector('#guild-result .result-down').textContent), null, { timeout: 5000 });
+      await p2.waitForSelector('#guild-result .result-down');
+      await p2.waitForFunction(() => / since \d\d:\d\d\.$/.test(document.querySelector('#guild-result .result-down').textContent), null);
       await p2.click('.settings summary'); // the legend, not the open settings, beside the grid
       await p2.waitForSelector('section[data-cluster="main"] .cluster-figures:not([hidden])', { timeout: 20000 });
       await p2.evaluate(() => document.fonts.ready);

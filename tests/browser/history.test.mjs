@@ -109,7 +109,7 @@ before(async () => {
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   await page.goto(`${api.url}/`);
   await waitLive(page);
-  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
 });
 
 after(async () => {
@@ -125,7 +125,7 @@ async function nudge(pg, shard = 100) {
   await waitShardState(pg, 'main', shard, 3);
 }
 
-describe('incidents, maintenance and history on the dashboard', { timeout: 120000 }, () => {
+describe('incidents, maintenance and history on the dashboard', { timeout: 240000 }, () => {
   it('shows 90 days of history for every cluster, each day\'s figures in words', async () => {
     const rows = await page.$$eval('.history-cluster', (els) => els.map((e) => [e.dataset.cluster, e.querySelectorAll('.day').length]));
     assert.deepEqual(rows, [['main', 90], ['canary', 90], ['eu', 90]]);
@@ -185,7 +185,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     // the pointer shows the same figure
     await page.hover('.history-cluster[data-cluster="main"] .day[data-index="84"]');
     await page.waitForFunction(() => /15 d of shard-time down/.test(document.querySelector('#day-tip').textContent)
-      && !document.querySelector('#day-tip').hidden, null, { timeout: 3000 });
+      && !document.querySelector('#day-tip').hidden, null);
     assert.equal(await page.textContent('#day-tip'),
       await page.getAttribute('.history-cluster[data-cluster="main"] .day[data-index="84"]', 'aria-label'));
     await page.mouse.move(0, 0);
@@ -200,7 +200,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     assert.ok(incidentId !== undefined, 'the POST answers the id');
     await nudge(page);
     await page.waitForFunction((t) => [...document.querySelectorAll('#notices .notice-title bdi')].some((b) => b.textContent === t),
-      HOSTILE, { timeout: 8000 });
+      HOSTILE);
     const items = await banner(page);
     const it0 = items.find((x) => x.title === HOSTILE);
     assert.equal(it0.kind, 'incident');
@@ -256,7 +256,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     await page.waitForFunction(() => {
       const tip = document.querySelector('#shard-tip');
       return !tip.hidden && /Last changes/.test(tip.textContent) && /Unhealthy → Online/.test(tip.textContent);
-    }, null, { timeout: 5000 });
+    }, null);
     const lines = await page.$$eval('#shard-tip .tip-changes li', (els) => els.map((e) => e.textContent));
     assert.match(lines[0], /Unhealthy → Online$/);
     assert.match(lines[1], /Online → Unhealthy$/);
@@ -276,7 +276,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     try {
       await p2.goto(`${api.url}/`);
       await waitLive(p2);
-      await p2.waitForSelector('.s[data-cluster="main"][data-shard="12"][data-flapping]', { timeout: 10000 });
+      await p2.waitForSelector('.s[data-cluster="main"][data-shard="12"][data-flapping]');
       assert.match(await p2.textContent('section[data-cluster="main"] .cluster-counts'), /1 flapping/);
       const mark = await p2.$eval('.s[data-cluster="main"][data-shard="12"]', (e) => getComputedStyle(e, '::after').borderRightColor);
       assert.notEqual(mark, 'rgba(0, 0, 0, 0)', 'a visible corner mark');
@@ -284,7 +284,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
       await p2.keyboard.press('Home');
       for (let i = 0; i < 12; i++) await p2.keyboard.press('ArrowRight');
       assert.match(await p2.evaluate(() => document.activeElement.getAttribute('aria-label')), /^main shard 12: \w+, flapping$/);
-      await p2.waitForFunction(() => /Flapping/.test(document.querySelector('#shard-tip').textContent), null, { timeout: 3000 });
+      await p2.waitForFunction(() => /Flapping/.test(document.querySelector('#shard-tip').textContent), null);
       assert.deepEqual(p2.problems, []);
     } finally {
       await p2.context().close();
@@ -302,7 +302,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     await post(api.port, '/api/status/eu/3/2'); // an offline shard in maintenance is no outage
     await nudge(page);
     await page.waitForFunction(() => document.querySelector('section[data-cluster="eu"] .cluster-summary')?.dataset.level === 'maintenance',
-      null, { timeout: 8000 });
+      null);
     const head = await page.evaluate(() => {
       const sum = document.querySelector('section[data-cluster="eu"] .cluster-summary');
       const probe = document.createElement('i');
@@ -320,7 +320,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     assert.equal(head.dot, head.maint, 'the summary dot has the maintenance colour');
     assert.doesNotMatch(head.overall, /offline/, 'the shard offline for maintenance is no outage of the bot');
     assert.match(head.overall, /eu under maintenance/);
-    await page.waitForFunction(() => [...document.querySelectorAll('#notices .notice-title')].some((t) => t.textContent === 'Gateway move'), null, { timeout: 10000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#notices .notice-title')].some((t) => t.textContent === 'Gateway move'), null);
     const items = await banner(page);
     const db = items.find((x) => x.title === 'Database upgrade');
     assert.equal(db.kind, 'maintenance');
@@ -341,7 +341,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
         await p.goto(`${api.url}/`);
         await waitLive(p);
         await p.waitForSelector('#notices:not([hidden]) .notice');
-        await p.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+        await p.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
       }
       const narrow = await phone.evaluate(() => ({
         overflow: document.documentElement.scrollWidth - window.innerWidth,
@@ -353,7 +353,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
       assert.match(narrow.axis, /30 days ago/);
       // a tap on a day shows its figures, and they stay once the finger lifts
       await phone.tap('.history-cluster[data-cluster="main"] .day[data-index="84"]');
-      await phone.waitForFunction(() => !document.querySelector('#day-tip').hidden, null, { timeout: 3000 });
+      await phone.waitForFunction(() => !document.querySelector('#day-tip').hidden, null);
       await sleep(300);
       assert.equal(await phone.isHidden('#day-tip'), false);
       assert.match(await phone.textContent('#day-tip'), /15 d of shard-time down/);
@@ -390,7 +390,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     await post(api.port, `/api/incidents/${incidentId}/updates`, { status: 'resolved', text: 'Fixed: a bad deploy, rolled back.' });
     await nudge(page);
     await page.waitForFunction((t) => ![...document.querySelectorAll('#notices .notice-title bdi')].some((b) => b.textContent === t),
-      HOSTILE, { timeout: 8000 });
+      HOSTILE);
     assert.equal(await page.textContent('#notices-said'), `Resolved: ${HOSTILE}`, 'the resolution is announced');
     const entry = await page.$eval(`#incident-${incidentId}`, (e) => ({
       text: e.textContent, updates: [...e.querySelectorAll('.update')].map((u) => u.textContent), phase: e.dataset.phase,
@@ -407,8 +407,8 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
     try {
       await p2.goto(`${api.url}/#incident-${incidentId}`);
       await waitLive(p2);
-      await p2.waitForFunction((id) => document.activeElement?.id === `incident-${id}`, incidentId, { timeout: 8000 });
-      await p2.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+      await p2.waitForFunction((id) => document.activeElement?.id === `incident-${id}`, incidentId);
+      await p2.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
       await sleep(200);
       const box = await p2.$eval(`#incident-${incidentId}`, (e) => { const r = e.getBoundingClientRect(); return { top: r.top, h: innerHeight }; });
       assert.ok(box.top >= -5 && box.top < box.h, `the entry is on screen (top ${box.top} of ${box.h})`);
@@ -442,7 +442,7 @@ describe('incidents, maintenance and history on the dashboard', { timeout: 12000
       await p2.goto(`${api.url}/`);
       await waitLive(p2);
       await p2.waitForFunction(() => window.__glance.history.stats.failures > 0 && window.__glance.incidents.stats.failures > 0,
-        null, { timeout: 10000 });
+        null);
       assert.equal(await p2.$$eval('.s[data-cluster="main"]', (els) => els.length), 360);
       assert.match(await p2.textContent('.history-note'), /History is unavailable right now/);
       assert.equal(await p2.isHidden('#notices'), true);
@@ -495,8 +495,8 @@ describe('the README\'s screenshots', { timeout: 60000 }, () => {
         await pg.goto(`${api3.url}/`);
         await waitLive(pg);
         await pg.waitForSelector('#notices:not([hidden]) .notice');
-        await pg.waitForSelector('.s[data-cluster="main"][data-shard="203"][data-flapping]', { timeout: 10000 });
-        await pg.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+        await pg.waitForSelector('.s[data-cluster="main"][data-shard="203"][data-flapping]');
+        await pg.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
         await pg.evaluate(() => document.fonts.ready);
       }
       // the whole page at desktop width: every band on screen, so content-visibility paints them all
@@ -538,7 +538,7 @@ const LOADS = 3;
 // each of 20 clusters must keep the grid within that, and paint the history within it as well.
 const BUDGET_MS = 1000;
 
-describe(`${CLUSTERS} clusters × 90 days of history`, { timeout: 120000 }, () => {
+describe(`${CLUSTERS} clusters × 90 days of history`, { timeout: 240000 }, () => {
   let rds2;
   let api2;
   before(async () => {

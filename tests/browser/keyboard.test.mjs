@@ -187,7 +187,7 @@ describe('the dashboard by keyboard', { timeout: 60000 }, () => {
       // Chromium's place in the tab order)
       await page.goto(`${base}/`);
       await waitLive(page);
-      await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+      await page.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
       await page.keyboard.press('Tab');
       await page.keyboard.press('Tab');
       assert.equal(await focused(page), 'link: Skip to the history');
@@ -264,7 +264,7 @@ describe('the dashboard by keyboard', { timeout: 60000 }, () => {
       await page.focus('#notices .notice a');
       assert.equal(await focused(page), `link: Details of ${INCIDENT}`);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(() => document.activeElement?.matches('#incident-list .incident'), null, { timeout: 3000 });
+      await page.waitForFunction(() => document.activeElement?.matches('#incident-list .incident'), null);
       const look = await focusLook(page);
       assert.equal(look.ring, true, `the incident shows its focus: ${look.outline}`);
       assert.equal(look.onScreen, true);

@@ -182,8 +182,8 @@ describe('the theme', { timeout: 60000 }, () => {
         await pg.goto(`${api.url}/`);
         await waitLive(pg);
         await pg.waitForSelector('#notices:not([hidden]) .notice');
-        await pg.waitForSelector('.s[data-cluster="main"][data-shard="203"][data-flapping]', { timeout: 10000 });
-        await pg.waitForFunction(() => window.__glance.history.stats.painted > 0, null, { timeout: 10000 });
+        await pg.waitForSelector('.s[data-cluster="main"][data-shard="203"][data-flapping]');
+        await pg.waitForFunction(() => window.__glance.history.stats.painted > 0, null);
         await pg.evaluate(() => document.fonts.ready);
         assert.equal(await pageBg(pg), await bgOf(pg, 'dark'));
       }
