@@ -43,7 +43,7 @@ checks=$(wrk -t1 -c8 -d3s "http://127.0.0.1:$aport/healthz" | requests)
 callgrind_control -d "$apid" >/dev/null 2>&1
 wait_file "$work/api.$apid.2"
 replica_post=$(( $(total "$work/api.$apid.1") / posts ))
-store_post=$(( $(inclusive "$work/api.$apid.1" 'store.c:store_status \\[') / posts ))
+store_post=$(( $(inclusive "$work/api.$apid.1" 'store[a-z_]*.c:store_status \\[') / posts ))
 replica_healthz=$(( $(total "$work/api.$apid.2") / checks ))
 
 # 2. Redis

@@ -42,7 +42,14 @@ local DAY_MS, HOUR_MS = 86400000, 3600000
 local KEEP_DAYS, KEEP_HOURS = 90, 48
 local BUCKETS = {{ms = DAY_MS, prefix = 'd:', kept = KEEP_DAYS}, {ms = HOUR_MS, prefix = 'h:', kept = KEEP_HOURS}}
 local RECENT_KEPT = 12                       -- transitions a shard's story keeps
-local FLAP_CHANGES, FLAP_WINDOW_MS = 6, HOUR_MS -- a shard with this many changes within the window flaps
+-- A shard flaps when FLAP_TROUBLES of the changes in its story within FLAP_WINDOW_MS are trouble: going unhealthy,
+-- going offline from anything but stopping (a crash, not a shutdown), or resuming (its gateway connection dropped).
+-- A restart's orderly lifecycle (online, stopping, offline, starting, online) is none: a deploy marks no shard.
+local FLAP_TROUBLES, FLAP_WINDOW_MS = 3, HOUR_MS
+local UNHEALTHY, OFFLINE, STOPPING, RESUMING = 1, 2, 5, 6
+local function trouble(from, to)
+  return to == UNHEALTHY or to == RESUMING or (to == OFFLINE and from ~= STOPPING)
+end
 
 -- A bucket's eight figures, or `n`'s six counts: decimal, space-separated, read and written in one call each.
 local PATTERN = {[6] = '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$', [8] = '^(%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+)$'}
@@ -163,10 +170,17 @@ local function logged_story(h, id, old, new, now, story)
   end
   story = (story or '') .. struct.pack('>I6BB', now, o, w)
   if #story > RECENT_KEPT * STORY_ENTRY then story = string.sub(story, -RECENT_KEPT * STORY_ENTRY) end
-  if #story >= FLAP_CHANGES * STORY_ENTRY and
-      now - struct.unpack('>I6', story, #story - FLAP_CHANGES * STORY_ENTRY + 1) < FLAP_WINDOW_MS then
+  -- only a change that is trouble can make a shard flap: the others (most of them) read nothing more
+  if trouble(o, w) then
+    local troubles, at = 1, #story - 2 * STORY_ENTRY + 1
+    while at >= 1 and troubles < FLAP_TROUBLES do
+      local t, f, n = struct.unpack('>I6BB', story, at)
+      if now - t >= FLAP_WINDOW_MS then break end
+      if trouble(f, n) then troubles = troubles + 1 end
+      at = at - STORY_ENTRY
+    end
     -- a shard that starts to flap (not one that goes on) is the moment to forget those that stopped
-    if redis.call('ZADD', h.flapping, int(now), id) == 1 then
+    if troubles >= FLAP_TROUBLES and redis.call('ZADD', h.flapping, int(now), id) == 1 then
       redis.call('ZREMRANGEBYSCORE', h.flapping, '-inf', int(now - FLAP_WINDOW_MS))
     end
   end
