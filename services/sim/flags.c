@@ -25,6 +25,9 @@ const char flags_usage[] =
     "  --rate CHANGES_PER_SECOND   state changes after the boot, on average (default 2)\n"
     "  --mix KIND=W,...            resume, disconnect, silent, restart weights\n"
     "                              (default resume=0.6,disconnect=0.2,silent=0.15,restart=0.05)\n"
+    "  --troubled FRACTION         resumes, disconnects and silences fall on this share of each cluster's\n"
+    "                              shards, spread over it, the others only restart with their cluster, as\n"
+    "                              trouble gathers on a few shards in a real fleet (default 1: on any shard)\n"
     "  --boot-spread SECONDS       shards start within this time (default 0: at once)\n"
     "  --health-timeout SECONDS    the server's GLANCE_HEALTH_TIMEOUT; silent shards stay silent longer (30)\n"
     "  --connections N             keep-alive connections for the POSTs (default 8)\n"
@@ -49,6 +52,7 @@ void flags_defaults(struct sim_flags *f)
     f->mix[FLAGS_DISCONNECT] = 0.2;
     f->mix[FLAGS_SILENT] = 0.15;
     f->mix[FLAGS_RESTART] = 0.05;
+    f->troubled = 1;
     f->health_timeout_s = 30;
     f->connections = 8;
     f->boot_limit_s = 120;
@@ -300,6 +304,8 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
             rc = number(name, value, 0, 1000000, &f->rate, err, errlen);
         } else if (strcmp(name, "--mix") == 0) {
             rc = flags_set_mix(f, value, err, errlen);
+        } else if (strcmp(name, "--troubled") == 0) {
+            rc = number(name, value, 0.0001, 1, &f->troubled, err, errlen);
         } else if (strcmp(name, "--boot-spread") == 0) {
             rc = number(name, value, 0, 86400, &f->boot_spread_s, err, errlen);
         } else if (strcmp(name, "--health-timeout") == 0) {

@@ -30,6 +30,8 @@ struct sim_flags {
     uint32_t batch;           /* --batch: pings go this many shards to a request; 0: a POST per ping */
     double rate;              /* --rate: state changes per second, on average, after the boot */
     double mix[FLAGS_NUM_EVENTS]; /* --mix: weights, normalised to sum to 1 */
+    double troubled;          /* --troubled: the share of each cluster's shards that resumes, disconnects and
+                                 silences fall on (1: any shard); restarts still take whole clusters */
     double boot_spread_s;     /* --boot-spread: shards start within this many seconds */
     uint32_t health_timeout_s; /* --health-timeout: a silent shard stays silent longer than this */
     uint32_t connections;     /* --connections: keep-alive HTTP connections for the POSTs */

@@ -77,6 +77,8 @@ struct fleet {
     size_t heap_size, heap_cap;
     struct job *free_jobs;
     uint64_t rng;
+    uint32_t *troubled;          /* with --troubled under 1, the shards a resume, disconnect or silence may pick */
+    size_t num_troubled;
     struct bot_figures_shard *figs;  /* per shard, with --figures; else NULL */
     uint64_t fig_rng;            /* apart from rng: --figures leaves a seed's events as they were */
     struct bot_figures_item *items;  /* a batch being put together, with --batch */
@@ -402,13 +404,15 @@ static void run_step(struct fleet *fl, uint32_t gid)
         plan_end(fl, s);
 }
 
-/* A shard that no plan holds and that has rested; UINT32_MAX when a few random picks found none. */
+/* A shard that no plan holds and that has rested, among the troubled ones with --troubled; UINT32_MAX when a few
+ * random picks found none. */
 static uint32_t pick_shard(struct fleet *fl)
 {
     int i;
 
     for (i = 0; i != PICK_TRIES; ++i) {
-        uint32_t gid = (uint32_t)(rng_next(&fl->rng) % fl->num_shards);
+        uint32_t gid = fl->troubled != NULL ? fl->troubled[rng_next(&fl->rng) % fl->num_troubled]
+                                            : (uint32_t)(rng_next(&fl->rng) % fl->num_shards);
         struct shard *s = &fl->shards[gid];
         if (s->plan == PLAN_NONE && fl->now_ms - s->last_change_ms >= REST_MS)
             return gid;
@@ -468,6 +472,33 @@ static int start_event(struct fleet *fl)
 
 /* ---- the fleet ---- */
 
+/* With --troubled: round(share x shards) of each cluster (at least one), one drawn from each equal stretch of its
+ * ids, so that they spread over the grid rather than bunch at one end. */
+static void choose_troubled(struct fleet *fl)
+{
+    const struct sim_flags *f = fl->flags;
+    size_t c, total = 0;
+
+    for (c = 0; c != f->num_clusters; ++c) {
+        uint32_t n = f->clusters[c].shards, k = (uint32_t)(f->troubled * n + 0.5);
+        total += k != 0 ? k : (n != 0);
+    }
+    fl->troubled = h2o_mem_alloc(sizeof(*fl->troubled) * (total != 0 ? total : 1));
+    for (c = 0; c != f->num_clusters; ++c) {
+        uint32_t n = f->clusters[c].shards, k = (uint32_t)(f->troubled * n + 0.5), i;
+        if (k == 0)
+            k = n != 0;
+        for (i = 0; i != k; ++i) {
+            uint32_t lo = (uint32_t)((uint64_t)i * n / k), hi = (uint32_t)((uint64_t)(i + 1) * n / k);
+            fl->troubled[fl->num_troubled++] = fl->offsets[c] + lo + (uint32_t)(rng_next(&fl->rng) % (hi - lo));
+        }
+    }
+    if (fl->num_troubled == 0) {
+        free(fl->troubled);
+        fl->troubled = NULL;
+    }
+}
+
 struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint64_t seed)
 {
     struct fleet *fl = h2o_mem_alloc(sizeof(*fl));
@@ -496,6 +527,8 @@ struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint6
             fl->shards[fl->offsets[c] + i].id = i;
         }
     }
+    if (f->troubled < 1)
+        choose_troubled(fl);
     if (f->figures) {
         size_t i;
         fl->figs = h2o_mem_alloc(sizeof(*fl->figs) * (n != 0 ? n : 1));
@@ -521,6 +554,7 @@ void fleet_free(struct fleet *fl)
         free(job->body);
         free(job);
     }
+    free(fl->troubled);
     free(fl->figs);
     free(fl->items);
     free(fl->heap);

@@ -216,6 +216,27 @@ TEST(test_flags_usage_documents_figures_and_batch)
     CHECK(strstr(flags_usage, "/api/clusters/NAME/report") != NULL);
 }
 
+TEST(test_flags_troubled_is_a_share_of_the_shards)
+{
+    struct sim_flags f;
+    char err[256];
+    char *some[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:100", "--troubled", "0.03"};
+    char *none[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:100", "--troubled", "0"};
+    char *over[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:100", "--troubled", "1.5"};
+    char *word[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:100", "--troubled", "few"};
+    char *dflt[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:100"};
+    CHECK(parse(&f, dflt, 5, err, sizeof(err)) == 0);
+    CHECK(f.troubled == 1);
+    CHECK(parse(&f, some, 7, err, sizeof(err)) == 0);
+    CHECK(f.troubled == 0.03);
+    CHECK(parse(&f, none, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--troubled \"0\"") != NULL);
+    CHECK(parse(&f, over, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--troubled \"1.5\"") != NULL);
+    CHECK(parse(&f, word, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(flags_usage, "--troubled FRACTION") != NULL);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -235,6 +256,7 @@ int main(void)
         CHECK_CASE(test_flags_batch_is_a_whole_number_up_to_the_servers_limit),
         CHECK_CASE(test_flags_figures_takes_no_value),
         CHECK_CASE(test_flags_usage_documents_figures_and_batch),
+        CHECK_CASE(test_flags_troubled_is_a_share_of_the_shards),
     };
     return CHECK_RUN(cases);
 }
