@@ -1,13 +1,13 @@
 // flapping.test.mjs -- which shards are called flapping: those in trouble again and again, not those that restart.
-// A shard flaps when three of its changes within an hour are trouble (lib.lua): going unhealthy, going offline from
-// anything but stopping, or resuming. Start-up, a restart and a deploy of every shard, however often within the hour,
-// mark none; a shard that really bounces (unhealthy, crashed offline, resuming) is marked at its third; trouble
-// older than the hour does not count. Each shard's mark is read back from GET /api/status/<cluster>/<id> and the
-// cluster's from GET /api/history.
+// A shard flaps when three of its changes within an hour are trouble (lib.lua): going down (unhealthy, offline) from
+// online, starting or resuming, or resuming. Start-up, a restart and a deploy of every shard, however often within
+// the hour and however slow (a shard left stopping past the health timeout turns unhealthy), mark none; a shard that
+// really bounces (silent, crashed offline, resuming) is marked at its third; trouble older than the hour does not
+// count. Each shard's mark is read back from GET /api/status/<cluster>/<id> and the cluster's from GET /api/history.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redis, request, startApi, startRedis } from './harness.mjs';
+import { redis, request, startApi, startRedis, waitUntil } from './harness.mjs';
 
 const PASS = 'flapping-test-passphrase';
 const AUTH = { authorization: `Bearer ${PASS}` };
@@ -19,7 +19,7 @@ describe('flapping: trouble, not a lifecycle', { timeout: 60000 }, () => {
   let api;
   before(async () => {
     rds = await startRedis();
-    api = await startApi({ redisPort: rds.port, bots: `fleet:${FLEET};bouncy:4`, passphrase: PASS, healthTimeout: 3600 });
+    api = await startApi({ redisPort: rds.port, bots: `fleet:${FLEET};bouncy:4;edge:2`, passphrase: PASS, healthTimeout: 3600 });
   });
   after(async () => {
     await api?.stop();
@@ -42,7 +42,7 @@ describe('flapping: trouble, not a lifecycle', { timeout: 60000 }, () => {
   const STARTUP = [4, 3]; // starting, online
   const RESTART = [5, 2, 4, 3]; // stopping, offline, starting, online
 
-  it('marks no shard for its start-up and three restarts within the hour (twelve changes, more than six)', async () => {
+  it('marks no shard for its start-up and three restarts within the hour (fourteen changes, twelve kept)', async () => {
     await walk('fleet', 0, [...STARTUP, ...RESTART, ...RESTART, ...RESTART]);
     const s = (await request(api.port, 'GET', '/api/status/fleet/0')).json();
     assert.equal(s.transitions.length, 12, JSON.stringify(s.transitions));
@@ -72,6 +72,13 @@ describe('flapping: trouble, not a lifecycle', { timeout: 60000 }, () => {
     assert.equal(await flapping('bouncy', 2), true);
   });
 
+  it('counts troubles that follow each other, from the first change of the story on; not a first report of offline', async () => {
+    await walk('edge', 0, [2, 3, 2, 4, 2]); // offline at first (no crash), then two crashes
+    assert.equal(await flapping('edge', 0), false);
+    await walk('edge', 1, [6, 2, 6]); // resuming as its first report, down from it, resuming again
+    assert.equal(await flapping('edge', 1), true);
+  });
+
   it('counts no trouble older than the hour', async () => {
     await walk('bouncy', 3, [3]);
     // its story as if it had gone unhealthy twice a little over an hour ago: 3->1, 1->3, 3->1, 1->3
@@ -93,5 +100,48 @@ describe('flapping: trouble, not a lifecycle', { timeout: 60000 }, () => {
     const of = (name) => h.clusters.find((c) => c.name === name);
     assert.deepEqual([of('fleet').flapping, of('fleet').flapping_count], [[], 0]);
     assert.deepEqual([of('bouncy').flapping, of('bouncy').flapping_count], [[0, 1, 2, 3], 4]);
+  });
+});
+
+describe('flapping, with shards that go silent for real (GLANCE_HEALTH_TIMEOUT=1)', { timeout: 60000 }, () => {
+  let rds;
+  let api;
+  before(async () => {
+    rds = await startRedis();
+    api = await startApi({ redisPort: rds.port, bots: 'slow:2', passphrase: PASS, healthTimeout: 1 });
+  });
+  after(async () => {
+    await api?.stop();
+    await rds?.stop();
+  });
+
+  const post = async (id, st) => {
+    const r = await request(api.port, 'POST', `/api/status/slow/${id}/${st}`, { headers: AUTH });
+    assert.equal(r.status, 204, r.body);
+  };
+  const shard = async (id) => (await request(api.port, 'GET', `/api/status/slow/${id}`)).json();
+  const untilUnhealthy = (id) => waitUntil(async () => (await shard(id)).state === 1,
+    { timeoutMs: 15000, intervalMs: 100, message: `slow/${id} turned unhealthy by its health timeout` });
+
+  it('marks no shard restarted three times, each time slower than the health timeout', async () => {
+    await post(0, 4);
+    await post(0, 3);
+    for (let i = 0; i < 3; i++) {
+      await post(0, 5); // stopping, then nothing while the new process starts
+      await untilUnhealthy(0);
+      await post(0, 4);
+      await post(0, 3);
+    }
+    const s = await shard(0);
+    assert.deepEqual(s.transitions.slice(0, 4).map((x) => [x.from, x.to]), [[4, 3], [1, 4], [5, 1], [3, 5]]);
+    assert.equal(s.flapping, false);
+  });
+
+  it('marks a shard that goes silent three times while online', async () => {
+    for (let i = 0; i < 3; i++) {
+      await post(1, 3);
+      await untilUnhealthy(1);
+    }
+    assert.equal((await shard(1)).flapping, true);
   });
 });

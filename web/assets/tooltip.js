@@ -102,7 +102,7 @@ export class Tooltip {
     }
     const figures = body ? shardFigureLines(body.figures) : [];
     const story = [];
-    if (isFlapping(body, view.flapping?.has(shard))) story.push(text('p', 'tip-flap', 'Flapping: many state changes lately'));
+    if (isFlapping(body, view.flapping?.has(shard))) story.push(text('p', 'tip-flap', 'Flapping: in trouble three times within an hour'));
     const avail = body && availabilityLine(body);
     if (avail) story.push(text('p', 'tip-avail', avail));
     const changes = body ? transitionLines(body) : [];

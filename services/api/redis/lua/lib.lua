@@ -42,13 +42,16 @@ local DAY_MS, HOUR_MS = 86400000, 3600000
 local KEEP_DAYS, KEEP_HOURS = 90, 48
 local BUCKETS = {{ms = DAY_MS, prefix = 'd:', kept = KEEP_DAYS}, {ms = HOUR_MS, prefix = 'h:', kept = KEEP_HOURS}}
 local RECENT_KEPT = 12                       -- transitions a shard's story keeps
--- A shard flaps when FLAP_TROUBLES of the changes in its story within FLAP_WINDOW_MS are trouble: going unhealthy,
--- going offline from anything but stopping (a crash, not a shutdown), or resuming (its gateway connection dropped).
--- A restart's orderly lifecycle (online, stopping, offline, starting, online) is none: a deploy marks no shard.
+-- A shard flaps when FLAP_TROUBLES of the changes in its story within FLAP_WINDOW_MS are trouble: going down
+-- (unhealthy or offline) from up (online, starting, resuming), or resuming (its gateway connection dropped). A
+-- restart's orderly lifecycle is none, even when the new process takes longer than the health timeout to come
+-- (online, stopping, unhealthy, starting, online): a deploy marks no shard. A first report of offline is no crash, and
+-- a shard already down that goes down another way (offline, then silent) is the same trouble.
 local FLAP_TROUBLES, FLAP_WINDOW_MS = 3, HOUR_MS
-local UNHEALTHY, OFFLINE, STOPPING, RESUMING = 1, 2, 5, 6
+local UNHEALTHY, OFFLINE, ONLINE, STARTING, RESUMING = 1, 2, 3, 4, 6
 local function trouble(from, to)
-  return to == UNHEALTHY or to == RESUMING or (to == OFFLINE and from ~= STOPPING)
+  if to == RESUMING then return true end
+  return (to == UNHEALTHY or to == OFFLINE) and (from == ONLINE or from == STARTING or from == RESUMING)
 end
 
 -- A bucket's eight figures, or `n`'s six counts: decimal, space-separated, read and written in one call each.
