@@ -52,7 +52,7 @@ describe('figures and batch reports', () => {
     let s = await shard(apis[1], 'main', 0);
     assert.equal(s.state, 3);
     assert.deepEqual({ ...s.figures, reported_ms: 0 },
-      { latency_ms: 42, guilds: 1200, unavailable_guilds: null, members: null, reported_ms: 0 });
+      { latency_ms: 42, guilds: 1200, unavailable_guilds: null, members: null, near_guild_cap: false, reported_ms: 0 });
     const t0 = s.figures.reported_ms;
     assert.ok(Math.abs(t0 - Date.now()) < 5000, `reported_ms ${t0}`);
     await sleep(5);
@@ -61,7 +61,7 @@ describe('figures and batch reports', () => {
     assert.equal(r.status, 204, r.body);
     s = await shard(apis[0], 'main', 0);
     assert.deepEqual({ ...s.figures, reported_ms: 0 },
-      { latency_ms: null, guilds: 1200, unavailable_guilds: 7, members: 99000, reported_ms: 0 });
+      { latency_ms: null, guilds: 1200, unavailable_guilds: 7, members: 99000, near_guild_cap: false, reported_ms: 0 });
     assert.ok(s.figures.reported_ms > t0);
     // without figures nothing about them changes, and a shard that never sent any has none
     assert.equal((await request(apis[0].port, 'POST', '/api/health/main/0', { headers: AUTH })).status, 204);
@@ -219,6 +219,55 @@ describe('figures and batch reports', () => {
   });
 });
 
+describe("Discord's guild cap: shards at 90 % of 2,500 guilds or more", () => {
+  let rds;
+  let api;
+  const BOTS = 'capped:8;wide:1500;small:2';
+  before(async () => {
+    rds = await startRedis();
+    api = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS });
+  });
+  after(cleanup);
+  const report = (cluster, shards) => request(api.port, 'POST', `/api/clusters/${cluster}/report`,
+    { headers: JSON_AUTH, body: JSON.stringify({ shards }) });
+
+  it('counts them per cluster, lists the first 1000, names the most, in /api/figures, /metrics, /plain and per shard', async () => {
+    let r = await report('capped', [[0, 1200], [1, 2249], [2, 2250], [3, 2499], [4, 2600], [5, null]]
+      .map(([id, guilds]) => ({ id, state: 3, ...(guilds === null ? { latency_ms: 40 } : { guilds }) })));
+    assert.equal(r.status, 200, r.body);
+    for (let from = 0; from < 1500; from += 1000) {
+      r = await report('wide', Array.from({ length: Math.min(1000, 1500 - from) }, (_, i) => ({ id: from + i, state: 3, guilds: 2300 })));
+      assert.equal(r.status, 200, r.body);
+    }
+    r = await report('small', [{ id: 0, state: 3, guilds: 10 }]);
+    assert.equal(r.status, 200, r.body);
+    // a replica's copy may be 5 s old: a fresh replica reads it now
+    const fresh = await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS });
+    try {
+      const f = (await request(fresh.port, 'GET', '/api/figures')).json();
+      const of = (name) => f.clusters.find((c) => c.name === name).guild_cap;
+      assert.deepEqual(of('capped'), { highest: 2600, near: 3, shards: [2, 3, 4] });
+      const wide = of('wide');
+      assert.deepEqual([wide.highest, wide.near, wide.shards.length, wide.shards[0], wide.shards[999]], [2300, 1500, 1000, 0, 999]);
+      assert.deepEqual(of('small'), { highest: 10, near: 0, shards: [] });
+      const text = await getMetrics(fresh.port);
+      assert.match(text, /glance_cluster_guilds_max\{cluster="capped"\} 2600\n/);
+      assert.match(text, /glance_cluster_shards_near_guild_cap\{cluster="capped"\} 3\n/);
+      assert.match(text, /glance_cluster_shards_near_guild_cap\{cluster="wide"\} 1500\n/);
+      assert.match(text, /glance_cluster_shards_near_guild_cap\{cluster="small"\} 0\n/);
+      const plain = (await request(fresh.port, 'GET', '/plain')).body;
+      assert.match(plain, /capped: 3 shards at 90 % of Discord's 2,500-guild cap or more \(the most: 2600 guilds\): reshard soon\./);
+      assert.doesNotMatch(plain, /small: \d+ shards? at 90 %/);
+      const shard = async (id) => (await request(fresh.port, 'GET', `/api/status/capped/${id}`)).json().figures;
+      assert.deepEqual(await Promise.all([0, 1, 2, 4].map(async (id) => (await shard(id)).near_guild_cap)), [false, false, true, true]);
+      assert.equal((await shard(5)).near_guild_cap, false, 'no guilds reported: not near');
+      assert.equal(await shard(6), null, 'never reported figures');
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
 describe('the figs string', () => {
   const CHUNK = 2978; // figures.c, CHUNK_SHARDS
   const BOTS = 'big:7000;small:8';
@@ -313,9 +362,9 @@ describe('the figs string', () => {
     r = await report('small', [{ id: 6, latency_ms: null }, { id: 5, members: null }]);
     assert.equal(r.status, 200, r.body);
     assert.deepEqual({ ...(await figs('small', 6)), reported_ms: 0 },
-      { latency_ms: null, guilds: 6, unavailable_guilds: null, members: null, reported_ms: 0 });
+      { latency_ms: null, guilds: 6, unavailable_guilds: null, members: null, near_guild_cap: false, reported_ms: 0 });
     assert.deepEqual({ ...(await figs('small', 5)), reported_ms: 0 },
-      { latency_ms: null, guilds: 55, unavailable_guilds: null, members: null, reported_ms: 0 });
+      { latency_ms: null, guilds: 55, unavailable_guilds: null, members: null, near_guild_cap: false, reported_ms: 0 });
     // far apart: shard by shard, and the same merge
     const [before, last] = [await figs('big', 3000), await figs('big', 6999)];
     r = await report('big', [{ id: 1, latency_ms: null }, { id: 6999, members: 3 }]);

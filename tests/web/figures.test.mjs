@@ -157,6 +157,11 @@ describe('figures in words', () => {
     assert.deepEqual(clusterFigureParts({ ...c, latency_ms: null }),
       ['123,456 guilds (12 unavailable)', '98,765,432 members', 'no recent latency']);
     assert.deepEqual(clusterFigureParts({ ...c, guilds: 1, unavailable_guilds: 0, members: null, latency_ms: null }), ['1 guild', 'no recent latency']);
+    assert.deepEqual(clusterFigureParts({ ...c, latency_ms: null, guild_cap: { highest: 2400, near: 2, shards: [3, 9] } }).at(-1),
+      '2 shards near the guild cap: reshard soon');
+    assert.deepEqual(clusterFigureParts({ ...c, latency_ms: null, guild_cap: { highest: 2250, near: 1, shards: [3] } }).at(-1),
+      '1 shard near the guild cap: reshard soon');
+    assert.equal(clusterFigureParts({ ...c, guild_cap: { highest: 100, near: 0, shards: [] } }).some((p) => /cap/.test(p)), false);
   });
 
   it('says nothing for a cluster whose bots report no figures', () => {
@@ -173,6 +178,9 @@ describe('figures in words', () => {
     assert.deepEqual(shardFigureLines({ latency_ms: null, guilds: 5, unavailable_guilds: null, members: null, reported_ms: NOW - 3 * 60000 }, NOW),
       ['5 guilds', 'Reported 3 min ago']);
     assert.deepEqual(shardFigureLines({ ...f, reported_ms: NOW + 5000 }, NOW).at(-1), 'Reported just now', 'a clock ahead of ours is now');
+    assert.deepEqual(shardFigureLines({ ...f, guilds: 2300, near_guild_cap: true }, NOW)[1],
+      '2,300 guilds, 3 unavailable (near the 2,500 cap: reshard soon)');
+    assert.deepEqual(shardFigureLines({ ...f, near_guild_cap: false }, NOW)[1], '1,000 guilds, 3 unavailable');
   });
 
   it('gives nothing for a shard that never sent figures', () => {

@@ -66,6 +66,9 @@ export function clusterFigureParts(c) {
   if (members !== null && (members > 0 || reporting > 0)) parts.push(`${formatCount(members)} ${members === 1 ? 'member' : 'members'}`);
   if (latency) parts.push(`latency ${latency}`);
   else if (parts.length) parts.push('no recent latency'); // figures, but none fresh: say so rather than nothing
+  // Discord closes a shard's connection past 2,500 guilds: the server counts those at 90 % of it
+  const near = figureOf(c?.guild_cap?.near);
+  if (near > 0) parts.push(`${formatCount(near)} ${near === 1 ? 'shard' : 'shards'} near the guild cap: reshard soon`);
   return parts;
 }
 
@@ -84,7 +87,8 @@ export function shardFigureLines(figures, now = Date.now()) {
   const at = Number(figures.reported_ms);
   if (latency !== null) lines.push(`Latency ${formatMs(latency)}`);
   if (guilds !== null) {
-    lines.push(`${formatCount(guilds)} ${guilds === 1 ? 'guild' : 'guilds'}${unavailable > 0 ? `, ${formatCount(unavailable)} unavailable` : ''}`);
+    lines.push(`${formatCount(guilds)} ${guilds === 1 ? 'guild' : 'guilds'}${unavailable > 0 ? `, ${formatCount(unavailable)} unavailable` : ''}`
+      + `${figures.near_guild_cap === true ? ' (near the 2,500 cap: reshard soon)' : ''}`);
   } else if (unavailable > 0) {
     lines.push(`${formatCount(unavailable)} unavailable ${unavailable === 1 ? 'guild' : 'guilds'}`);
   }

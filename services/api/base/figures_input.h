@@ -10,6 +10,10 @@
 #define FIGURES_LATENCY_MAX 600000u    /* ms: ten minutes is no longer a latency */
 #define FIGURES_GUILDS_MAX 1000000u    /* Discord asks for a shard per 2,500; this leaves room for any plan */
 #define FIGURES_MEMBERS_MAX 4000000000u
+/* Discord closes a shard's gateway connection with 4011 (sharding required) past 2,500 guilds: a shard at 90 % of
+ * that is near the cap, and its bot should reshard soon. */
+#define FIGURES_GUILD_CAP 2500u
+#define FIGURES_GUILD_CAP_NEAR 2250u
 #define FIGURE_ABSENT UINT32_MAX      /* not reported */
 #define FIGURE_CLEAR (UINT32_MAX - 1) /* reported as null: forget the last one (a shard that has no latency now) */
 

@@ -26,7 +26,13 @@ struct cluster_figures {
     uint32_t with_guilds, with_members;  /* shards that reported guilds, members */
     uint32_t latencies;                  /* shards with a fresh latency */
     uint32_t median, p95;
+    uint32_t guilds_max;                 /* the most guilds a shard reported (with_guilds != 0) */
+    uint32_t near_cap, near_listed;      /* shards at FIGURES_GUILD_CAP_NEAR guilds or more; how many are listed */
 };
+
+/* Shards near the guild cap listed per cluster, lowest ids first; all are counted. A million shards near the cap
+ * would otherwise make every GET /api/figures megabytes longer. */
+#define NEAR_CAP_LISTED 1000
 
 /* Shards a chunk holds: 64 KiB, whole shards (2,978 of 22 bytes). Measured on Redis 7.0, a GETRANGE of 64 KiB takes
  * about 5 µs and 30-40 µs of Redis's CPU with writing its reply out; 256 KiB took 60-85 µs, near the 0.1 ms a write
@@ -40,6 +46,7 @@ struct figures {
     const struct conf *conf;
     struct cluster_figures *clusters;
     uint32_t **latency;       /* per cluster, per shard: its latency while fresh and online, or FIGURE_ABSENT */
+    uint32_t **near_cap;      /* per cluster, the first NEAR_CAP_LISTED shards near the guild cap */
     h2o_buffer_t *json;       /* where GET /api/figures's body is rendered */
     struct body_cache body;   /* and kept, shared by reference by every request that reads it */
     int loaded;               /* there is a copy (from the first read that succeeded) */
@@ -62,10 +69,13 @@ struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror
     fig->conf = conf;
     fig->clusters = calloc(conf->num_clusters, sizeof(*fig->clusters));
     fig->latency = calloc(conf->num_clusters, sizeof(*fig->latency));
-    if (fig->clusters == NULL || fig->latency == NULL)
+    fig->near_cap = calloc(conf->num_clusters, sizeof(*fig->near_cap));
+    if (fig->clusters == NULL || fig->latency == NULL || fig->near_cap == NULL)
         h2o_fatal("out of memory");
-    for (i = 0; i != conf->num_clusters; ++i)
+    for (i = 0; i != conf->num_clusters; ++i) {
         fig->latency[i] = h2o_mem_alloc(sizeof(uint32_t) * conf->clusters[i].shards);
+        fig->near_cap[i] = h2o_mem_alloc(sizeof(uint32_t) * NEAR_CAP_LISTED);
+    }
     h2o_buffer_init(&fig->json, &h2o_socket_buffer_prototype);
     body_cache_init(&fig->body, 0);
     return fig;
@@ -75,9 +85,12 @@ void figures_free(struct figures *fig)
 {
     size_t i;
 
-    for (i = 0; i != fig->conf->num_clusters; ++i)
+    for (i = 0; i != fig->conf->num_clusters; ++i) {
         free(fig->latency[i]);
+        free(fig->near_cap[i]);
+    }
     free(fig->latency);
+    free(fig->near_cap);
     free(fig->clusters);
     free(fig->waiting.entries);
     h2o_buffer_dispose(&fig->json);
@@ -150,6 +163,11 @@ void figures_put_json(h2o_buffer_t **buf, int64_t at_ms, const struct shard_figu
         codec_put_lit(buf, "\":");
         put_optional(buf, f->v[i]);
     }
+    codec_put_lit(buf, ",\"near_guild_cap\":");
+    if (f->v[FIGURE_GUILDS] != FIGURE_ABSENT && f->v[FIGURE_GUILDS] >= FIGURES_GUILD_CAP_NEAR)
+        codec_put_lit(buf, "true");
+    else
+        codec_put_lit(buf, "false");
     codec_put_lit(buf, ",\"reported_ms\":");
     codec_put_u64(buf, (uint64_t)at_ms);
     codec_put_lit(buf, "}");
@@ -181,8 +199,16 @@ static void take_chunk(struct figures *fig, struct read *r, h2o_iovec_t bytes, i
         if (at == 0)
             continue; /* never reported any: SETRANGE's padding */
         ++c->reporting;
-        if (f.v[FIGURE_GUILDS] != FIGURE_ABSENT)
+        if (f.v[FIGURE_GUILDS] != FIGURE_ABSENT) {
             c->guilds += f.v[FIGURE_GUILDS], ++c->with_guilds;
+            if (f.v[FIGURE_GUILDS] > c->guilds_max)
+                c->guilds_max = f.v[FIGURE_GUILDS];
+            if (f.v[FIGURE_GUILDS] >= FIGURES_GUILD_CAP_NEAR) {
+                if (c->near_listed != NEAR_CAP_LISTED)
+                    fig->near_cap[r->cluster][c->near_listed++] = id;
+                ++c->near_cap;
+            }
+        }
         if (f.v[FIGURE_UNAVAILABLE] != FIGURE_ABSENT)
             c->unavailable += f.v[FIGURE_UNAVAILABLE];
         if (f.v[FIGURE_MEMBERS] != FIGURE_ABSENT)
@@ -237,6 +263,20 @@ static void render_json(struct figures *fig, int64_t now)
         put_total(buf, c->with_guilds, c->unavailable);
         codec_put_lit(buf, ",\"members\":");
         put_total(buf, c->with_members, c->members);
+        codec_put_lit(buf, ",\"guild_cap\":{\"highest\":");
+        if (c->with_guilds != 0)
+            codec_put_u64(buf, c->guilds_max);
+        else
+            codec_put_lit(buf, "null");
+        codec_put_lit(buf, ",\"near\":");
+        codec_put_u64(buf, c->near_cap);
+        codec_put_lit(buf, ",\"shards\":[");
+        for (i = 0; i != c->near_listed; ++i) {
+            if (i != 0)
+                codec_put_lit(buf, ",");
+            codec_put_u64(buf, fig->near_cap[ci][i]);
+        }
+        codec_put_lit(buf, "]}");
         codec_put_lit(buf, ",\"latency_ms\":");
         if (c->latencies != 0) {
             codec_put_lit(buf, "{\"median\":");
@@ -382,6 +422,8 @@ void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
         {"glance_cluster_members", "Members the cluster's shards last reported, summed."},
         {"glance_cluster_latency_ms", "Gateway latency of the cluster's shards that reported one lately, by quantile."},
         {"glance_cluster_shards_reporting_figures", "Shards of the cluster that reported figures."},
+        {"glance_cluster_guilds_max", "The most guilds one of the cluster's shards last reported (Discord's cap: 2,500)."},
+        {"glance_cluster_shards_near_guild_cap", "Shards of the cluster at 90 % of Discord's 2,500 guilds or more: reshard soon."},
     };
     char line[256];
     size_t m, ci;
@@ -410,6 +452,10 @@ void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
                              metric[m].name, name, c->median, metric[m].name, name, c->p95);
             else if (m == 4)
                 n = snprintf(line, sizeof(line), "%s{cluster=\"%s\"} %u\n", metric[m].name, name, c->reporting);
+            else if (m == 5 && c->with_guilds != 0)
+                n = snprintf(line, sizeof(line), "%s{cluster=\"%s\"} %u\n", metric[m].name, name, c->guilds_max);
+            else if (m == 6)
+                n = snprintf(line, sizeof(line), "%s{cluster=\"%s\"} %u\n", metric[m].name, name, c->near_cap);
             codec_put(buf, line, (size_t)n);
         }
     }
@@ -441,5 +487,12 @@ void figures_plain(struct figures *fig, h2o_buffer_t **buf)
             codec_put(buf, line, (size_t)n);
         }
         codec_put_lit(buf, ".</p>");
+        if (c->near_cap != 0) {
+            n = snprintf(line, sizeof(line),
+                         "<p class=\"figures near-cap\">%s: %u shard%s at 90 %% of Discord's 2,500-guild cap or more "
+                         "(the most: %u guilds): reshard soon.</p>",
+                         fig->conf->clusters[ci].name, c->near_cap, c->near_cap == 1 ? "" : "s", c->guilds_max);
+            codec_put(buf, line, (size_t)n);
+        }
     }
 }
