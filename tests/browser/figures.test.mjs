@@ -343,4 +343,20 @@ describe('figures on the dashboard', { timeout: 90000 }, () => {
       await p2.context().close();
     }
   });
+
+  it('says a shard near Discord\'s 2,500-guild cap in its cluster\'s header and its tooltip', async () => {
+    await post('/api/health/canary/3?guilds=2400');
+    // the page polls the figures every 15 s, the server keeps them 5 s: a reload asks at once
+    await waitUntil(async () => (await request(api.port, 'GET', '/api/figures')).json().clusters
+      .find((c) => c.name === 'canary').guild_cap.near === 1, { timeoutMs: 15000, intervalMs: 250, message: 'GET /api/figures to count it' });
+    await page.reload();
+    await waitLive(page);
+    await page.waitForFunction(() => /1 shard near the guild cap: reshard soon$/
+      .test(document.querySelector('section[data-cluster="canary"] .cluster-figures').textContent), null);
+    await page.hover('.s[data-cluster="canary"][data-shard="3"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#shard-tip .tip-figure')]
+      .some((e) => e.textContent === '2,400 guilds (near the 2,500 cap: reshard soon)'), null);
+    await page.mouse.move(0, 0);
+    assert.deepEqual(page.problems, []);
+  });
 });
