@@ -173,7 +173,24 @@ up() {
       exit 2
     fi
   done
-  local name pid port i
+  local name pid port i entry
+  # the stack's own ports must all differ: a load balancer on a replica's port would fail only once HAProxy starts,
+  # with HAProxy's words, after the replicas are up
+  local -A owner=()
+  local entries=("GLANCE_LB_PORT:$lb_port" "GLANCE_LB_STATS_PORT:$lb_stats_port" "GLANCE_STACK_REDIS_PORT:$redis_port")
+  for ((i = 1; i <= n; i++)); do entries+=("replica api$i (GLANCE_STACK_API_PORT + $((i - 1))):$((api_port + i - 1))"); done
+  if ((api_port + n - 1 > 65535)); then
+    echo "stack: GLANCE_STACK_API_PORT $api_port leaves no port for replica api$n (at most 65535)" >&2
+    exit 2
+  fi
+  for entry in "${entries[@]}"; do
+    port=${entry##*:}
+    if [[ -n ${owner[$port]:-} ]]; then
+      echo "stack: port $port is both ${owner[$port]} and ${entry%:*}; give them different ports" >&2
+      exit 2
+    fi
+    owner[$port]=${entry%:*}
+  done
 
   if [[ -f $procs ]]; then
     while read -r name pid port; do

@@ -185,6 +185,21 @@ function shellScripts() {
   return out.sort();
 }
 
+test('deploy/stack.sh refuses ports that collide, with one line, before it starts anything', async () => {
+  const dir = makeTempDir();
+  const up = (env) => run('bash', ['deploy/stack.sh', 'up', '3'], { env: { ...process.env, GLANCE_STACK_DIR: dir, ...env } });
+  let r = await up({ GLANCE_LB_PORT: '18082', GLANCE_STACK_API_PORT: '18081' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'stack: port 18082 is both GLANCE_LB_PORT and replica api2 (GLANCE_STACK_API_PORT + 1); give them different ports\n');
+  r = await up({ GLANCE_LB_STATS_PORT: '6380', GLANCE_STACK_REDIS_PORT: '6380' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^stack: port 6380 is both GLANCE_LB_STATS_PORT and GLANCE_STACK_REDIS_PORT;/);
+  r = await up({ GLANCE_STACK_API_PORT: '65534' });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^stack: GLANCE_STACK_API_PORT 65534 leaves no port for replica api3/);
+  assert.ok(!existsSync(path.join(dir, 'procs')), 'nothing was started');
+});
+
 test('every shell script passes shellcheck', async () => {
   const scripts = shellScripts();
   for (const s of ['run.sh', 'test.sh', 'deploy/stack.sh', 'deploy/env.sh', 'scripts/deps.sh', 'scripts/build.sh', 'scripts/demo-fleet.sh']) {
