@@ -472,30 +472,29 @@ static int start_event(struct fleet *fl)
 
 /* ---- the fleet ---- */
 
-/* With --troubled: round(share x shards) of each cluster (at least one), one drawn from each equal stretch of its
- * ids, so that they spread over the grid rather than bunch at one end. */
+/* The troubled shards of a cluster of `n` with --troubled: round(share x n), at least one. */
+static uint32_t troubled_of(double share, uint32_t n)
+{
+    uint32_t k = (uint32_t)(share * n + 0.5);
+    return k != 0 ? k : 1;
+}
+
+/* With --troubled: troubled_of() shards of each cluster, one drawn from each equal stretch of its ids, so that they
+ * spread over the grid rather than bunch at one end. (flags.c takes clusters of one shard or more.) */
 static void choose_troubled(struct fleet *fl)
 {
     const struct sim_flags *f = fl->flags;
     size_t c, total = 0;
 
-    for (c = 0; c != f->num_clusters; ++c) {
-        uint32_t n = f->clusters[c].shards, k = (uint32_t)(f->troubled * n + 0.5);
-        total += k != 0 ? k : (n != 0);
-    }
+    for (c = 0; c != f->num_clusters; ++c)
+        total += troubled_of(f->troubled, f->clusters[c].shards);
     fl->troubled = h2o_mem_alloc(sizeof(*fl->troubled) * (total != 0 ? total : 1));
     for (c = 0; c != f->num_clusters; ++c) {
-        uint32_t n = f->clusters[c].shards, k = (uint32_t)(f->troubled * n + 0.5), i;
-        if (k == 0)
-            k = n != 0;
+        uint32_t n = f->clusters[c].shards, k = troubled_of(f->troubled, n), i;
         for (i = 0; i != k; ++i) {
             uint32_t lo = (uint32_t)((uint64_t)i * n / k), hi = (uint32_t)((uint64_t)(i + 1) * n / k);
             fl->troubled[fl->num_troubled++] = fl->offsets[c] + lo + (uint32_t)(rng_next(&fl->rng) % (hi - lo));
         }
-    }
-    if (fl->num_troubled == 0) {
-        free(fl->troubled);
-        fl->troubled = NULL;
     }
 }
 
