@@ -412,6 +412,18 @@ void figures_body(struct figures *fig, figures_cb cb, void *data)
     figures_refresh(fig);
 }
 
+int figures_cluster_latency(struct figures *fig, size_t cluster, uint32_t *count, uint32_t *median, uint32_t *p95)
+{
+    const struct cluster_figures *c = &fig->clusters[cluster];
+
+    if (!fig->loaded)
+        return -1;
+    *count = c->latencies;
+    *median = c->latencies != 0 ? c->median : 0;
+    *p95 = c->latencies != 0 ? c->p95 : 0;
+    return 0;
+}
+
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
 {
     static const struct {

@@ -35,6 +35,10 @@ void figures_body(struct figures *fig, figures_cb cb, void *data);
  * first read); each starts a read when the copy is stale. */
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf);
 void figures_plain(struct figures *fig, h2o_buffer_t **buf);
+/* A cluster's latency as of the copy (figures_body's callback is the moment it is whole): how many online shards
+ * have a fresh one, and their median and 95th percentile (ms; both 0 when `count` is 0). Returns 0, or -1 before
+ * the first read. */
+int figures_cluster_latency(struct figures *fig, size_t cluster, uint32_t *count, uint32_t *median, uint32_t *p95);
 
 /* One shard's figures as a JSON object ({"latency_ms":..,"guilds":..,"unavailable_guilds":..,"members":..,
  * "reported_ms":..}, null for one never reported), or null when `at_ms` is 0 (it never reported any). */
