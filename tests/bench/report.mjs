@@ -18,8 +18,10 @@ const SHARDS = 10000;
 const MODES = [
   { name: 'one POST a shard (the original API)', mode: 'single', per: 1 },
   { name: 'one POST a shard, with latency_ms and guilds', mode: 'figures', per: 1 },
+  { name: 'one POST a shard, with latency_ms, guilds and every gateway counter', mode: 'gateway', per: 1 },
   { name: 'batch report, 16 shards a request', mode: 'batch', per: 16 },
   { name: 'batch report, 256 shards a request', mode: 'batch', per: 256 },
+  { name: 'batch report, 256 shards a request, every gateway counter on each', mode: 'batch-gateway', per: 256 },
 ];
 
 function wrk(url, m) {

@@ -1,7 +1,8 @@
 /* fuzz_report.c -- libFuzzer target: a shard's figures from a query string or a JSON body (figures_input.c) and a
  * batch report in JSON or msgpack (report_input.c); the first byte picks which. Invariants: what is accepted is in
  * range (shard below the cluster's count, state 0..6 or a ping, every figure within its bound, unavailable guilds
- * at most the guilds, each shard once); what is refused says why. */
+ * at most the guilds, each counter within its bound, a session budget whole and consistent, each shard once); what
+ * is refused says why. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct report_item items[REPORT_ITEMS_MAX];
     static uint8_t seen[SHARDS];
     struct shard_figures f;
+    struct gateway_session session;
     struct report_error e;
     char err[200];
     const char *body = (const char *)data + 1;
@@ -46,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         break;
     default:
-        n = report_input(data[0] % 4 == 2 ? REPORT_JSON : REPORT_MSGPACK, body, size - 1, SHARDS, items, &e);
+        n = report_input(data[0] % 4 == 2 ? REPORT_JSON : REPORT_MSGPACK, body, size - 1, SHARDS, items, &session, &e);
         if (n < 0) {
             if (e.message[0] == '\0')
                 abort();
@@ -60,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             check_figures(&items[i].figures);
         }
+        check_session(&session);
     }
     return 0;
 }

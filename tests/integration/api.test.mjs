@@ -294,6 +294,7 @@ describe('without a passphrase', { timeout: 60000 }, () => {
       assert.deepEqual(r.json(), {
         cluster: 'main', shard: 11, state: 0, state_name: 'unknown', since_ms: 0, healthy_until_ms: 0,
         transitions: [], availability: { '24h': null, '7d': null }, covered_from_ms: null, flapping: false, figures: null,
+        gateway: null,
       });
     });
     it('healthy_until_ms is 0 once the health key is gone', async () => {

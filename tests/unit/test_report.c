@@ -13,16 +13,17 @@
 
 static struct report_item items[REPORT_ITEMS_MAX];
 static struct report_error e;
+static struct gateway_session session;
 static char err[200];
 
 static long json(const char *body)
 {
-    return report_input(REPORT_JSON, body, strlen(body), SHARDS, items, &e);
+    return report_input(REPORT_JSON, body, strlen(body), SHARDS, items, &session, &e);
 }
 
 static long mp(const char *body, size_t len)
 {
-    return report_input(REPORT_MSGPACK, body, len, SHARDS, items, &e);
+    return report_input(REPORT_MSGPACK, body, len, SHARDS, items, &session, &e);
 }
 
 /* 1 when a JSON report is refused at item `index` (-1: the body), field `field`, with `words` in the message */
@@ -46,8 +47,8 @@ TEST(test_figures_from_query_reads_known_names_and_ignores_the_rest)
     CHECK_EQ_U64(f.v[FIGURE_GUILDS], 1200);
     CHECK_EQ_U64(f.v[FIGURE_UNAVAILABLE], 3);
     CHECK_EQ_U64(f.v[FIGURE_MEMBERS], 99000);
-    CHECK(figures_from_query("", 0, &f, err, sizeof(err)) == 0 && !figures_any(&f));
-    CHECK(figures_from_query("guilds=0", 8, &f, err, sizeof(err)) == 0 && f.v[FIGURE_GUILDS] == 0 &&
+    CHECK(figures_from_query("", strlen(""), &f, err, sizeof(err)) == 0 && !figures_any(&f));
+    CHECK(figures_from_query("guilds=0", strlen("guilds=0"), &f, err, sizeof(err)) == 0 && f.v[FIGURE_GUILDS] == 0 &&
           f.v[FIGURE_LATENCY] == FIGURE_ABSENT);
 }
 
@@ -149,7 +150,7 @@ TEST(test_report_json_names_the_item_and_field_it_refuses)
     CHECK(json_refused("{\"shards\":[{\"id\":3},{\"id\":4},{\"id\":3}]}", 2, "id", "shard 3 is already in shards[0]"));
     CHECK(json_refused("{\"shards\":[5]}", 0, "", "shards[0] must be an object"));
     CHECK(json_refused("{\"shards\":{}}", -1, "shards", "the body must be an object"));
-    CHECK(json_refused("{\"shards\":[],\"more\":1}", -1, "shards", "the body must be an object"));
+    CHECK(json_refused("{\"shards\":[],\"more\":1}", -1, "", "unknown field \"more\" beside \"shards\""));
     CHECK(json_refused("[]", -1, "shards", "the body must be an object"));
     CHECK(json_refused("{\"shards\":[{\"id\":0,\"id\":1}]}", -1, "", "not valid JSON"));
     CHECK(json_refused("{\"shards\":[{\"id\":0,\"guilds\":18446744073709551616}]}", -1, "", "not valid JSON"));
@@ -236,6 +237,57 @@ TEST(test_report_msgpack_refuses_hostile_bodies)
     CHECK(mp("", 0) == -1);
 }
 
+TEST(test_counters_are_whole_bounded_and_never_null)
+{
+    struct shard_figures f;
+    const char *q = "events=123456789012&resumes=2&identifies=1&disconnects=0";
+    const char *body = "{\"events\":100000000000000,\"latency_ms\":40}";
+
+    CHECK(figures_from_query(q, strlen(q), &f, err, sizeof(err)) == 0);
+    CHECK(f.c[COUNTER_EVENTS] == 123456789012ull && f.c[COUNTER_RESUMES] == 2 && f.c[COUNTER_IDENTIFIES] == 1 &&
+          f.c[COUNTER_DISCONNECTS] == 0);
+    CHECK(figures_any_counter(&f) && f.v[FIGURE_LATENCY] == FIGURE_ABSENT);
+    CHECK(figures_from_json(body, strlen(body), &f, err, sizeof(err)) == 0 && f.c[COUNTER_EVENTS] == COUNTER_EVENTS_MAX &&
+          f.c[COUNTER_RESUMES] == COUNTER_ABSENT);
+    CHECK(figures_from_json("{\"events\":100000000000001}", strlen("{\"events\":100000000000001}"), &f, err, sizeof(err)) == -1 &&
+          strstr(err, "events must be a whole number from 0 to 100000000000000") != NULL);
+    CHECK(figures_from_json("{\"resumes\":null}", strlen("{\"resumes\":null}"), &f, err, sizeof(err)) == -1 && strstr(err, "resumes cannot be null"));
+    CHECK(figures_from_json("{\"identifies\":1.5}", strlen("{\"identifies\":1.5}"), &f, err, sizeof(err)) == -1 && strstr(err, "identifies must be"));
+    CHECK(figures_from_query("disconnects=-1", strlen("disconnects=-1"), &f, err, sizeof(err)) == -1 && strstr(err, "disconnects must be"));
+    CHECK(figures_from_query("resumes=1000000001", strlen("resumes=1000000001"), &f, err, sizeof(err)) == -1 && strstr(err, "resumes must be"));
+    CHECK(json_refused("{\"shards\":[{\"id\":0,\"events\":-1}]}", 0, "events", "shards[0].events must be a whole number"));
+    CHECK(json_refused("{\"shards\":[{\"id\":1,\"identifies\":null}]}", 0, "identifies", "shards[0].identifies cannot be null"));
+    if (CHECK(json("{\"shards\":[{\"id\":2,\"events\":5,\"disconnects\":3}]}") == 1))
+        CHECK(items[0].figures.c[COUNTER_EVENTS] == 5 && items[0].figures.c[COUNTER_DISCONNECTS] == 3 &&
+              items[0].figures.c[COUNTER_RESUMES] == COUNTER_ABSENT);
+}
+
+TEST(test_session_budget_is_whole_and_consistent)
+{
+    struct gateway_session s;
+    const char *field = "";
+    const char *good = "{\"session_start_total\":1000,\"session_start_remaining\":998,"
+                       "\"session_start_reset_after_ms\":86400000,\"max_concurrency\":16}";
+
+    CHECK(session_from_json(good, strlen(good), &s, err, sizeof(err), &field) == 0 && s.v[SESSION_REMAINING] == 998 &&
+          s.v[SESSION_MAX_CONCURRENCY] == 16);
+    CHECK(session_from_json("{\"session_start_total\":10}", strlen("{\"session_start_total\":10}"), &s, err, sizeof(err), &field) == -1 &&
+          strcmp(field, "session_start_remaining") == 0 && strstr(err, "is missing"));
+    CHECK(session_from_json("{\"max_concurrency\":0}", strlen("{\"max_concurrency\":0}"), &s, err, sizeof(err), &field) == -1 &&
+          strcmp(field, "max_concurrency") == 0);
+    CHECK(session_from_json("{\"total\":1}", strlen("{\"total\":1}"), &s, err, sizeof(err), &field) == -1 && strstr(err, "unknown field"));
+    /* beside a batch report's shards: all four or none, and remaining at most total */
+    if (CHECK(json("{\"shards\":[],\"session_start_total\":5,\"session_start_remaining\":5,"
+                   "\"session_start_reset_after_ms\":0,\"max_concurrency\":1}") == 0))
+        CHECK(session.given == 15 && session.v[SESSION_TOTAL] == 5);
+    CHECK(json("{\"shards\":[]}") == 0 && session.given == 0);
+    CHECK(json_refused("{\"shards\":[],\"session_start_total\":5}", -1, "session_start_remaining", "is missing"));
+    CHECK(json_refused("{\"shards\":[],\"session_start_total\":5,\"session_start_remaining\":6,"
+                       "\"session_start_reset_after_ms\":0,\"max_concurrency\":1}",
+                       -1, "session_start_remaining", "must not be more than session_start_total (5)"));
+    CHECK(json_refused("{\"shards\":[],\"max_concurrency\":\"1\"}", -1, "max_concurrency", "max_concurrency must be"));
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -247,6 +299,8 @@ int main(void)
         CHECK_CASE(test_report_json_bounds_items_body_and_nesting),
         CHECK_CASE(test_report_msgpack_keeps_the_same_report),
         CHECK_CASE(test_report_msgpack_refuses_hostile_bodies),
+        CHECK_CASE(test_counters_are_whole_bounded_and_never_null),
+        CHECK_CASE(test_session_budget_is_whole_and_consistent),
     };
 
     return CHECK_RUN(cases);

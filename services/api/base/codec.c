@@ -91,6 +91,11 @@ void codec_encode_event(const struct codec_event *ev, msgpack_sbuffer *out)
     }
 }
 
+void codec_put_text(h2o_buffer_t **buf, const char *s)
+{
+    codec_put(buf, s, strlen(s));
+}
+
 void codec_put(h2o_buffer_t **buf, const char *s, size_t len)
 {
     h2o_iovec_t room;

@@ -40,6 +40,8 @@ struct codec_cluster {
 void codec_put(h2o_buffer_t **buf, const char *s, size_t len);
 void codec_put_u64(h2o_buffer_t **buf, uint64_t v);
 #define codec_put_lit(buf, lit) codec_put((buf), (lit), sizeof(lit) - 1)
+/* A string known only at run time (codec_put_lit takes a literal: sizeof of a pointer would be its size). */
+void codec_put_text(h2o_buffer_t **buf, const char *s);
 
 /* Appends `s` as a JSON string literal, quotes included. */
 void codec_put_json_string(h2o_buffer_t **buf, const char *s, size_t len);

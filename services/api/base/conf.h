@@ -63,6 +63,11 @@ struct conf {
     uint32_t history_log; /* transitions each cluster's log keeps (about) */
     /* seconds a cluster's condition must hold before it is recorded as an alert */
     uint32_t alert_delay_s;
+    /* seconds an online shard serving guilds may report no new gateway events before it is called silent */
+    uint32_t silent_after_s;
+    /* identifies plus resumes in a minute that make a cluster's reconnect storm whatever its own rate; 0: only the
+     * rule against its own last 24 h */
+    uint32_t storm_per_minute;
     struct conf_webhook webhooks[CONF_MAX_WEBHOOKS];
     size_t num_webhooks;
     char alert_role[24];       /* a Discord role id to mention; empty: none */

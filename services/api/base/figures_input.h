@@ -1,5 +1,6 @@
 /* figures_input.h -- the optional figures a bot reports with a shard's state or ping (latency, guilds, unavailable
- * guilds, members), checked one by one, from a query string or a small JSON body. Pure: no I/O, so the unit tests
+ * guilds, members, and the gateway counters: events, resumes, identifies, disconnects), checked one by one, from a
+ * query string or a small JSON body. Pure: no I/O, so the unit tests
  * and the fuzzer drive it directly. The batch report (report_input.h) checks its items' figures with the same rules. */
 #ifndef GLANCE_FIGURES_INPUT_H
 #define GLANCE_FIGURES_INPUT_H
@@ -19,24 +20,40 @@
 
 enum figure { FIGURE_LATENCY, FIGURE_GUILDS, FIGURE_UNAVAILABLE, FIGURE_MEMBERS, NUM_FIGURES };
 
-/* The names as the API spells them, in enum figure order. */
-extern const char *const figure_names[NUM_FIGURES];
+/* The gateway counters: monotonic since the bot's process started, so a value below the last one is a restart (a
+ * counter reset), never a negative rate. Events are dispatches received; a busy shard passes a billion in weeks. */
+enum counter { COUNTER_EVENTS, COUNTER_RESUMES, COUNTER_IDENTIFIES, COUNTER_DISCONNECTS, NUM_COUNTERS };
+#define COUNTER_EVENTS_MAX 100000000000000ull /* 1e14: 1,000 events/s for three thousand years */
+#define COUNTER_SESSIONS_MAX 1000000000ull    /* resumes, identifies, disconnects */
+#define COUNTER_ABSENT UINT64_MAX
+
+/* Every field a report may carry: the figures (enum figure), then the counters (NUM_FIGURES + enum counter). */
+#define NUM_FIGURE_FIELDS (NUM_FIGURES + NUM_COUNTERS)
+
+/* The names as the API spells them: the figures in enum figure order, then the counters in enum counter order. */
+extern const char *const figure_names[NUM_FIGURE_FIELDS];
 
 struct shard_figures {
-    uint32_t v[NUM_FIGURES]; /* FIGURE_ABSENT when not given */
+    uint32_t v[NUM_FIGURES];   /* FIGURE_ABSENT when not given */
+    uint64_t c[NUM_COUNTERS];  /* COUNTER_ABSENT when not given (a counter cannot be cleared) */
 };
 
 void figures_clear(struct shard_figures *f);
-/* 1 when any figure is given (a number or FIGURE_CLEAR). */
+/* 1 when any figure is given (a number or FIGURE_CLEAR); figures_any_counter: any gateway counter. */
 int figures_any(const struct shard_figures *f);
+int figures_any_counter(const struct shard_figures *f);
 
-/* Which figure `name` is, or -1. */
+/* Which field `name` is (below NUM_FIGURES a figure, else NUM_FIGURES + a counter), or -1. */
 int figures_find(const char *name, size_t len);
-/* Checks and sets figure `which` from a number (`is_integer`: it had no fraction in its source). A latency may have
+/* Checks and sets field `which` from a number (`is_integer`: it had no fraction in its source). A latency may have
  * a fraction (rounded to the ms); the counts may not. Returns 0, or -1 with one line in `err` naming the field
  * (prefixed by `where`, e.g. "shards[3]."). */
-int figures_set(struct shard_figures *f, enum figure which, double value, int is_integer, const char *where, char *err,
+int figures_set(struct shard_figures *f, int which, double value, int is_integer, const char *where, char *err,
                 size_t errlen);
+/* Field `which` given as null: a figure is forgotten (FIGURE_CLEAR); a counter cannot be, and is refused. */
+int figures_set_null(struct shard_figures *f, int which, const char *where, char *err, size_t errlen);
+/* Sets in `to` what `from` gives (a JSON body's fields over the query's). */
+void figures_merge(struct shard_figures *to, const struct shard_figures *from);
 /* The checks that span figures (unavailable guilds at most the guilds of the same report). Returns 0 or -1. */
 int figures_check(const struct shard_figures *f, const char *where, char *err, size_t errlen);
 

@@ -32,6 +32,10 @@ static long fail(struct report_error *e, long index, const char *field, const ch
     return -1;
 }
 
+/* The bits of an item's `seen`: one per figure field, then these. */
+#define BIT_ID NUM_FIGURE_FIELDS
+#define BIT_STATE (NUM_FIGURE_FIELDS + 1)
+
 /* Applies member `name` of item `i`. `seen` marks the members met so far (msgpack maps may repeat a key). */
 static int item_field(struct report_item *item, long i, const char *name, size_t len, const struct value *v,
                       uint32_t shards, unsigned *seen, struct report_error *e)
@@ -40,31 +44,34 @@ static int item_field(struct report_item *item, long i, const char *name, size_t
     int which = figures_find(name, len), bit;
 
     snprintf(field, sizeof(field), "%.*s", (int)(len < 23 ? len : 23), name);
-    bit = which >= 0 ? which : len == 2 && memcmp(name, "id", 2) == 0 ? NUM_FIGURES
-                             : len == 5 && memcmp(name, "state", 5) == 0 ? NUM_FIGURES + 1 : -1;
+    bit = which >= 0 ? which : len == 2 && memcmp(name, "id", 2) == 0 ? BIT_ID
+                             : len == 5 && memcmp(name, "state", 5) == 0 ? BIT_STATE : -1;
     if (bit < 0)
         return (int)fail(e, i, field, "shards[%ld]: unknown field \"%s\" (known: id, state, latency_ms, guilds, "
-                                       "unavailable_guilds, members)", i, field);
+                                       "unavailable_guilds, members, events, resumes, identifies, disconnects)", i, field);
     if (*seen & (1u << bit))
         return (int)fail(e, i, field, "shards[%ld].%s appears twice", i, field);
     *seen |= 1u << bit;
-    if (v->is_null && bit == NUM_FIGURES + 1)
+    if (v->is_null && bit == BIT_STATE)
         return 0; /* no state: a ping */
-    if (v->is_null && bit < NUM_FIGURES) {
-        item->figures.v[which] = FIGURE_CLEAR;
-        return 0;
+    snprintf(where, sizeof(where), "shards[%ld].", i);
+    if (v->is_null && bit < NUM_FIGURE_FIELDS) {
+        if (figures_set_null(&item->figures, which, where, e->message, sizeof(e->message)) == 0)
+            return 0;
+        e->index = i;
+        snprintf(e->field, sizeof(e->field), "%s", figure_names[which]);
+        return -1;
     }
-    if (bit == NUM_FIGURES) {
+    if (bit == BIT_ID) {
         if (!v->is_integer || v->number < 0 || v->number >= shards)
             return (int)fail(e, i, "id", "shards[%ld].id must be a whole number from 0 to %u", i, shards - 1);
         item->shard = (uint32_t)v->number;
-    } else if (bit == NUM_FIGURES + 1) {
+    } else if (bit == BIT_STATE) {
         if (!v->is_integer || v->number < 0 || v->number > 6)
             return (int)fail(e, i, "state", "shards[%ld].state must be a whole number from 0 to 6", i);
         item->state = (int)v->number;
     } else {
-        snprintf(where, sizeof(where), "shards[%ld].", i);
-        if (figures_set(&item->figures, (enum figure)which, v->is_number ? v->number : NAN, v->is_integer, where,
+        if (figures_set(&item->figures, which, v->is_number ? v->number : NAN, v->is_integer, where,
                         e->message, sizeof(e->message)) != 0) {
             e->index = i;
             snprintf(e->field, sizeof(e->field), "%s", figure_names[which]);
@@ -78,7 +85,7 @@ static int item_done(struct report_item *item, long i, unsigned seen, struct rep
 {
     char where[32];
 
-    if (!(seen & (1u << NUM_FIGURES)))
+    if (!(seen & (1u << BIT_ID)))
         return (int)fail(e, i, "id", "shards[%ld].id is missing", i);
     snprintf(where, sizeof(where), "shards[%ld].", i);
     if (figures_check(&item->figures, where, e->message, sizeof(e->message)) != 0) {
@@ -131,22 +138,61 @@ static long too_many(struct report_error *e, size_t n)
     return fail(e, -1, "shards", "shards has %zu items; a report holds at most %d", n, REPORT_ITEMS_MAX);
 }
 
-static const char *const shape = "the body must be an object {\"shards\": [{\"id\": ..., \"state\"?: ..., figures...}]}";
+static const char *const shape = "the body must be an object {\"shards\": [{\"id\": ..., \"state\"?: ..., figures...}]} "
+                                 "(with the session budget beside \"shards\" if any)";
 
-static long from_json(const char *body, size_t len, uint32_t shards, struct report_item *items, struct report_error *e)
+/* A member of the body's top level other than "shards": one of the session budget's fields. */
+static int top_field(struct gateway_session *session, const char *name, size_t len, const struct value *v,
+                     struct report_error *e)
+{
+    int which = session_find(name, len);
+
+    if (which < 0)
+        return (int)fail(e, -1, "", "unknown field \"%.*s\" beside \"shards\" (known: session_start_total, "
+                                    "session_start_remaining, session_start_reset_after_ms, max_concurrency)",
+                         (int)(len < 40 ? len : 40), name);
+    if (session->given & (1u << which))
+        return (int)fail(e, -1, session_names[which], "%s appears twice", session_names[which]);
+    if (session_set(session, which, v->is_number ? v->number : NAN, v->is_integer, e->message, sizeof(e->message)) != 0) {
+        snprintf(e->field, sizeof(e->field), "%.23s", session_names[which]);
+        return -1;
+    }
+    return 0;
+}
+
+static int top_done(const struct gateway_session *session, struct report_error *e)
+{
+    const char *field = "";
+
+    if (session_check(session, 1, e->message, sizeof(e->message), &field) == 0)
+        return 0;
+    snprintf(e->field, sizeof(e->field), "%.23s", field);
+    return -1;
+}
+
+static long from_json(const char *body, size_t len, uint32_t shards, struct report_item *items,
+                      struct gateway_session *session, struct report_error *e)
 {
     json_error_t jerr;
-    json_t *in, *list, *obj, *value;
+    json_t *in, *list = NULL, *obj, *value;
     const char *name;
     long n = -1;
     size_t i;
 
     if ((in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
         return fail(e, -1, "", "the body is not valid JSON: %s", jerr.text);
-    if (!json_is_object(in) || json_object_size(in) != 1 || !json_is_array(list = json_object_get(in, "shards"))) {
+    if (!json_is_object(in) || !json_is_array(list = json_object_get(in, "shards"))) {
         fail(e, -1, "shards", "%s", shape);
         goto out;
     }
+    json_object_foreach(in, name, value) {
+        struct value v = {json_is_null(value), json_is_number(value), json_is_integer(value),
+                          json_is_number(value) ? json_number_value(value) : 0};
+        if (strcmp(name, "shards") != 0 && top_field(session, name, strlen(name), &v, e) != 0)
+            goto out;
+    }
+    if (top_done(session, e) != 0)
+        goto out;
     if (json_array_size(list) > REPORT_ITEMS_MAX) {
         too_many(e, json_array_size(list));
         goto out;
@@ -260,11 +306,11 @@ static int is_key(const msgpack_object *o, const char *name)
 }
 
 static long from_msgpack(const char *body, size_t len, uint32_t shards, struct report_item *items,
-                         struct report_error *e)
+                         struct gateway_session *session, struct report_error *e)
 {
     const unsigned char *p = (const unsigned char *)body, *end = p + len;
     msgpack_unpacked up;
-    const msgpack_object *top, *list;
+    const msgpack_object *top, *list = NULL;
     long n = -1;
     size_t off = 0;
     uint32_t i, k;
@@ -277,11 +323,30 @@ static long from_msgpack(const char *body, size_t len, uint32_t shards, struct r
         goto out;
     }
     top = &up.data;
-    if (top->type != MSGPACK_OBJECT_MAP || top->via.map.size != 1 || !is_key(&top->via.map.ptr[0].key, "shards") ||
-        (list = &top->via.map.ptr[0].val)->type != MSGPACK_OBJECT_ARRAY) {
+    if (top->type == MSGPACK_OBJECT_MAP)
+        for (k = 0; k != top->via.map.size; ++k) {
+            const msgpack_object_kv *kv = &top->via.map.ptr[k];
+            if (is_key(&kv->key, "shards")) {
+                if (list != NULL) {
+                    fail(e, -1, "shards", "shards appears twice");
+                    goto out;
+                }
+                list = &kv->val;
+            } else if (kv->key.type != MSGPACK_OBJECT_STR) {
+                fail(e, -1, "", "the body has a key that is not a string");
+                goto out;
+            } else {
+                struct value v = msgpack_value(&kv->val);
+                if (top_field(session, kv->key.via.str.ptr, kv->key.via.str.size, &v, e) != 0)
+                    goto out;
+            }
+        }
+    if (top->type != MSGPACK_OBJECT_MAP || list == NULL || list->type != MSGPACK_OBJECT_ARRAY) {
         fail(e, -1, "shards", "%s", shape);
         goto out;
     }
+    if (top_done(session, e) != 0)
+        goto out;
     if (list->via.array.size > REPORT_ITEMS_MAX) {
         too_many(e, list->via.array.size);
         goto out;
@@ -314,11 +379,13 @@ out:
 }
 
 long report_input(enum report_encoding enc, const char *body, size_t len, uint32_t shards, struct report_item *items,
-                  struct report_error *e)
+                  struct gateway_session *session, struct report_error *e)
 {
     e->index = -1;
     e->field[0] = e->message[0] = '\0';
+    session_clear(session);
     if (len > REPORT_BODY_MAX)
         return fail(e, -1, "", "the body is over %d bytes", REPORT_BODY_MAX);
-    return enc == REPORT_JSON ? from_json(body, len, shards, items, e) : from_msgpack(body, len, shards, items, e);
+    return enc == REPORT_JSON ? from_json(body, len, shards, items, session, e)
+                              : from_msgpack(body, len, shards, items, session, e);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/figures_input.h"
+#include "base/session_input.h"
 
 #define REPORT_ITEMS_MAX 1000           /* shards in one report: one script call, never a long one */
 #define REPORT_BODY_MAX (256 * 1024)    /* bytes: 1000 items with every figure fit in a third of it */
@@ -27,9 +28,10 @@ struct report_error {
 
 enum report_encoding { REPORT_JSON, REPORT_MSGPACK };
 
-/* Reads {"shards": [{"id", "state"?, figures...}, ...]} for a cluster of `shards` shards into `items` (room for
- * REPORT_ITEMS_MAX). Returns how many items, or -1 with `e` filled. */
+/* Reads {"shards": [{"id", "state"?, figures...}, ...], session budget?} for a cluster of `shards` shards into
+ * `items` (room for REPORT_ITEMS_MAX) and `session` (the four session_input fields beside "shards", all or none:
+ * session->given is 0 when none). Returns how many items, or -1 with `e` filled. */
 long report_input(enum report_encoding enc, const char *body, size_t len, uint32_t shards, struct report_item *items,
-                  struct report_error *e);
+                  struct gateway_session *session, struct report_error *e);
 
 #endif

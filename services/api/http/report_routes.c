@@ -1,5 +1,6 @@
 /* report_routes.c -- POST /api/clusters/<cluster>/report: many shards' states, pings and figures in one request,
- * checked whole (report_input.c) before one script call writes them all (report.lua). */
+ * checked whole (report_input.c) before one script call writes them all (report.lua); and POST
+ * /api/clusters/<cluster>/gateway, the cluster's session budget alone, written as a report of no shards. */
 #include "http/report_routes.h"
 
 #include <stdio.h>
@@ -62,23 +63,68 @@ static void on_reply(void *data, long long result, const char *err)
     respond_send(req, 200, "OK", "application/json", body, (size_t)n);
 }
 
-void report_routes_post(struct app *app, h2o_req_t *req, h2o_iovec_t name)
+/* The cluster a report is for, after the passphrase; or -1 with the answer sent. */
+static ssize_t report_cluster(struct app *app, h2o_req_t *req, h2o_iovec_t name)
 {
-    static struct report_item items[REPORT_ITEMS_MAX]; /* one loop, one request checked at a time */
     struct report_error e = {-1, "", ""};
-    enum report_encoding enc;
     ssize_t cluster;
-    struct report *r;
-    long n;
 
     if (respond_check_passphrase(app, req) != 0)
-        return;
+        return -1;
     if ((cluster = mirror_find(app->mirror, name.base, name.len)) < 0) {
         snprintf(e.message, sizeof(e.message), "unknown cluster \"%.*s\"", (int)(name.len < 64 ? name.len : 64),
                  name.base);
         refuse(req, 400, "Bad Request", &e);
+    }
+    return cluster;
+}
+
+/* Writes a checked report (report.lua) and answers when Redis has. */
+static void send_report(struct app *app, h2o_req_t *req, size_t cluster, const struct report_item *items, size_t n,
+                        const struct gateway_session *session)
+{
+    struct report *r = h2o_mem_alloc(sizeof(*r));
+
+    r->pending = pending_new(app, req, cluster, 0);
+    r->items = n;
+    if (store_report(app->store, cluster, items, n, session, on_reply, r) != 0) {
+        pending_unsent(r->pending);
+        free(r);
+    }
+}
+
+void report_routes_gateway(struct app *app, h2o_req_t *req, h2o_iovec_t name)
+{
+    struct report_error e = {-1, "", ""};
+    struct gateway_session session;
+    const char *field = "";
+    ssize_t cluster;
+
+    if ((cluster = report_cluster(app, req, name)) < 0)
+        return;
+    if (!respond_has_type(req, "application/json")) {
+        respond_error(req, 415, "Unsupported Media Type", "send the session budget as application/json");
         return;
     }
+    if (session_from_json(req->entity.base, req->entity.len, &session, e.message, sizeof(e.message), &field) != 0) {
+        snprintf(e.field, sizeof(e.field), "%s", field);
+        refuse(req, 400, "Bad Request", &e);
+        return;
+    }
+    send_report(app, req, (size_t)cluster, NULL, 0, &session);
+}
+
+void report_routes_post(struct app *app, h2o_req_t *req, h2o_iovec_t name)
+{
+    static struct report_item items[REPORT_ITEMS_MAX]; /* one loop, one request checked at a time */
+    struct report_error e = {-1, "", ""};
+    struct gateway_session session;
+    enum report_encoding enc;
+    ssize_t cluster;
+    long n;
+
+    if ((cluster = report_cluster(app, req, name)) < 0)
+        return;
     if (respond_has_type(req, "application/json")) {
         enc = REPORT_JSON;
     } else if (respond_has_type(req, "application/msgpack") || respond_has_type(req, "application/x-msgpack")) {
@@ -87,20 +133,14 @@ void report_routes_post(struct app *app, h2o_req_t *req, h2o_iovec_t name)
         respond_error(req, 415, "Unsupported Media Type", "send the report as application/json or application/msgpack");
         return;
     }
-    n = report_input(enc, req->entity.base, req->entity.len, app->conf->clusters[cluster].shards, items, &e);
+    n = report_input(enc, req->entity.base, req->entity.len, app->conf->clusters[cluster].shards, items, &session, &e);
     if (n < 0) {
         refuse(req, 400, "Bad Request", &e);
         return;
     }
-    if (n == 0) {
+    if (n == 0 && session.given == 0) {
         respond_send(req, 200, "OK", "application/json", H2O_STRLIT("{\"reported\":0,\"changed\":0}"));
         return;
     }
-    r = h2o_mem_alloc(sizeof(*r));
-    r->pending = pending_new(app, req, (size_t)cluster, 0);
-    r->items = (size_t)n;
-    if (store_report(app->store, (size_t)cluster, items, (size_t)n, on_reply, r) != 0) {
-        pending_unsent(r->pending);
-        free(r);
-    }
+    send_report(app, req, (size_t)cluster, items, (size_t)n, &session);
 }

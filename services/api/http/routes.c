@@ -20,6 +20,7 @@
 #include "http/web_pages.h"
 #include "render/pages.h"
 #include "state/figures.h"
+#include "state/gateway.h"
 
 struct routes_handler {
     h2o_handler_t super;
@@ -108,7 +109,6 @@ static int read_figures(h2o_req_t *req, struct shard_figures *f)
 {
     struct shard_figures body;
     char err[200];
-    int i;
 
     figures_clear(f);
     if (req->query_at != SIZE_MAX && figures_from_query(req->path.base + req->query_at + 1,
@@ -117,9 +117,7 @@ static int read_figures(h2o_req_t *req, struct shard_figures *f)
     if (req->entity.len != 0 && respond_has_type(req, "application/json")) {
         if (figures_from_json(req->entity.base, req->entity.len, &body, err, sizeof(err)) != 0)
             goto bad;
-        for (i = 0; i != NUM_FIGURES; ++i)
-            if (body.v[i] != FIGURE_ABSENT)
-                f->v[i] = body.v[i];
+        figures_merge(f, &body);
         if (figures_check(f, "", err, sizeof(err)) != 0)
             goto bad;
     }
@@ -234,6 +232,7 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     char head[512];
     int n;
     h2o_buffer_t *buf;
+    struct gateway_marks marks;
 
     read_queue_done(app->shard_reads);
 
@@ -255,6 +254,11 @@ static void on_shard_reply(void *data, const struct store_shard_info *info, cons
     codec_put(&buf, info->story.base, info->story.len); /* shard.lua's members: transitions, availability, ... */
     codec_put_lit(&buf, ",\"figures\":");
     figures_put_json(&buf, info->figures_at_ms, &info->figures);
+    codec_put_lit(&buf, ",\"gateway\":");
+    gateway_judge(&info->gateway, state, info->figures_at_ms != 0 ? info->figures.v[FIGURE_GUILDS] : FIGURE_ABSENT,
+                  info->figures_at_ms != 0 ? info->figures.v[FIGURE_LATENCY] : FIGURE_ABSENT,
+                  app->conf->silent_after_s, &marks);
+    gateway_put_json(&buf, &info->gateway, &marks);
     codec_put_lit(&buf, "}");
     send_json_buffer(req, buf);
     h2o_buffer_dispose(&buf);
@@ -393,6 +397,11 @@ static void api_report(struct app *app, h2o_req_t *req, const struct path_segmen
     report_routes_post(app, req, p->seg[2]);
 }
 
+static void api_gateway(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    report_routes_gateway(app, req, p->seg[2]);
+}
+
 static void api_summary(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
@@ -449,6 +458,7 @@ static const struct api_route api_routes[] = {
     {"incidents", 4, "updates", NULL, api_incident_update, "POST", "/api/incidents/{id}/updates"},
     {"maintenance", 2, NULL, NULL, api_maintenance_new, "POST", "/api/maintenance"},
     {"clusters", 4, "report", NULL, api_report, "POST", "/api/clusters/{cluster}/report"},
+    {"clusters", 4, "gateway", NULL, api_gateway, "POST", "/api/clusters/{cluster}/gateway"},
     {"summary", 2, NULL, api_summary, NULL, "GET, HEAD", "/api/summary"},
     {"figures", 2, NULL, api_figures, NULL, "GET, HEAD", "/api/figures"},
     {"alerts", 2, NULL, api_alerts, NULL, "GET, HEAD", "/api/alerts"},

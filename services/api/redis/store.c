@@ -154,6 +154,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].condition = key(conf, c, "condition");
         s->keys[i].incident = key(conf, c, "incident");
         s->keys[i].figs = key(conf, c, "figs");
+        s->keys[i].gw = key(conf, c, "gw");
+        s->keys[i].gwc = key(conf, c, "gwc");
         s->keys[i].old_figures = key(conf, c, "figures");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
@@ -184,6 +186,9 @@ void store_free(struct store *s)
         free(s->keys[i].condition);
         free(s->keys[i].incident);
         free(s->keys[i].figs);
+        free(s->keys[i].gw);
+        free(s->keys[i].gwc);
+        free(s->keys[i].gateway_keys.base);
         free(s->keys[i].old_figures);
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             free(s->keys[i].history[h]);
@@ -290,11 +295,12 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
                            h2o_iovec_init(reply->element[1]->str, reply->element[1]->len), NULL);
         break;
     case RESULT_SHARD: {
-        struct store_shard_info info = {-1, 0, 0, {NULL, 0}, 0, {{0}}};
-        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6 || !is_int(reply->element[0]) ||
+        struct store_shard_info info = {-1, 0, 0, {NULL, 0}, 0, {{0}, {0}}, {0}};
+        if (err == NULL && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7 || !is_int(reply->element[0]) ||
                             !is_int(reply->element[1]) || !is_int(reply->element[2]) || !is_int(reply->element[3]) ||
                             reply->element[4]->type != REDIS_REPLY_STRING ||
-                            reply->element[5]->type != REDIS_REPLY_STRING))
+                            reply->element[5]->type != REDIS_REPLY_STRING ||
+                            reply->element[6]->type != REDIS_REPLY_STRING))
             err = bad;
         if (err == NULL) {
             long long state = reply->element[0]->integer, pttl = reply->element[2]->integer;
@@ -305,6 +311,8 @@ static void deliver(struct call *c, const redisReply *reply, const char *err)
             if (store_figures_decode(reply->element[5]->str, reply->element[5]->len, &info.figures_at_ms,
                                      &info.figures) != 0)
                 info.figures_at_ms = 0; /* never reported any */
+            if (store_gateway_decode(reply->element[6]->str, reply->element[6]->len, &info.gateway) != 0)
+                info.gateway.at_ms = 0;
         }
         c->cb.shard(c->data, err == NULL ? &info : NULL, err);
         break;

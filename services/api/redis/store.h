@@ -5,6 +5,7 @@
 #include "h2o.h"
 #include "base/conf.h"
 #include "base/report_input.h"
+#include "base/session_input.h"
 
 struct store;
 
@@ -29,6 +30,15 @@ typedef void (*store_count_cb)(void *data, long long value, const char *err);
  * what you need before returning. */
 typedef void (*store_snapshot_cb)(void *data, uint64_t version, h2o_iovec_t states, const char *err);
 
+/* A shard's gateway counters as stored (lib.lua, merge_gateway). */
+struct store_gateway {
+    int64_t at_ms;               /* when it last reported events (or first reported a counter); 0: never */
+    uint64_t c[NUM_COUNTERS];    /* COUNTER_ABSENT for one never reported */
+    uint32_t rate_milli;         /* events per second between its last two reports, in thousandths, or FIGURE_ABSENT */
+    int64_t last_event_ms;       /* when its events last grew (or it restarted, or first reported them) */
+    uint32_t latency_at_event;   /* its latency then (FIGURE_ABSENT when none) */
+};
+
 struct store_shard_info {
     int state;                /* -1 when the shard never reported */
     int64_t since_ms;         /* when the state was set; 0 if never */
@@ -36,6 +46,7 @@ struct store_shard_info {
     h2o_iovec_t story;        /* JSON members: transitions, availability, covered_from_ms, flapping (shard.lua) */
     int64_t figures_at_ms;    /* when it last reported figures; 0 if never */
     struct shard_figures figures;
+    struct store_gateway gateway; /* at_ms 0: it never reported a counter */
 };
 typedef void (*store_shard_cb)(void *data, const struct store_shard_info *info, const char *err);
 
@@ -93,9 +104,10 @@ int store_status(struct store *store, size_t cluster, uint32_t shard, int state,
 int store_health(struct store *store, size_t cluster, uint32_t shard, const struct shard_figures *figures,
                  int likely_unchanged, store_count_cb cb, void *data);
 /* A batch report (report.lua), all or nothing: the value is how many shards changed state, or -i when item i
- * (from 1) is a ping for a shard that never had a status (nothing is written). `items` is copied. */
-int store_report(struct store *store, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
-                 void *data);
+ * (from 1) is a ping for a shard that never had a status (nothing is written). `items` is copied; `session` (the
+ * cluster's session budget, or NULL) is written with them when given. `n` may be 0 when a session is given. */
+int store_report(struct store *store, size_t cluster, const struct report_item *items, size_t n,
+                 const struct gateway_session *session, store_count_cb cb, void *data);
 /* The bytes a shard's figures take in its cluster's figs string (lib.lua): shard i's are at i times this. */
 #define STORE_FIGURES_SIZE (6 + 4 * NUM_FIGURES)
 /* `len` (at least 1) bytes of a cluster's figs string from byte `offset`, as they are (GETRANGE): STORE_FIGURES_SIZE
@@ -108,6 +120,16 @@ int store_figures_read(struct store *store, size_t cluster, uint64_t offset, siz
 /* Unpacks a shard's stored figures (6 bytes of ms, then the four figures, big-endian; `at_ms` is 0 for a shard that
  * never reported any). Returns 0, or -1 when `len` is not STORE_FIGURES_SIZE. */
 int store_figures_decode(const char *bytes, size_t len, int64_t *at_ms, struct shard_figures *f);
+/* The bytes a shard's gateway counters take in its cluster's gw string (lib.lua, GATEWAY_SIZE). */
+#define STORE_GATEWAY_SIZE 38
+/* As store_figures_read, of the cluster's gw string (STORE_GATEWAY_SIZE a shard, store_gateway_decode). */
+int store_gateway_read(struct store *store, size_t cluster, uint64_t offset, size_t len, store_text_cb cb, void *data);
+/* Unpacks a shard's stored counters; all zero bytes (never reported) give at_ms 0. Returns 0, or -1 when `len` is not
+ * STORE_GATEWAY_SIZE. */
+int store_gateway_decode(const char *bytes, size_t len, struct store_gateway *g);
+/* The cluster's gwc hash as it is (HGETALL): its session budget and its identifies and resumes per minute and hour
+ * (lib.lua, count_sessions and put_session). */
+int store_sessions_read(struct store *store, size_t cluster, store_reply_cb cb, void *data);
 /* The expire check (health key gone, state can expire: turn unhealthy) over a list of at most
  * STORE_MAX_BATCH shards; the value counts the shards that turned unhealthy. */
 int store_expire(struct store *store, size_t cluster, const uint32_t *shards, size_t n, store_count_cb cb, void *data);

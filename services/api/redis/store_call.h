@@ -47,12 +47,14 @@ enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RES
 
 struct cluster_keys {
     char *states, *since, *ver, *hb_prefix, *condition, *incident, *figs; /* "<prefix>:{<c>}:..." */
+    char *gw, *gwc; /* the shards' gateway counters; the cluster's session budget and counts (lib.lua) */
     char *old_state, *old_figures; /* the hashes that builds before the strings kept them in (migrate.lua) */
     char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
     /* encoded once: states, since, version, figs (a transition's first keys); the history keys; a transition's
      * first arguments (health timeout, channel, cluster, the log's length) */
     struct resp transition_keys, history_keys, transition_args;
+    struct resp gateway_keys; /* gw, gwc: encoded once, for a transition that carries counters */
     /* per shard: how many status writes (a status, a report's item with a state) were sent for it, so that one sent
      * again (after NOSCRIPT, or a short form declined) can tell that a later one was sent meanwhile */
     uint32_t *status_sent;

@@ -15,6 +15,9 @@ void store_encode_cluster(struct store *s, size_t i)
     memset(&k->transition_keys, 0, sizeof(k->transition_keys));
     memset(&k->history_keys, 0, sizeof(k->history_keys));
     memset(&k->transition_args, 0, sizeof(k->transition_args));
+    memset(&k->gateway_keys, 0, sizeof(k->gateway_keys));
+    resp_arg(&k->gateway_keys, k->gw, strlen(k->gw));
+    resp_arg(&k->gateway_keys, k->gwc, strlen(k->gwc));
     resp_arg(&k->transition_keys, k->states, strlen(k->states));
     resp_arg(&k->transition_keys, k->since, strlen(k->since));
     resp_arg(&k->transition_keys, k->ver, strlen(k->ver));
@@ -40,10 +43,22 @@ static void push_figures(struct call *c, const struct shard_figures *f)
     }
 }
 
+/* A report's four gateway counters, each as a number, '' when not reported. */
+static void push_counters(struct call *c, const struct shard_figures *f)
+{
+    for (int i = 0; i != NUM_COUNTERS; ++i) {
+        if (f->c[i] == COUNTER_ABSENT)
+            push(c, "", 0);
+        else
+            push_u64(c, f->c[i]);
+    }
+}
+
 /* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
- * KEYS: states, since, version, figs, health key, then the history keys unless `short_form`; ARGV: the health
- * timeout, the channel, the cluster, the log's length, the id, the state (status only), then the four figures when
- * the report has any ('' for one it leaves out). What does not depend on the shard comes first, so that it is
+ * KEYS: states, since, version, figs, health key, then gw and gwc when the report has counters, then the history
+ * keys unless `short_form`; ARGV: the health timeout, the channel, the cluster, the log's length, the id, the state
+ * (status only), then the four figures when the report has any figure or counter ('' for one it leaves out), then
+ * the four counters when it has any. What does not depend on the shard comes first, so that it is
  * copied as encoded at start-up (cluster_keys).
  * The short form is for what is most likely a ping (the mirror says the shard is in that state already): the
  * script then never needs the history, and five keys fewer make the most common call about a fifth cheaper for
@@ -54,8 +69,9 @@ struct call *store_transition_call(struct store *s, size_t cluster, uint32_t sha
                                    void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
+    int counted = figures != NULL && figures_any_counter(figures);
     struct call *c = store_script_call(s, state >= 0 ? SCRIPT_STATUS : SCRIPT_HEALTH, RESULT_COUNT,
-                                       5 + (short_form ? 0 : STORE_HISTORY_KEYS), 2, data);
+                                       5 + (counted ? 2 : 0) + (short_form ? 0 : STORE_HISTORY_KEYS), 2, data);
 
     c->cb.count = cb;
     c->short_form = short_form;
@@ -68,6 +84,8 @@ struct call *store_transition_call(struct store *s, size_t cluster, uint32_t sha
         figures_clear(&c->figures);
     resp_copy(&c->cmd, &k->transition_keys);
     push_hb_key(c, k, shard);
+    if (counted)
+        resp_copy(&c->cmd, &k->gateway_keys);
     if (!short_form)
         push_history_keys(c, k);
     resp_copy(&c->cmd, &k->transition_args);
@@ -76,6 +94,8 @@ struct call *store_transition_call(struct store *s, size_t cluster, uint32_t sha
         push_u64(c, (uint64_t)state);
     if (figures_any(&c->figures))
         push_figures(c, &c->figures);
+    if (counted)
+        push_counters(c, &c->figures);
     return c;
 }
 
@@ -94,30 +114,39 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, const struct s
     return store_run(store_transition_call(s, cluster, shard, -1, figures, likely_unchanged, cb, data));
 }
 
-/* report.lua over `n` items. KEYS: states, since, version, figs, the history keys, a health key per item; ARGV:
- * channel, cluster, the log's length, the health timeout, then six per item (id, state or '', four figures). */
-int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n, store_count_cb cb,
-                 void *data)
+/* report.lua over `n` items. KEYS: states, since, version, figs, gw, gwc, the history keys, a health key per item;
+ * ARGV: channel, cluster, the log's length, the health timeout, the session budget's four fields ('' when none),
+ * then ten per item (id, state or '', four figures, four counters). */
+int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n,
+                 const struct gateway_session *session, store_count_cb cb, void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
+    int has_session = session != NULL && session->given != 0;
     struct call *c;
     size_t i;
 
-    if (n == 0 || n > REPORT_ITEMS_MAX)
+    if ((n == 0 && !has_session) || n > REPORT_ITEMS_MAX)
         return -1;
-    /* room for 8 arguments an item (call_alloc counts 2 a shard): 7 are used */
-    c = store_script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(4 + STORE_HISTORY_KEYS + n), 4 * n, data);
+    /* room for 12 arguments an item (call_alloc counts 2 a shard): 11 are used */
+    c = store_script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(6 + STORE_HISTORY_KEYS + n), 6 * n, data);
     c->cb.count = cb;
     push_str(c, k->states);
     push_str(c, k->since);
     push_str(c, k->ver);
     push_str(c, k->figs);
+    resp_copy(&c->cmd, &k->gateway_keys);
     push_history_keys(c, k);
     for (i = 0; i != n; ++i)
         push_hb_key(c, k, items[i].shard);
     push_event_target(s, c, cluster);
     push_str(c, s->log_max);
     push_str(c, s->ttl);
+    for (i = 0; i != NUM_SESSION_FIELDS; ++i) {
+        if (has_session)
+            push_u64(c, session->v[i]);
+        else
+            push(c, "", 0);
+    }
     for (i = 0; i != n; ++i) {
         push_u64(c, items[i].shard);
         if (items[i].state >= 0) {
@@ -127,6 +156,7 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
             push(c, "", 0);
         }
         push_figures(c, &items[i].figures);
+        push_counters(c, &items[i].figures);
     }
     return store_run(c);
 }

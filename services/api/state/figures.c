@@ -1,6 +1,8 @@
 /* figures.c -- the replica's copy of every shard's figures: each cluster's figs string read at most every few
  * seconds, a chunk at a time, aggregated as the chunks arrive (totals, then median and 95th percentile latency) and
- * rendered once as GET /api/figures.
+ * rendered once as GET /api/figures. The shards' gateway counters (the gw string) are read the same way, a chunk of
+ * the same shards after each figures chunk, and the cluster's session counts and budget (its gwc hash) last: what
+ * gateway.c concludes from them is tallied per cluster beside the figures.
  *
  * A million shards' figures are 22 MB: read with one command (as the HGETALL of the hash that held them before was),
  * they kept Redis busy for most of a second while the bots' writes queued behind them on the same connection, and
@@ -13,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "base/body_cache.h"
 #include "base/codec.h"
 #include "base/log.h"
 #include "base/shard.h"
+#include "state/gateway.h"
 #include "state/mirror.h"
 
 /* A cluster's aggregates as of the last read. */
@@ -28,6 +32,10 @@ struct cluster_figures {
     uint32_t median, p95;
     uint32_t guilds_max;                 /* the most guilds a shard reported (with_guilds != 0) */
     uint32_t near_cap, near_listed;      /* shards at FIGURES_GUILD_CAP_NEAR guilds or more; how many are listed */
+    uint32_t gw_reporting;               /* shards that reported gateway counters */
+    uint64_t rate_milli;                 /* the online shards' events per second, in thousandths, summed */
+    uint32_t silent, silent_listed, stale_latency; /* gateway.h's marks */
+    struct gateway_sessions sessions;
 };
 
 /* Shards near the guild cap listed per cluster, lowest ids first; all are counted. A million shards near the cap
@@ -47,6 +55,7 @@ struct figures {
     struct cluster_figures *clusters;
     uint32_t **latency;       /* per cluster, per shard: its latency while fresh and online, or FIGURE_ABSENT */
     uint32_t **near_cap;      /* per cluster, the first NEAR_CAP_LISTED shards near the guild cap */
+    uint32_t **silent;        /* per cluster, the first NEAR_CAP_LISTED silent shards */
     h2o_buffer_t *json;       /* where GET /api/figures's body is rendered */
     struct body_cache body;   /* and kept, shared by reference by every request that reads it */
     int loaded;               /* there is a copy (from the first read that succeeded) */
@@ -70,11 +79,13 @@ struct figures *figures_new(h2o_loop_t *loop, struct store *store, struct mirror
     fig->clusters = calloc(conf->num_clusters, sizeof(*fig->clusters));
     fig->latency = calloc(conf->num_clusters, sizeof(*fig->latency));
     fig->near_cap = calloc(conf->num_clusters, sizeof(*fig->near_cap));
-    if (fig->clusters == NULL || fig->latency == NULL || fig->near_cap == NULL)
+    fig->silent = calloc(conf->num_clusters, sizeof(*fig->silent));
+    if (fig->clusters == NULL || fig->latency == NULL || fig->near_cap == NULL || fig->silent == NULL)
         h2o_fatal("out of memory");
     for (i = 0; i != conf->num_clusters; ++i) {
         fig->latency[i] = h2o_mem_alloc(sizeof(uint32_t) * conf->clusters[i].shards);
         fig->near_cap[i] = h2o_mem_alloc(sizeof(uint32_t) * NEAR_CAP_LISTED);
+        fig->silent[i] = h2o_mem_alloc(sizeof(uint32_t) * NEAR_CAP_LISTED);
     }
     h2o_buffer_init(&fig->json, &h2o_socket_buffer_prototype);
     body_cache_init(&fig->body, 0);
@@ -88,9 +99,11 @@ void figures_free(struct figures *fig)
     for (i = 0; i != fig->conf->num_clusters; ++i) {
         free(fig->latency[i]);
         free(fig->near_cap[i]);
+        free(fig->silent[i]);
     }
     free(fig->latency);
     free(fig->near_cap);
+    free(fig->silent);
     free(fig->clusters);
     free(fig->waiting.entries);
     h2o_buffer_dispose(&fig->json);
@@ -173,14 +186,18 @@ void figures_put_json(h2o_buffer_t **buf, int64_t at_ms, const struct shard_figu
     codec_put_lit(buf, "}");
 }
 
-/* One cluster's read: its chunks are asked for one after the other, and its aggregates made aside, so that the
- * copy's aggregates stay whole (those of the last read) until the cluster's last chunk is in. */
+/* One cluster's read: its chunks are asked for one after the other (a range's figures, then its counters), and its
+ * aggregates made aside, so that the copy's aggregates stay whole (those of the last read) until the cluster's last
+ * chunk is in. */
 struct read {
     struct figures *fig;
     size_t cluster;
-    uint32_t next;            /* the first shard of the chunk asked for */
-    uint32_t asked;           /* and how many */
-    struct cluster_figures c; /* what is made of the chunks so far */
+    uint32_t next;              /* the first shard of the range asked for */
+    uint32_t asked;             /* and how many */
+    int counters_next;          /* the range's figures are in: its counters are next */
+    int figs_ended, gw_ended;   /* a short chunk said where the string ends: the shards after it never reported */
+    struct cluster_figures c;   /* what is made of the chunks so far */
+    uint32_t guilds[CHUNK_SHARDS]; /* the range's guilds (FIGURE_ABSENT when not reported), for the silent mark */
 };
 
 /* Takes in the chunk asked for: its shards' part of the aggregates, and their fresh latencies (straight into the
@@ -199,6 +216,7 @@ static void take_chunk(struct figures *fig, struct read *r, h2o_iovec_t bytes, i
         if (at == 0)
             continue; /* never reported any: SETRANGE's padding */
         ++c->reporting;
+        r->guilds[id - r->next] = f.v[FIGURE_GUILDS];
         if (f.v[FIGURE_GUILDS] != FIGURE_ABSENT) {
             c->guilds += f.v[FIGURE_GUILDS], ++c->with_guilds;
             if (f.v[FIGURE_GUILDS] > c->guilds_max)
@@ -221,6 +239,35 @@ static void take_chunk(struct figures *fig, struct read *r, h2o_iovec_t bytes, i
     }
 }
 
+/* Takes in the counters of the range asked for: the cluster's events per second and the shards' marks. */
+static void take_gateway_chunk(struct figures *fig, struct read *r, h2o_iovec_t bytes, int64_t now)
+{
+    const uint8_t *states = mirror_cluster(fig->mirror, r->cluster)->states;
+    const uint32_t *latency = fig->latency[r->cluster];
+    struct cluster_figures *c = &r->c;
+    struct store_gateway g;
+    struct gateway_marks m;
+    uint32_t id = r->next;
+    size_t i;
+
+    for (i = 0; i + STORE_GATEWAY_SIZE <= bytes.len && id != r->next + r->asked; i += STORE_GATEWAY_SIZE, ++id) {
+        store_gateway_decode(bytes.base + i, STORE_GATEWAY_SIZE, &g);
+        if (g.at_ms == 0)
+            continue;
+        ++c->gw_reporting;
+        /* what a shard that went down last received is not what the cluster receives now */
+        if (g.rate_milli != FIGURE_ABSENT && states[id] == STATE_ONLINE)
+            c->rate_milli += g.rate_milli;
+        gateway_judge(&g, states[id], r->guilds[id - r->next], latency[id], fig->conf->silent_after_s, &m);
+        if (m.silent) {
+            if (c->silent_listed != NEAR_CAP_LISTED)
+                fig->silent[r->cluster][c->silent_listed++] = id;
+            ++c->silent;
+        }
+        c->stale_latency += m.stale_latency != 0;
+    }
+}
+
 /* The cluster's last chunk is in: its percentiles, and its aggregates become the copy's. */
 static void finish_cluster(struct figures *fig, struct read *r)
 {
@@ -236,6 +283,64 @@ static void finish_cluster(struct figures *fig, struct read *r)
         free(count);
     }
     fig->clusters[r->cluster] = *c;
+}
+
+/* A list of shard ids. */
+static void put_ids(h2o_buffer_t **buf, const uint32_t *ids, uint32_t n)
+{
+    uint32_t i;
+
+    codec_put_lit(buf, "[");
+    for (i = 0; i != n; ++i) {
+        if (i != 0)
+            codec_put_lit(buf, ",");
+        codec_put_u64(buf, ids[i]);
+    }
+    codec_put_lit(buf, "]");
+}
+
+/* A cluster's "gateway" member: what its counters and session budget say (gateway.h). */
+static void put_gateway(h2o_buffer_t **buf, const struct figures *fig, size_t ci)
+{
+    const struct cluster_figures *c = &fig->clusters[ci];
+    const struct gateway_sessions *s = &c->sessions;
+
+    codec_put_lit(buf, ",\"gateway\":{\"reporting\":");
+    codec_put_u64(buf, c->gw_reporting);
+    codec_put_lit(buf, ",\"events_per_s\":");
+    if (c->gw_reporting != 0)
+        gateway_put_milli(buf, c->rate_milli);
+    else
+        codec_put_lit(buf, "null");
+    codec_put_lit(buf, ",\"silent\":");
+    codec_put_u64(buf, c->silent);
+    codec_put_lit(buf, ",\"silent_shards\":");
+    put_ids(buf, fig->silent[ci], c->silent_listed);
+    codec_put_lit(buf, ",\"stale_latency\":");
+    codec_put_u64(buf, c->stale_latency);
+    codec_put_lit(buf, ",\"identifies_per_min\":");
+    codec_put_u64(buf, s->identifies);
+    codec_put_lit(buf, ",\"resumes_per_min\":");
+    codec_put_u64(buf, s->resumes);
+    codec_put_lit(buf, ",\"sessions_24h\":");
+    codec_put_u64(buf, s->day_total);
+    codec_put_text(buf, s->storm ? ",\"storm\":true" : ",\"storm\":false");
+    codec_put_lit(buf, ",\"session\":");
+    if (!s->has_budget) {
+        codec_put_lit(buf, "null}");
+        return;
+    }
+    codec_put_lit(buf, "{\"total\":");
+    codec_put_u64(buf, s->total);
+    codec_put_lit(buf, ",\"remaining\":");
+    codec_put_u64(buf, s->remaining);
+    codec_put_lit(buf, ",\"reset_at_ms\":");
+    codec_put_u64(buf, (uint64_t)s->reset_at_ms);
+    codec_put_lit(buf, ",\"max_concurrency\":");
+    codec_put_u64(buf, s->max_concurrency);
+    codec_put_lit(buf, ",\"reported_ms\":");
+    codec_put_u64(buf, (uint64_t)s->reported_ms);
+    codec_put_text(buf, s->short_budget ? ",\"short\":true}}" : ",\"short\":false}}");
 }
 
 static void render_json(struct figures *fig, int64_t now)
@@ -270,13 +375,9 @@ static void render_json(struct figures *fig, int64_t now)
             codec_put_lit(buf, "null");
         codec_put_lit(buf, ",\"near\":");
         codec_put_u64(buf, c->near_cap);
-        codec_put_lit(buf, ",\"shards\":[");
-        for (i = 0; i != c->near_listed; ++i) {
-            if (i != 0)
-                codec_put_lit(buf, ",");
-            codec_put_u64(buf, fig->near_cap[ci][i]);
-        }
-        codec_put_lit(buf, "]}");
+        codec_put_lit(buf, ",\"shards\":");
+        put_ids(buf, fig->near_cap[ci], c->near_listed);
+        codec_put_lit(buf, "}");
         codec_put_lit(buf, ",\"latency_ms\":");
         if (c->latencies != 0) {
             codec_put_lit(buf, "{\"median\":");
@@ -287,6 +388,7 @@ static void render_json(struct figures *fig, int64_t now)
         } else {
             codec_put_lit(buf, "null");
         }
+        put_gateway(buf, fig, ci);
         codec_put_lit(buf, ",\"latency\":[");
         for (i = 0; i != conf->shards; ++i) {
             if (i != 0)
@@ -337,36 +439,94 @@ static void cluster_done(struct figures *fig, const char *err)
 }
 
 static void on_chunk(void *data, h2o_iovec_t bytes, const char *err);
+static void on_gateway_chunk(void *data, h2o_iovec_t bytes, const char *err);
+static void on_sessions(void *data, const struct redisReply *reply, const char *err);
 
-/* Asks for the cluster's next chunk. Returns 0, or -1 when it cannot be sent (on_chunk is then not called). */
-static int read_chunk(struct read *r)
+/* Asks for what the cluster's read needs next: a range's figures, then its counters, then the next range, until
+ * both strings ended or every shard is read, then the session counts. Returns 0 when a call was sent (its callback
+ * goes on), or -1 when none could be (on_* is then not called). */
+static int read_next(struct read *r)
 {
-    uint32_t shards = r->fig->conf->clusters[r->cluster].shards;
+    struct figures *fig = r->fig;
+    uint32_t shards = fig->conf->clusters[r->cluster].shards;
+    size_t j;
 
-    r->asked = shards - r->next < CHUNK_SHARDS ? shards - r->next : CHUNK_SHARDS;
-    return store_figures_read(r->fig->store, r->cluster, (uint64_t)r->next * STORE_FIGURES_SIZE,
-                              (size_t)r->asked * STORE_FIGURES_SIZE, on_chunk, r);
+    for (;;) {
+        if (r->next >= shards || (r->figs_ended && r->gw_ended))
+            return store_sessions_read(fig->store, r->cluster, on_sessions, r);
+        r->asked = shards - r->next < CHUNK_SHARDS ? shards - r->next : CHUNK_SHARDS;
+        if (!r->counters_next) {
+            r->counters_next = 1;
+            for (j = 0; j != r->asked; ++j)
+                r->guilds[j] = FIGURE_ABSENT;
+            if (!r->figs_ended)
+                return store_figures_read(fig->store, r->cluster, (uint64_t)r->next * STORE_FIGURES_SIZE,
+                                          (size_t)r->asked * STORE_FIGURES_SIZE, on_chunk, r);
+        }
+        r->counters_next = 0;
+        if (!r->gw_ended)
+            return store_gateway_read(fig->store, r->cluster, (uint64_t)r->next * STORE_GATEWAY_SIZE,
+                                      (size_t)r->asked * STORE_GATEWAY_SIZE, on_gateway_chunk, r);
+        r->next += r->asked;
+    }
+}
+
+/* A chunk failed, or the next call could not be sent: the cluster's read is over. */
+static void read_failed(struct read *r, const char *err)
+{
+    struct figures *fig = r->fig;
+
+    free(r);
+    cluster_done(fig, err);
 }
 
 static void on_chunk(void *data, h2o_iovec_t bytes, const char *err)
 {
     struct read *r = data;
+
+    if (err != NULL) {
+        read_failed(r, err);
+        return;
+    }
+    take_chunk(r->fig, r, bytes, log_wall_ms());
+    /* a short chunk is where the string ends: the shards after it never reported figures */
+    if (bytes.len != (size_t)r->asked * STORE_FIGURES_SIZE)
+        r->figs_ended = 1;
+    if (read_next(r) != 0)
+        read_failed(r, "redis is unavailable");
+}
+
+static void on_gateway_chunk(void *data, h2o_iovec_t bytes, const char *err)
+{
+    struct read *r = data;
+
+    if (err != NULL) {
+        read_failed(r, err);
+        return;
+    }
+    take_gateway_chunk(r->fig, r, bytes, log_wall_ms());
+    if (bytes.len != (size_t)r->asked * STORE_GATEWAY_SIZE)
+        r->gw_ended = 1;
+    r->next += r->asked;
+    if (read_next(r) != 0)
+        read_failed(r, "redis is unavailable");
+}
+
+static void on_sessions(void *data, const struct redisReply *reply, const char *err)
+{
+    struct read *r = data;
     struct figures *fig = r->fig;
 
-    if (err == NULL) {
-        take_chunk(fig, r, bytes, log_wall_ms());
-        r->next += r->asked;
-        /* a short chunk is where the string ends: the shards after it never reported figures */
-        if (bytes.len == (size_t)r->asked * STORE_FIGURES_SIZE && r->next < fig->conf->clusters[r->cluster].shards) {
-            if (read_chunk(r) == 0)
-                return;
-            err = "redis is unavailable";
-        } else {
-            finish_cluster(fig, r);
-        }
+    if (err == NULL && gateway_sessions_read(reply, fig->conf->clusters[r->cluster].shards, log_wall_ms(),
+                                             fig->conf->storm_per_minute, &r->c.sessions) != 0)
+        err = "unexpected reply from redis";
+    if (err != NULL) {
+        read_failed(r, err);
+        return;
     }
+    finish_cluster(fig, r);
     free(r);
-    cluster_done(fig, err);
+    cluster_done(fig, NULL);
 }
 
 static int is_fresh(struct figures *fig)
@@ -390,7 +550,7 @@ void figures_refresh(struct figures *fig)
         r->cluster = i;
         for (j = 0; j != fig->conf->clusters[i].shards; ++j)
             fig->latency[i][j] = FIGURE_ABSENT;
-        if (read_chunk(r) != 0) {
+        if (read_next(r) != 0) {
             free(r);
             cluster_done(fig, "redis is unavailable");
         }
@@ -424,6 +584,31 @@ int figures_cluster_latency(struct figures *fig, size_t cluster, uint32_t *count
     return 0;
 }
 
+/* The `which`th gateway metric of figures_metrics for one cluster, or 0 bytes when it has none. */
+static int gateway_metric(char *line, size_t size, size_t which, const char *metric, const char *cluster,
+                          const struct cluster_figures *c)
+{
+    const struct gateway_sessions *s = &c->sessions;
+    uint64_t v;
+
+    if ((which == 0 && c->gw_reporting == 0) || (which >= 6 && !s->has_budget))
+        return 0;
+    switch (which) {
+    case 0:
+        return snprintf(line, size, "%s{cluster=\"%s\"} %" PRIu64 ".%03u\n", metric, cluster, c->rate_milli / 1000,
+                        (unsigned)(c->rate_milli % 1000));
+    case 1: v = c->silent; break;
+    case 2: v = c->stale_latency; break;
+    case 3: v = s->identifies; break;
+    case 4: v = s->resumes; break;
+    case 5: v = (uint64_t)s->storm; break;
+    case 6: v = s->remaining; break;
+    case 7: v = s->total; break;
+    default: v = (uint64_t)s->short_budget; break;
+    }
+    return snprintf(line, size, "%s{cluster=\"%s\"} %" PRIu64 "\n", metric, cluster, v);
+}
+
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
 {
     static const struct {
@@ -436,6 +621,15 @@ void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
         {"glance_cluster_shards_reporting_figures", "Shards of the cluster that reported figures."},
         {"glance_cluster_guilds_max", "The most guilds one of the cluster's shards last reported (Discord's cap: 2,500)."},
         {"glance_cluster_shards_near_guild_cap", "Shards of the cluster at 90 % of Discord's 2,500 guilds or more: reshard soon."},
+        {"glance_cluster_events_per_second", "Gateway events per second the cluster's online shards receive, summed."},
+        {"glance_cluster_shards_silent", "Online shards serving guilds that received no gateway events for GLANCE_SILENT_AFTER."},
+        {"glance_cluster_shards_stale_latency", "Silent shards whose latency has not changed since their events stopped."},
+        {"glance_cluster_identifies_per_minute", "IDENTIFYs the cluster's shards sent in the last minute."},
+        {"glance_cluster_resumes_per_minute", "Sessions the cluster's shards resumed in the last minute."},
+        {"glance_cluster_reconnect_storm", "1 while the cluster's identifies and resumes a minute are a storm."},
+        {"glance_cluster_session_start_remaining", "Session starts (identifies) left in the cluster's daily budget."},
+        {"glance_cluster_session_start_total", "The cluster's daily session start budget."},
+        {"glance_cluster_identify_budget_short", "1 when a full restart now would exhaust the cluster's identify budget."},
     };
     char line[256];
     size_t m, ci;
@@ -468,8 +662,44 @@ void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
                 n = snprintf(line, sizeof(line), "%s{cluster=\"%s\"} %u\n", metric[m].name, name, c->guilds_max);
             else if (m == 6)
                 n = snprintf(line, sizeof(line), "%s{cluster=\"%s\"} %u\n", metric[m].name, name, c->near_cap);
+            else if (m >= 7)
+                n = gateway_metric(line, sizeof(line), m - 7, metric[m].name, name, c);
             codec_put(buf, line, (size_t)n);
         }
+    }
+}
+
+/* /plain's lines about a cluster's gateway: silent shards, a storm, a short identify budget (its reset in UTC: the
+ * page says it in the reader's zone, this page has no script). */
+static void gateway_plain(h2o_buffer_t **buf, const char *name, uint32_t shards, const struct cluster_figures *c)
+{
+    const struct gateway_sessions *s = &c->sessions;
+    char line[400], when[40];
+    int n;
+
+    if (c->silent != 0) {
+        n = snprintf(line, sizeof(line),
+                     "<p class=\"figures silent\">%s: %u shard%s online but receiving no gateway events (silent; %u "
+                     "with a frozen latency): restart %s.</p>",
+                     name, c->silent, c->silent == 1 ? "" : "s", c->stale_latency, c->silent == 1 ? "it" : "them");
+        codec_put(buf, line, (size_t)n);
+    }
+    if (s->storm) {
+        n = snprintf(line, sizeof(line),
+                     "<p class=\"figures storm\">%s: reconnect storm, %u identifies and %u resumes a minute.</p>", name,
+                     s->identifies, s->resumes);
+        codec_put(buf, line, (size_t)n);
+    }
+    if (s->has_budget && s->short_budget) {
+        time_t t = (time_t)(s->reset_at_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+        n = snprintf(line, sizeof(line),
+                     "<p class=\"figures budget\">%s: a full restart now would exhaust the daily identify budget (%" PRIu64
+                     " left, %u shards); it resets at %s.</p>",
+                     name, s->remaining, shards, when);
+        codec_put(buf, line, (size_t)n);
     }
 }
 
@@ -484,8 +714,10 @@ void figures_plain(struct figures *fig, h2o_buffer_t **buf)
         return;
     for (ci = 0; ci != fig->conf->num_clusters; ++ci) {
         const struct cluster_figures *c = &fig->clusters[ci];
-        if (c->reporting == 0)
+        if (c->reporting == 0) {
+            gateway_plain(buf, fig->conf->clusters[ci].name, fig->conf->clusters[ci].shards, c);
             continue;
+        }
         n = snprintf(line, sizeof(line), "<p class=\"figures\">%s: %u of %u shards report figures", fig->conf->clusters[ci].name,
                      c->reporting, fig->conf->clusters[ci].shards);
         codec_put(buf, line, (size_t)n);
@@ -506,5 +738,6 @@ void figures_plain(struct figures *fig, h2o_buffer_t **buf)
                          fig->conf->clusters[ci].name, c->near_cap, c->near_cap == 1 ? "" : "s", c->guilds_max);
             codec_put(buf, line, (size_t)n);
         }
+        gateway_plain(buf, fig->conf->clusters[ci].name, fig->conf->clusters[ci].shards, c);
     }
 }

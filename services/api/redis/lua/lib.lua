@@ -362,11 +362,148 @@ local function merge_figures(old, args, first, now)
   return struct.pack(FIGURES_FORMAT, now, f[2], f[3], f[4], f[5])
 end
 
--- Stores the figures of one report (args[first..first+3]), when it has any.
-local function put_figures(figs_key, id, args, first)
-  if args[first] then
-    set_figures(figs_key, id, merge_figures(get_figures(figs_key, id), args, first, now_ms()))
+-- 1 when a report gives any of the four figures in args[first..first+3].
+local function has_figures(args, first)
+  return args[first] ~= '' or args[first + 1] ~= '' or args[first + 2] ~= '' or args[first + 3] ~= ''
+end
+
+-- The latency in a packed figures record (or nil), FIGURE_ABSENT when none.
+local function latency_of(packed)
+  if not packed or packed == FIGURES_NONE then return FIGURE_ABSENT end
+  local _, latency = struct.unpack(FIGURES_FORMAT, packed)
+  return latency
+end
+
+-- A shard's gateway counters, in the cluster's gw string as its figures are in figs: shard i's GATEWAY_SIZE bytes at
+-- i * GATEWAY_SIZE: when it last reported events (ms, 48 bits; 0 for a shard that never reported a counter), its
+-- events (48 bits), resumes, identifies and disconnects (FIGURE_ABSENT until reported), its events per second between
+-- its last two reports of them (in thousandths; FIGURE_ABSENT until two), when its events last grew (ms, 48 bits),
+-- and the latency it had then. A replica calls a shard silent when its events stand still while it reports them, and
+-- its latency stale when that latency is still the one it had when they stopped: a zombie connection's library keeps
+-- the last acknowledged heartbeat's. A separate string from figs, so that bots that send no counters pay nothing.
+local GATEWAY_FORMAT, GATEWAY_SIZE = '>I6I6I4I4I4I4I6I4', 38
+local GATEWAY_NONE = string.rep('\0', GATEWAY_SIZE)
+local EVENTS_ABSENT, RATE_MAX = 281474976710655, 4294967294
+
+-- The thousandths of events per second of `grown` events over `ms`, or `keep` when no time passed.
+local function rate(grown, ms, keep)
+  if ms <= 0 then return keep end
+  return math.min(RATE_MAX, math.floor(grown * 1000000 / ms))
+end
+
+-- `old` (packed, or nil) with the counters of args[first..first+3] (events, resumes, identifies, disconnects; '' for
+-- one not given) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
+-- is a process that restarted: it grew by its new value, from 0. Returns the packed record, and the identifies and
+-- resumes the report adds (0 for a counter seen the first time: what it counted before is not news).
+local function merge_gateway(old, args, first, now, latency)
+  local g = old and {struct.unpack(GATEWAY_FORMAT, old)} or
+    {0, EVENTS_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, 0, FIGURE_ABSENT}
+  local grown = {0, 0, 0}
+  if args[first] ~= '' then
+    local e = tonumber(args[first])
+    if g[2] == EVENTS_ABSENT then
+      g[6], g[7], g[8] = FIGURE_ABSENT, now, latency
+    elseif e < g[2] then
+      -- a restarted process: its silence, if any, counts from now
+      g[6], g[7], g[8] = rate(e, now - g[1], g[6]), now, latency
+    else
+      g[6] = rate(e - g[2], now - g[1], g[6])
+      if e > g[2] then g[7], g[8] = now, latency end
+    end
+    g[1], g[2] = now, e
   end
+  for i = 1, 3 do
+    local a = args[first + i]
+    if a ~= '' then
+      a = tonumber(a)
+      if g[2 + i] ~= FIGURE_ABSENT then grown[i] = a >= g[2 + i] and a - g[2 + i] or a end
+      g[2 + i] = a
+    end
+  end
+  if g[1] == 0 then g[1] = now end
+  return struct.pack(GATEWAY_FORMAT, g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]), grown[2], grown[1]
+end
+
+-- A cluster's identifies and resumes per minute (the last two) and per hour (the last 25), for the replicas' storm
+-- warning, kept in its gwc hash as rings: field 'm<minute mod 2>' or 'h<hour mod 25>' holds "<minute or hour>
+-- <identifies> <resumes>", and a slot that holds another minute or hour has passed (counts 0). Bounded whatever the
+-- shards and the time. Only a report that adds some writes: most add none.
+local MINUTE_MS, SESSION_MINUTES, SESSION_HOURS = 60000, 2, 25
+local function count_sessions(gwc_key, now, identifies, resumes)
+  if identifies + resumes == 0 then return end
+  local m, h = math.floor(now / MINUTE_MS), math.floor(now / HOUR_MS)
+  local mf, hf = 'm' .. int(m % SESSION_MINUTES), 'h' .. int(h % SESSION_HOURS)
+  local cur = redis.call('HMGET', gwc_key, mf, hf)
+  local function add(slot, at)
+    local t, i, r = string.match(slot or '', '^(%d+) (%d+) (%d+)$')
+    if tonumber(t) ~= at then i, r = 0, 0 end
+    return string.format('%d %d %d', at, tonumber(i) + identifies, tonumber(r) + resumes)
+  end
+  redis.call('HSET', gwc_key, mf, add(cur[1], m), hf, add(cur[2], h))
+end
+
+-- Records (of `size` bytes, `none` for one never written) of shards `ids` in string `key`, each replaced by
+-- merge(i, old or nil), in one read and one write where they can be. A bot reports the shards it runs, mostly a run of
+-- ids: when they fill at least a quarter of the span from the lowest to the highest, the span is read with one
+-- GETRANGE and written back with one SETRANGE (the shards between them as they were); else each shard's bytes are
+-- read and written alone, so that a scattered report never moves much more than its own. (A call each way per shard
+-- made a report of 16 cost Redis about a third more than one hash's HMGET and HSET had.)
+local function rewrite_records(key, size, none, ids, merge)
+  local lo, hi = math.huge, -1
+  for _, id in ipairs(ids) do
+    local n = tonumber(id)
+    if n < lo then lo = n end
+    if n > hi then hi = n end
+  end
+  if hi - lo + 1 <= 4 * #ids then
+    local span = redis.call('GETRANGE', key, int(lo * size), int((hi + 1) * size - 1))
+    local pieces = {}
+    for k = 1, hi - lo + 1 do
+      -- past the string's end there is nothing: zero bytes, as SETRANGE would pad them
+      local b = string.sub(span, (k - 1) * size + 1, k * size)
+      pieces[k] = #b == size and b or none
+    end
+    for i, id in ipairs(ids) do
+      local k = tonumber(id) - lo + 1
+      local old = pieces[k]
+      pieces[k] = merge(i, old ~= none and old or nil) or none
+    end
+    redis.call('SETRANGE', key, int(lo * size), table.concat(pieces))
+  else
+    for i, id in ipairs(ids) do
+      local at = tonumber(id) * size
+      local old = redis.call('GETRANGE', key, int(at), int(at + size - 1))
+      local new = merge(i, #old == size and old ~= none and old or nil)
+      if new then redis.call('SETRANGE', key, int(at), new) end
+    end
+  end
+end
+
+-- Stores the figures of one report (args[first..first+3]) when it has any, then its counters (args[first+4..+7])
+-- when `gw` ({gw = the cluster's gw string, gwc = its gwc hash}) says the report has them.
+local function put_figures(figs_key, id, args, first, gw)
+  if not args[first] then return end
+  local now = now_ms()
+  local packed = get_figures(figs_key, id)
+  if has_figures(args, first) then
+    packed = merge_figures(packed, args, first, now)
+    set_figures(figs_key, id, packed)
+  end
+  if gw then
+    local at = tonumber(id) * GATEWAY_SIZE
+    local old = redis.call('GETRANGE', gw.gw, int(at), int(at + GATEWAY_SIZE - 1))
+    local new, identifies, resumes = merge_gateway(#old == GATEWAY_SIZE and old ~= GATEWAY_NONE and old or nil, args,
+      first + 4, now, latency_of(packed))
+    redis.call('SETRANGE', gw.gw, int(at), new)
+    count_sessions(gw.gwc, now, identifies, resumes)
+  end
+end
+
+-- A cluster's session budget as its bot last reported it (Discord's GET /gateway/bot), in its gwc hash beside the
+-- session counts: args[first..first+3] are total, remaining, reset_after ms and max_concurrency; `now` is when.
+local function put_session(gwc_key, args, first, now)
+  redis.call('HSET', gwc_key, 'total', args[first], 'remaining', args[first + 1], 'reset_after_ms', args[first + 2],
+    'max_concurrency', args[first + 3], 'session_at_ms', int(now))
 end
 
 local function ping(channel, cluster, id)

@@ -1,13 +1,15 @@
--- report.lua -- a cluster's batch report (POST /api/clusters/<cluster>/report): many shards' states and pings,
--- with their figures, all or nothing. Each item is what status.lua (a state) or health.lua (no state) does alone.
--- KEYS: states, since hash, version key, figs string, the five history keys (lib.lua, history_keys), then the
---       health key of each item
--- ARGV: events channel, cluster, the log's length to keep, health timeout (s), then six per item: shard id, state
+-- report.lua -- a cluster's batch report (POST /api/clusters/<cluster>/report, and POST .../gateway as a report of no
+-- shards): many shards' states and pings, with their figures and gateway counters, and the cluster's session budget,
+-- all or nothing. Each item is what status.lua (a state) or health.lua (no state) does alone.
+-- KEYS: states, since hash, version key, figs string, gw string, gwc hash, the five history keys (lib.lua,
+--       history_keys), then the health key of each item
+-- ARGV: events channel, cluster, the log's length to keep, health timeout (s), the session budget's total,
+--       remaining, reset_after ms and max_concurrency (all '' when not reported), then ten per item: shard id, state
 --       ('' for a ping), latency, guilds, unavailable guilds, members ('' for a figure not reported, '-' for one
---       reported as null)
+--       reported as null), events, resumes, identifies, disconnects ('' for one not reported)
 -- Returns how many shards changed state, or -i when item i (from 1) is a ping for a shard that never had a status
 -- (then nothing is written).
-local ITEM, FIRST = 6, 5
+local ITEM, FIRST, HEALTH = 10, 9, 11
 local items = (#ARGV - FIRST + 1) / ITEM
 
 -- every ping must find a state before anything is written (a report lists a shard once: the replica checked)
@@ -21,13 +23,13 @@ end
 -- one time for the whole report: its changes' since, its figures' time, and its health keys run out a timeout after
 -- it to the millisecond (PXAT), all together, however long the script takes (a replica's deadline for them is
 -- counted from that time: never before the keys are gone)
-local h, now = history_keys(5, ARGV[3]), now_ms()
+local h, now = history_keys(7, ARGV[3]), now_ms()
 local expires = int(now + tonumber(ARGV[4]) * 1000)
-local changes, ids, figured, pinged = {}, {}, {}, {}
+local changes, figured, counted, pinged = {}, {}, {}, {}
 for i = 1, items do
   local a = FIRST + (i - 1) * ITEM
   local id, state = ARGV[a], ARGV[a + 1]
-  redis.call('SET', KEYS[9 + i], '1', 'PXAT', expires)
+  redis.call('SET', KEYS[HEALTH + i], '1', 'PXAT', expires)
   local old = get_state(KEYS[1], id)
   if state == '' then state = old == '1' and '3' or old end
   if old ~= state then
@@ -38,10 +40,10 @@ for i = 1, items do
   else
     pinged[#pinged + 1] = struct.pack('>I4', tonumber(id))
   end
-  if ARGV[a + 2] ~= '' or ARGV[a + 3] ~= '' or ARGV[a + 4] ~= '' or ARGV[a + 5] ~= '' then
-    ids[#ids + 1] = id
-    figured[#figured + 1] = a + 2
-  end
+  local counts = ARGV[a + 6] ~= '' or ARGV[a + 7] ~= '' or ARGV[a + 8] ~= '' or ARGV[a + 9] ~= ''
+  -- an item with counters reads its figures too: the latency it has when its events grow is kept with them
+  if counts or has_figures(ARGV, a + 2) then figured[#figured + 1] = a end
+  if counts then counted[#counted + 1] = a end
 end
 
 if #changes > 0 then
@@ -51,36 +53,30 @@ if #pinged > 0 then
   redis.call('PUBLISH', ARGV[1], cmsgpack.pack({3, ARGV[2], table.concat(pinged)}))
 end
 
--- the figures in one read and one write where they can be. A bot reports the shards it runs, mostly a run of ids:
--- when the reported shards fill at least a quarter of the span from the lowest to the highest, the span is read with
--- one GETRANGE and written back with one SETRANGE (the shards between them as they were); else each shard's bytes
--- are read and written alone, so that a scattered report never moves much more than its own. (A call each way per
--- shard made a report of 16 cost Redis about a third more than the hash's HMGET and HSET had.)
-if #ids > 0 then
-  local lo, hi = math.huge, -1
-  for _, id in ipairs(ids) do
-    local n = tonumber(id)
-    if n < lo then lo = n end
-    if n > hi then hi = n end
-  end
-  if hi - lo + 1 <= 4 * #ids then
-    local span = redis.call('GETRANGE', KEYS[4], int(lo * FIGURES_SIZE), int((hi + 1) * FIGURES_SIZE - 1))
-    local pieces = {}
-    for k = 1, hi - lo + 1 do
-      -- past the string's end there is nothing: zero bytes, as SETRANGE would pad them
-      local b = string.sub(span, (k - 1) * FIGURES_SIZE + 1, k * FIGURES_SIZE)
-      pieces[k] = #b == FIGURES_SIZE and b or FIGURES_NONE
-    end
-    for i, id in ipairs(ids) do
-      local k = tonumber(id) - lo + 1
-      local old = pieces[k]
-      pieces[k] = merge_figures(old ~= FIGURES_NONE and old or nil, ARGV, figured[i], now)
-    end
-    redis.call('SETRANGE', KEYS[4], int(lo * FIGURES_SIZE), table.concat(pieces))
-  else
-    for i, id in ipairs(ids) do
-      set_figures(KEYS[4], id, merge_figures(get_figures(KEYS[4], id), ARGV, figured[i], now))
-    end
-  end
+-- the figures, then the counters, each in one read and one write where they can be (rewrite_records)
+local latency = {}
+if #figured > 0 then
+  local ids = {}
+  for i, a in ipairs(figured) do ids[i] = ARGV[a] end
+  rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
+    local a = figured[i]
+    local new = has_figures(ARGV, a + 2) and merge_figures(old, ARGV, a + 2, now) or old
+    latency[a] = latency_of(new)
+    return new
+  end)
+end
+if #counted > 0 then
+  local ids, identifies, resumes = {}, 0, 0
+  for i, a in ipairs(counted) do ids[i] = ARGV[a] end
+  rewrite_records(KEYS[5], GATEWAY_SIZE, GATEWAY_NONE, ids, function(i, old)
+    local a = counted[i]
+    local new, di, dr = merge_gateway(old, ARGV, a + 6, now, latency[a])
+    identifies, resumes = identifies + di, resumes + dr
+    return new
+  end)
+  count_sessions(KEYS[6], now, identifies, resumes)
+end
+if ARGV[5] ~= '' then
+  put_session(KEYS[6], ARGV, 5, now)
 end
 return #changes / 3

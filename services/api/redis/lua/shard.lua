@@ -3,10 +3,10 @@
 -- last transitions, its availability over 24 h and 7 days (from those transitions, so over the part of the window
 -- they cover: covered_from_ms), and whether it flaps.
 -- Read-only (no-writes), so it runs under maxmemory and on a replica.
--- KEYS: states, since hash, health key, shard stories, flapping shards, figs string
+-- KEYS: states, since hash, health key, shard stories, flapping shards, figs string, gw string
 -- ARGV: shard id
 -- Returns {state or -1, since ms or 0, health key's remaining ms (negative when gone), now ms, story JSON members,
--- its packed figures or ''}.
+-- its packed figures or '', its packed gateway counters or ''}.
 local state = get_state(KEYS[1], ARGV[1])
 local since = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local now = now_ms()
@@ -39,4 +39,7 @@ local flap = tonumber(redis.call('ZSCORE', KEYS[5], ARGV[1]) or '0') >= now - FL
 local json = '"transitions":[' .. table.concat(out, ',') .. '],"availability":{"24h":' .. availability(DAY_MS) ..
   ',"7d":' .. availability(7 * DAY_MS) .. '},"covered_from_ms":' .. (spans[1] and string.format('%.0f', spans[1][1]) or 'null') ..
   ',"flapping":' .. (flap and 'true' or 'false')
-return {tonumber(state or '-1'), since, redis.call('PTTL', KEYS[3]), now, json, get_figures(KEYS[6], ARGV[1]) or ''}
+local at = tonumber(ARGV[1]) * GATEWAY_SIZE
+local gw = redis.call('GETRANGE', KEYS[7], int(at), int(at + GATEWAY_SIZE - 1))
+if #gw ~= GATEWAY_SIZE or gw == GATEWAY_NONE then gw = '' end
+return {tonumber(state or '-1'), since, redis.call('PTTL', KEYS[3]), now, json, get_figures(KEYS[6], ARGV[1]) or '', gw}
