@@ -385,6 +385,7 @@ int main(int argc, char **argv)
         app.incidents = incidents_new(app.loop, app.store, feed_id);
     }
     app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
+    app.latency = latency_new(app.loop, app.store, app.figures, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
     app.web_pages = web_pages_new(&conf);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
@@ -451,6 +452,7 @@ int main(int argc, char **argv)
     history_free(app.history);
     log_cache_free(app.log_cache);
     incidents_free(app.incidents);
+    latency_free(app.latency); /* after the store, whose last replies it may get */
     figures_free(app.figures);
     summary_free(app.summary);
     web_pages_free(app.web_pages);

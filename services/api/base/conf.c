@@ -522,6 +522,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     conf->feed_interval_ms = 100;
     conf->drain_ms = 3000;
     conf->history_log = 10000;
+    conf->latency_interval_ms = 60000;
     conf->alert_delay_s = 30;
     conf->silent_after_s = 300;
     conf->alert_timeout_ms = 10000;
@@ -549,6 +550,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         get_uint(lookup, ctx, "GLANCE_FEED_INTERVAL_MS", 10, 10000, &conf->feed_interval_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_DRAIN_MS", 0, 60000, &conf->drain_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_HISTORY_LOG", 100, 1000000, &conf->history_log, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_LATENCY_INTERVAL_MS", 1000, 60000, &conf->latency_interval_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_DELAY", 0, 86400, &conf->alert_delay_s, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_SILENT_AFTER", 1, 86400, &conf->silent_after_s, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_STORM_PER_MINUTE", 0, 1000000, &conf->storm_per_minute, err, errlen) != 0)

@@ -61,6 +61,9 @@ struct conf {
      * take the replica out of rotation before it stops accepting */
     uint32_t drain_ms;
     uint32_t history_log; /* transitions each cluster's log keeps (about) */
+    /* how often a replica tries to claim the current minute of the latency history: once a minute, at its start, but
+     * for tests (a minute is still written once) */
+    uint32_t latency_interval_ms;
     /* seconds a cluster's condition must hold before it is recorded as an alert */
     uint32_t alert_delay_s;
     /* seconds an online shard serving guilds may report no new gateway events before it is called silent */

@@ -15,6 +15,7 @@
 #include "state/figures.h"
 #include "state/history.h"
 #include "state/incidents.h"
+#include "state/latency.h"
 #include "state/log_cache.h"
 #include "state/mirror.h"
 
@@ -37,6 +38,7 @@ struct app {
     struct log_cache *log_cache; /* GET /api/history/<cluster>: one read per cluster for every reader */
     struct incidents *incidents; /* the incidents and maintenance list, shared for a few seconds */
     struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
+    struct latency *latency;     /* the latency history: written once a minute by one replica, read once a minute */
     struct summary *summary;     /* GET /api/summary and the badges, rendered when what they say changes */
     struct web_pages *web_pages; /* `/` with its link previews, and /embed */
     struct metrics metrics;

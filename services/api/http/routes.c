@@ -21,6 +21,7 @@
 #include "render/pages.h"
 #include "state/figures.h"
 #include "state/gateway.h"
+#include "state/latency.h"
 
 struct routes_handler {
     h2o_handler_t super;
@@ -427,6 +428,40 @@ static void api_figures(struct app *app, h2o_req_t *req, const struct path_segme
     figures_body(app->figures, on_figures_body, pending_new(app, req, 0, 0));
 }
 
+static void on_latency_body(void *data, struct shared_body *body, const char *err)
+{
+    struct app *app = ((struct pending *)data)->app;
+    h2o_req_t *req = pending_finish(data);
+
+    if (req == NULL)
+        return;
+    if (err != NULL)
+        respond_unavailable(req, err);
+    else
+        respond_send_shared(app, req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
+}
+
+static void api_latency(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    latency_body(app->latency, LATENCY_ALL, on_latency_body, pending_new(app, req, 0, 0));
+}
+
+static void api_latency_cluster(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    ssize_t cluster = mirror_find(app->mirror, p->seg[2].base, p->seg[2].len);
+    char msg[160];
+
+    if (cluster < 0) {
+        /* a resource that is not there, as /embed/<cluster> and the badges answer */
+        snprintf(msg, sizeof(msg), "unknown cluster \"%.*s\"", (int)(p->seg[2].len < 64 ? p->seg[2].len : 64),
+                 p->seg[2].base);
+        respond_error(req, 404, "Not Found", msg);
+        return;
+    }
+    latency_body(app->latency, (size_t)cluster, on_latency_body, pending_new(app, req, 0, 0));
+}
+
 static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
@@ -462,6 +497,8 @@ static const struct api_route api_routes[] = {
     {"summary", 2, NULL, api_summary, NULL, "GET, HEAD", "/api/summary"},
     {"figures", 2, NULL, api_figures, NULL, "GET, HEAD", "/api/figures"},
     {"alerts", 2, NULL, api_alerts, NULL, "GET, HEAD", "/api/alerts"},
+    {"latency", 2, NULL, api_latency, NULL, "GET, HEAD", "/api/latency"},
+    {"latency", 3, NULL, api_latency_cluster, NULL, "GET, HEAD", "/api/latency/{cluster}"},
 };
 
 static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
@@ -560,6 +597,7 @@ static void get_metrics(struct app *app, h2o_req_t *req)
 
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     metrics_render(&app->metrics, &parts, &counts, &buf);
+    latency_metrics(app->latency, &buf);
     send_buffer(req, "text/plain; version=0.0.4; charset=utf-8", buf);
     h2o_buffer_dispose(&buf);
 }

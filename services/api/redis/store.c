@@ -109,7 +109,8 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
                                                      &lua_snapshot,  &lua_shard,     &lua_migrate,
                                                      &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock, &lua_alert_group,
                                                      &lua_history,   &lua_incident,  &lua_incidents,
-                                                     &lua_log,       &lua_report};
+                                                     &lua_log,       &lua_report,    &lua_latency_claim,
+                                                     &lua_latency};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
@@ -125,6 +126,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     snprintf(s->incidents, sizeof(s->incidents), "%s:incidents", conf->prefix);
     snprintf(s->incidents_next, sizeof(s->incidents_next), "%s:incidents:next", conf->prefix);
     snprintf(s->incidents_open, sizeof(s->incidents_open), "%s:incidents:open", conf->prefix);
+    snprintf(s->latency_claim, sizeof(s->latency_claim), "%s:latency:claim", conf->prefix);
     s->cluster_names = h2o_mem_alloc(conf->num_clusters * (sizeof(conf->clusters[0].name) + 1) + 1);
     s->cluster_names[0] = '\0';
     for (i = 0; i != conf->num_clusters; ++i) {
@@ -157,6 +159,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         s->keys[i].gw = key(conf, c, "gw");
         s->keys[i].gwc = key(conf, c, "gwc");
         s->keys[i].old_figures = key(conf, c, "figures");
+        s->keys[i].latency = key(conf, c, "latency");
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
         s->keys[i].status_sent = h2o_mem_alloc(sizeof(uint32_t) * (c->shards ? c->shards : 1));
@@ -190,6 +193,7 @@ void store_free(struct store *s)
         free(s->keys[i].gwc);
         free(s->keys[i].gateway_keys.base);
         free(s->keys[i].old_figures);
+        free(s->keys[i].latency);
         for (size_t h = 0; h != STORE_HISTORY_KEYS; ++h)
             free(s->keys[i].history[h]);
         free(s->keys[i].transition_keys.base);

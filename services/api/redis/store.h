@@ -186,4 +186,24 @@ enum store_incident_op {
 int store_incident_write(struct store *store, enum store_incident_op op, const char *json, size_t len,
                          store_count_cb cb, void *data);
 
+/* The latency history (latency_claim.lua, latency.lua; store_latency.c). Minutes count from the Unix epoch, UTC. */
+#define STORE_LATENCY_MINUTES 1440 /* minute slots a cluster's history keeps: 24 h */
+#define STORE_LATENCY_HOURS 720    /* hour slots: 30 days */
+/* Claims `minute` for this replica: the value is 1 when it is this replica's to write, 0 when another replica (or this
+ * one) claimed it or a later one already, -1 when it is more than a minute away from Redis's clock. */
+int store_latency_claim(struct store *store, int64_t minute, store_count_cb cb, void *data);
+/* Writes a cluster's latency of `minute` and rewrites its hour: `shards` online shards had a fresh latency, their
+ * median `p50` and 95th percentile `p95` (ms); `shards` 0 writes a gap. The value is 1, or 0 when the minute was
+ * written already. */
+int store_latency_write(struct store *store, size_t cluster, int64_t minute, uint32_t shards, uint32_t p50,
+                        uint32_t p95, store_count_cb cb, void *data);
+/* A cluster's latency hash as it is (HGETALL: at most STORE_LATENCY_MINUTES + STORE_LATENCY_HOURS short fields), for
+ * the callback to decode with store_latency_slot. */
+int store_latency_read(struct store *store, size_t cluster, store_reply_cb cb, void *data);
+/* One field of the hash, decoded: a minute slot (`*hour` 0) or an hour slot (`*hour` 1) holding minute or hour `*at`,
+ * with `*count` shards (or minutes) behind its `*p50` and `*p95`; `*count` is 0 for one written as a gap. Returns 0,
+ * or -1 for a field that is neither. */
+int store_latency_slot(h2o_iovec_t field, h2o_iovec_t value, int *hour, int64_t *at, uint32_t *count, uint32_t *p50,
+                       uint32_t *p95);
+
 #endif

@@ -39,6 +39,8 @@ enum script {
     SCRIPT_INCIDENTS,
     SCRIPT_LOG,
     SCRIPT_REPORT,
+    SCRIPT_LATENCY_CLAIM,
+    SCRIPT_LATENCY,
     NUM_SCRIPTS
 };
 
@@ -48,6 +50,7 @@ enum result { RESULT_COUNT, RESULT_SNAPSHOT, RESULT_SHARD, RESULT_CONDITION, RES
 struct cluster_keys {
     char *states, *since, *ver, *hb_prefix, *condition, *incident, *figs; /* "<prefix>:{<c>}:..." */
     char *gw, *gwc; /* the shards' gateway counters; the cluster's session budget and counts (lib.lua) */
+    char *latency; /* the latency history's two rings (latency.lua) */
     char *old_state, *old_figures; /* the hashes that builds before the strings kept them in (migrate.lua) */
     char *history[STORE_HISTORY_KEYS]; /* history, maint, recent, flapping, log (lib.lua, history_keys) */
     size_t hb_prefix_len;
@@ -71,6 +74,7 @@ struct store {
     char alerts_lock[96]; /* the alert sender's lock */
     char delivered[96];   /* what became of each alert */
     char incidents[80], incidents_next[96], incidents_open[96]; /* incident records, the last id, the open ones */
+    char latency_claim[96]; /* the last minute of latency history a replica claimed (latency_claim.lua) */
     char *cluster_names; /* every cluster's name, comma-separated, for incident.lua */
     char ttl[16];
     char log_max[16]; /* GLANCE_HISTORY_LOG */
