@@ -1,5 +1,6 @@
 // glance.js -- report a discord.js v14 client's shards to Glance: each state change at once, and every interval
-// one batched report of all of this process's shards with their latency and guild counts.
+// one batched report of all of this process's shards with their latency, guild counts and gateway counters; once an
+// hour, the identify budget Discord's /gateway/bot gives the bot.
 //
 // What a bot author adds (Node 18+, before client.login):
 //
@@ -10,6 +11,10 @@
 //     passphrase: process.env.GLANCE_PASSPHRASE,    // GLANCE_PASSPHRASE of the replicas, if set
 //     interval: 10_000,                             // ms; keep it well under GLANCE_HEALTH_TIMEOUT
 //   });
+//
+// Each report also carries every shard's gateway counters since the process started: events (dispatches received),
+// identifies (new sessions), resumes and disconnects (connections closed, whatever the reason). With a
+// ShardingManager, each process reports its own shards and its own /gateway/bot answer (the same for the whole bot).
 //   process.once('SIGTERM', async () => {
 //     await glance.stop({ state: State.STOPPING });  // one last report, then no timer, no listeners
 //     await client.destroy();
@@ -18,15 +23,18 @@
 // It never throws into the bot: a failed request is logged once per kind of failure (until one succeeds) and
 // repaired by the next report, which always carries every shard's state as well as its figures.
 
-import { Events, Status } from 'discord.js';
+import { Events, Routes, Status } from 'discord.js';
 
 /** Glance's shard states (README, "Shard states"). */
 export const State = Object.freeze({ UNKNOWN: 0, UNHEALTHY: 1, OFFLINE: 2, ONLINE: 3, STARTING: 4, STOPPING: 5, RESUMING: 6 });
 const TIMEOUT_MS = 10_000, MAX_LATENCY_MS = 600_000, MAX_MEMBERS = 4_000_000_000; // the last two: Glance's bounds
+const HOUR_MS = 3_600_000, MAX_RESET_AFTER_MS = 7 * 24 * HOUR_MS; // Glance's bound for Discord's reset_after
 
 export class Glance {
-  #client; #base; #cluster; #headers; #log; #timer;
+  #client; #base; #cluster; #headers; #log; #timer; #gatewayTimer;
   #states = new Map(); // shard id -> the State this process last saw for it
+  #counters = new Map(); // shard id -> { events, resumes, identifies, disconnects } since the process started
+  #gatewayAsked = false; // whether /gateway/bot was asked since the first READY
   #listeners = [];
   #queue = Promise.resolve(); // one request at a time, in order: a report never overtakes a state change
   #pending = null; // the report waiting in the queue, if any: a second one would carry the same
@@ -35,8 +43,10 @@ export class Glance {
   /**
    * Listens to the client's shard events and starts the report timer (unref'd: it never keeps the process up).
    * Shards listed in client.options.shards are reported as starting now (online if already ready).
+   * gatewayInterval (ms, an hour by default) is how often /gateway/bot is asked, the first time at the first READY.
    */
-  constructor(client, { url, cluster, passphrase, interval = 10_000, log = console.warn } = {}) {
+  constructor(client, { url, cluster, passphrase, interval = 10_000, gatewayInterval = HOUR_MS,
+    log = console.warn } = {}) {
     this.#client = client;
     this.#base = String(url).replace(/\/+$/, '');
     this.#cluster = encodeURIComponent(cluster);
@@ -45,10 +55,14 @@ export class Glance {
     // discord.js 14.28 (@discordjs/ws 1.2): shardReconnecting after any recoverable close, shardDisconnect only
     // when the shard will not reconnect. shardError gets no state of its own: that close always follows it.
     // 'invalidated' (the whole session gone) is emitted by 14.0-14.8 only; later versions never emit it.
+    // Every closed connection is one of shardReconnecting or shardDisconnect (an op 7 RECONNECT and an invalid
+    // session close it too), so both count as a disconnect. 'raw' is every dispatch with its shard, READY included:
+    // a READY is a new session, so an identify (a resume ends with RESUMED instead).
     this.#on(Events.ShardReady, (id) => this.#set(id, State.ONLINE));
-    this.#on(Events.ShardResume, (id) => this.#set(id, State.ONLINE));
-    this.#on(Events.ShardReconnecting, (id) => this.#set(id, State.RESUMING));
-    this.#on(Events.ShardDisconnect, (_event, id) => this.#set(id, State.OFFLINE));
+    this.#on(Events.ShardResume, (id) => this.#set(id, State.ONLINE, 'resumes'));
+    this.#on(Events.ShardReconnecting, (id) => this.#set(id, State.RESUMING, 'disconnects'));
+    this.#on(Events.ShardDisconnect, (_event, id) => this.#set(id, State.OFFLINE, 'disconnects'));
+    this.#on(Events.Raw, (packet, id) => this.#onDispatch(packet, id));
     this.#on(Events.Invalidated, () => { for (const id of this.#states.keys()) this.#set(id, State.OFFLINE); });
     const ids = Array.isArray(client.options.shards) ? client.options.shards : []; // not yet known when 'auto'
     for (const id of ids) {
@@ -56,6 +70,8 @@ export class Glance {
     }
     this.#timer = setInterval(() => this.report(), interval);
     this.#timer.unref();
+    this.#gatewayTimer = setInterval(() => this.#askGateway(), gatewayInterval);
+    this.#gatewayTimer.unref();
   }
 
   /** Sends one report of every shard this process has seen now; resolves true when Glance took it. */
@@ -70,6 +86,7 @@ export class Glance {
   /** Stops the timer and the listeners; with a state, reports every shard in it first. Never rejects. */
   stop({ state } = {}) {
     clearInterval(this.#timer);
+    clearInterval(this.#gatewayTimer);
     for (const [event, fn] of this.#listeners) this.#client.off(event, fn);
     this.#listeners = [];
     if (state === undefined) return this.#queue;
@@ -82,10 +99,50 @@ export class Glance {
     this.#listeners.push([event, fn]);
   }
 
-  #set(id, state) {
+  // a state change, sent at once with the shard's counters (a resume or a disconnect is seen without waiting)
+  #set(id, state, counter) {
     if (!Number.isInteger(id)) return;
     this.#states.set(id, state);
-    this.#enqueue(() => this.#send(`/api/status/${this.#cluster}/${id}/${state}`));
+    if (counter) this.#count(id)[counter]++;
+    this.#enqueue(() => this.#send(`/api/status/${this.#cluster}/${id}/${state}`, { ...this.#count(id) }));
+  }
+
+  #count(id) {
+    let c = this.#counters.get(id);
+    if (!c) this.#counters.set(id, (c = { events: 0, resumes: 0, identifies: 0, disconnects: 0 }));
+    return c;
+  }
+
+  #onDispatch(packet, id) {
+    if (!Number.isInteger(id)) return;
+    const c = this.#count(id);
+    c.events++;
+    if (packet?.t !== 'READY') return;
+    c.identifies++;
+    if (!this.#gatewayAsked) this.#askGateway(); // logged in now: the token works for REST
+  }
+
+  // Discord's session_start_limit for the bot; a failure is logged and the next hour asks again
+  async #askGateway() {
+    if (!this.#client.token) return; // not logged in (yet, or any more)
+    this.#gatewayAsked = true;
+    let limit;
+    try {
+      ({ session_start_limit: limit } = await this.#client.rest.get(Routes.gatewayBot()));
+    } catch (err) {
+      this.#say(`glance: GET /gateway/bot: ${err?.message ?? err} (asked again in an hour)`);
+      return false;
+    }
+    const { total, remaining, reset_after: resetAfter, max_concurrency: maxConcurrency } = limit ?? {};
+    if (![total, remaining, resetAfter, maxConcurrency].every(Number.isFinite)) {
+      this.#say(`glance: GET /gateway/bot: no session_start_limit in ${JSON.stringify(limit)} (asked again in an hour)`);
+      return false;
+    }
+    if (resetAfter > MAX_RESET_AFTER_MS) this.#say(`glance: reset_after ${resetAfter} ms capped at 7 days`);
+    const body = { session_start_total: total, session_start_remaining: Math.min(remaining, total),
+      session_start_reset_after_ms: Math.round(Math.min(Math.max(resetAfter, 0), MAX_RESET_AFTER_MS)),
+      max_concurrency: maxConcurrency };
+    return this.#enqueue(() => this.#send(`/api/clusters/${this.#cluster}/gateway`, body));
   }
 
   // every shard's state and figures; latency only while online (a shard that is not keeps its last ping)
@@ -102,7 +159,7 @@ export class Glance {
     for (const [id, state] of this.#states) {
       const c = counts.get(id) ?? { guilds: 0, unavailable: 0, members: 0 };
       const item = { id, state, guilds: c.guilds, unavailable_guilds: c.unavailable,
-        members: Math.min(c.members, MAX_MEMBERS) };
+        members: Math.min(c.members, MAX_MEMBERS), ...this.#count(id) };
       const ping = this.#client.ws.shards.get(id)?.ping;
       if (state === State.ONLINE && Number.isFinite(ping) && ping >= 0) {
         item.latency_ms = Math.min(Math.round(ping), MAX_LATENCY_MS);
