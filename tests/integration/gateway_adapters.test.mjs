@@ -1,0 +1,166 @@
+// gateway_adapters.test.mjs -- the adapters in examples/ count gateway events, resumes, identifies and disconnects
+// from their libraries' own behaviour, and report the identify budget: a real discord.js 14 client (here) and a real
+// discord.py 2.2 bot (gateway_bot.py) log in to the fake Discord of fake_gateway.mjs, which the test drives.
+//
+// Both libraries go through the same story and must report the same counters: the fake never counts for them.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Client, GatewayIntentBits } from 'discord.js';
+import { cleanup, waitUntil, freePort, REPO_ROOT } from './harness.mjs';
+import { startFakeGateway } from './fake_gateway.mjs';
+import { Glance } from '../../examples/discord.js/glance.js';
+
+const PASSPHRASE = 'gateway-adapters-passphrase-01';
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // Debian's, with python3-discord
+const WAIT = { timeoutMs: 20_000 }; // an identify after an invalid session waits up to 5 s in both libraries
+const LIMIT = { total: 1000, remaining: 990, reset_after: 14_400_000, max_concurrency: 16 };
+
+after(cleanup);
+
+// Until glance-api takes the gateway figures, a recorder stands in for it: it keeps what the adapters sent, merged
+// per shard as Glance merges figures, and the last session figures per cluster.
+async function startRecorder() {
+  const shards = new Map(); // 'cluster/id' -> counters
+  const sessions = new Map(); // cluster -> { body, count }
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (d) => { text += d; });
+    req.on('end', () => {
+      if (req.headers.authorization !== PASSPHRASE) return res.writeHead(401).end();
+      const body = text ? JSON.parse(text) : {};
+      const [, , kind, cluster, id] = req.url.split('/'); // /api/status/<c>/<id>/<state>, /api/clusters/<c>/...
+      const merge = (c, item) => {
+        const keep = shards.get(`${c}/${item.id}`) ?? {};
+        for (const k of ['events', 'resumes', 'identifies', 'disconnects']) if (k in item) keep[k] = item[k];
+        shards.set(`${c}/${item.id}`, keep);
+      };
+      if (kind === 'status') merge(cluster, { ...body, id: Number(id) });
+      else if (req.url.endsWith('/report')) for (const item of body.shards) merge(cluster, item);
+      else if (req.url.endsWith('/gateway')) sessions.set(cluster, { body, count: (sessions.get(cluster)?.count ?? 0) + 1 });
+      res.writeHead(204).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counters: async (cluster, id) => shards.get(`${cluster}/${id}`) ?? null,
+    session: async (cluster) => sessions.get(cluster) ?? null,
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function untilCounters(glance, cluster, id, want) {
+  let last;
+  await waitUntil(async () => {
+    last = await glance.counters(cluster, id);
+    return JSON.stringify(last) === JSON.stringify(want);
+  }, { ...WAIT, message: `${cluster} shard ${id}: ${JSON.stringify(want)} (last: ${JSON.stringify(last)})` });
+}
+
+const counters = (events, resumes, identifies, disconnects) => ({ events, resumes, identifies, disconnects });
+
+// The same story for both libraries. logs() is what the adapter logged so far; alive() whether the bot still runs.
+async function story(t, { glance, fake, cluster, logs, alive }) {
+  await t.test('each shard identifies once at login; READY and its GUILD_CREATEs are its first events', async () => {
+    for (const id of [0, 1]) await untilCounters(glance, cluster, id, counters(3, 0, 1, 0));
+    assert.deepEqual([0, 1].map((id) => fake.count(id, 'IDENTIFY')), [1, 1]);
+  });
+
+  await t.test('dispatches are counted on the shard that received them', async () => {
+    await fake.dispatch(0, 5);
+    await untilCounters(glance, cluster, 0, counters(8, 0, 1, 0));
+    assert.deepEqual(await glance.counters(cluster, 1), counters(3, 0, 1, 0));
+  });
+
+  await t.test('a forced reconnect (op 7) is a disconnect and a real RESUME on resume_gateway_url', async () => {
+    await fake.reconnect(0);
+    await untilCounters(glance, cluster, 0, counters(9, 1, 1, 1)); // RESUMED is a dispatch too
+    assert.equal(fake.count(0, 'RESUME'), 1);
+    assert.equal(fake.sent.findLast((s) => s.shard === 0).path, '/resume');
+  });
+
+  await t.test('an invalid session (op 9) is a disconnect and a real new IDENTIFY', async () => {
+    await fake.invalidate(1);
+    await untilCounters(glance, cluster, 1, counters(6, 0, 2, 1));
+    assert.equal(fake.count(1, 'IDENTIFY'), 2);
+    assert.equal(fake.count(1, 'RESUME'), 0);
+  });
+
+  await t.test('a socket the gateway closes is a disconnect, then the library resumes', async () => {
+    fake.close(0);
+    await untilCounters(glance, cluster, 0, counters(10, 2, 1, 2));
+    assert.equal(fake.count(0, 'RESUME'), 2);
+    assert.deepEqual(await glance.counters(cluster, 1), counters(6, 0, 2, 1));
+  });
+
+  await t.test('the identify budget is /gateway/bot\'s, remaining down by the three identifies', async () => {
+    const want = { session_start_total: 1000, session_start_remaining: 987, session_start_reset_after_ms: 14_400_000,
+      max_concurrency: 16 };
+    await waitUntil(async () => JSON.stringify((await glance.session(cluster))?.body) === JSON.stringify(want),
+      { ...WAIT, message: `${cluster}'s session figures ${JSON.stringify(want)}` });
+    assert.equal(fake.gatewayBot.at(-1).session_start_limit.remaining, 987);
+  });
+
+  await t.test('a failed /gateway/bot is logged, never reaches the bot, and is asked again', async () => {
+    const before = (await glance.session(cluster)).count;
+    fake.failGatewayBot(1);
+    await waitUntil(() => /GET \/gateway\/bot.*(Missing Access|Forbidden)/.test(logs()),
+      { ...WAIT, message: `the adapter's log line about the failed /gateway/bot (log: ${logs()})` });
+    const failedAt = fake.gatewayBot.length;
+    await waitUntil(async () => fake.gatewayBot.length > failedAt && (await glance.session(cluster)).count > before + 1,
+      { ...WAIT, message: 'the next /gateway/bot, reported' });
+    assert.ok(alive() && fake.connected(0) && fake.connected(1), 'the bot still runs, both shards connected');
+  });
+}
+
+test('discord.js 14: the adapter reports what the client lived through on the fake gateway', async (t) => {
+  const [glance, fake] = await Promise.all([startRecorder(), startFakeGateway({ limit: LIMIT })]);
+  // shards 'auto': the count comes from /gateway/bot, as for most bots; JSON, no compression without zlib-sync
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], shards: 'auto', rest: { api: fake.api } });
+  const logged = [];
+  const adapter = new Glance(client, { url: glance.url, cluster: 'gwjs', passphrase: PASSPHRASE, interval: 200,
+    gatewayInterval: 1000, log: (line) => logged.push(line) });
+  try {
+    await client.login('any-token');
+    assert.ok(fake.sent.every((s) => !s.compress), 'discord.js 14 without zlib-sync: plain JSON');
+    await story(t, { glance, fake, cluster: 'gwjs', logs: () => logged.join('\n'), alive: () => client.isReady() });
+  } finally {
+    await adapter.stop();
+    await client.destroy();
+    await Promise.all([fake.stop(), glance.stop()]);
+  }
+});
+
+test('discord.py 2.2: the adapter reports what the client lived through on the fake gateway', async (t) => {
+  const [glance, fake] = await Promise.all([startRecorder(), startFakeGateway({ limit: LIMIT })]);
+  let output = '';
+  const child = spawn(PYTHON, [path.join(REPO_ROOT, 'tests', 'integration', 'gateway_bot.py')], {
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', FAKE_API: fake.api, FAKE_GATEWAY: fake.gatewayUrl,
+      GLANCE_URL: glance.url, GLANCE_PASSPHRASE: PASSPHRASE, GLANCE_CLUSTER: 'gwpy', GLANCE_INTERVAL: '0.2',
+      GLANCE_GATEWAY_INTERVAL: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let exit = null;
+  exited.then((e) => { exit = e; });
+  try {
+    await story(t, { glance, fake, cluster: 'gwpy', logs: () => output, alive: () => exit === null });
+    assert.ok(fake.sent.every((s) => s.compress), 'discord.py 2.2 always asks for zlib-stream');
+  } finally {
+    child.stdin.end(); // gateway_bot.py stops the adapter and the client, then exits
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    exit = await exited;
+    clearTimeout(timer);
+    await Promise.all([fake.stop(), glance.stop()]);
+  }
+  assert.deepEqual(exit, { code: 0, signal: null }, output);
+  assert.doesNotMatch(output, /Traceback|Unclosed|Task was destroyed/, output);
+});
