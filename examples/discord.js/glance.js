@@ -21,7 +21,8 @@
 //   });
 //
 // It never throws into the bot: a failed request is logged once per kind of failure (until one succeeds) and
-// repaired by the next report, which always carries every shard's state as well as its figures.
+// repaired by the next report, which always carries every shard's state as well as its figures; a failed
+// /gateway/bot is logged and asked again the next hour.
 
 import { Events, Routes, Status } from 'discord.js';
 
@@ -135,7 +136,7 @@ export class Glance {
     }
     const { total, remaining, reset_after: resetAfter, max_concurrency: maxConcurrency } = limit ?? {};
     if (![total, remaining, resetAfter, maxConcurrency].every(Number.isFinite)) {
-      this.#say(`glance: GET /gateway/bot: no session_start_limit in ${JSON.stringify(limit)} (asked again in an hour)`);
+      this.#say(`glance: GET /gateway/bot: no session_start_limit (${JSON.stringify(limit)}); asked again in an hour`);
       return false;
     }
     if (resetAfter > MAX_RESET_AFTER_MS) this.#say(`glance: reset_after ${resetAfter} ms capped at 7 days`);

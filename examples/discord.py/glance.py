@@ -18,9 +18,10 @@ on_shard_* handlers, since discord.py keeps one coroutine per event there; a com
 Each report also carries every shard's gateway counters since the process started: events (dispatches received),
 identifies (new sessions), resumes and disconnects (connections closed, whatever the reason).
 
-The periodic report and the hourly /gateway/bot start with the first shard event. Nothing here raises into the bot: a failed request is
-logged once per kind of failure (until one succeeds) and repaired by the next report, which always carries every
-shard's state as well as its figures.
+The periodic report and the hourly /gateway/bot start with the first shard event. Nothing here raises into the
+bot: a failed request is logged once per kind of failure (until one succeeds) and repaired by the next report, which
+always carries every shard's state as well as its figures; a failed /gateway/bot is logged and asked again the next
+hour.
 """
 
 import asyncio
