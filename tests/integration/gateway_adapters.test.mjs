@@ -1,17 +1,17 @@
 // gateway_adapters.test.mjs -- the adapters in examples/ count gateway events, resumes, identifies and disconnects
 // from their libraries' own behaviour, and report the identify budget: a real discord.js 14 client (here) and a real
-// discord.py 2.2 bot (gateway_bot.py) log in to the fake Discord of fake_gateway.mjs, which the test drives.
+// discord.py 2.2 bot (gateway_bot.py) log in to the fake Discord of fake_gateway.mjs, which the test drives, and
+// report to a real replica; what they sent is read back from GET /api/status/<c>/<id> and GET /api/figures.
 //
 // Both libraries go through the same story and must report the same counters: the fake never counts for them.
 
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Client, GatewayIntentBits } from 'discord.js';
-import { cleanup, waitUntil, freePort, REPO_ROOT } from './harness.mjs';
+import { startRedis, startApi, cleanup, request, waitUntil, REPO_ROOT } from './harness.mjs';
 import { startFakeGateway } from './fake_gateway.mjs';
 import { Glance } from '../../examples/discord.js/glance.js';
 
@@ -20,40 +20,32 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; 
 const WAIT = { timeoutMs: 20_000 }; // an identify after an invalid session waits up to 5 s in both libraries
 const LIMIT = { total: 1000, remaining: 990, reset_after: 14_400_000, max_concurrency: 16 };
 
-after(cleanup);
+let glance; // the replica, and how the test reads it
 
-// Until glance-api takes the gateway figures, a recorder stands in for it: it keeps what the adapters sent, merged
-// per shard as Glance merges figures, and the last session figures per cluster.
-async function startRecorder() {
-  const shards = new Map(); // 'cluster/id' -> counters
-  const sessions = new Map(); // cluster -> { body, count }
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (d) => { text += d; });
-    req.on('end', () => {
-      if (req.headers.authorization !== PASSPHRASE) return res.writeHead(401).end();
-      const body = text ? JSON.parse(text) : {};
-      const [, , kind, cluster, id] = req.url.split('/'); // /api/status/<c>/<id>/<state>, /api/clusters/<c>/...
-      const merge = (c, item) => {
-        const keep = shards.get(`${c}/${item.id}`) ?? {};
-        for (const k of ['events', 'resumes', 'identifies', 'disconnects']) if (k in item) keep[k] = item[k];
-        shards.set(`${c}/${item.id}`, keep);
-      };
-      if (kind === 'status') merge(cluster, { ...body, id: Number(id) });
-      else if (req.url.endsWith('/report')) for (const item of body.shards) merge(cluster, item);
-      else if (req.url.endsWith('/gateway')) sessions.set(cluster, { body, count: (sessions.get(cluster)?.count ?? 0) + 1 });
-      res.writeHead(204).end();
-    });
-  });
-  const port = await freePort();
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    counters: async (cluster, id) => shards.get(`${cluster}/${id}`) ?? null,
-    session: async (cluster) => sessions.get(cluster) ?? null,
-    stop: () => new Promise((resolve) => server.close(resolve)),
+before(async () => {
+  const redis = await startRedis();
+  const api = await startApi({ redisPort: redis.port, passphrase: PASSPHRASE, bots: 'gwjs:2;gwpy:2' });
+  const read = async (route) => {
+    const r = await request(api.port, 'GET', route);
+    assert.equal(r.status, 200, r.body);
+    return r.json();
   };
-}
+  glance = {
+    url: api.url,
+    /** The shard's four counters as Glance holds them, or null before any report of them. */
+    async counters(cluster, id) {
+      const { gateway } = await read(`/api/status/${cluster}/${id}`);
+      return gateway && { events: gateway.events, resumes: gateway.resumes, identifies: gateway.identifies,
+        disconnects: gateway.disconnects };
+    },
+    /** The cluster's identify budget from /api/figures (shared by a replica for 5 s), or null. */
+    async session(cluster) {
+      const { clusters } = await read('/api/figures');
+      return clusters.find((c) => c.name === cluster).gateway?.session ?? null;
+    },
+  };
+});
+after(cleanup);
 
 async function untilCounters(glance, cluster, id, want) {
   let last;
@@ -100,27 +92,27 @@ async function story(t, { glance, fake, cluster, logs, alive }) {
   });
 
   await t.test('the identify budget is /gateway/bot\'s, remaining down by the three identifies', async () => {
-    const want = { session_start_total: 1000, session_start_remaining: 987, session_start_reset_after_ms: 14_400_000,
-      max_concurrency: 16 };
-    await waitUntil(async () => JSON.stringify((await glance.session(cluster))?.body) === JSON.stringify(want),
-      { ...WAIT, message: `${cluster}'s session figures ${JSON.stringify(want)}` });
+    let session;
+    await waitUntil(async () => (session = await glance.session(cluster))?.remaining === 987,
+      { ...WAIT, message: `${cluster}'s identify budget with 987 left (last: ${JSON.stringify(session)})` });
     assert.equal(fake.gatewayBot.at(-1).session_start_limit.remaining, 987);
+    assert.deepEqual([session.total, session.max_concurrency, session.short], [1000, 16, false]);
+    assert.equal(session.reset_at_ms, session.reported_ms + LIMIT.reset_after);
   });
 
   await t.test('a failed /gateway/bot is logged, never reaches the bot, and is asked again', async () => {
-    const before = (await glance.session(cluster)).count;
     fake.failGatewayBot(1);
     await waitUntil(() => /GET \/gateway\/bot.*(Missing Access|Forbidden)/.test(logs()),
       { ...WAIT, message: `the adapter's log line about the failed /gateway/bot (log: ${logs()})` });
-    const failedAt = fake.gatewayBot.length;
-    await waitUntil(async () => fake.gatewayBot.length > failedAt && (await glance.session(cluster)).count > before + 1,
+    const failedAt = Date.now();
+    await waitUntil(async () => (await glance.session(cluster)).reported_ms > failedAt,
       { ...WAIT, message: 'the next /gateway/bot, reported' });
     assert.ok(alive() && fake.connected(0) && fake.connected(1), 'the bot still runs, both shards connected');
   });
 }
 
 test('discord.js 14: the adapter reports what the client lived through on the fake gateway', async (t) => {
-  const [glance, fake] = await Promise.all([startRecorder(), startFakeGateway({ limit: LIMIT })]);
+  const fake = await startFakeGateway({ limit: LIMIT });
   // shards 'auto': the count comes from /gateway/bot, as for most bots; JSON, no compression without zlib-sync
   const client = new Client({ intents: [GatewayIntentBits.Guilds], shards: 'auto', rest: { api: fake.api } });
   const logged = [];
@@ -133,12 +125,12 @@ test('discord.js 14: the adapter reports what the client lived through on the fa
   } finally {
     await adapter.stop();
     await client.destroy();
-    await Promise.all([fake.stop(), glance.stop()]);
+    await fake.stop();
   }
 });
 
 test('discord.py 2.2: the adapter reports what the client lived through on the fake gateway', async (t) => {
-  const [glance, fake] = await Promise.all([startRecorder(), startFakeGateway({ limit: LIMIT })]);
+  const fake = await startFakeGateway({ limit: LIMIT });
   let output = '';
   const child = spawn(PYTHON, [path.join(REPO_ROOT, 'tests', 'integration', 'gateway_bot.py')], {
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', FAKE_API: fake.api, FAKE_GATEWAY: fake.gatewayUrl,
@@ -159,7 +151,7 @@ test('discord.py 2.2: the adapter reports what the client lived through on the f
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     exit = await exited;
     clearTimeout(timer);
-    await Promise.all([fake.stop(), glance.stop()]);
+    await fake.stop();
   }
   assert.deepEqual(exit, { code: 0, signal: null }, output);
   assert.doesNotMatch(output, /Traceback|Unclosed|Task was destroyed/, output);
