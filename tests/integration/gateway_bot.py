@@ -32,8 +32,12 @@ async def main():
                              gateway_interval=float(os.environ.get('GLANCE_GATEWAY_INTERVAL', '3600')))
     loop = asyncio.get_running_loop()
     stdin_closed = loop.create_future()
-    loop.add_reader(sys.stdin.fileno(), lambda: stdin_closed.done() or (
-        not sys.stdin.buffer.read1(4096) and stdin_closed.set_result(None)))
+
+    def on_stdin():  # the test closes our stdin to stop us (and so does its death)
+        if not os.read(sys.stdin.fileno(), 4096) and not stdin_closed.done():
+            stdin_closed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
     async with client:
         bot = loop.create_task(client.start('any-token'))
         await asyncio.wait([bot, stdin_closed], return_when=asyncio.FIRST_COMPLETED)
