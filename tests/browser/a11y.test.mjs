@@ -8,17 +8,11 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { startRedis, freePort, cleanup } from '../integration/harness.mjs';
 import {
   launch, newPage, closeBrowsers, startApiOn, seedShowcase, seedShowcaseHistory, openDashboard as openDashboardAt,
+  audit, AXE_VERSION,
 } from './browser.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_PATH = require.resolve('axe-core/axe.min.js');
-const AXE = readFileSync(AXE_PATH, 'utf8');
-const AXE_VERSION = JSON.parse(readFileSync(require.resolve('axe-core/package.json'), 'utf8')).version;
 
 const PASS = 'a11y test passphrase';
 const AUTH = { authorization: `Bearer ${PASS}` };
@@ -29,29 +23,6 @@ let rds;
 let api;
 let base;
 let browser;
-
-const SHOWN_TARGETS = 12; // per violation; the count says how many more
-
-// axe's defaults (no runOnly: every rule not marked off, whatever its tags) and WCAG 2.2's target size
-const AXE_OPTIONS = { resultTypes: ['violations'], rules: { 'target-size': { enabled: true } } };
-
-/**
- * Runs axe on the page as it stands (AXE_OPTIONS) and resolves
- * the violations as lines "rule (impact): help -- N element(s): target, target, ...", so that a failing
- * test names what to fix. axe is evaluated into the page rather than added as a <script>, so that it runs
- * on a page whose own scripts are off too.
- */
-async function audit(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
-  const violations = await page.evaluate(async (options) => {
-    const r = await window.axe.run(document, options);
-    return r.violations.map((v) => ({
-      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  }, AXE_OPTIONS);
-  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} -- ${v.targets.length} element(s): `
-    + `${v.targets.slice(0, SHOWN_TARGETS).join(', ')}${v.targets.length > SHOWN_TARGETS ? ', ...' : ''}`);
-}
 
 /** Fails the test, with every violation as a diagnostic and in the message, unless axe found none. */
 async function expectClean(t, page, where) {

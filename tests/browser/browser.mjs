@@ -1,9 +1,10 @@
 // browser.mjs -- Debian's Chromium driven by playwright-core, plus the stack helpers the browser tests
 // share: a replica on a fixed port (to restart it in place), many POSTs over kept-alive connections,
-// and a page that fails the test on any script error.
+// a page that fails the test on any script error, and axe-core's audit of a page.
 
 import http from 'node:http';
-import { mkdirSync, copyFileSync } from 'node:fs';
+import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { spawnApi, request, redis, postEach, waitUntil, REPO_ROOT } from '../integration/harness.mjs';
@@ -13,6 +14,31 @@ export const OUT_DIR = path.join(REPO_ROOT, 'tests', 'out');
 export const DOCS_DIR = path.join(REPO_ROOT, 'docs');
 
 const browsers = new Set();
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+export const AXE_VERSION = JSON.parse(readFileSync(require.resolve('axe-core/package.json'), 'utf8')).version;
+const SHOWN_TARGETS = 12; // per violation; the count says how many more
+// axe's defaults (no runOnly: every rule not marked off, whatever its tags) and WCAG 2.2's target size
+const AXE_OPTIONS = { resultTypes: ['violations'], rules: { 'target-size': { enabled: true } } };
+
+/**
+ * Runs axe-core on the page as it stands (AXE_OPTIONS) and resolves the violations as lines
+ * "rule (impact): help -- N element(s): target, target, ...", so that a failing test names what to fix.
+ * axe is evaluated into the page rather than added as a <script>, so that it runs on a page whose own
+ * scripts are off too.
+ */
+export async function audit(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async (options) => {
+    const r = await window.axe.run(document, options);
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  }, AXE_OPTIONS);
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} -- ${v.targets.length} element(s): `
+    + `${v.targets.slice(0, SHOWN_TARGETS).join(', ')}${v.targets.length > SHOWN_TARGETS ? ', ...' : ''}`);
+}
 
 /** Launches headless Chromium (closed by closeBrowsers()). */
 export async function launch() {

@@ -150,7 +150,7 @@ const pair = (theme, fgVar, bgVar, extra = '') => ({
 
 describe('main.css defines each colour once, for both themes', () => {
   const COLOURS = ['--bg', '--card', '--fg', '--muted', '--border', '--field', '--accent', '--on-accent', '--mark', '--tip-bg', '--tip-fg',
-    '--ink', '--chalk', '--maint', '--flap', '--nodata', '--hatch',
+    '--ink', '--chalk', '--maint', '--flap', '--silent', '--warn', '--nodata', '--hatch',
     ...[0, 1, 2, 3, 4, 5, 6].flatMap((n) => [`--c${n}`, `--on${n}`]), ...[0, 1, 2, 3].flatMap((n) => [`--l${n}`, `--lon${n}`])];
   const ALIASES = ['--ok', '--degraded', '--partial', '--major', '--none'];
 
@@ -251,6 +251,7 @@ describe('text contrast (1.4.3, at least 4.5:1) in both themes', () => {
         pairs.push({ theme, what: `--fg on a ${impact} impact pill`, fg: colour('var(--fg)', theme), bg: colour(pill, theme, scope) });
       }
       pairs.push({ theme, what: '--fg on the stale-data bar', fg: colour('var(--fg)', theme), bg: colour(stale, theme) });
+      pairs.push({ theme, what: '--fg on a cluster\'s gateway warning', fg: colour('var(--fg)', theme), bg: colour(ruleValue('.cluster-warnings li', 'background'), theme) });
     }
     expectAll(t, pairs, TEXT);
   });
@@ -272,6 +273,7 @@ describe('text contrast (1.4.3, at least 4.5:1) in both themes', () => {
 //   needs 3:1 against the card around it and against the field's own fill.
 // - the flapping corner mark: yes. It alone shows, without pointing at each shard, which shards flap.
 //   main.css outlines it in --card, so --card is the colour next to it on every state and band.
+// - the silent ring: yes, for the same reason. main.css fills and haloes it in --card, so --card is next to it.
 // - the maintenance cap on a day bar: yes, the one sign of maintenance on the bar itself. It sits on a
 //   --card line, so --card is what is next to it too.
 // - focus rings (--accent, and --fg on shards) are held to more than 3:1 by the text checks above.
@@ -284,6 +286,14 @@ describe('non-text contrast (1.4.11, at least 3:1) where a mark is told by its c
 
   it('the flapping mark and the maintenance cap against --card', (t) => {
     expectAll(t, THEMES.flatMap((theme) => [pair(theme, '--flap', '--card'), pair(theme, '--maint', '--card')]), NON_TEXT);
+  });
+
+  it('fills and haloes the silent ring in --card, so --card is what its --silent edge is seen against', (t) => {
+    const sel = '.s[data-silent]::before, .silent-mark';
+    assert.equal(ruleValue(sel, 'background'), 'var(--card)');
+    assert.match(ruleValue(sel, 'box-shadow'), /var\(--card\)$/);
+    assert.match(ruleValue(sel, 'border'), /solid var\(--silent\)$/);
+    expectAll(t, THEMES.map((theme) => pair(theme, '--silent', '--card')), NON_TEXT);
   });
 });
 

@@ -1,6 +1,7 @@
 // figures.test.mjs -- the page's logic for what bots report besides states (web/assets/figures.js,
 // guild.js, states.js, format.js): reading a pasted Discord link into a guild id (and refusing hostile
-// ones), the latency bands and their legend, a cluster's figures and a shard's in words, and the plain
+// ones), the latency bands and their legend, a cluster's figures and a shard's in words, the gateway's
+// conclusions in words (silent shards, a reconnect storm, a short identify budget), and the plain
 // sentence for a server whose shard is down.
 
 import { describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parseGuildInput, shardFor } from '../../web/assets/guild.js';
 import {
   LATENCY_BANDS, NO_FIGURE, latencyBand, figureOf, latencyText, clusterFigureParts, shardFigureLines, formatMs,
-  ClusterFigures,
+  ClusterFigures, gatewayWarnings, shardGatewayLines, silentShards, budgetText, formatRate,
 } from '../../web/assets/figures.js';
 import { downSentence, isDown } from '../../web/assets/states.js';
 import { formatHourMinute } from '../../web/assets/format.js';
@@ -214,8 +215,8 @@ describe('polling the cluster figures', () => {
     const f = new ClusterFigures({ onCluster: (name, x) => seen.push([name, x]), fetchImpl: fakeFetch([body(90), body(90), body(120)]) });
     await f.fetch();
     assert.deepEqual(seen, [
-      ['main', { parts: ['30 guilds', 'latency median 90 ms, p95 300 ms'], latency: [40, 90, 300] }],
-      ['demo', { parts: [], latency: [null] }],
+      ['main', { parts: ['30 guilds', 'latency median 90 ms, p95 300 ms'], latency: [40, 90, 300], silent: [], silentCount: 0, warnings: [] }],
+      ['demo', { parts: [], latency: [null], silent: [], silentCount: 0, warnings: [] }],
     ]);
     await f.fetch();
     assert.equal(seen.length, 2, 'the same answer again changes nothing');
@@ -231,6 +232,69 @@ describe('polling the cluster figures', () => {
     await assert.rejects(f.fetch());
     assert.deepEqual(seen, []);
     assert.equal(f.stats.failures, 1);
+  });
+});
+
+describe('the gateway in words', () => {
+  const gateway = (over = {}) => ({
+    reporting: 3, events_per_s: 1234.4, silent: 0, silent_shards: [], stale_latency: 0, identifies_per_min: 0,
+    resumes_per_min: 0, sessions_24h: 0, storm: false, session: null, ...over,
+  });
+
+  it('gives a cluster\'s events a second and its identify budget quietly in its header\'s figures', () => {
+    const c = { shards: 3, reporting: 3, guilds: 30, latency_ms: { median: 40, p95: 60 }, gateway: gateway({
+      session: { total: 1000, remaining: 998, reset_at_ms: NOW, max_concurrency: 16, reported_ms: NOW, short: false },
+    }) };
+    assert.deepEqual(clusterFigureParts(c), ['30 guilds', 'latency median 40 ms, p95 60 ms', '1,234 events/s',
+      'identify budget 998 of 1,000 left, 16 at once']);
+    // no shard reports its events: no rate, rather than "0 events/s"
+    assert.deepEqual(clusterFigureParts({ ...c, gateway: gateway({ reporting: 0, events_per_s: null }) }).slice(2), []);
+    assert.equal(budgetText(null), null);
+    assert.deepEqual([formatRate(0), formatRate(0.254), formatRate(12.46), formatRate(99.99), formatRate(12345.6)],
+      ['0', '0.25', '12.5', '100', '12,346']);
+  });
+
+  it('warns of a reconnect storm with its identifies and resumes a minute', () => {
+    assert.deepEqual(gatewayWarnings(gateway({ storm: true, identifies_per_min: 120, resumes_per_min: 40 }), 360, NOW),
+      [{ kind: 'storm', text: 'Reconnect storm: 120 identifies and 40 resumes a minute' }]);
+    assert.deepEqual(gatewayWarnings(gateway({ storm: true, identifies_per_min: 1, resumes_per_min: 1 }), 8, NOW)[0].text,
+      'Reconnect storm: 1 identify and 1 resume a minute');
+    assert.deepEqual(gatewayWarnings(gateway({ identifies_per_min: 120 }), 360, NOW), [], 'the server decides what a storm is');
+    assert.deepEqual(gatewayWarnings(null, 360, NOW), []);
+  });
+
+  it('warns when a full restart would exhaust the identify budget, with its reset in the reader\'s time', () => {
+    const reset = NOW + 3600000;
+    const session = { total: 2000, remaining: 1000, reset_at_ms: reset, max_concurrency: 16, reported_ms: NOW, short: true };
+    assert.deepEqual(gatewayWarnings(gateway({ session }), 1440, NOW), [{
+      kind: 'budget',
+      text: `A full restart now would exhaust the daily identify budget (1,000 left, 1,440 shards); it resets at ${formatHourMinute(reset, NOW)}`,
+    }]);
+    assert.match(gatewayWarnings(gateway({ session }), 1440, reset - 60000)[0].text, /resets at \d\d:\d\d$/, 'today: the time alone');
+    assert.match(gatewayWarnings(gateway({ session }), 1440, reset + 2 * 86400000)[0].text, /resets at \D+ ?\d/, 'another day: with the date');
+    assert.deepEqual(gatewayWarnings(gateway({ session: { ...session, short: false } }), 1440, NOW), []);
+  });
+
+  it('lists the silent shards and how many there are, past the 1000 listed', () => {
+    assert.deepEqual(silentShards(gateway({ silent: 2, silent_shards: [0, 2] })), { ids: [0, 2], count: 2 });
+    assert.deepEqual(silentShards(gateway({ silent: 1500, silent_shards: [4] })), { ids: [4], count: 1500 });
+    assert.deepEqual(silentShards(gateway({ silent: 'x', silent_shards: [1, -1, 'a', 2.5] })), { ids: [1], count: 1 });
+    assert.deepEqual(silentShards(undefined), { ids: [], count: 0 });
+  });
+
+  it('says a silent shard\'s silence, its frozen latency and its counters for its tooltip', () => {
+    const g = { events: 500, events_per_s: 0, resumes: 2, identifies: 1, disconnects: 0, reported_ms: NOW,
+      last_event_ms: NOW - 6 * 60000, silent: true, stale_latency: true };
+    assert.deepEqual(shardGatewayLines(g, { latency_ms: 41 }, NOW), {
+      warning: ['Silent: online but no gateway events for 6 min',
+        'Its latency (41 ms) has not changed since: frozen at the last heartbeat'],
+      lines: ['0 events/s', '2 resumes, 1 identify, 0 disconnects'],
+    });
+    assert.deepEqual(shardGatewayLines({ ...g, silent: false, events_per_s: 12.46, resumes: null, identifies: null, disconnects: null }, null, NOW),
+      { warning: [], lines: ['12.5 events/s'] }, 'counters never reported are left out');
+    assert.deepEqual(shardGatewayLines({ ...g, stale_latency: false }, { latency_ms: 41 }, NOW).warning,
+      ['Silent: online but no gateway events for 6 min']);
+    assert.deepEqual(shardGatewayLines(null, null, NOW), { warning: [], lines: [] });
   });
 });
 

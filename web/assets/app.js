@@ -71,7 +71,7 @@ const tooltip = new Tooltip($('#shard-tip'), { apiUrl: config.apiUrl || '', heal
 const finder = new Finder({ form: $('#finder'), input: $('#guild'), result: $('#guild-result'), grid, apiUrl: config.apiUrl || '' });
 const figures = new ClusterFigures({
   apiUrl: config.apiUrl || '',
-  onCluster: (name, f) => grid.setFigures(name, f),
+  onCluster: (name, f) => { grid.setFigures(name, f); queueFrame(); }, // the header counts silent shards
 });
 const historyView = new HistoryView($('#history'), $('#day-tip'), {
   apiUrl: config.apiUrl || '',

@@ -1,8 +1,9 @@
-// figures.js -- what bots report besides states: latency, guilds, members. The latency bands the grid can
-// be coloured by, the figures in words for a shard's tooltip and a cluster's header, and the poller of
-// GET /api/figures that hands each cluster's figures to the page. The pure functions come first.
+// figures.js -- what bots report besides states: latency, guilds, members, gateway counters. The latency bands
+// the grid can be coloured by, the figures in words for a shard's tooltip and a cluster's header, what Glance
+// concludes from the gateway counters (silent shards, a reconnect storm, a short identify budget) in words, and
+// the poller of GET /api/figures that hands each cluster's figures to the page. The pure functions come first.
 
-import { formatCount, formatAgo } from './format.js';
+import { formatCount, formatAgo, formatDuration, formatHourMinute } from './format.js';
 import { getJson, Poller } from './poll.js';
 
 export const FIGURES_EVERY_MS = 15000; // the server refreshes its figures at most every 5 s
@@ -69,7 +70,66 @@ export function clusterFigureParts(c) {
   // Discord closes a shard's connection past 2,500 guilds: the server counts those at 90 % of it
   const near = figureOf(c?.guild_cap?.near);
   if (near > 0) parts.push(`${formatCount(near)} ${near === 1 ? 'shard' : 'shards'} near the guild cap: reshard soon`);
+  // the gateway's figures last and quietly: the warnings (gatewayWarnings) say what needs attention
+  const rate = figureOf(c?.gateway?.events_per_s);
+  if (rate !== null && figureOf(c?.gateway?.reporting) > 0) parts.push(`${formatRate(rate)} events/s`);
+  const budget = budgetText(c?.gateway?.session);
+  if (budget) parts.push(budget);
   return parts;
+}
+
+/** "1,234", "12.5", "0.25": a rate with as many decimals as a reader needs for its size. */
+export function formatRate(x) {
+  if (x >= 100) return formatCount(Math.round(x));
+  if (x >= 10) return String(Math.round(x * 10) / 10);
+  return String(Math.round(x * 100) / 100);
+}
+
+/** "identify budget 998 of 1,000 left, 16 at once": a cluster's session budget; null without one. */
+export function budgetText(session) {
+  const total = figureOf(session?.total);
+  const remaining = figureOf(session?.remaining);
+  if (total === null || remaining === null) return null;
+  const at = figureOf(session?.max_concurrency);
+  return `identify budget ${formatCount(remaining)} of ${formatCount(total)} left${at > 0 ? `, ${formatCount(at)} at once` : ''}`;
+}
+
+/**
+ * What a cluster's gateway figures (the `gateway` member of a cluster in GET /api/figures) warn of, in words,
+ * for its header: a reconnect storm, an identify budget that a full restart would exhaust (its reset in the
+ * reader's time zone, with the date when not today). [] when nothing does. `shards` is the cluster's shard count.
+ */
+export function gatewayWarnings(gateway, shards, now = Date.now()) {
+  const warnings = [];
+  if (!gateway || typeof gateway !== 'object') return warnings;
+  if (gateway.storm === true) {
+    const identifies = figureOf(gateway.identifies_per_min) ?? 0;
+    const resumes = figureOf(gateway.resumes_per_min) ?? 0;
+    warnings.push({
+      kind: 'storm',
+      text: `Reconnect storm: ${formatCount(identifies)} ${identifies === 1 ? 'identify' : 'identifies'} and `
+        + `${formatCount(resumes)} ${resumes === 1 ? 'resume' : 'resumes'} a minute`,
+    });
+  }
+  const s = gateway.session;
+  const remaining = figureOf(s?.remaining);
+  if (s?.short === true && remaining !== null) {
+    const reset = figureOf(s.reset_at_ms);
+    warnings.push({
+      kind: 'budget',
+      text: `A full restart now would exhaust the daily identify budget (${formatCount(remaining)} left, `
+        + `${formatCount(figureOf(shards) ?? 0)} shards)${reset > 0 ? `; it resets at ${formatHourMinute(reset, now)}` : ''}`,
+    });
+  }
+  return warnings;
+}
+
+/** The ids of a cluster's silent shards that GET /api/figures lists (the first 1000), and how many there are. */
+export function silentShards(gateway) {
+  const ids = (Array.isArray(gateway?.silent_shards) ? gateway.silent_shards : [])
+    .map(Number).filter((s) => Number.isInteger(s) && s >= 0);
+  const count = figureOf(gateway?.silent);
+  return { ids, count: count === null ? ids.length : Math.max(count, ids.length) };
 }
 
 /**
@@ -97,12 +157,43 @@ export function shardFigureLines(figures, now = Date.now()) {
   return lines;
 }
 
+const counted = (n, one, many) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+/**
+ * A shard's gateway in words for its tooltip, from GET /api/status/<cluster>/<id> (`gateway`, and `figures` for
+ * the frozen latency): {warning: ["Silent: online but no gateway events for 6 min", "Its latency (41 ms) has not
+ * changed since: frozen at the last heartbeat"], lines: ["12.5 events/s", "2 resumes, 1 identify, 0 disconnects"]}.
+ * A counter never reported is left out; both empty when `gateway` is null.
+ */
+export function shardGatewayLines(gateway, figures, now = Date.now()) {
+  const warning = [];
+  const lines = [];
+  if (!gateway || typeof gateway !== 'object') return { warning, lines };
+  if (gateway.silent === true) {
+    const last = figureOf(gateway.last_event_ms);
+    warning.push(`Silent: online but no gateway events${last > 0 ? ` for ${formatDuration(Math.max(0, now - last))}` : ''}`);
+    const latency = figureOf(figures?.latency_ms);
+    if (gateway.stale_latency === true) {
+      warning.push(`Its latency${latency === null ? '' : ` (${formatMs(latency)})`} has not changed since: frozen at the last heartbeat`);
+    }
+  }
+  const rate = figureOf(gateway.events_per_s);
+  if (rate !== null) lines.push(`${formatRate(rate)} events/s`);
+  const counters = [['resumes', 'resume', 'resumes'], ['identifies', 'identify', 'identifies'], ['disconnects', 'disconnect', 'disconnects']]
+    .map(([key, one, many]) => [figureOf(gateway[key]), one, many])
+    .filter(([n]) => n !== null)
+    .map(([n, one, many]) => counted(n, one, many));
+  if (counters.length) lines.push(counters.join(', '));
+  return { warning, lines };
+}
+
 // ------------------------------------------------------------------------------------------- polling
 
 /**
  * Polls GET /api/figures every 15 s (resting while the tab is hidden, as poll.js does) and calls
- * `onCluster(name, {parts, latency})` for each cluster in every answer that differs from the last;
- * `latency` is the answer's per-shard list (null for a shard without a fresh figure).
+ * `onCluster(name, {parts, latency, silent, silentCount, warnings})` for each cluster in every answer that differs
+ * from the last; `latency` is the answer's per-shard list (null for a shard without a fresh figure), `silent` the
+ * silent shards' ids (the first 1000 of `silentCount`), `warnings` gatewayWarnings' list.
  */
 export class ClusterFigures {
   constructor({ apiUrl = '', onCluster = () => {}, fetchImpl, everyMs = FIGURES_EVERY_MS } = {}) {
@@ -135,7 +226,14 @@ export class ClusterFigures {
   load(body) {
     const clusters = Array.isArray(body?.clusters) ? body.clusters : [];
     for (const c of clusters) {
-      this.onCluster(String(c?.name), { parts: clusterFigureParts(c), latency: Array.isArray(c?.latency) ? c.latency : [] });
+      const silent = silentShards(c?.gateway);
+      this.onCluster(String(c?.name), {
+        parts: clusterFigureParts(c),
+        latency: Array.isArray(c?.latency) ? c.latency : [],
+        silent: silent.ids,
+        silentCount: silent.count,
+        warnings: gatewayWarnings(c?.gateway, c?.shards),
+      });
     }
     this.stats.applied++;
   }

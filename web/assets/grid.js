@@ -1,7 +1,8 @@
 // grid.js -- the shard grids: one section per cluster, built once per snapshot, then changed in place
 // (one attribute per changed shard; the grid is never rebuilt for a change). Keyboard moves within a
-// grid with the arrow keys (one tab stop per cluster). Each cluster's header carries its figures, and
-// each shard its latency band (data-band), which main.css colours by when the page asks for it.
+// grid with the arrow keys (one tab stop per cluster). Each cluster's header carries its figures and gateway
+// warnings, and each shard its latency band (data-band), which main.css colours by when the page asks for it,
+// and its marks (data-flapping, data-silent).
 //
 // Large bots: a grid is cut into bands of whole rows, each with `content-visibility: auto`, so the
 // browser styles, lays out and paints only the bands on screen. JavaScript therefore picks the column
@@ -43,6 +44,10 @@ class ClusterView {
     this.flapCount = 0; // how many flap, listed or not
     this.maintenanceUntil = null; // unix ms (Infinity: no end set) while the cluster is under maintenance
     this.figuresEl = null;
+    this.warningsEl = null;
+    this.warningsShown = ''; // the warnings' words as last drawn
+    this.silent = new Set(); // shards online but receiving no gateway events (from the figures)
+    this.silentCount = 0; // how many are silent, listed or not
     this.latency = new Float64Array(shards).fill(NaN); // each shard's fresh latency (ms), NaN without one
     this.bands = new Int8Array(shards).fill(-1); // each shard's latency band as drawn, -1 for none
     this.digits = String(Math.max(0, shards - 1)).length;
@@ -85,7 +90,7 @@ export class Grid {
     this.flapping = new Map(); // cluster name -> shard ids, kept across rebuilds
     this.flapCounts = new Map(); // cluster name -> how many flap (the ids may be the latest 1000 of them)
     this.maintenance = new Map(); // cluster name -> end of its maintenance window
-    this.figures = new Map(); // cluster name -> {parts, latency} from GET /api/figures, kept across rebuilds
+    this.figures = new Map(); // cluster name -> {parts, latency, silent, silentCount, warnings} from GET /api/figures, kept across rebuilds
     this.pulseEnabled = false;
     this.changesApplied = 0; // shards changed in place since the page opened (for tests and metrics)
     this.pulseFrames = [
@@ -138,7 +143,8 @@ export class Grid {
       const name = escapeHtml(v.name);
       return `<section class="cluster" data-cluster="${name}" aria-labelledby="cluster-${v.index}">`
         + `<header class="cluster-head"><h2 id="cluster-${v.index}">${name}</h2>`
-        + '<p class="cluster-summary"></p><p class="cluster-figures" hidden></p><ul class="cluster-counts"></ul></header>'
+        + '<p class="cluster-summary"></p><p class="cluster-figures" hidden></p><ul class="cluster-counts"></ul>'
+        + '<ul class="cluster-warnings" hidden></ul></header>'
         + `<div class="shards" role="group" aria-label="Shards of ${name}, `
         + `${formatCount(v.shards)} in all; arrow keys move between shards"></div></section>`;
     }).join('');
@@ -148,6 +154,7 @@ export class Grid {
       v.summaryEl = v.section.querySelector('.cluster-summary');
       v.countsEl = v.section.querySelector('.cluster-counts');
       v.figuresEl = v.section.querySelector('.cluster-figures');
+      v.warningsEl = v.section.querySelector('.cluster-warnings');
       v.grid = v.section.querySelector('.shards');
     }
     // one layout of the page without its cells (small): each grid's width, and where it starts in the window
@@ -318,21 +325,31 @@ export class Grid {
   }
 
   /**
-   * Shows cluster `name`'s figures: `parts` (its header's words, clusterFigureParts in figures.js) and
-   * `latency` (one entry per shard: its fresh latency in ms, or null). Each shard whose band changed
-   * gets data-band (0 fastest to 3; none without a figure) and its accessible name the figure.
+   * Shows cluster `name`'s figures: `parts` (its header's words, clusterFigureParts in figures.js),
+   * `latency` (one entry per shard: its fresh latency in ms, or null), `silent` (ids of silent shards, the first
+   * 1000 of `silentCount`) and `warnings` ([{kind, text}], gatewayWarnings in figures.js). Each shard whose band
+   * changed gets data-band (0 fastest to 3; none without a figure) and its accessible name the figure; each silent
+   * shard data-silent and the word in its accessible name; the header the warnings and how many are silent.
    */
-  setFigures(name, { parts = [], latency = [] } = {}) {
-    const f = { parts, latency };
+  setFigures(name, { parts = [], latency = [], silent = [], silentCount = 0, warnings = [] } = {}) {
+    const f = { parts, latency, silent, silentCount, warnings };
     this.figures.set(name, f);
     const v = this.byName.get(name);
     if (v) this.markFigures(v, f);
   }
 
-  markFigures(v, { parts, latency }) {
+  markFigures(v, { parts, latency, silent = [], silentCount = 0, warnings = [] }) {
     const text = parts.join(' · ');
     if (v.figuresEl.textContent !== text) v.figuresEl.textContent = text;
     v.figuresEl.hidden = text === '';
+    const said = warnings.map((w) => `${w.kind}:${w.text}`).join('\n');
+    if (v.warningsShown !== said) {
+      v.warningsShown = said;
+      v.warningsEl.innerHTML = warnings.map((w) => `<li data-kind="${escapeHtml(w.kind)}">`
+        + `<i class="warn-mark" aria-hidden="true"></i>${escapeHtml(w.text)}</li>`).join('');
+      v.warningsEl.hidden = warnings.length === 0;
+    }
+    this.markSilent(v, silent, silentCount);
     for (let s = 0; s < v.shards; s++) {
       const ms = figureOf(latency[s]);
       const was = v.latency[s];
@@ -345,6 +362,20 @@ export class Grid {
       }
       if (v.els[s] === v.roving && !Object.is(was, v.latency[s])) this.label(v, s, v.els[s]);
     }
+  }
+
+  /** Marks cluster `v`'s silent shards (`ids`, of `count` in all): data-silent on each, a word in the accessible name. */
+  markSilent(v, ids, count) {
+    const next = new Set(ids.filter((s) => Number.isInteger(s) && s >= 0 && s < v.shards));
+    const total = Math.max(next.size, Number.isInteger(count) ? count : 0);
+    if (total !== v.silentCount) v.dirty = true;
+    v.silentCount = total;
+    if (next.size === v.silent.size && [...next].every((s) => v.silent.has(s))) return;
+    for (const s of v.silent) if (!next.has(s)) delete v.els[s].dataset.silent;
+    for (const s of next) v.els[s].dataset.silent = '';
+    const old = v.silent;
+    v.silent = next;
+    for (const s of new Set([...old, ...next])) if (v.els[s] === v.roving) this.label(v, s, v.els[s]);
   }
 
   /**
@@ -383,7 +414,8 @@ export class Grid {
       v.countsEl.innerHTML = STATES.filter((st) => v.counts[st.value] > 0)
         .map((st) => `<li data-state="${st.value}"><i class="swatch" aria-hidden="true"></i>`
           + `${formatCount(v.counts[st.value])} ${st.key}</li>`).join('')
-        + (v.flapCount ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${formatCount(v.flapCount)} flapping</li>` : '');
+        + (v.flapCount ? `<li class="flap-count"><i class="flap-mark" aria-hidden="true"></i>${formatCount(v.flapCount)} flapping</li>` : '')
+        + (v.silentCount ? `<li class="silent-count"><i class="silent-mark" aria-hidden="true"></i>${formatCount(v.silentCount)} silent</li>` : '');
     }
   }
 
@@ -404,7 +436,8 @@ export class Grid {
   label(v, s, el) {
     const ms = v.latency[s];
     el.setAttribute('aria-label', `${v.name} shard ${s}: ${stateLabel(v.states[s])}`
-      + `${Number.isNaN(ms) ? '' : `, latency ${formatMs(ms)}`}${v.flapping.has(s) ? ', flapping' : ''}`);
+      + `${Number.isNaN(ms) ? '' : `, latency ${formatMs(ms)}`}${v.flapping.has(s) ? ', flapping' : ''}`
+      + `${v.silent.has(s) ? ', silent: no gateway events' : ''}`);
   }
 
   setRoving(v, el) {

@@ -1,12 +1,13 @@
 // tooltip.js -- one shared tooltip for the shard under the pointer or the focus: its state and since
-// when, the figures its bot reports (latency, guilds, members, when; figures.js) and its story (last
-// transitions, availability, flapping; story.js). All come from GET /api/status/<cluster>/<id>, asked
-// only after the pointer rests, cached; a stale request is aborted.
+// when, the figures its bot reports (latency, guilds, members, when; its gateway's events/s and counters,
+// and whether it is silent; figures.js) and its story (last transitions, availability, flapping;
+// story.js). All come from GET /api/status/<cluster>/<id>, asked only after the pointer rests, cached; a
+// stale request is aborted.
 
 import { stateLabel } from './states.js';
 import { formatWhen, formatAgo } from './format.js';
 import { transitionLines, availabilityLine, isFlapping } from './story.js';
-import { shardFigureLines } from './figures.js';
+import { shardFigureLines, shardGatewayLines } from './figures.js';
 
 const REST_MS = 150; // ask the server only when the pointer rests on a shard this long
 const CACHE_MS = 10000;
@@ -101,6 +102,9 @@ export class Tooltip {
       lines.push(`Last heard ${formatAgo(Math.min(last, Date.now()))}`);
     }
     const figures = body ? shardFigureLines(body.figures) : [];
+    const gateway = body ? shardGatewayLines(body.gateway, body.figures) : { warning: [], lines: [] };
+    // until the body comes, the figures' list says it is silent: say so at once, the duration follows
+    if (!body && view.silent?.has(shard)) gateway.warning.push('Silent: online but no gateway events');
     const story = [];
     if (isFlapping(body, view.flapping?.has(shard))) story.push(text('p', 'tip-flap', 'Flapping: in trouble three times within an hour'));
     const avail = body && availabilityLine(body);
@@ -118,7 +122,9 @@ export class Tooltip {
       text('p', 'tip-where', `${view.name} · shard ${shard}`),
       text('p', 'tip-state', stateLabel(state)),
       ...lines.map((l) => text('p', 'tip-when', l)),
+      ...gateway.warning.map((l) => text('p', 'tip-silent', l)),
       ...figures.map((l) => text('p', 'tip-figure', l)),
+      ...gateway.lines.map((l) => text('p', 'tip-gateway', l)),
       ...story,
     );
     if (!this.el.hidden) this.place();
