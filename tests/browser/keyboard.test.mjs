@@ -108,7 +108,8 @@ after(async () => {
 });
 
 // every control, once, in reading order: the grids and the history are one stop per cluster (arrow keys move
-// inside), the banner's link comes before the grids it speaks of, the footer's last
+// inside), the banner's link comes before the grids it speaks of, the latency charts after the grids, the footer's
+// last
 const ORDER = [
   'link: Skip to the shards',
   'link: Skip to the history',
@@ -119,6 +120,13 @@ const ORDER = [
   'summary: Settings',
   'shard: main/0',
   'shard: canary/0',
+  // the latency charts (latency.js): each cluster's window switch and its table
+  'button: 24 h',
+  'button: 30 days',
+  "summary: Table of main's latency",
+  'button: 24 h',
+  'button: 30 days',
+  "summary: Table of canary's latency",
   'day: main/today',
   'day: canary/today',
   'link: Follow (Atom feed)',
