@@ -24,7 +24,7 @@ local left = tonumber(c[2]) + tonumber(ARGV[2]) - now
 if left > 0 then
   return -left
 end
-local quiet_until = maintenance_until(redis.call('HGETALL', KEYS[3]), now)
+local quiet_until = incidents().maintenance_until(redis.call('HGETALL', KEYS[3]), now)
 if quiet_until then
   return -(quiet_until - now)
 end
@@ -57,12 +57,12 @@ local open = c[8] and redis.call('SISMEMBER', k.open, c[8]) == 1
 local text = string.format('%s is %s: %s of %s shards unhealthy or offline, %s starting, stopping or resuming.',
   ARGV[4], names[cond], c[4] or '0', c[6] or '0', c[5] or '0')
 if cond >= 2 and not open then
-  local id = incident_new(k, {kind = 'incident', title = ARGV[4] .. ': ' .. names[cond], impact = impacts[cond],
+  local id = incidents().new(k, {kind = 'incident', title = ARGV[4] .. ': ' .. names[cond], impact = impacts[cond],
     clusters = {ARGV[4]}, automatic = true, status = 'investigating',
     updates = {{at_ms = now, status = 'investigating', text = text}}}, now, tonumber(ARGV[8]))
   redis.call('HSET', KEYS[1], 'incident', id)
 elseif open then
-  local rec = incident_update(k, c[8], cond >= 2 and 'investigating' or 'resolved', cond >= 2 and text or
+  local rec = incidents().update(k, c[8], cond >= 2 and 'investigating' or 'resolved', cond >= 2 and text or
     string.format('%s is operational again: every shard that reported is up.', ARGV[4]), now, tonumber(ARGV[8]))
   if rec and cond >= 2 and rec.impact ~= impacts[cond] then
     rec.impact = impacts[cond]

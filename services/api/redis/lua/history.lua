@@ -12,13 +12,14 @@ local now = now_ms()
 local raw = redis.call('HGETALL', h.hist)
 local b = {}
 for i = 1, #raw, 2 do b[raw[i]] = raw[i + 1] end
-local n = b.n and numbers(b.n, 6) or count_states(redis.call('GET', KEYS[6]) or '')
+local H = history()
+local n = b.n and H.numbers(b.n, 6) or H.count_states(redis.call('GET', KEYS[6]) or '')
 local buckets = {}
 local function bucket(f)
-  if not buckets[f] then buckets[f] = numbers(b[f], 8) end
+  if not buckets[f] then buckets[f] = H.numbers(b[f], 8) end
   return buckets[f]
 end
-for f, add in pairs(accrue(tonumber(b.at or now), now, n, windows(redis.call('HGETALL', h.maint)))) do
+for f, add in pairs(H.accrue(tonumber(b.at or now), now, n, H.windows(redis.call('HGETALL', h.maint)))) do
   local v = bucket(f)
   for k = 1, 8 do v[k] = v[k] + add[k] end
 end

@@ -79,7 +79,7 @@ if ARGV[1] == 'new' then
     rec.starts_ms = req.starts_ms
     rec.ends_ms = req.ends_ms
   end
-  local id = incident_new(k, rec, now, tonumber(ARGV[4]))
+  local id = incidents().new(k, rec, now, tonumber(ARGV[4]))
   if req.kind == 'maintenance' then set_window(rec, req.starts_ms, req.ends_ms) end
   return id
 end
@@ -89,7 +89,7 @@ if not raw then return -1 end
 local kind = cjson.decode(raw).kind
 local maintenance_status = {scheduled = true, ['in progress'] = true, completed = true}
 if (kind == 'maintenance') ~= (maintenance_status[req.status] == true) then return -3 end
-local rec, err, dropped = incident_update(k, req.id, req.status, req.text, now, tonumber(ARGV[4]))
+local rec, err, dropped = incidents().update(k, req.id, req.status, req.text, now, tonumber(ARGV[4]))
 if not rec then return err end
 if kind == 'maintenance' and rec.resolved_ms ~= cjson.null and now < rec.ends_ms then
   -- finished early (or called off before it began): the window ends now

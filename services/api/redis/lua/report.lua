@@ -54,11 +54,11 @@ if #pinged > 0 then
 end
 
 -- the figures, then the counters, each in one read and one write where they can be (rewrite_records)
-local latency = {}
+local G, latency = gateway(), {}
 if #figured > 0 then
   local ids = {}
   for i, a in ipairs(figured) do ids[i] = ARGV[a] end
-  rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
+  G.rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
     local a = figured[i]
     local new = has_figures(ARGV, a + 2) and merge_figures(old, ARGV, a + 2, now) or old
     latency[a] = latency_of(new)
@@ -68,15 +68,15 @@ end
 if #counted > 0 then
   local ids, identifies, resumes = {}, 0, 0
   for i, a in ipairs(counted) do ids[i] = ARGV[a] end
-  rewrite_records(KEYS[5], GATEWAY_SIZE, GATEWAY_NONE, ids, function(i, old)
+  G.rewrite_records(KEYS[5], GATEWAY_SIZE, G.NONE, ids, function(i, old)
     local a = counted[i]
-    local new, di, dr = merge_gateway(old, ARGV, a + 6, now, latency[a])
+    local new, di, dr = G.merge(old, ARGV, a + 6, now, latency[a])
     identifies, resumes = identifies + di, resumes + dr
     return new
   end)
-  count_sessions(KEYS[6], now, identifies, resumes)
+  G.count_sessions(KEYS[6], now, identifies, resumes)
 end
 if ARGV[5] ~= '' then
-  put_session(KEYS[6], ARGV, 5, now)
+  G.put_session(KEYS[6], ARGV, 5, now)
 end
 return #changes / 3
