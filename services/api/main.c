@@ -375,7 +375,8 @@ int main(int argc, char **argv)
                             &(struct mirror_listener){on_mirror_change, on_mirror_ping, on_mirror_synced, &app});
     app.feed = feed_new(app.loop, &conf, app.mirror);
     app.expiry = expiry_new(app.loop, &conf, app.store, may_expire, &app);
-    app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror);
+    app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
+    app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror, app.figures);
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.history = history_new(app.loop, app.store, &conf);
     app.log_cache = log_cache_new(app.loop, app.store, app.mirror);
@@ -384,7 +385,6 @@ int main(int argc, char **argv)
         snprintf(feed_id, sizeof(feed_id), "urn:glance:%s:incidents", conf.prefix);
         app.incidents = incidents_new(app.loop, app.store, feed_id);
     }
-    app.figures = figures_new(app.loop, app.store, app.mirror, app.conf);
     app.latency = latency_new(app.loop, app.store, app.figures, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
     app.web_pages = web_pages_new(&conf);

@@ -214,6 +214,25 @@ TEST(test_conf_load_reads_alert_levels_for_all_and_per_cluster)
     CHECK_REJECTED("GLANCE_ALERT_LEVEL", "loud");
 }
 
+TEST(test_conf_load_reads_the_gateway_marks_that_alert)
+{
+    struct conf conf;
+    char err[512];
+
+    if (CHECK(load_with(&conf, err, sizeof(err), NULL, NULL) == 0))
+        CHECK(conf.alert_gateway == (CONF_ALERT_SILENT | CONF_ALERT_STORM | CONF_ALERT_BUDGET) &&
+              conf.silent_after_s == 300 && conf.storm_per_minute == 0);
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_GATEWAY", "guild_cap,silent") == 0))
+        CHECK(conf.alert_gateway == (CONF_ALERT_GUILD_CAP | CONF_ALERT_SILENT));
+    if (CHECK(load_with(&conf, err, sizeof(err), "GLANCE_ALERT_GATEWAY", "none") == 0))
+        CHECK(conf.alert_gateway == 0);
+    CHECK_REJECTED("GLANCE_ALERT_GATEWAY", "silent,");
+    CHECK_REJECTED("GLANCE_ALERT_GATEWAY", "zombies");
+    CHECK_REJECTED("GLANCE_ALERT_GATEWAY", "");
+    CHECK_REJECTED("GLANCE_SILENT_AFTER", "0");
+    CHECK_REJECTED("GLANCE_STORM_PER_MINUTE", "-5");
+}
+
 TEST(test_conf_load_reads_alert_webhooks_and_hides_their_tokens)
 {
     struct conf conf;
@@ -968,6 +987,7 @@ int main(void)
         CHECK_CASE(test_conf_load_rejects_malformed_feed_origins_naming_the_variable),
         CHECK_CASE(test_conf_load_reads_the_drain_and_the_alert_delay_with_defaults),
         CHECK_CASE(test_conf_load_reads_alert_levels_for_all_and_per_cluster),
+        CHECK_CASE(test_conf_load_reads_the_gateway_marks_that_alert),
         CHECK_CASE(test_conf_load_reads_alert_webhooks_and_hides_their_tokens),
     };
 

@@ -57,6 +57,11 @@ struct alert {
     uint32_t down, busy, total;
     int flapping;     /* the cluster keeps changing: one message for the episode, edited, pinging no one */
     unsigned changes; /* alerts within the flapping window */
+    /* a gateway mark (gateway_alert.lua) rather than a condition: a message of its own, never the incident's */
+    int gateway;
+    char mark[16];
+    int active;
+    char text[400];
 };
 
 /* A lane's incident for the cluster of the alert it delivers, as read from Redis before sending it. */
@@ -199,6 +204,14 @@ static void take_entry(struct lane *l, const redisReply *list)
                 a.flapping = strcmp(v, "1") == 0;
             } else if (strcmp(name, "changes") == 0) {
                 a.changes = (unsigned)strtoul(v, NULL, 10);
+            } else if (strcmp(name, "kind") == 0) {
+                a.gateway = strcmp(v, "gateway") == 0;
+            } else if (strcmp(name, "mark") == 0) {
+                snprintf(a.mark, sizeof(a.mark), "%s", v);
+            } else if (strcmp(name, "active") == 0) {
+                a.active = strcmp(v, "1") == 0;
+            } else if (strcmp(name, "text") == 0) {
+                snprintf(a.text, sizeof(a.text), "%s", v);
             }
         }
         if (cluster < 0) {
@@ -419,8 +432,61 @@ static char *discord_body(const struct conf *conf, const struct alert *a, int64_
     return out;
 }
 
+/* The title of a gateway mark's alert, on or off. */
+static void gateway_title(const struct conf *conf, const struct alert *a, char *out, size_t len)
+{
+    static const struct {
+        const char *mark, *on, *off;
+    } titles[] = {
+        {"silent", "silent shards", "silent shards recovered"},
+        {"storm", "reconnect storm", "reconnect storm over"},
+        {"budget", "identify budget short", "identify budget enough again"},
+        {"guild_cap", "shards near the guild cap", "no shard near the guild cap"},
+    };
+    const char *what = a->mark;
+
+    for (size_t i = 0; i != sizeof(titles) / sizeof(titles[0]); ++i)
+        if (strcmp(titles[i].mark, a->mark) == 0)
+            what = a->active ? titles[i].on : titles[i].off;
+    snprintf(out, len, "%s: %s", conf->clusters[a->cluster].name, what);
+}
+
+/* A gateway mark's alert for a Discord webhook: a message of its own, in the mark's words (they are the replica's
+ * that recorded it), orange while on and green once off; it pings the role when it comes on. */
+static char *discord_gateway_body(const struct conf *conf, const struct alert *a)
+{
+    char title[160], when[32];
+    json_t *mentions, *body;
+    char *out;
+
+    gateway_title(conf, a, title, sizeof(title));
+    iso_time(a->since_ms, when, sizeof(when));
+    mentions = json_pack("{s:[]}", "parse");
+    if (conf->alert_role[0] != '\0')
+        json_object_set_new(mentions, "roles", json_pack("[s]", conf->alert_role));
+    body = json_pack("{s:[{s:s,s:s,s:I,s:s}],s:o}", "embeds", "title", title, "description", a->text, "color",
+                     (json_int_t)colours[a->active ? CONDITION_PARTIAL : CONDITION_OPERATIONAL], "timestamp", when,
+                     "allowed_mentions", mentions);
+    if (a->active && conf->alert_role[0] != '\0') {
+        char content[40];
+        snprintf(content, sizeof(content), "<@&%s>", conf->alert_role);
+        json_object_set_new(body, "content", json_string(content));
+    }
+    out = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return out;
+}
+
 static char *json_body(const struct conf *conf, const struct alert *a)
 {
+    if (a->gateway) {
+        json_t *g = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:s}", "cluster", conf->clusters[a->cluster].name, "kind",
+                              "gateway", "mark", a->mark, "active", a->active, "since_ms", (json_int_t)a->since_ms,
+                              "at_ms", (json_int_t)a->at_ms, "text", a->text);
+        char *gout = json_dumps(g, JSON_COMPACT);
+        json_decref(g);
+        return gout;
+    }
     char text[256];
     json_t *body;
     char *out;
@@ -553,7 +619,7 @@ static void handle_http(struct lane *l, const struct http_response *res)
     const struct conf_webhook *w = l->w;
     const struct alert *a = &l->alert;
     uint64_t now = now_ms(s);
-    int creating = !w->json && l->incident.message[0] == '\0';
+    int creating = !w->json && !a->gateway && l->incident.message[0] == '\0';
     char what[200];
 
     l->busy = 0;
@@ -562,7 +628,7 @@ static void handle_http(struct lane *l, const struct http_response *res)
     if (res->status >= 200 && res->status < 300) {
         json_t *doc, *id;
         if (w->json || !creating) {
-            w->json ? ++s->stats.sent : ++s->stats.edited;
+            w->json || a->gateway ? ++s->stats.sent : ++s->stats.edited;
             l->step = STEP_FINISH;
             return;
         }
@@ -652,13 +718,16 @@ static void send_alert(struct lane *l)
         not_sent(l, why);
         return;
     }
-    if (!w->json && a->condition == CONDITION_OPERATIONAL && !a->flapping && message[0] == '\0') {
+    if (!w->json && !a->gateway && a->condition == CONDITION_OPERATIONAL && !a->flapping && message[0] == '\0') {
         not_sent(l, "nothing to resolve: the outage was not posted there");
         return;
     }
     if (w->json) {
         snprintf(url, sizeof(url), "%s", w->url);
         body = json_body(s->conf, a);
+    } else if (a->gateway) {
+        webhook_url(w->url, "", "", url, sizeof(url));
+        body = discord_gateway_body(s->conf, a);
     } else if (message[0] != '\0') {
         method = "PATCH";
         snprintf(path, sizeof(path), "/messages/%s", message);

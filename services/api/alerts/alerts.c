@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts/gateway_alerts.h"
 #include "base/condition.h"
 #include "base/log.h"
 
@@ -35,6 +36,7 @@ struct alerts {
     struct store *store;
     struct mirror *mirror;
     struct alert_cluster *clusters;
+    struct gateway_alerts *gateway;
     h2o_timeout_t interval;
     h2o_timeout_entry_t tick;
     uint64_t condition_changes, recorded;
@@ -107,11 +109,14 @@ static void on_tick(h2o_timeout_entry_t *entry)
         int64_t now = log_wall_ms();
         for (size_t i = 0; i != a->conf->num_clusters; ++i)
             check_cluster(a, &a->clusters[i], now);
+        if (mirror_synced(a->mirror))
+            gateway_alerts_tick(a->gateway, now);
     }
     h2o_timeout_link(a->loop, &a->interval, &a->tick);
 }
 
-struct alerts *alerts_new(h2o_loop_t *loop, const struct conf *conf, struct store *store, struct mirror *mirror)
+struct alerts *alerts_new(h2o_loop_t *loop, const struct conf *conf, struct store *store, struct mirror *mirror,
+                          struct figures *figures)
 {
     struct alerts *a = h2o_mem_alloc(sizeof(*a));
 
@@ -120,6 +125,7 @@ struct alerts *alerts_new(h2o_loop_t *loop, const struct conf *conf, struct stor
     a->conf = conf;
     a->store = store;
     a->mirror = mirror;
+    a->gateway = gateway_alerts_new(conf, store, figures);
     a->clusters = h2o_mem_alloc(sizeof(*a->clusters) * conf->num_clusters);
     memset(a->clusters, 0, sizeof(*a->clusters) * conf->num_clusters);
     for (size_t i = 0; i != conf->num_clusters; ++i) {
@@ -138,6 +144,7 @@ void alerts_free(struct alerts *a)
     if (h2o_timeout_is_linked(&a->tick))
         h2o_timeout_unlink(&a->tick);
     h2o_timeout_dispose(a->loop, &a->interval);
+    gateway_alerts_free(a->gateway);
     free(a->clusters);
     free(a);
 }
@@ -149,5 +156,5 @@ uint64_t alerts_condition_changes(struct alerts *a)
 
 uint64_t alerts_recorded(struct alerts *a)
 {
-    return a->recorded;
+    return a->recorded + gateway_alerts_recorded(a->gateway);
 }

@@ -453,6 +453,36 @@ static int load_webhooks(struct conf *conf, conf_lookup_cb lookup, void *ctx, ch
 
 /* GLANCE_ALERT_LEVEL: "partial" for every cluster, or "main:major;demo:degraded" (the others keep the
  * default), or both: "degraded;main:major". A level is degraded, partial or major. */
+const char *const conf_gateway_alert_names[CONF_GATEWAY_ALERTS] = {"silent", "storm", "budget", "guild_cap"};
+
+/* GLANCE_ALERT_GATEWAY: the gateway marks that are alerts, comma-separated, or "none". */
+static int parse_gateway_alerts(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    conf->alert_gateway = CONF_ALERT_SILENT | CONF_ALERT_STORM | CONF_ALERT_BUDGET;
+    if (v == NULL)
+        return 0;
+    conf->alert_gateway = 0;
+    if (strcmp(v, "none") == 0)
+        return 0;
+    for (;;) {
+        size_t len = strcspn(p, ","), i;
+        for (i = 0; i != CONF_GATEWAY_ALERTS; ++i)
+            if (strlen(conf_gateway_alert_names[i]) == len && memcmp(conf_gateway_alert_names[i], p, len) == 0)
+                break;
+        if (i == CONF_GATEWAY_ALERTS) {
+            snprintf(err, errlen, "GLANCE_ALERT_GATEWAY=\"%s\": expected \"none\" or some of silent, storm, budget, "
+                                  "guild_cap, comma-separated (\"%.*s\" is none of them)", v, (int)(len < 40 ? len : 40), p);
+            return -1;
+        }
+        conf->alert_gateway |= 1u << i;
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+}
+
 static int parse_alert_levels(struct conf *conf, const char *v, char *err, size_t errlen)
 {
     const char *p = v, *expected = "expected degraded, partial or major, alone or as cluster:level pairs separated by ';'";
@@ -556,6 +586,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         get_uint(lookup, ctx, "GLANCE_STORM_PER_MINUTE", 0, 1000000, &conf->storm_per_minute, err, errlen) != 0)
         return -1;
     if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0 ||
+        parse_gateway_alerts(conf, lookup(ctx, "GLANCE_ALERT_GATEWAY"), err, errlen) != 0 ||
         load_webhooks(conf, lookup, ctx, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_TIMEOUT_MS", 100, 60000, &conf->alert_timeout_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_GIVE_UP", 1, 86400, &conf->alert_give_up_s, err, errlen) != 0 ||

@@ -30,6 +30,17 @@ struct conf_webhook {
     char id[17];     /* a hash of the URL, naming its messages in Redis */
 };
 
+/* The gateway marks an alert can be raised for (GLANCE_ALERT_GATEWAY), as bits. */
+enum conf_gateway_alert {
+    CONF_ALERT_SILENT = 1 << 0,    /* shards online but receiving no events */
+    CONF_ALERT_STORM = 1 << 1,     /* a reconnect storm */
+    CONF_ALERT_BUDGET = 1 << 2,    /* an identify budget a full restart would exhaust */
+    CONF_ALERT_GUILD_CAP = 1 << 3, /* shards near the 2,500-guild cap */
+};
+#define CONF_GATEWAY_ALERTS 4
+/* Their names as GLANCE_ALERT_GATEWAY and the alerts spell them, in bit order. */
+extern const char *const conf_gateway_alert_names[CONF_GATEWAY_ALERTS];
+
 struct conf {
     char host[256];
     uint16_t port;
@@ -71,6 +82,8 @@ struct conf {
     /* identifies plus resumes in a minute that make a cluster's reconnect storm whatever its own rate; 0: only the
      * rule against its own last 24 h */
     uint32_t storm_per_minute;
+    /* the gateway marks that raise alerts (enum conf_gateway_alert bits) */
+    unsigned alert_gateway;
     struct conf_webhook webhooks[CONF_MAX_WEBHOOKS];
     size_t num_webhooks;
     char alert_role[24];       /* a Discord role id to mention; empty: none */

@@ -148,6 +148,11 @@ int store_condition(struct store *store, size_t cluster, uint64_t version, int c
  * the value is 1 when this call recorded it, 0 when there is nothing to record, minus the ms left when early. */
 int store_alert_due(struct store *store, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb,
                     void *data);
+/* Records a cluster's gateway mark `mark` (conf_gateway_alert_names) as on or off (gateway_alert.lua): once it has
+ * held for `delay_ms`, an alert with `text`, once across every replica. The value is 1 when this call recorded it, 0
+ * when there is nothing to record, minus the ms left when early (or in maintenance). `text` is copied. */
+int store_gateway_alert(struct store *store, size_t cluster, const char *mark, int on, const char *text,
+                        uint32_t delay_ms, store_count_cb cb, void *data);
 /* Sends one command of at most 20 arguments as it is, for the alert sender's stream and incident keys; an
  * error reply is passed as `err`. */
 int store_command(struct store *store, int argc, const char *const *argv, const size_t *argvlen, store_reply_cb cb,

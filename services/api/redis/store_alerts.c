@@ -40,6 +40,24 @@ int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t 
     return store_run(c);
 }
 
+int store_gateway_alert(struct store *s, size_t cluster, const char *mark, int on, const char *text, uint32_t delay_ms,
+                        store_count_cb cb, void *data)
+{
+    struct call *c = store_script_call(s, SCRIPT_GATEWAY_ALERT, RESULT_COUNT, 3, 0, data);
+
+    c->cb.count = cb;
+    push_str(c, s->keys[cluster].condition);
+    push_str(c, s->alerts);
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_MAINT]);
+    push_str(c, mark);
+    push_u64(c, on ? 1 : 0);
+    push_str(c, text);
+    push_u64(c, delay_ms);
+    push(c, s->conf->clusters[cluster].name, s->conf->clusters[cluster].name_len);
+    push_u64(c, STORE_ALERTS_KEPT);
+    return store_run(c);
+}
+
 int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
 {
     struct call *c = store_script_call(s, SCRIPT_ALERTS, RESULT_TEXT, 2, 0, data);

@@ -609,6 +609,24 @@ static int gateway_metric(char *line, size_t size, size_t which, const char *met
     return snprintf(line, size, "%s{cluster=\"%s\"} %" PRIu64 "\n", metric, cluster, v);
 }
 
+int figures_marks(struct figures *fig, size_t cluster, struct figures_marks *out)
+{
+    const struct cluster_figures *c = &fig->clusters[cluster];
+    uint32_t i;
+
+    if (!fig->loaded)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->silent = c->silent;
+    out->stale_latency = c->stale_latency;
+    for (i = 0; i != c->silent_listed && i != FIGURES_SILENT_NAMED; ++i)
+        out->silent_ids[out->silent_named++] = fig->silent[cluster][i];
+    out->sessions = c->sessions;
+    out->near_cap = c->near_cap;
+    out->guilds_max = c->guilds_max;
+    return 0;
+}
+
 void figures_metrics(struct figures *fig, h2o_buffer_t **buf)
 {
     static const struct {

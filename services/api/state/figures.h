@@ -9,6 +9,7 @@
 #include "base/conf.h"
 #include "base/figures_input.h"
 #include "redis/store.h"
+#include "state/gateway.h"
 
 struct app;
 
@@ -39,6 +40,16 @@ void figures_plain(struct figures *fig, h2o_buffer_t **buf);
  * have a fresh one, and their median and 95th percentile (ms; both 0 when `count` is 0). Returns 0, or -1 before
  * the first read. */
 int figures_cluster_latency(struct figures *fig, size_t cluster, uint32_t *count, uint32_t *median, uint32_t *p95);
+
+/* A cluster's gateway marks as of the copy, for the alerts (gateway.h says what each means). */
+#define FIGURES_SILENT_NAMED 5 /* silent shards an alert names */
+struct figures_marks {
+    uint32_t silent, stale_latency, silent_named, silent_ids[FIGURES_SILENT_NAMED];
+    struct gateway_sessions sessions; /* storm, identifies and resumes a minute, the budget */
+    uint32_t near_cap, guilds_max;
+};
+/* Returns 0, or -1 before the first read. */
+int figures_marks(struct figures *fig, size_t cluster, struct figures_marks *out);
 
 /* One shard's figures as a JSON object ({"latency_ms":..,"guilds":..,"unavailable_guilds":..,"members":..,
  * "reported_ms":..}, null for one never reported), or null when `at_ms` is 0 (it never reported any). */

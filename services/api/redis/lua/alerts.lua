@@ -107,12 +107,21 @@ for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1]))
     f[e[2][i]] = e[2][i + 1]
   end
   local delivery, each = deliveries(e[1])
-  local json = cjson.encode({
-    id = e[1], at_ms = tonumber(string.match(e[1], '^(%d+)')), cluster = f.cluster,
-    condition = names[tonumber(f.condition)], previous = names[tonumber(f.previous)],
-    since_ms = tonumber(f.since), down = tonumber(f.down), busy = tonumber(f.busy), total = tonumber(f.total),
-    flapping = f.flapping == '1', delivery = delivery,
-  })
+  local json
+  if f.kind == 'gateway' then
+    -- a gateway mark (gateway_alert.lua): on or off, in its own words
+    json = cjson.encode({
+      id = e[1], at_ms = tonumber(string.match(e[1], '^(%d+)')), cluster = f.cluster, kind = 'gateway',
+      mark = f.mark, active = f.active == '1', since_ms = tonumber(f.since), text = f.text, delivery = delivery,
+    })
+  else
+    json = cjson.encode({
+      id = e[1], at_ms = tonumber(string.match(e[1], '^(%d+)')), cluster = f.cluster, kind = 'condition',
+      condition = names[tonumber(f.condition)], previous = names[tonumber(f.previous)],
+      since_ms = tonumber(f.since), down = tonumber(f.down), busy = tonumber(f.busy), total = tonumber(f.total),
+      flapping = f.flapping == '1', delivery = delivery,
+    })
+  end
   -- the array spliced in: cjson would write an empty one as {}
   out[#out + 1] = string.sub(json, 1, -2) .. ',"webhooks":' .. each .. '}'
 end
