@@ -116,12 +116,12 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, const struct s
 
 /* report.lua over `n` items. KEYS: states, since, version, figs, gw, gwc, the history keys, a health key per item;
  * ARGV: channel, cluster, the log's length, the health timeout, the session budget's four fields ('' when none),
- * then ten per item (id, state or '', four figures, four counters). */
+ * the arguments per item, then per item its id, state or '', four figures, and four counters when any item has some. */
 int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n,
                  const struct gateway_session *session, store_count_cb cb, void *data)
 {
     const struct cluster_keys *k = &s->keys[cluster];
-    int has_session = session != NULL && session->given != 0;
+    int has_session = session != NULL && session->given != 0, counted = 0;
     struct call *c;
     size_t i;
 
@@ -147,6 +147,9 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
         else
             push(c, "", 0);
     }
+    for (i = 0; i != n && !counted; ++i)
+        counted = figures_any_counter(&items[i].figures);
+    push_u64(c, counted ? 10 : 6);
     for (i = 0; i != n; ++i) {
         push_u64(c, items[i].shard);
         if (items[i].state >= 0) {
@@ -156,7 +159,8 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
             push(c, "", 0);
         }
         push_figures(c, &items[i].figures);
-        push_counters(c, &items[i].figures);
+        if (counted)
+            push_counters(c, &items[i].figures);
     }
     return store_run(c);
 }

@@ -4,12 +4,15 @@
 -- KEYS: states, since hash, version key, figs string, gw string, gwc hash, the five history keys (lib.lua,
 --       history_keys), then the health key of each item
 -- ARGV: events channel, cluster, the log's length to keep, health timeout (s), the session budget's total,
---       remaining, reset_after ms and max_concurrency (all '' when not reported), then ten per item: shard id, state
---       ('' for a ping), latency, guilds, unavailable guilds, members ('' for a figure not reported, '-' for one
---       reported as null), events, resumes, identifies, disconnects ('' for one not reported)
+--       remaining, reset_after ms and max_concurrency (all '' when not reported), the arguments per item (6, or 10
+--       when an item has counters), then per item: shard id, state ('' for a ping), latency, guilds, unavailable
+--       guilds, members ('' for a figure not reported, '-' for one reported as null), then when 10, events,
+--       resumes, identifies, disconnects ('' for one not reported)
 -- Returns how many shards changed state, or -i when item i (from 1) is a ping for a shard that never had a status
 -- (then nothing is written).
-local ITEM, FIRST, HEALTH = 10, 9, 11
+-- a report without counters (most, and every one from a bot that sends none) is sent six arguments an item, not ten:
+-- the four empty ones cost Redis more than all the rest of a ping's item
+local ITEM, FIRST, HEALTH = tonumber(ARGV[9]), 10, 11
 local items = (#ARGV - FIRST + 1) / ITEM
 
 -- every ping must find a state before anything is written (a report lists a shard once: the replica checked)
@@ -25,7 +28,7 @@ end
 -- counted from that time: never before the keys are gone)
 local h, now = history_keys(7, ARGV[3]), now_ms()
 local expires = int(now + tonumber(ARGV[4]) * 1000)
-local changes, figured, counted, pinged = {}, {}, {}, {}
+local changes, figured, counted, pinged, latency = {}, {}, {}, {}, {}
 for i = 1, items do
   local a = FIRST + (i - 1) * ITEM
   local id, state = ARGV[a], ARGV[a + 1]
@@ -40,10 +43,13 @@ for i = 1, items do
   else
     pinged[#pinged + 1] = struct.pack('>I4', tonumber(id))
   end
-  local counts = ARGV[a + 6] ~= '' or ARGV[a + 7] ~= '' or ARGV[a + 8] ~= '' or ARGV[a + 9] ~= ''
+  local counts = ITEM == 10 and (ARGV[a + 6] ~= '' or ARGV[a + 7] ~= '' or ARGV[a + 8] ~= '' or ARGV[a + 9] ~= '')
   -- an item with counters reads its figures too: the latency it has when its events grow is kept with them
   if counts or has_figures(ARGV, a + 2) then figured[#figured + 1] = a end
-  if counts then counted[#counted + 1] = a end
+  if counts then
+    counted[#counted + 1] = a
+    latency[a] = FIGURE_ABSENT -- set to the item's latency once its figures are read
+  end
 end
 
 if #changes > 0 then
@@ -54,14 +60,14 @@ if #pinged > 0 then
 end
 
 -- the figures, then the counters, each in one read and one write where they can be (rewrite_records)
-local G, latency = gateway(), {}
+local G = gateway()
 if #figured > 0 then
   local ids = {}
   for i, a in ipairs(figured) do ids[i] = ARGV[a] end
   G.rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
     local a = figured[i]
     local new = has_figures(ARGV, a + 2) and merge_figures(old, ARGV, a + 2, now) or old
-    latency[a] = latency_of(new)
+    if latency[a] then latency[a] = latency_of(new) end
     return new
   end)
 end
