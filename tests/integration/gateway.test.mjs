@@ -18,7 +18,7 @@ describe('gateway counters', { timeout: 90000 }, () => {
   before(async () => {
     rds = await startRedis();
     api = await startApi({
-      redisPort: rds.port, bots: 'gw:16;quiet:4;storm:8;budget:1440', passphrase: PASS, healthTimeout: 3600,
+      redisPort: rds.port, bots: 'gw:16;quiet:4;storm:8;loop:4;budget:1440', passphrase: PASS, healthTimeout: 3600,
       env: { GLANCE_SILENT_AFTER: 1 },
     });
   });
@@ -106,24 +106,43 @@ describe('gateway counters', { timeout: 90000 }, () => {
     assert.equal((await shard('quiet', 2)).gateway.silent, false);
   });
 
-  it('warns of a reconnect storm: identifies and resumes a minute far above the cluster\'s day', async () => {
+  it('calls a deploy no storm, and a second restart of every shard within the hour one', async () => {
+    const all = async (events, identifies) => {
+      const report = { shards: [0, 1, 2, 3].map((id) => ({ id, state: 3, events, identifies })) };
+      assert.equal((await post('/api/clusters/loop/report', report)).status, 200);
+    };
+    await all(100, 1); // first sight: what the processes counted before is not news
+    let c = await figuresOf('loop');
+    assert.equal(c.gateway.identifies_per_min, 0);
+    // every process restarted (events went down) and identified once: its count is 1 again, as before, but new
+    await all(5, 1);
+    await waitUntil(async () => (c = await figuresOf('loop')).gateway.identifies_per_min === 4,
+      { timeoutMs: 15000, message: 'four identifies counted' });
+    assert.equal(c.gateway.storm, false, 'a deploy of every shard is no storm');
+    await all(3, 1);
+    await waitUntil(async () => (c = await figuresOf('loop')).gateway.storm === true,
+      { timeoutMs: 15000, message: 'a storm once every shard identified twice' });
+    assert.equal(c.gateway.identifies_per_min, 8);
+    assert.match((await request(api.port, 'GET', '/plain')).body, /loop: reconnect storm, 8 identifies and 0 resumes a minute/);
+  });
+
+  it('warns of a reconnect storm: resumes a minute far above the cluster\'s day', async () => {
     for (let id = 0; id < 8; ++id)
       assert.equal((await post(`/api/status/storm/${id}/3`, { events: 10, identifies: 1, resumes: 0 })).status, 204);
     let c = await figuresOf('storm');
-    // first sight of a counter adds nothing: what a process counted before Glance saw it is not news
     assert.equal(c.gateway.storm, false);
     const report = { shards: [] };
-    for (let id = 0; id < 8; ++id) report.shards.push({ id, events: 20, identifies: 2, resumes: 1 });
+    for (let id = 0; id < 8; ++id) report.shards.push({ id, events: 20, identifies: 1, resumes: 2 });
     assert.equal((await post('/api/clusters/storm/report', report)).status, 200);
     await waitUntil(async () => (c = await figuresOf('storm')).gateway.storm === true,
       { timeoutMs: 15000, message: 'a storm in /api/figures' });
-    assert.equal(c.gateway.identifies_per_min, 8);
-    assert.equal(c.gateway.resumes_per_min, 8);
+    assert.equal(c.gateway.identifies_per_min, 0);
+    assert.equal(c.gateway.resumes_per_min, 16);
     assert.equal(c.gateway.sessions_24h, 16);
     const metrics = await getMetrics(api.port);
     assert.equal(metricValue(metrics, 'glance_cluster_reconnect_storm', { cluster: 'storm' }), 1);
-    assert.equal(metricValue(metrics, 'glance_cluster_identifies_per_minute', { cluster: 'storm' }), 8);
-    assert.match((await request(api.port, 'GET', '/plain')).body, /storm: reconnect storm, 8 identifies and 8 resumes a minute/);
+    assert.equal(metricValue(metrics, 'glance_cluster_resumes_per_minute', { cluster: 'storm' }), 16);
+    assert.match((await request(api.port, 'GET', '/plain')).body, /storm: reconnect storm, 0 identifies and 16 resumes a minute/);
     // a quiet cluster is no storm
     assert.equal((await figuresOf('gw')).gateway.storm, false);
   });

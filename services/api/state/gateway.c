@@ -128,6 +128,9 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
             for (int64_t h = hour - SESSION_HOURS + 2; h <= hour; ++h) {
                 slot(v, h, &i, &r);
                 s->day_total += i + r;
+                s->day_resumes += r;
+                if (h >= hour - 1)
+                    s->recent_identifies += i;
             }
         } else if (f->len == 5 && memcmp(f->str, "total", 5) == 0) {
             s->total = number(v), s->has_budget = 1;
@@ -144,9 +147,11 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
     s->identifies = (uint32_t)(now_i > last_i ? now_i : last_i);
     s->resumes = (uint32_t)(now_r > last_r ? now_r : last_r);
     per_minute = now_i + now_r > last_i + last_r ? now_i + now_r : last_i + last_r;
-    /* the day's average a minute is day_total / 1440: 10 times it, without the division's rounding */
+    /* the day's average a minute is day_resumes / 1440: 10 times it, without the division's rounding */
     s->storm = (storm_per_minute != 0 && per_minute >= storm_per_minute) ||
-               (per_minute >= GATEWAY_STORM_FLOOR && per_minute * 1440 >= GATEWAY_STORM_FACTOR * s->day_total);
+               (s->resumes >= GATEWAY_STORM_FLOOR &&
+                (uint64_t)s->resumes * 1440 >= GATEWAY_STORM_FACTOR * s->day_resumes) ||
+               s->recent_identifies > shards;
     if (s->has_budget) {
         s->reset_at_ms = s->reported_ms + (int64_t)reset_after;
         /* Discord refills the budget at the reset: past it, what was reported no longer holds */

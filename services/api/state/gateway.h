@@ -32,16 +32,23 @@ struct gateway_sessions {
     int64_t reported_ms, reset_at_ms;
     uint32_t identifies, resumes; /* per minute: the larger of this minute's and the last's */
     uint64_t day_total;           /* identifies and resumes over the last 24 hours */
-    int storm;                    /* identifies + resumes per minute at or past the threshold, or 10x its day's */
+    uint64_t day_resumes;         /* of which resumes */
+    uint64_t recent_identifies;   /* identifies in this clock hour and the last */
+    int storm;                    /* gateway_sessions_read says when */
     int short_budget;             /* remaining below the cluster's shards: a full restart would exhaust it */
 };
 
-/* Reads HGETALL's reply for a cluster of `shards` at `now`. Returns 0, or -1 when the reply is not a flat array. */
+/* Reads HGETALL's reply for a cluster of `shards` at `now`. A reconnect storm is: identifies plus resumes a minute at
+ * `storm_per_minute` or more (when not 0); or resumes a minute at least GATEWAY_STORM_FLOOR and GATEWAY_STORM_FACTOR
+ * times the cluster's average minute over the last 24 hours; or more identifies in this clock hour and the last than
+ * the cluster has shards (more than a full restart: a restart loop). A start or a deploy, every shard identifying
+ * once, is none: identifies come at Discord's pace (max_concurrency every 5 s) whether it is a deploy or a loop, so
+ * their rate says nothing; their count against the shards does. Returns 0, or -1 when the reply is not a flat array. */
 int gateway_sessions_read(const struct redisReply *reply, uint32_t shards, int64_t now, uint32_t storm_per_minute,
                           struct gateway_sessions *s);
 
-/* A storm at least this many identifies and resumes a minute when judged against the cluster's own day: a handful of
- * reconnects a minute is weather, not a storm. */
+/* A storm at least this many resumes a minute when judged against the cluster's own day: a handful of reconnects a
+ * minute is weather, not a storm. */
 #define GATEWAY_STORM_FLOOR 10
 #define GATEWAY_STORM_FACTOR 10
 

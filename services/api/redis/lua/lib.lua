@@ -424,19 +424,21 @@ local function gateway()
 
   -- `old` (packed, or nil) with the counters of args[first..first+3] (events, resumes, identifies, disconnects; '' for
   -- one not given) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
-  -- is a process that restarted: it grew by its new value, from 0. Returns the packed record, and the identifies and
-  -- resumes the report adds (0 for a counter seen the first time: what it counted before is not news).
+  -- is a process that restarted: it grew by its new value, from 0; and so did every counter of a report whose events
+  -- went down (a new process whose first identify makes its count 1 again, as the old one's was, identified all the
+  -- same). Returns the packed record, and the identifies and resumes the report adds (0 for a counter seen the first
+  -- time: what it counted before is not news).
   local function merge_gateway(old, args, first, now, latency)
     local g = old and {struct.unpack(GATEWAY_FORMAT, old)} or
       {0, EVENTS_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, 0, FIGURE_ABSENT}
-    local grown = {0, 0, 0}
+    local grown, restarted = {0, 0, 0}, false
     if args[first] ~= '' then
       local e = tonumber(args[first])
       if g[2] == EVENTS_ABSENT then
         g[6], g[7], g[8] = FIGURE_ABSENT, now, latency
       elseif e < g[2] then
         -- a restarted process: its silence, if any, counts from now
-        g[6], g[7], g[8] = rate(e, now - g[1], g[6]), now, latency
+        g[6], g[7], g[8], restarted = rate(e, now - g[1], g[6]), now, latency, true
       else
         g[6] = rate(e - g[2], now - g[1], g[6])
         if e > g[2] then g[7], g[8] = now, latency end
@@ -447,7 +449,7 @@ local function gateway()
       local a = args[first + i]
       if a ~= '' then
         a = tonumber(a)
-        if g[2 + i] ~= FIGURE_ABSENT then grown[i] = a >= g[2 + i] and a - g[2 + i] or a end
+        if g[2 + i] ~= FIGURE_ABSENT then grown[i] = (a >= g[2 + i] and not restarted) and a - g[2 + i] or a end
         g[2 + i] = a
       end
     end
