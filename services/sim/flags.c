@@ -16,7 +16,7 @@ const char flags_usage[] =
     "  --ping-interval SECONDS     health ping period per shard (default 10)\n"
     "  --jitter FRACTION           each period is scaled by 1 +- this (default 0.2)\n"
     "  --figures                   send each shard's figures: latency_ms (25-90 ms; now and then a shard is\n"
-    "                              slow, 300-1500 ms, for 30-120 s), guilds (1000-2500), unavailable_guilds\n"
+    "                              slow, 300-1500 ms, for 30-120 s), guilds (1000-2200), unavailable_guilds\n"
     "                              (a few while it resumes, reconnects or restarts); as query parameters of\n"
     "                              single POSTs, as fields of batch items (default: none, the original API)\n"
     "  --batch N                   pings go N shards to a request, JSON to /api/clusters/NAME/report (each\n"
