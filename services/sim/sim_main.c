@@ -143,6 +143,9 @@ static void report(struct sim *sim)
             printf("  batches: %llu reports carrying %llu shard pings (%.1f a report)\n",
                    (unsigned long long)fs->batch_posts, (unsigned long long)fs->batch_items,
                    fs->batch_posts != 0 ? (double)fs->batch_items / (double)fs->batch_posts : 0);
+        if (f->fleet && (f->gateway || f->loop_cluster >= 0))
+            printf("  gateway: %llu identify budgets posted, %llu restarts of the looping cluster\n",
+                   (unsigned long long)fs->session_posts, (unsigned long long)fs->loop_restarts);
         if (fs->status_by_code[3] != 0)
             printf("  %llu status POSTs were refused with 4xx: is the passphrase right, does the server know these "
                    "clusters and shard counts?\n",
