@@ -60,10 +60,9 @@ int gateway_on_state(struct gateway_shard *g, int state, uint64_t now_ms, uint64
     gateway_advance(g, now_ms, rng);
     switch (state) {
     case STATE_STARTING:
-        /* a new process: what the old one counted is gone, and the new one opens a session */
-        g->c = (struct gateway_counters){.identifies = 1};
+        /* a new process: what the old one counted is gone */
+        g->c = (struct gateway_counters){0};
         g->carry = 0;
-        identified = 1;
         break;
     case STATE_OFFLINE:
         /* from stopping, the process ends its own connection: not a lost one */
@@ -76,6 +75,13 @@ int gateway_on_state(struct gateway_shard *g, int state, uint64_t now_ms, uint64
         ++g->c.resumes;
         break;
     case STATE_ONLINE:
+        /* a start ends in a session of its own: its IDENTIFY is counted here, not in the starting report, so that
+         * the counter of the new process goes 0 then 1 and a reader that compares reports sees it, even where the
+         * old process had identified once too (1 then 1 would look like nothing happened) */
+        if (g->state == STATE_STARTING) {
+            ++g->c.identifies;
+            identified = 1;
+        }
         g->online_ms = now_ms;
         break;
     default:

@@ -44,8 +44,9 @@ int gateway_quiet(const struct gateway_shard *g, uint64_t now_ms);
 void gateway_advance(struct gateway_shard *g, uint64_t now_ms, uint64_t *rng);
 
 /* The shard reports `state` at now_ms; its counters follow what a library does on the way there:
- *   starting (4): a new process: every counter back to 0 (a counter reset), then an IDENTIFY;
- *   offline (2) from online, resuming or unhealthy: a lost connection (a disconnect);
+ *   starting (4): a new process: every counter back to 0 (a counter reset);
+ *   online (3) from starting: the start's IDENTIFY (its session is open), so a start is one identify;
+ *   offline (2) from online or resuming: a lost connection (a disconnect);
  *   resuming (6): a RESUME, after a disconnect unless it came from offline (counted then);
  *   online (3): events flow again (once more for a zombie, until it goes quiet again).
  * Returns 1 when the change sent an IDENTIFY (the cluster's budget pays for it), else 0. */
