@@ -15,8 +15,10 @@
 # counts all its shards, so most seconds see fewer), GLANCE_DEMO_BATCH (shards per batch, 16; 0: one POST per
 # ping), GLANCE_DEMO_TROUBLED (the share of each cluster's shards trouble falls on, 0.03), GLANCE_HEALTH_TIMEOUT (30),
 # GLANCE_DEMO_ZOMBIES (3), GLANCE_DEMO_NEAR_CAP (2), GLANCE_DEMO_LOOP (the cluster in a restart loop; default the
-# smallest when there are several; "none": no loop), GLANCE_DEMO_LOOP_SECONDS (90: 16 shards then add about 0.7
-# changes a second), GLANCE_DEMO_GATEWAY (1; 0 sends none of it, for a server older than issue 28).
+# smallest when there are several; "none": no loop), GLANCE_DEMO_LOOP_SECONDS (50, +- 20 %: at most a minute,
+# so the last whole minute, which glance-api judges a storm on, always holds a restart; 16 shards then add about 1.3
+# changes a second),
+# GLANCE_DEMO_GATEWAY (1; 0 sends none of it, for a server older than issue 28).
 set -euo pipefail
 url=${1:?usage: demo-fleet.sh BASE_URL}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +49,7 @@ if [[ ${GLANCE_DEMO_GATEWAY:-1} != 0 ]]; then
   trouble+=(--gateway --zombies "${GLANCE_DEMO_ZOMBIES:-3}" --near-cap "${GLANCE_DEMO_NEAR_CAP:-2}")
   loop=${GLANCE_DEMO_LOOP:-$(smallest_cluster "$GLANCE_BOTS")}
   if [[ -n $loop && $loop != none ]]; then
-    trouble+=(--restart-loop "$loop" --loop-every "${GLANCE_DEMO_LOOP_SECONDS:-90}")
+    trouble+=(--restart-loop "$loop" --loop-every "${GLANCE_DEMO_LOOP_SECONDS:-50}")
   fi
 fi
 
