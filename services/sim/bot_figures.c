@@ -13,18 +13,21 @@
 #define SLOW_MIN_SPELL_MS 30000u
 #define SLOW_MAX_SPELL_MS 120000u
 #define SLOW_MAX_MS 1500u
-/* {"id":,"latency_ms":,"guilds":,"unavailable_guilds":}, with room for four 10-digit numbers */
-#define ITEM_MAX 100u
+/* {"id":,"latency_ms":,"guilds":,"unavailable_guilds":}, with room for four 10-digit numbers, and the gateway
+ * counters */
+#define ITEM_MAX (100u + GATEWAY_TEXT_MAX)
 
 static uint32_t between(uint64_t *rng, uint32_t lo, uint32_t hi)
 {
     return lo + (uint32_t)(rng_next(rng) % ((uint64_t)hi - lo + 1));
 }
 
-void bot_figures_init(struct bot_figures_shard *s, uint64_t *rng)
+void bot_figures_init(struct bot_figures_shard *s, int near_cap, uint64_t *rng)
 {
     s->base_latency_ms = between(rng, 25, 90);
-    s->guilds = between(rng, BOT_FIGURES_GUILDS_MIN, BOT_FIGURES_GUILDS_MAX);
+    s->guilds_lo = near_cap ? BOT_FIGURES_GUILDS_NEAR_MIN : BOT_FIGURES_GUILDS_MIN;
+    s->guilds_hi = near_cap ? BOT_FIGURES_GUILDS_NEAR_MAX : BOT_FIGURES_GUILDS_USUAL_MAX;
+    s->guilds = between(rng, s->guilds_lo, s->guilds_hi);
     s->slow_latency_ms = 0;
     s->slow_until_ms = 0;
     s->last_ms = 0;
@@ -56,9 +59,9 @@ void bot_figures_next(struct bot_figures_shard *s, uint64_t *rng, uint64_t now_m
     }
     /* guilds join and leave a few at a time; the count stays in the range a shard of a big bot serves */
     step = between(rng, 0, 4);
-    if (step == 0 && s->guilds > BOT_FIGURES_GUILDS_MIN)
+    if (step == 0 && s->guilds > s->guilds_lo)
         --s->guilds;
-    else if (step == 4 && s->guilds < BOT_FIGURES_GUILDS_MAX)
+    else if (step == 4 && s->guilds < s->guilds_hi)
         ++s->guilds;
     out->latency_ms = (uint32_t)(latency + 0.5);
     out->guilds = s->guilds;
@@ -98,10 +101,16 @@ long bot_figures_batch_body(char *buf, size_t cap, const struct bot_figures_item
     for (i = 0; i != n; ++i) {
         const struct bot_figures_item *it = &items[i];
         if (it->has_figures)
-            PUT("%s{\"id\":%u,\"latency_ms\":%u,\"guilds\":%u,\"unavailable_guilds\":%u}", i ? "," : "", it->id,
+            PUT("%s{\"id\":%u,\"latency_ms\":%u,\"guilds\":%u,\"unavailable_guilds\":%u", i ? "," : "", it->id,
                 it->fig.latency_ms, it->fig.guilds, it->fig.unavailable_guilds);
         else
-            PUT("%s{\"id\":%u}", i ? "," : "", it->id);
+            PUT("%s{\"id\":%u", i ? "," : "", it->id);
+        if (it->has_gateway) {
+            if ((w = gateway_fields(buf + len, cap - len, &it->gw)) < 0)
+                return -1;
+            len += (size_t)w;
+        }
+        PUT("}");
     }
     PUT("]}");
 #undef PUT

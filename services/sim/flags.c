@@ -16,7 +16,7 @@ const char flags_usage[] =
     "  --ping-interval SECONDS     health ping period per shard (default 10)\n"
     "  --jitter FRACTION           each period is scaled by 1 +- this (default 0.2)\n"
     "  --figures                   send each shard's figures: latency_ms (25-90 ms; now and then a shard is\n"
-    "                              slow, 300-1500 ms, for 30-120 s), guilds (1000-2500), unavailable_guilds\n"
+    "                              slow, 300-1500 ms, for 30-120 s), guilds (1000-2200), unavailable_guilds\n"
     "                              (a few while it resumes, reconnects or restarts); as query parameters of\n"
     "                              single POSTs, as fields of batch items (default: none, the original API)\n"
     "  --batch N                   pings go N shards to a request, JSON to /api/clusters/NAME/report (each\n"
@@ -37,7 +37,24 @@ const char flags_usage[] =
     "  --boot-limit SECONDS        with --duration: give up when the boot and the viewers' hellos take longer (120)\n"
     "  --passphrase P              sent as Authorization (default: $GLANCE_PASSPHRASE)\n"
     "  --report json|text          the report printed at the end (default text)\n"
-    "  --seed N                    random seed (default: from the clock)\n";
+    "  --seed N                    random seed (default: from the clock)\n"
+    "gateway trouble (issue 28), each off by default:\n"
+    "  --gateway                   send each shard's gateway counters with its figures (turns --figures on):\n"
+    "                              events (0.5-3 a second per 100 guilds while online), resumes, identifies,\n"
+    "                              disconnects, all back to 0 when its process restarts; and each cluster's\n"
+    "                              identify budget to /api/clusters/NAME/gateway at start, hourly, and a few\n"
+    "                              seconds after its shards identify (1000 a day, one less per identify)\n"
+    "  --max-concurrency N         the budget's max_concurrency (default 1)\n"
+    "  --zombies N                 N shards (with --gateway) whose connection goes quiet: they stay online and\n"
+    "                              keep pinging with the same latency, but their events stop growing\n"
+    "  --zombie-after SECONDS      a zombie goes quiet this long after each time it comes online (default 60)\n"
+    "  --near-cap N                N shards (with --figures) serving 2,300-2,499 guilds, near the 2,500 cap;\n"
+    "                              the others stay at 1,000-2,200\n"
+    "  --restart-loop NAME         cluster NAME restarts over and over, every --loop-every, burning its identify\n"
+    "                              budget (a storm of identifies)\n"
+    "  --loop-every SECONDS        how often the looping cluster restarts, +- 20 % (default 60)\n"
+    "  --loop-budget N             the looping cluster's identify budget left when the run starts (default:\n"
+    "                              twice its shards: the loop has been burning it before; at most 1000)\n";
 
 static const char *const event_names[FLAGS_NUM_EVENTS] = {"resume", "disconnect", "silent", "restart"};
 
@@ -56,6 +73,10 @@ void flags_defaults(struct sim_flags *f)
     f->health_timeout_s = 30;
     f->connections = 8;
     f->boot_limit_s = 120;
+    f->max_concurrency = 1;
+    f->zombie_after_s = 60;
+    f->loop_cluster = -1;
+    f->loop_every_s = 60;
 }
 
 static int valid_name_char(int c)
@@ -250,6 +271,38 @@ static int whole(const char *flag, const char *value, double min, double max, ui
     return 0;
 }
 
+/* The gateway trouble flags against the fleet: resolves --restart-loop to a cluster. */
+static int check_trouble(struct sim_flags *f, char *err, size_t errlen)
+{
+    uint64_t shards = 0;
+    size_t c;
+
+    f->loop_cluster = -1;
+    for (c = 0; c != f->num_clusters; ++c) {
+        shards += f->clusters[c].shards;
+        if (strcmp(f->clusters[c].name, f->loop_name) == 0)
+            f->loop_cluster = (int)c;
+    }
+    if (f->loop_name[0] != '\0' && f->loop_cluster < 0) {
+        snprintf(err, errlen, "--restart-loop \"%s\": no such cluster in --clusters", f->loop_name);
+        return -1;
+    }
+    if (f->zombies != 0 && !f->gateway) {
+        snprintf(err, errlen, "--zombies: needs --gateway (a zombie is told by its events, which --gateway sends)");
+        return -1;
+    }
+    if (f->near_cap != 0 && !f->figures) {
+        snprintf(err, errlen, "--near-cap: needs --figures (or --gateway): guilds travel with the figures");
+        return -1;
+    }
+    if (f->fleet && (uint64_t)f->zombies + f->near_cap > shards) {
+        snprintf(err, errlen, "--zombies %u and --near-cap %u: more than the fleet's %llu shards", f->zombies,
+                 f->near_cap, (unsigned long long)shards);
+        return -1;
+    }
+    return 0;
+}
+
 int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t errlen)
 {
     int i, have_url = f->host[0] != '\0';
@@ -270,15 +323,17 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
         } else {
             snprintf(name, sizeof(name), "%s", arg);
         }
-        if (strcmp(name, "--no-fleet") == 0 || strcmp(name, "--figures") == 0) {
+        if (strcmp(name, "--no-fleet") == 0 || strcmp(name, "--figures") == 0 || strcmp(name, "--gateway") == 0) {
             if (value != NULL) {
                 snprintf(err, errlen, "%s takes no value", name);
                 return -1;
             }
             if (strcmp(name, "--no-fleet") == 0)
                 f->fleet = 0;
-            else
+            else if (strcmp(name, "--figures") == 0)
                 f->figures = 1;
+            else
+                f->gateway = f->figures = 1; /* the counters travel with the figures */
             continue;
         }
         if (value == NULL) {
@@ -340,6 +395,31 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
             }
         } else if (strcmp(name, "--seed") == 0) {
             rc = whole(name, value, 0, 9007199254740992.0, &f->seed, err, errlen);
+        } else if (strcmp(name, "--max-concurrency") == 0) {
+            if ((rc = whole(name, value, 1, 1024, &u, err, errlen)) == 0) /* the server's range */
+                f->max_concurrency = (uint32_t)u;
+        } else if (strcmp(name, "--zombies") == 0) {
+            if ((rc = whole(name, value, 0, FLAGS_MAX_SHARDS, &u, err, errlen)) == 0)
+                f->zombies = (uint32_t)u;
+        } else if (strcmp(name, "--zombie-after") == 0) {
+            rc = number(name, value, 0.1, 86400, &f->zombie_after_s, err, errlen);
+        } else if (strcmp(name, "--near-cap") == 0) {
+            if ((rc = whole(name, value, 0, FLAGS_MAX_SHARDS, &u, err, errlen)) == 0)
+                f->near_cap = (uint32_t)u;
+        } else if (strcmp(name, "--restart-loop") == 0) {
+            size_t k, len = strlen(value);
+            for (k = 0; k != len && valid_name_char((unsigned char)value[k]); ++k)
+                ;
+            if (len == 0 || len >= sizeof(f->loop_name) || k != len) {
+                snprintf(err, errlen, "%s \"%s\": expected a cluster name (1 to 64 of [A-Za-z0-9_.-])", name, value);
+                return -1;
+            }
+            memcpy(f->loop_name, value, len + 1);
+        } else if (strcmp(name, "--loop-every") == 0) {
+            rc = number(name, value, 1, 86400, &f->loop_every_s, err, errlen);
+        } else if (strcmp(name, "--loop-budget") == 0) {
+            if ((rc = whole(name, value, 1, FLAGS_SESSION_TOTAL, &u, err, errlen)) == 0)
+                f->loop_budget = (uint32_t)u;
         } else {
             snprintf(err, errlen, "%s: no such option (see --help)", name);
             return -1;
@@ -355,5 +435,5 @@ int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t er
         snprintf(err, errlen, "--clusters: required (or GLANCE_BOTS), e.g. --clusters 'main:360;demo:16'");
         return -1;
     }
-    return 0;
+    return check_trouble(f, err, errlen);
 }

@@ -7,6 +7,8 @@
 
 #define FLAGS_MAX_CLUSTERS 64
 #define FLAGS_MAX_SHARDS 1000000u
+/* identifies a day, as GET /gateway/bot gives most bots */
+#define FLAGS_SESSION_TOTAL 1000u
 
 struct flags_cluster {
     char name[65];
@@ -42,6 +44,17 @@ struct sim_flags {
     char passphrase[1024];    /* --passphrase; empty: no Authorization header */
     int report_json;          /* --report json */
     uint64_t seed;            /* --seed; 0: from the clock */
+    /* issue 28's gateway trouble, each off by default */
+    int gateway;              /* --gateway: the gateway counters ride with the figures (which it turns on), and each
+                                 cluster posts its identify budget */
+    uint32_t max_concurrency; /* --max-concurrency: what the budget posts say (default 1) */
+    uint32_t zombies;         /* --zombies: shards whose connection goes quiet while they stay online */
+    double zombie_after_s;    /* --zombie-after: that long after each time a zombie comes online */
+    uint32_t near_cap;        /* --near-cap: shards whose guilds sit at 2,300-2,499 */
+    int loop_cluster;         /* --restart-loop NAME: the index of the cluster in a restart loop; -1: none */
+    char loop_name[65];       /* as given, resolved once the clusters are known */
+    double loop_every_s;      /* --loop-every: the looping cluster restarts this often (+- 20 %) */
+    uint32_t loop_budget;     /* --loop-budget: its identify budget when the run starts; 0: twice its shards */
 };
 
 /* Sets every default: nothing about the target, ping every 10 s +- 20 %, 2 changes/s, the default mix, and
@@ -60,7 +73,9 @@ int flags_set_url(struct sim_flags *f, const char *url, char *err, size_t errlen
 int flags_set_mix(struct sim_flags *f, const char *spec, char *err, size_t errlen);
 
 /* Parses argv[1..argc-1] ("--name value" or "--name=value") over what f holds, then checks the whole:
- * a --url is required, and a fleet needs clusters. Returns 0, or -1 with one line in err naming the flag,
+ * a --url is required, a fleet needs clusters, --restart-loop names one of them, --zombies needs --gateway (a
+ * zombie is told by its events), --near-cap needs --figures, and the zombies and near-cap shards fit the fleet.
+ * Returns 0, or -1 with one line in err naming the flag,
  * the value and what is expected. Does not handle --help. */
 int flags_parse(struct sim_flags *f, int argc, char **argv, char *err, size_t errlen);
 

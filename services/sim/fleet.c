@@ -10,18 +10,29 @@
  * With --batch N, each run of N shard ids of a cluster pings together, as one process of a sharded bot
  * would: one report on the group's own schedule, carrying those of its shards that have a status on the
  * server (a ping for a shard without one fails the whole batch) and are not silent. State changes stay
- * single POSTs: a bot reports them as they happen, and the viewers' timing needs each one's own moment. */
+ * single POSTs: a bot reports them as they happen, and the viewers' timing needs each one's own moment.
+ *
+ * With --gateway, each report also carries the shard's gateway counters (gateway.c follows its states), and each
+ * cluster posts its identify budget, as a bot's process would after GET /gateway/bot. The trouble flags pick their
+ * shards once: zombies and near-cap shards among the calm ones (not troubled, not in the looping cluster, when
+ * there are others), and the looping cluster restarts on its own schedule, apart from --rate's events. */
 #include "fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bot_figures.h"
+#include "gateway.h"
 #include "rng.h"
 
 #define MAX_WAIT_MS 100
 #define REST_MS 1000     /* a shard rests this long after a change before a new event may pick it */
 #define PICK_TRIES 32
+#define SESSION_EVERY_MS (3600 * 1000) /* a bot asks GET /gateway/bot once an hour */
+#define SESSION_SOON_MS 2000           /* and when its shards identify: the budget then posted this soon after */
+#define DESCRIBE_MAX 50                /* shards named in the trouble lines */
+
+enum shard_role { ROLE_TROUBLED = 1, ROLE_ZOMBIE = 2, ROLE_NEAR_CAP = 4 };
 
 enum plan_kind { PLAN_NONE, PLAN_BOOT, PLAN_RESUME, PLAN_DISCONNECT, PLAN_SILENT, PLAN_RESTART };
 
@@ -45,6 +56,7 @@ struct shard {
     uint8_t plan, plan_pos, silent;
     uint8_t has_status; /* a status POST of it was answered 204: the server accepts its pings in a batch */
     uint8_t pinging;    /* with --batch, on a group's first shard: the group's pings are scheduled */
+    uint8_t role;       /* enum shard_role bits */
 };
 
 enum entry_kind { ENTRY_PING, ENTRY_STEP };
@@ -60,7 +72,7 @@ struct job {
     struct fleet *fl;
     struct job *next_free;
     uint32_t gid, seq;
-    uint8_t health, state, boot, tracked, batch;
+    uint8_t health, state, boot, tracked, batch, session;
     uint32_t items;    /* a batch's shards */
     char *body;        /* a batch's JSON, kept with the job for its next batch */
     size_t body_cap;
@@ -82,6 +94,13 @@ struct fleet {
     struct bot_figures_shard *figs;  /* per shard, with --figures; else NULL */
     uint64_t fig_rng;            /* apart from rng: --figures leaves a seed's events as they were */
     struct bot_figures_item *items;  /* a batch being put together, with --batch */
+    struct gateway_shard *gw;    /* per shard, with --gateway; else NULL */
+    struct bot_figures *last_figs; /* per shard, with --gateway: a quiet zombie reports these again */
+    uint64_t gw_rng;             /* apart from rng and fig_rng, for the same reason */
+    struct gateway_session sessions[FLAGS_MAX_CLUSTERS];
+    uint64_t session_posted_ms[FLAGS_MAX_CLUSTERS];
+    uint8_t session_state[FLAGS_MAX_CLUSTERS]; /* bit 0: identifies since the last post; bit 1: a post in flight */
+    uint64_t loop_next_ms;       /* the looping cluster's next restart */
     uint64_t now_ms;
     int started;
     size_t boot_left; /* boot POSTs not answered yet */
@@ -148,7 +167,7 @@ static void on_sent(struct http_request *req)
     struct fleet *fl = job->fl;
     struct shard *s = &fl->shards[job->gid];
 
-    if (job->health || job->batch || job->boot || !fl->tracking)
+    if (job->health || job->batch || job->session || job->boot || !fl->tracking)
         return;
     if (job->tracked) { /* written again after a failed connection: only the time moves */
         if (s->tracked_seq == job->seq)
@@ -210,6 +229,13 @@ static void on_done(struct http_request *req, int status)
 
     if (status != 0)
         stats_add(&fl->stats.post_us, (stats_now_ns() - req->sent_ns) / 1000);
+    if (job->session) {
+        ++fl->stats.session_posts;
+        fl->session_state[job->gid] &= (uint8_t)~2;
+        if (status != 200)
+            ++fl->stats.errors;
+        goto Free;
+    }
     if (job->batch) {
         ++fl->stats.batch_posts;
         fl->stats.batch_items += job->items;
@@ -270,7 +296,33 @@ static void next_figures(struct fleet *fl, uint32_t gid, struct bot_figures *out
     const struct shard *s = &fl->shards[gid];
     int trouble = s->plan != PLAN_NONE && s->plan != PLAN_BOOT;
 
+    /* a quiet zombie's library still reports the latency of the last heartbeat acknowledged, and no guild joins
+     * or leaves through a connection that receives nothing */
+    if (fl->gw != NULL && gateway_quiet(&fl->gw[gid], fl->now_ms) && fl->last_figs[gid].guilds != 0) {
+        *out = fl->last_figs[gid];
+        return;
+    }
     bot_figures_next(&fl->figs[gid], &fl->fig_rng, fl->now_ms, trouble, out);
+    if (fl->gw != NULL)
+        fl->last_figs[gid] = *out;
+}
+
+/* The shard's counters as of now. */
+static const struct gateway_counters *next_counters(struct fleet *fl, uint32_t gid)
+{
+    gateway_advance(&fl->gw[gid], fl->now_ms, &fl->gw_rng);
+    return &fl->gw[gid].c;
+}
+
+/* The shard reports `state`: its counters follow, and an IDENTIFY costs its cluster's budget. */
+static void gateway_state(struct fleet *fl, uint32_t gid, int state)
+{
+    uint32_t c = fl->shards[gid].cluster;
+
+    if (gateway_on_state(&fl->gw[gid], state, fl->now_ms, &fl->gw_rng)) {
+        gateway_session_identify(&fl->sessions[c], fl->now_ms);
+        fl->session_state[c] |= 1;
+    }
 }
 
 static void post(struct fleet *fl, uint32_t gid, int health, int state, int boot)
@@ -290,14 +342,22 @@ static void post(struct fleet *fl, uint32_t gid, int health, int state, int boot
     else
         job->req.path_len =
             (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/status/%s/%u/%d", c->name, s->id, state);
+    if (fl->gw != NULL && !health)
+        gateway_state(fl, gid, state);
     if (fl->figs != NULL) {
         struct bot_figures fig;
         int n;
         next_figures(fl, gid, &fig);
-        /* the longest path (a 64-character name, the longest figures) is 150 bytes: it always fits */
+        /* the longest path (a 64-character name, the longest figures and counters) is 260 bytes: it always fits */
         n = bot_figures_query(job->req.path + job->req.path_len, sizeof(job->req.path) - job->req.path_len, &fig);
         if (n > 0)
             job->req.path_len += (size_t)n;
+        if (n > 0 && fl->gw != NULL) {
+            n = gateway_query(job->req.path + job->req.path_len, sizeof(job->req.path) - job->req.path_len,
+                              next_counters(fl, gid));
+            if (n > 0)
+                job->req.path_len += (size_t)n;
+        }
     }
     if (!health)
         s->last_change_ms = fl->now_ms;
@@ -324,6 +384,9 @@ static void post_batch(struct fleet *fl, uint32_t first)
         it->has_figures = fl->figs != NULL;
         if (it->has_figures)
             next_figures(fl, first + i, &it->fig);
+        it->has_gateway = fl->gw != NULL;
+        if (it->has_gateway)
+            it->gw = *next_counters(fl, first + i);
         ++n;
     }
     if (n == 0)
@@ -343,6 +406,46 @@ static void post_batch(struct fleet *fl, uint32_t first)
     job->req.on_done = on_done;
     job->req.path_len = (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/clusters/%s/report", c->name);
     http_pool_post(fl->pool, &job->req);
+}
+
+/* Posts cluster c's identify budget, as a bot's process does after GET /gateway/bot. */
+static void post_session(struct fleet *fl, uint32_t c)
+{
+    struct job *job = job_get(fl);
+    int len;
+
+    job->gid = c;
+    job->session = 1;
+    if (job->body_cap < 256) {
+        job->body_cap = 256;
+        job->body = h2o_mem_realloc(job->body, job->body_cap);
+    }
+    len = gateway_session_body(job->body, job->body_cap, &fl->sessions[c], fl->now_ms);
+    job->req.body = h2o_iovec_init(job->body, len > 0 ? (size_t)len : 0);
+    job->req.content_type = "application/json";
+    job->req.on_sent = on_sent;
+    job->req.on_done = on_done;
+    job->req.path_len =
+        (size_t)snprintf(job->req.path, sizeof(job->req.path), "/api/clusters/%s/gateway", fl->flags->clusters[c].name);
+    fl->session_posted_ms[c] = fl->now_ms;
+    fl->session_state[c] = 2;
+    http_pool_post(fl->pool, &job->req);
+}
+
+/* Posts the budgets that are due: a cluster's first, one whose shards identified SESSION_SOON_MS ago or more, and
+ * each hourly; one at a time per cluster. */
+static void post_sessions(struct fleet *fl)
+{
+    size_t c;
+
+    for (c = 0; c != fl->flags->num_clusters; ++c) {
+        uint64_t since = fl->now_ms - fl->session_posted_ms[c];
+        if ((fl->session_state[c] & 2) != 0)
+            continue;
+        if (fl->session_posted_ms[c] == 0 || ((fl->session_state[c] & 1) != 0 && since >= SESSION_SOON_MS) ||
+            since >= SESSION_EVERY_MS)
+            post_session(fl, (uint32_t)c);
+    }
 }
 
 /* ---- plans ---- */
@@ -414,7 +517,8 @@ static uint32_t pick_shard(struct fleet *fl)
         uint32_t gid = fl->troubled != NULL ? fl->troubled[rng_next(&fl->rng) % fl->num_troubled]
                                             : (uint32_t)(rng_next(&fl->rng) % fl->num_shards);
         struct shard *s = &fl->shards[gid];
-        if (s->plan == PLAN_NONE && fl->now_ms - s->last_change_ms >= REST_MS)
+        /* a zombie stays online: its trouble is the quiet kind */
+        if (s->plan == PLAN_NONE && fl->now_ms - s->last_change_ms >= REST_MS && (s->role & ROLE_ZOMBIE) == 0)
             return gid;
     }
     return UINT32_MAX;
@@ -436,6 +540,42 @@ static int pick_event(struct fleet *fl)
     return last; /* rounding left u at or above the sum */
 }
 
+/* Restarts every shard of cluster c. Returns 0, or -1 when a restart of it is under way. */
+static int restart_cluster(struct fleet *fl, size_t c)
+{
+    size_t i, n = fl->flags->clusters[c].shards;
+
+    if (fl->restarting[c] != 0)
+        return -1;
+    /* the cluster's processes go down and come back one after another, over about a second */
+    for (i = 0; i != n; ++i)
+        plan_begin(fl, fl->offsets[c] + (uint32_t)i, PLAN_RESTART, (uint64_t)i * 1000 / n);
+    return 0;
+}
+
+/* The looping cluster's budget left when the run starts: --loop-budget, else twice its shards, at most the total. */
+static uint32_t loop_budget(const struct sim_flags *f)
+{
+    uint64_t left = f->loop_budget != 0 ? f->loop_budget : 2ull * f->clusters[f->loop_cluster].shards;
+
+    return left < FLAGS_SESSION_TOTAL ? (uint32_t)left : FLAGS_SESSION_TOTAL;
+}
+
+/* The looping cluster restarts when its time comes (a second later if its last restart is still under way). */
+static void run_loop(struct fleet *fl)
+{
+    const struct sim_flags *f = fl->flags;
+
+    if (fl->now_ms < fl->loop_next_ms)
+        return;
+    if (restart_cluster(fl, (size_t)f->loop_cluster) != 0) {
+        fl->loop_next_ms = fl->now_ms + 1000;
+        return;
+    }
+    ++fl->stats.loop_restarts;
+    fl->loop_next_ms = fl->now_ms + (uint64_t)(f->loop_every_s * 1000 * (0.8 + 0.4 * rng_uniform(&fl->gw_rng)));
+}
+
 /* Starts one event from the mix. Returns 0, or -1 when no shard (or cluster) was free for it. */
 static int start_event(struct fleet *fl)
 {
@@ -443,13 +583,9 @@ static int start_event(struct fleet *fl)
     uint32_t gid;
 
     if (kind == FLAGS_RESTART) {
-        size_t c = (size_t)(rng_next(&fl->rng) % fl->flags->num_clusters), i, n;
-        if (fl->restarting[c] != 0)
+        size_t c = (size_t)(rng_next(&fl->rng) % fl->flags->num_clusters);
+        if (restart_cluster(fl, c) != 0)
             return -1;
-        n = fl->flags->clusters[c].shards;
-        /* the cluster's processes go down and come back one after another, over about a second */
-        for (i = 0; i != n; ++i)
-            plan_begin(fl, fl->offsets[c] + (uint32_t)i, PLAN_RESTART, (uint64_t)i * 1000 / n);
         ++fl->stats.events[kind];
         return 0;
     }
@@ -493,8 +629,38 @@ static void choose_troubled(struct fleet *fl)
         uint32_t n = f->clusters[c].shards, k = troubled_of(f->troubled, n), i;
         for (i = 0; i != k; ++i) {
             uint32_t lo = (uint32_t)((uint64_t)i * n / k), hi = (uint32_t)((uint64_t)(i + 1) * n / k);
-            fl->troubled[fl->num_troubled++] = fl->offsets[c] + lo + (uint32_t)(rng_next(&fl->rng) % (hi - lo));
+            uint32_t gid = fl->offsets[c] + lo + (uint32_t)(rng_next(&fl->rng) % (hi - lo));
+            fl->troubled[fl->num_troubled++] = gid;
+            fl->shards[gid].role |= ROLE_TROUBLED;
         }
+    }
+}
+
+/* Gives `role` to `count` shards drawn from the calm ones: neither troubled nor given a role yet, and out of the
+ * looping cluster when another cluster has shards; when too few are calm, from any shard without a role. Draws
+ * from gw_rng, so the trouble flags leave a seed's events as they were. */
+static void choose_role(struct fleet *fl, uint8_t role, uint32_t count)
+{
+    int pass;
+    size_t i;
+
+    for (pass = 0; pass != 2 && count != 0; ++pass) {
+        uint32_t *pool = h2o_mem_alloc(sizeof(*pool) * fl->num_shards), n = 0;
+        for (i = 0; i != fl->num_shards; ++i) {
+            const struct shard *s = &fl->shards[i];
+            int calm = (s->role & ROLE_TROUBLED) == 0 && (int)s->cluster != fl->flags->loop_cluster;
+            if ((s->role & (ROLE_ZOMBIE | ROLE_NEAR_CAP)) == 0 && (pass == 1 || calm))
+                pool[n++] = (uint32_t)i;
+        }
+        /* a partial Fisher-Yates shuffle: count distinct shards, each as likely */
+        for (i = 0; i != n && count != 0; ++i, --count) {
+            size_t j = i + rng_next(&fl->gw_rng) % (n - i);
+            uint32_t t = pool[j];
+            pool[j] = pool[i];
+            pool[i] = t;
+            fl->shards[t].role |= role;
+        }
+        free(pool);
     }
 }
 
@@ -511,6 +677,9 @@ struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint6
     fl->fig_rng = fl->rng ^ 0xD1B54A32D192ED03ull;
     if (fl->fig_rng == 0)
         fl->fig_rng = 1;
+    fl->gw_rng = fl->rng ^ 0x94D049BB133111EBull;
+    if (fl->gw_rng == 0)
+        fl->gw_rng = 1;
     for (c = 0; c != f->num_clusters; ++c) {
         fl->offsets[c] = (uint32_t)n;
         n += f->clusters[c].shards;
@@ -528,11 +697,23 @@ struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint6
     }
     if (f->troubled < 1)
         choose_troubled(fl);
+    choose_role(fl, ROLE_ZOMBIE, f->zombies);
+    choose_role(fl, ROLE_NEAR_CAP, f->near_cap);
     if (f->figures) {
         size_t i;
         fl->figs = h2o_mem_alloc(sizeof(*fl->figs) * (n != 0 ? n : 1));
         for (i = 0; i != n; ++i)
-            bot_figures_init(&fl->figs[i], &fl->fig_rng);
+            bot_figures_init(&fl->figs[i], (fl->shards[i].role & ROLE_NEAR_CAP) != 0, &fl->fig_rng);
+    }
+    if (f->gateway) {
+        size_t i;
+        fl->gw = h2o_mem_alloc(sizeof(*fl->gw) * (n != 0 ? n : 1));
+        fl->last_figs = h2o_mem_alloc(sizeof(*fl->last_figs) * (n != 0 ? n : 1));
+        memset(fl->last_figs, 0, sizeof(*fl->last_figs) * (n != 0 ? n : 1));
+        for (i = 0; i != n; ++i)
+            gateway_shard_init(&fl->gw[i], fl->figs[i].guilds,
+                               (fl->shards[i].role & ROLE_ZOMBIE) != 0 ? (uint64_t)(f->zombie_after_s * 1000) : 0,
+                               &fl->gw_rng);
     }
     if (f->batch != 0)
         fl->items = h2o_mem_alloc(sizeof(*fl->items) * f->batch);
@@ -555,6 +736,8 @@ void fleet_free(struct fleet *fl)
     }
     free(fl->troubled);
     free(fl->figs);
+    free(fl->gw);
+    free(fl->last_figs);
     free(fl->items);
     free(fl->heap);
     free(fl->shards);
@@ -568,7 +751,14 @@ uint64_t fleet_tick(struct fleet *fl, uint64_t now_ms)
     fl->now_ms = now_ms;
     if (!fl->started) {
         uint32_t gid;
+        size_t c;
         fl->started = 1;
+        for (c = 0; fl->gw != NULL && c != fl->flags->num_clusters; ++c) {
+            uint32_t left = FLAGS_SESSION_TOTAL;
+            if ((int)c == fl->flags->loop_cluster)
+                left = loop_budget(fl->flags);
+            gateway_session_init(&fl->sessions[c], FLAGS_SESSION_TOTAL, left, fl->flags->max_concurrency, now_ms);
+        }
         fl->boot_left = fl->num_shards * 2;
         for (gid = 0; gid != fl->num_shards; ++gid)
             plan_begin(fl, gid, PLAN_BOOT, (uint64_t)(rng_uniform(&fl->rng) * fl->flags->boot_spread_s * 1000));
@@ -586,6 +776,10 @@ uint64_t fleet_tick(struct fleet *fl, uint64_t now_ms)
             run_step(fl, e.gid);
         }
     }
+    if (fl->events_on && fl->flags->loop_cluster >= 0)
+        run_loop(fl);
+    if (fl->gw != NULL)
+        post_sessions(fl);
     if (fl->events_on && fl->event_rate > 0) {
         uint64_t due = (uint64_t)((double)(now_ms - fl->events_start_ms) * fl->event_rate / 1000.0);
         /* an event that finds no free shard waits for the next tick; a backlog of over a second is dropped */
@@ -620,6 +814,49 @@ void fleet_start_events(struct fleet *fl, uint64_t now_ms)
     fl->events_on = 1;
     fl->events_start_ms = now_ms;
     fl->events_issued = 0;
+    if (fl->flags->loop_cluster >= 0)
+        fl->loop_next_ms = now_ms + (uint64_t)(fl->flags->loop_every_s * 1000 * (0.5 + 0.5 * rng_uniform(&fl->gw_rng)));
+}
+
+/* Writes "name/id name/id ..." of the shards with `role` (the first DESCRIBE_MAX) into buf. */
+static void role_list(const struct fleet *fl, uint8_t role, char *buf, size_t cap, size_t *count)
+{
+    size_t i, len = 0, shown = 0;
+
+    buf[0] = '\0';
+    *count = 0;
+    for (i = 0; i != fl->num_shards; ++i) {
+        const struct shard *s = &fl->shards[i];
+        int w;
+        if ((s->role & role) == 0)
+            continue;
+        ++*count;
+        if (shown++ == DESCRIBE_MAX || len >= cap)
+            continue;
+        w = snprintf(buf + len, cap - len, "%s%s/%u", len ? " " : "", fl->flags->clusters[s->cluster].name, s->id);
+        len += w > 0 ? (size_t)w : 0;
+    }
+}
+
+void fleet_describe(const struct fleet *fl, FILE *out)
+{
+    const struct sim_flags *f = fl->flags;
+    char list[DESCRIBE_MAX * 80];
+    size_t n;
+
+    if (f->zombies != 0) {
+        role_list(fl, ROLE_ZOMBIE, list, sizeof(list), &n);
+        fprintf(out, "glance-sim: %zu zombies (quiet %g s after coming online): %s\n", n, f->zombie_after_s, list);
+    }
+    if (f->near_cap != 0) {
+        role_list(fl, ROLE_NEAR_CAP, list, sizeof(list), &n);
+        fprintf(out, "glance-sim: %zu near the guild cap: %s\n", n, list);
+    }
+    if (f->loop_cluster >= 0)
+        fprintf(out, "glance-sim: restart loop: %s (%u shards) every %g s, identify budget %u of %u left at start%s\n",
+                f->clusters[f->loop_cluster].name, f->clusters[f->loop_cluster].shards, f->loop_every_s,
+                loop_budget(f), FLAGS_SESSION_TOTAL,
+                f->gateway ? "" : " (not posted without --gateway)");
 }
 
 void fleet_stop_events(struct fleet *fl)

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "flags.h"
 #include "http.h"
 #include "stats.h"
@@ -19,6 +20,8 @@ struct fleet_stats {
     uint64_t status_by_code[6];              /* 0 (no answer), 2xx, 3xx, 4xx, 5xx, other */
     uint64_t events[FLAGS_NUM_EVENTS];
     uint64_t events_skipped;                 /* no shard was free for an event when it was due */
+    uint64_t loop_restarts;                  /* restarts of the --restart-loop cluster */
+    uint64_t session_posts;                  /* identify budgets posted (answered), with --gateway */
     uint64_t tracked;                        /* changes posted while measuring */
     uint64_t expected;                       /* deliveries owed: each tracked change times the viewers then ready */
     uint64_t delivered;                      /* viewer frames that carried a tracked change */
@@ -30,6 +33,10 @@ struct fleet_stats {
 
 /* Builds the fleet for f's clusters, posting through `pool`. Nothing is sent before fleet_tick. */
 struct fleet *fleet_new(const struct sim_flags *f, struct http_pool *pool, uint64_t seed);
+
+/* Writes a line per trouble flag given, naming the shards it picked ("glance-sim: 2 zombies (...): main/17
+ * main/203"; at most 50 named) and the looping cluster. */
+void fleet_describe(const struct fleet *fl, FILE *out);
 
 /* Frees the fleet. The pool must be freed first (its callbacks reach into the fleet). */
 void fleet_free(struct fleet *fl);

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include "h2o.h"
 
-#define HTTP_MAX_PATH 200
+#define HTTP_MAX_PATH 320 /* the longest status path with every figure and gateway counter is 260 bytes */
 #define HTTP_MAX_CONTENT_TYPE 64
 
 /* One POST. The caller owns its memory and keeps it alive until on_done. */

@@ -110,10 +110,12 @@ static void report(struct sim *sim)
                (unsigned long long)fs->status_by_code[0], (unsigned long long)fs->status_by_code[1],
                (unsigned long long)fs->status_by_code[3], (unsigned long long)fs->status_by_code[4]);
         print_hist_json("rtt_ms", &fs->post_us);
-        printf("},\"events\":{\"resume\":%llu,\"disconnect\":%llu,\"silent\":%llu,\"restart\":%llu,\"skipped\":%llu},",
-               (unsigned long long)fs->events[FLAGS_RESUME], (unsigned long long)fs->events[FLAGS_DISCONNECT],
-               (unsigned long long)fs->events[FLAGS_SILENT], (unsigned long long)fs->events[FLAGS_RESTART],
-               (unsigned long long)fs->events_skipped);
+        printf(",\"gateway\":%llu},\"events\":{\"resume\":%llu,\"disconnect\":%llu,\"silent\":%llu,\"restart\":%llu,"
+               "\"skipped\":%llu,\"loop_restarts\":%llu},",
+               (unsigned long long)fs->session_posts, (unsigned long long)fs->events[FLAGS_RESUME],
+               (unsigned long long)fs->events[FLAGS_DISCONNECT], (unsigned long long)fs->events[FLAGS_SILENT],
+               (unsigned long long)fs->events[FLAGS_RESTART], (unsigned long long)fs->events_skipped,
+               (unsigned long long)fs->loop_restarts);
         printf("\"changes\":{\"tracked\":%llu,\"per_s\":%.1f},", (unsigned long long)fs->tracked,
                steady_s > 0 ? (double)fs->tracked / steady_s : 0);
         printf("\"viewers\":{\"requested\":%u,\"started\":%u,\"upgraded\":%u,\"ready\":%u,\"failed\":%u,\"closed\":%u,"
@@ -141,6 +143,9 @@ static void report(struct sim *sim)
             printf("  batches: %llu reports carrying %llu shard pings (%.1f a report)\n",
                    (unsigned long long)fs->batch_posts, (unsigned long long)fs->batch_items,
                    fs->batch_posts != 0 ? (double)fs->batch_items / (double)fs->batch_posts : 0);
+        if (f->fleet && (f->gateway || f->loop_cluster >= 0))
+            printf("  gateway: %llu identify budgets posted, %llu restarts of the looping cluster\n",
+                   (unsigned long long)fs->session_posts, (unsigned long long)fs->loop_restarts);
         if (fs->status_by_code[3] != 0)
             printf("  %llu status POSTs were refused with 4xx: is the passphrase right, does the server know these "
                    "clusters and shard counts?\n",
@@ -264,6 +269,7 @@ int main(int argc, char **argv)
             snprintf(auth, sizeof(auth), "%s", f->passphrase);
         sim.pool = http_pool_new(sim.loop, res->ai_addr, res->ai_addrlen, f->host_header, auth, f->connections);
         sim.fleet = fleet_new(f, sim.pool, seed);
+        fleet_describe(sim.fleet, stderr); /* which shards the trouble flags picked: the demo's log and the tests read it */
     }
     if (f->viewers != 0)
         sim.viewers = viewers_new(sim.loop, res->ai_addr, res->ai_addrlen, f->host_header, f->viewers, f->viewer_rate,

@@ -51,7 +51,9 @@ TEST(test_bot_figures_batch_body_of_the_largest_batch_fits_its_cap_and_the_serve
     if (!CHECK(buf != NULL))
         return;
     for (i = 0; i != BOT_FIGURES_MAX_BATCH; ++i)
-        items[i] = (struct bot_figures_item){UINT32_MAX - (uint32_t)i, 1, {UINT32_MAX, UINT32_MAX, UINT32_MAX}};
+        items[i] = (struct bot_figures_item){UINT32_MAX - (uint32_t)i, 1, {UINT32_MAX, UINT32_MAX, UINT32_MAX}, 1,
+                                             /* the contract's most events */
+                                             {100000000000000ull, UINT32_MAX, UINT32_MAX, UINT32_MAX}};
     n = bot_figures_batch_body(buf, cap, items, BOT_FIGURES_MAX_BATCH);
     CHECK(n > 0);
     CHECK(n < 256 * 1024);
@@ -60,7 +62,7 @@ TEST(test_bot_figures_batch_body_of_the_largest_batch_fits_its_cap_and_the_serve
         json_t *shards = json_object_get(doc, "shards");
         CHECK(json_is_array(shards));
         CHECK_EQ_U64(json_array_size(shards), BOT_FIGURES_MAX_BATCH);
-        CHECK_EQ_U64(json_object_size(json_array_get(shards, 0)), 4);
+        CHECK_EQ_U64(json_object_size(json_array_get(shards, 0)), 8);
         json_decref(doc);
     }
     free(buf);
@@ -82,10 +84,39 @@ TEST(test_bot_figures_init_draws_a_usual_latency_and_guilds_in_range)
     int i;
     for (i = 0; i != 1000; ++i) {
         struct bot_figures_shard s;
-        bot_figures_init(&s, &rng);
+        bot_figures_init(&s, 0, &rng);
         CHECK(s.base_latency_ms >= 25 && s.base_latency_ms <= 90);
-        CHECK(s.guilds >= BOT_FIGURES_GUILDS_MIN && s.guilds <= BOT_FIGURES_GUILDS_MAX);
+        CHECK(s.guilds >= BOT_FIGURES_GUILDS_MIN && s.guilds <= BOT_FIGURES_GUILDS_USUAL_MAX);
     }
+}
+
+TEST(test_bot_figures_an_ordinary_shard_stays_below_the_guild_cap_mark_and_a_near_cap_one_above_it)
+{
+    struct bot_figures_shard usual, near;
+    uint64_t rng = 5;
+    int r;
+
+    bot_figures_init(&usual, 0, &rng);
+    bot_figures_init(&near, 1, &rng);
+    for (r = 1; r <= 5000; ++r) { /* enough reports for the count to wander to either end of its range */
+        struct bot_figures fu, fn;
+        bot_figures_next(&usual, &rng, (uint64_t)r * 10000, 0, &fu);
+        bot_figures_next(&near, &rng, (uint64_t)r * 10000, 0, &fn);
+        CHECK(fu.guilds >= BOT_FIGURES_GUILDS_MIN && fu.guilds < 2250);
+        CHECK(fn.guilds >= 2250 && fn.guilds >= BOT_FIGURES_GUILDS_NEAR_MIN && fn.guilds < BOT_FIGURES_GUILDS_MAX);
+    }
+}
+
+TEST(test_bot_figures_batch_items_carry_their_gateway_counters)
+{
+    struct bot_figures_item items[] = {{3, 1, {41, 980, 0}, 1, {123456789012345ull, 2, 1, 4}},
+                                       {4, 0, {0, 0, 0}, 1, {0, 0, 1, 0}}};
+    char buf[512];
+    long n = bot_figures_batch_body(buf, sizeof(buf), items, 2);
+    CHECK_MEM_STR(buf, n > 0 ? (size_t)n : 0,
+                  "{\"shards\":[{\"id\":3,\"latency_ms\":41,\"guilds\":980,\"unavailable_guilds\":0,"
+                  "\"events\":123456789012345,\"resumes\":2,\"identifies\":1,\"disconnects\":4},"
+                  "{\"id\":4,\"events\":0,\"resumes\":0,\"identifies\":1,\"disconnects\":0}]}");
 }
 
 /* 500 shards reporting every 10 s for two hours: 360,000 reports. */
@@ -99,13 +130,13 @@ TEST(test_bot_figures_a_healthy_shard_is_fast_and_has_every_guild_but_now_and_th
     size_t slow_reports = 0, i, r;
 
     for (i = 0; i != SHARDS; ++i)
-        bot_figures_init(&shards[i], &rng);
+        bot_figures_init(&shards[i], 0, &rng);
     for (r = 1; r <= REPORTS; ++r)
         for (i = 0; i != SHARDS; ++i) {
             struct bot_figures fig;
             bot_figures_next(&shards[i], &rng, r * 10000, 0, &fig);
             CHECK_EQ_U64(fig.unavailable_guilds, 0);
-            CHECK(fig.guilds >= BOT_FIGURES_GUILDS_MIN && fig.guilds <= BOT_FIGURES_GUILDS_MAX);
+            CHECK(fig.guilds >= BOT_FIGURES_GUILDS_MIN && fig.guilds <= BOT_FIGURES_GUILDS_USUAL_MAX);
             if (fig.latency_ms >= BOT_FIGURES_SLOW_MIN_MS) {
                 ++slow_reports;
                 CHECK(fig.latency_ms <= 1500);
@@ -124,7 +155,7 @@ TEST(test_bot_figures_a_shard_in_trouble_has_a_few_unavailable_guilds_and_a_high
     uint64_t rng = 7;
     int r;
 
-    bot_figures_init(&s, &rng);
+    bot_figures_init(&s, 0, &rng);
     for (r = 1; r <= 200; ++r) {
         struct bot_figures fig;
         bot_figures_next(&s, &rng, 1000, 1, &fig); /* no time passes: no slow spell starts */
@@ -140,8 +171,8 @@ TEST(test_bot_figures_are_reproducible_from_a_seed)
     uint64_t ra = 42, rb = 42;
     int r;
 
-    bot_figures_init(&a, &ra);
-    bot_figures_init(&b, &rb);
+    bot_figures_init(&a, 0, &ra);
+    bot_figures_init(&b, 0, &rb);
     for (r = 1; r <= 100; ++r) {
         struct bot_figures fa, fb;
         bot_figures_next(&a, &ra, (uint64_t)r * 10000, r % 7 == 0, &fa);
@@ -161,6 +192,8 @@ int main(void)
         CHECK_CASE(test_bot_figures_batch_body_of_the_largest_batch_fits_its_cap_and_the_servers_limit),
         CHECK_CASE(test_bot_figures_batch_body_refuses_empty_oversized_and_cramped),
         CHECK_CASE(test_bot_figures_init_draws_a_usual_latency_and_guilds_in_range),
+        CHECK_CASE(test_bot_figures_an_ordinary_shard_stays_below_the_guild_cap_mark_and_a_near_cap_one_above_it),
+        CHECK_CASE(test_bot_figures_batch_items_carry_their_gateway_counters),
         CHECK_CASE(test_bot_figures_a_healthy_shard_is_fast_and_has_every_guild_but_now_and_then_one_is_slow),
         CHECK_CASE(test_bot_figures_a_shard_in_trouble_has_a_few_unavailable_guilds_and_a_higher_latency),
         CHECK_CASE(test_bot_figures_are_reproducible_from_a_seed),

@@ -237,6 +237,115 @@ TEST(test_flags_troubled_is_a_share_of_the_shards)
     CHECK(strstr(flags_usage, "--troubled FRACTION") != NULL);
 }
 
+TEST(test_flags_gateway_trouble_is_off_by_default)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10"};
+    if (!CHECK(parse(&f, argv, 5, err, sizeof(err)) == 0))
+        return;
+    CHECK(f.gateway == 0);
+    CHECK_EQ_U64(f.zombies, 0);
+    CHECK_EQ_U64(f.near_cap, 0);
+    CHECK(f.loop_cluster == -1);
+    CHECK_EQ_U64(f.max_concurrency, 1);
+    CHECK(f.zombie_after_s == 60);
+    CHECK(f.loop_every_s == 60);
+    CHECK_EQ_U64(f.loop_budget, 0);
+}
+
+TEST(test_flags_gateway_turns_figures_on_and_takes_no_value)
+{
+    struct sim_flags f;
+    char err[256];
+    char *on[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway", "--max-concurrency", "16"};
+    char *valued[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway=1"};
+    char *over[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway", "--max-concurrency",
+                    "1025"};
+    if (!CHECK(parse(&f, on, 8, err, sizeof(err)) == 0))
+        return;
+    CHECK(f.gateway == 1 && f.figures == 1);
+    CHECK_EQ_U64(f.max_concurrency, 16);
+    CHECK(parse(&f, valued, 6, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--gateway takes no value") != NULL);
+    CHECK(parse(&f, over, 8, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--max-concurrency \"1025\"") != NULL);
+}
+
+TEST(test_flags_take_zombies_near_cap_and_a_restart_loop)
+{
+    struct sim_flags f;
+    char err[256];
+    char *argv[] = {"glance-sim", "--url", "http://h:1", "--restart-loop", "demo", "--clusters", "main:360;demo:16",
+                    "--gateway", "--zombies", "3", "--zombie-after=45", "--near-cap", "2", "--loop-every", "30",
+                    "--loop-budget", "40"};
+    if (!CHECK(parse(&f, argv, 17, err, sizeof(err)) == 0))
+        return;
+    CHECK_EQ_U64(f.zombies, 3);
+    CHECK(f.zombie_after_s == 45);
+    CHECK_EQ_U64(f.near_cap, 2);
+    CHECK(f.loop_cluster == 1); /* named before --clusters: resolved once they are known */
+    CHECK(f.loop_every_s == 30);
+    CHECK_EQ_U64(f.loop_budget, 40);
+}
+
+TEST(test_flags_restart_loop_names_a_cluster_of_the_fleet)
+{
+    struct sim_flags f;
+    char err[256];
+    char *unknown[] = {"glance-sim", "--url", "http://h:1", "--clusters", "main:10", "--restart-loop", "demo"};
+    char *bad[] = {"glance-sim", "--url", "http://h:1", "--clusters", "main:10", "--restart-loop", "de mo"};
+    CHECK(parse(&f, unknown, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--restart-loop \"demo\": no such cluster") != NULL);
+    CHECK(parse(&f, bad, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--restart-loop \"de mo\"") != NULL);
+}
+
+TEST(test_flags_zombies_need_gateway_and_near_cap_needs_figures)
+{
+    struct sim_flags f;
+    char err[256];
+    char *zombies[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--figures", "--zombies", "1"};
+    char *near[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--near-cap", "1"};
+    char *near_ok[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--figures", "--near-cap", "1"};
+    CHECK(parse(&f, zombies, 8, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--zombies: needs --gateway") != NULL);
+    CHECK(parse(&f, near, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--near-cap: needs --figures") != NULL);
+    CHECK(parse(&f, near_ok, 8, err, sizeof(err)) == 0);
+}
+
+TEST(test_flags_trouble_counts_fit_the_fleet_and_budgets_the_servers_range)
+{
+    struct sim_flags f;
+    char err[256];
+    char *many[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway", "--zombies", "6",
+                    "--near-cap", "5"};
+    char *all[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway", "--zombies", "5",
+                   "--near-cap", "5"};
+    char *fraction[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--gateway", "--zombies", "1.5"};
+    char *budget[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--loop-budget", "1001"};
+    char *every[] = {"glance-sim", "--url", "http://h:1", "--clusters", "a:10", "--loop-every", "0"};
+    CHECK(parse(&f, many, 10, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "more than the fleet's 10 shards") != NULL);
+    CHECK(parse(&f, all, 10, err, sizeof(err)) == 0);
+    CHECK(parse(&f, fraction, 8, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--zombies \"1.5\"") != NULL);
+    CHECK(parse(&f, budget, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--loop-budget \"1001\"") != NULL);
+    CHECK(parse(&f, every, 7, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "--loop-every \"0\"") != NULL);
+}
+
+TEST(test_flags_usage_documents_the_gateway_trouble)
+{
+    CHECK(strstr(flags_usage, "--gateway") != NULL);
+    CHECK(strstr(flags_usage, "--zombies N") != NULL);
+    CHECK(strstr(flags_usage, "--near-cap N") != NULL);
+    CHECK(strstr(flags_usage, "--restart-loop NAME") != NULL);
+    CHECK(strstr(flags_usage, "/api/clusters/NAME/gateway") != NULL);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -257,6 +366,13 @@ int main(void)
         CHECK_CASE(test_flags_figures_takes_no_value),
         CHECK_CASE(test_flags_usage_documents_figures_and_batch),
         CHECK_CASE(test_flags_troubled_is_a_share_of_the_shards),
+        CHECK_CASE(test_flags_gateway_trouble_is_off_by_default),
+        CHECK_CASE(test_flags_gateway_turns_figures_on_and_takes_no_value),
+        CHECK_CASE(test_flags_take_zombies_near_cap_and_a_restart_loop),
+        CHECK_CASE(test_flags_restart_loop_names_a_cluster_of_the_fleet),
+        CHECK_CASE(test_flags_zombies_need_gateway_and_near_cap_needs_figures),
+        CHECK_CASE(test_flags_trouble_counts_fit_the_fleet_and_budgets_the_servers_range),
+        CHECK_CASE(test_flags_usage_documents_the_gateway_trouble),
     };
     return CHECK_RUN(cases);
 }
