@@ -22,6 +22,20 @@ static void check_figures(const struct shard_figures *f)
     if (f->v[FIGURE_GUILDS] < FIGURE_CLEAR && f->v[FIGURE_UNAVAILABLE] < FIGURE_CLEAR &&
         f->v[FIGURE_UNAVAILABLE] > f->v[FIGURE_GUILDS])
         abort();
+    if (f->c[COUNTER_EVENTS] != COUNTER_ABSENT && f->c[COUNTER_EVENTS] > COUNTER_EVENTS_MAX)
+        abort();
+    for (int i = COUNTER_RESUMES; i != NUM_COUNTERS; ++i)
+        if (f->c[i] != COUNTER_ABSENT && f->c[i] > COUNTER_SESSIONS_MAX)
+            abort();
+}
+
+/* A session budget accepted is whole (or absent) and consistent. */
+static void check_session(const struct gateway_session *s)
+{
+    if (s->given != 0 && (s->given != (1u << NUM_SESSION_FIELDS) - 1 || s->v[SESSION_REMAINING] > s->v[SESSION_TOTAL] ||
+                          s->v[SESSION_TOTAL] == 0 || s->v[SESSION_MAX_CONCURRENCY] == 0 ||
+                          s->v[SESSION_MAX_CONCURRENCY] > SESSION_CONCURRENCY_MAX))
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
