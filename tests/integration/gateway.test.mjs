@@ -126,7 +126,7 @@ describe('gateway counters', { timeout: 90000 }, () => {
     assert.match((await request(api.port, 'GET', '/plain')).body, /loop: reconnect storm, 8 identifies and 0 resumes a minute/);
   });
 
-  it('warns of a reconnect storm: resumes a minute far above the cluster\'s day', async () => {
+  it('warns of a reconnect storm: resumes a minute far above the cluster\'s usual rate, once it has one', async () => {
     for (let id = 0; id < 8; ++id)
       assert.equal((await post(`/api/status/storm/${id}/3`, { events: 10, identifies: 1, resumes: 0 })).status, 204);
     let c = await figuresOf('storm');
@@ -134,6 +134,11 @@ describe('gateway counters', { timeout: 90000 }, () => {
     const report = { shards: [] };
     for (let id = 0; id < 8; ++id) report.shards.push({ id, events: 20, identifies: 1, resumes: 2 });
     assert.equal((await post('/api/clusters/storm/report', report)).status, 200);
+    await waitUntil(async () => (c = await figuresOf('storm')).gateway.resumes_per_min === 16,
+      { timeoutMs: 15000, message: 'sixteen resumes counted' });
+    assert.equal(c.gateway.storm, false, 'the first minute Glance knows of a cluster is its usual rate, not a storm');
+    // the same minute after an hour of quiet: ten times its rate and more
+    await redis(rds.port, 'HSET', 'glance:{storm}:gwc', 'since', String(Date.now() - 3600000));
     await waitUntil(async () => (c = await figuresOf('storm')).gateway.storm === true,
       { timeoutMs: 15000, message: 'a storm in /api/figures' });
     assert.equal(c.gateway.identifies_per_min, 0);

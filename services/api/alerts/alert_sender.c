@@ -382,13 +382,35 @@ static void iso_time(int64_t ms, char *out, size_t len)
 
 /* The Discord message for alert `a` of the incident that began at `started_ms` (0: with this alert), an edit when
  * `edit`; a JSON string to free. */
+/* A Discord message of one embed, its time `at_ms`, mentioning the role (GLANCE_ALERT_ROLE) only when `ping`. */
+static char *embed_body(const struct conf *conf, const char *title, const char *text, unsigned colour, int64_t at_ms,
+                        int ping)
+{
+    char when[32];
+    json_t *mentions, *body;
+    char *out;
+
+    iso_time(at_ms, when, sizeof(when));
+    mentions = json_pack("{s:[]}", "parse");
+    if (conf->alert_role[0] != '\0')
+        json_object_set_new(mentions, "roles", json_pack("[s]", conf->alert_role));
+    body = json_pack("{s:[{s:s,s:s,s:I,s:s}],s:o}", "embeds", "title", title, "description", text, "color",
+                     (json_int_t)colour, "timestamp", when, "allowed_mentions", mentions);
+    if (ping && conf->alert_role[0] != '\0') {
+        char content[40];
+        snprintf(content, sizeof(content), "<@&%s>", conf->alert_role);
+        json_object_set_new(body, "content", json_string(content));
+    }
+    out = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return out;
+}
+
 static char *discord_body(const struct conf *conf, const struct alert *a, int64_t started_ms, int edit)
 {
     const char *name = conf->clusters[a->cluster].name;
-    char title[160], text[512], when[32], took[48];
+    char title[160], text[512], took[48];
     int64_t started = started_ms != 0 ? started_ms : a->since_ms;
-    json_t *mentions, *body;
-    char *out;
 
     if (a->flapping) {
         snprintf(title, sizeof(title), "%s: flapping", name);
@@ -415,21 +437,8 @@ static char *discord_body(const struct conf *conf, const struct alert *a, int64_
             snprintf(text + n, sizeof(text) - n, "\nThe incident began <t:%lld:f>.", (long long)(started / 1000));
         }
     }
-    iso_time(a->since_ms, when, sizeof(when));
-    mentions = json_pack("{s:[]}", "parse");
-    if (conf->alert_role[0] != '\0')
-        json_object_set_new(mentions, "roles", json_pack("[s]", conf->alert_role));
-    body = json_pack("{s:[{s:s,s:s,s:I,s:s}],s:o}", "embeds", "title", title, "description", text, "color",
-                     (json_int_t)colours[a->condition >= 0 && a->condition <= CONDITION_MAX ? a->condition : 0],
-                     "timestamp", when, "allowed_mentions", mentions);
-    if (!edit && !a->flapping && conf->alert_role[0] != '\0') {
-        char content[40];
-        snprintf(content, sizeof(content), "<@&%s>", conf->alert_role);
-        json_object_set_new(body, "content", json_string(content));
-    }
-    out = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    return out;
+    return embed_body(conf, title, text, colours[a->condition >= 0 && a->condition <= CONDITION_MAX ? a->condition : 0],
+                      a->since_ms, !edit && !a->flapping);
 }
 
 /* The title of a gateway mark's alert, on or off. */
@@ -455,26 +464,11 @@ static void gateway_title(const struct conf *conf, const struct alert *a, char *
  * that recorded it), orange while on and green once off; it pings the role when it comes on. */
 static char *discord_gateway_body(const struct conf *conf, const struct alert *a)
 {
-    char title[160], when[32];
-    json_t *mentions, *body;
-    char *out;
+    char title[160];
 
     gateway_title(conf, a, title, sizeof(title));
-    iso_time(a->since_ms, when, sizeof(when));
-    mentions = json_pack("{s:[]}", "parse");
-    if (conf->alert_role[0] != '\0')
-        json_object_set_new(mentions, "roles", json_pack("[s]", conf->alert_role));
-    body = json_pack("{s:[{s:s,s:s,s:I,s:s}],s:o}", "embeds", "title", title, "description", a->text, "color",
-                     (json_int_t)colours[a->active ? CONDITION_PARTIAL : CONDITION_OPERATIONAL], "timestamp", when,
-                     "allowed_mentions", mentions);
-    if (a->active && conf->alert_role[0] != '\0') {
-        char content[40];
-        snprintf(content, sizeof(content), "<@&%s>", conf->alert_role);
-        json_object_set_new(body, "content", json_string(content));
-    }
-    out = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    return out;
+    return embed_body(conf, title, a->text, colours[a->active ? CONDITION_PARTIAL : CONDITION_OPERATIONAL], a->since_ms,
+                      a->active);
 }
 
 static char *json_body(const struct conf *conf, const struct alert *a)

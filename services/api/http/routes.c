@@ -409,7 +409,8 @@ static void api_summary(struct app *app, h2o_req_t *req, const struct path_segme
     summary_get(app, req);
 }
 
-static void on_figures_body(void *data, struct shared_body *body, const char *err)
+/* A body a part renders once and shares (the figures, the latency history), sent to the request waiting for it. */
+static void on_shared_json(void *data, struct shared_body *body, const char *err)
 {
     struct app *app = ((struct pending *)data)->app;
     h2o_req_t *req = pending_finish(data);
@@ -425,26 +426,13 @@ static void on_figures_body(void *data, struct shared_body *body, const char *er
 static void api_figures(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
-    figures_body(app->figures, on_figures_body, pending_new(app, req, 0, 0));
-}
-
-static void on_latency_body(void *data, struct shared_body *body, const char *err)
-{
-    struct app *app = ((struct pending *)data)->app;
-    h2o_req_t *req = pending_finish(data);
-
-    if (req == NULL)
-        return;
-    if (err != NULL)
-        respond_unavailable(req, err);
-    else
-        respond_send_shared(app, req, "no-store", "application/json", body, h2o_iovec_init(NULL, 0));
+    figures_body(app->figures, on_shared_json, pending_new(app, req, 0, 0));
 }
 
 static void api_latency(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
-    latency_body(app->latency, LATENCY_ALL, on_latency_body, pending_new(app, req, 0, 0));
+    latency_body(app->latency, LATENCY_ALL, on_shared_json, pending_new(app, req, 0, 0));
 }
 
 static void api_latency_cluster(struct app *app, h2o_req_t *req, const struct path_segments *p)
@@ -459,7 +447,7 @@ static void api_latency_cluster(struct app *app, h2o_req_t *req, const struct pa
         respond_error(req, 404, "Not Found", msg);
         return;
     }
-    latency_body(app->latency, (size_t)cluster, on_latency_body, pending_new(app, req, 0, 0));
+    latency_body(app->latency, (size_t)cluster, on_shared_json, pending_new(app, req, 0, 0));
 }
 
 static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segments *p)

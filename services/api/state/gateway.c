@@ -142,15 +142,20 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
             s->max_concurrency = number(v);
         } else if (f->len == 13 && memcmp(f->str, "session_at_ms", 13) == 0) {
             s->reported_ms = (int64_t)number(v);
+        } else if (f->len == 5 && memcmp(f->str, "since", 5) == 0) {
+            int64_t known = (now - (int64_t)number(v)) / MINUTE_MS + 1;
+            s->known_minutes = known < 1 ? 1 : known > 1440 ? 1440 : (uint32_t)known;
         }
     }
     s->identifies = (uint32_t)(now_i > last_i ? now_i : last_i);
     s->resumes = (uint32_t)(now_r > last_r ? now_r : last_r);
     per_minute = now_i + now_r > last_i + last_r ? now_i + now_r : last_i + last_r;
-    /* the day's average a minute is day_resumes / 1440: 10 times it, without the division's rounding */
+    /* the usual rate is day_resumes over the minutes known: 10 times it, without the division's rounding */
+    if (s->known_minutes == 0)
+        s->known_minutes = 1440; /* counted before 'since' was kept */
     s->storm = (storm_per_minute != 0 && per_minute >= storm_per_minute) ||
                (s->resumes >= GATEWAY_STORM_FLOOR &&
-                (uint64_t)s->resumes * 1440 >= GATEWAY_STORM_FACTOR * s->day_resumes) ||
+                (uint64_t)s->resumes * s->known_minutes >= GATEWAY_STORM_FACTOR * s->day_resumes) ||
                s->recent_identifies > shards;
     if (s->has_budget) {
         s->reset_at_ms = s->reported_ms + (int64_t)reset_after;

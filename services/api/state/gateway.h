@@ -33,6 +33,7 @@ struct gateway_sessions {
     uint32_t identifies, resumes; /* per minute: the larger of this minute's and the last's */
     uint64_t day_total;           /* identifies and resumes over the last 24 hours */
     uint64_t day_resumes;         /* of which resumes */
+    uint32_t known_minutes;       /* since the cluster's counters were first seen, up to a day (at least 1) */
     uint64_t recent_identifies;   /* identifies in this clock hour and the last */
     int storm;                    /* gateway_sessions_read says when */
     int short_budget;             /* remaining below the cluster's shards: a full restart would exhaust it */
@@ -40,7 +41,8 @@ struct gateway_sessions {
 
 /* Reads HGETALL's reply for a cluster of `shards` at `now`. A reconnect storm is: identifies plus resumes a minute at
  * `storm_per_minute` or more (when not 0); or resumes a minute at least GATEWAY_STORM_FLOOR and GATEWAY_STORM_FACTOR
- * times the cluster's average minute over the last 24 hours; or more identifies in this clock hour and the last than
+ * times the cluster's average minute over the last 24 hours, or over the time since its counters were first seen when
+ * that is shorter (a new bot's first busy minutes are its usual rate, not a storm); or more identifies in this clock hour and the last than
  * the cluster has shards (more than a full restart: a restart loop). A start or a deploy, every shard identifying
  * once, is none: identifies come at Discord's pace (max_concurrency every 5 s) whether it is a deploy or a loop, so
  * their rate says nothing; their count against the shards does. Returns 0, or -1 when the reply is not a flat array. */

@@ -20,13 +20,9 @@ if c[2] ~= ARGV[1] then
   return 0
 end
 local now = now_ms()
-local left = tonumber(c[2]) + tonumber(ARGV[2]) - now
-if left > 0 then
-  return -left
-end
-local quiet_until = incidents().maintenance_until(redis.call('HGETALL', KEYS[3]), now)
-if quiet_until then
-  return -(quiet_until - now)
+local wait = incidents().wait_ms(tonumber(c[2]), tonumber(ARGV[2]), KEYS[3], now)
+if wait then
+  return -wait
 end
 local cond = tonumber(c[1])
 if cond < tonumber(ARGV[3]) then

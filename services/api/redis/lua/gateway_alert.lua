@@ -18,13 +18,9 @@ end
 if alerted == st then
   return 0
 end
-local left = since + tonumber(ARGV[4]) - now
-if left > 0 then
-  return -left
-end
-local quiet_until = incidents().maintenance_until(redis.call('HGETALL', KEYS[3]), now)
-if quiet_until then
-  return -(quiet_until - now)
+local wait = incidents().wait_ms(since, tonumber(ARGV[4]), KEYS[3], now)
+if wait then
+  return -wait
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'cluster', ARGV[5], 'kind', 'gateway', 'mark', ARGV[1],
   'active', ARGV[2], 'since', int(since), 'text', ARGV[3])

@@ -462,7 +462,10 @@ local function gateway()
   -- <identifies> <resumes>", and a slot that holds another minute or hour has passed (counts 0). Bounded whatever the
   -- shards and the time. Only a report that adds some writes: most add none.
   local MINUTE_MS, SESSION_MINUTES, SESSION_HOURS = 60000, 2, 25
-  local function count_sessions(gwc_key, now, identifies, resumes)
+  -- `first`: a shard's counters were seen for the first time; the cluster's first is kept as 'since', from which on
+  -- the replicas know its usual rate (gateway.c: a storm is judged against the time known, up to a day).
+  local function count_sessions(gwc_key, now, identifies, resumes, first)
+    if first then redis.call('HSETNX', gwc_key, 'since', int(now)) end
     if identifies + resumes == 0 then return end
     local m, h = math.floor(now / MINUTE_MS), math.floor(now / HOUR_MS)
     local mf, hf = 'm' .. int(m % SESSION_MINUTES), 'h' .. int(h % SESSION_HOURS)
@@ -540,7 +543,7 @@ local function put_figures(figs_key, id, args, first, gw)
     local new, identifies, resumes = G.merge(#old == GATEWAY_SIZE and old ~= G.NONE and old or nil, args, first + 4,
       now, latency_of(packed))
     redis.call('SETRANGE', gw.gw, int(at), new)
-    G.count_sessions(gw.gwc, now, identifies, resumes)
+    G.count_sessions(gw.gwc, now, identifies, resumes, #old ~= GATEWAY_SIZE or old == G.NONE)
   end
 end
 
@@ -609,6 +612,16 @@ local function incidents()
     return nil
   end
 
-  incidents_made = {new = incident_new, update = incident_update, maintenance_until = maintenance_until}
+  -- How long an alert about what began at `since` must still wait at `now`: the rest of `delay` ms, or the rest of a
+  -- maintenance window of the cluster's maint hash (`maint_key`) that covers now; nil when it may be recorded now.
+  local function wait_ms(since, delay, maint_key, now)
+    local left = since + delay - now
+    if left > 0 then return left end
+    local quiet_until = maintenance_until(redis.call('HGETALL', maint_key), now)
+    if quiet_until then return quiet_until - now end
+    return nil
+  end
+
+  incidents_made = {new = incident_new, update = incident_update, wait_ms = wait_ms}
   return incidents_made
 end

@@ -72,15 +72,16 @@ if #figured > 0 then
   end)
 end
 if #counted > 0 then
-  local ids, identifies, resumes = {}, 0, 0
+  local ids, identifies, resumes, first = {}, 0, 0, false
   for i, a in ipairs(counted) do ids[i] = ARGV[a] end
   G.rewrite_records(KEYS[5], GATEWAY_SIZE, G.NONE, ids, function(i, old)
     local a = counted[i]
     local new, di, dr = G.merge(old, ARGV, a + 6, now, latency[a])
+    first = first or not old
     identifies, resumes = identifies + di, resumes + dr
     return new
   end)
-  G.count_sessions(KEYS[6], now, identifies, resumes)
+  G.count_sessions(KEYS[6], now, identifies, resumes, first)
 end
 if ARGV[5] ~= '' then
   G.put_session(KEYS[6], ARGV, 5, now)
