@@ -81,6 +81,8 @@ describe('latency charts', () => {
     assert.match(await main.locator('svg').getAttribute('aria-label'), /^main, last 30 days: .* (2|3) of 720 hours have data\.$/);
     await main.locator('button[data-view="day"]').click();
     await main.locator('summary').click();
+    // the table is filled on the details' toggle event, a task after the click: wait for its rows, then count them
+    await main.locator('tbody tr').first().waitFor();
     const rows = await main.locator('tbody tr').count();
     assert.equal(rows, 109);
     const head = await main.locator('thead th').allTextContents();
