@@ -250,4 +250,7 @@ void store_encode_cluster(struct store *s, size_t i);
 struct call *store_transition_call(struct store *s, size_t cluster, uint32_t shard, int state,
                                    const struct shard_figures *figures, int short_form, store_count_cb cb, void *data);
 
+/* A hash as it is (HGETALL), for the reads of small fixed-size hashes (a cluster's gwc, its latency rings). */
+int store_read_hash(struct store *s, const char *key, store_reply_cb cb, void *data);
+
 #endif

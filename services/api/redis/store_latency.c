@@ -32,12 +32,7 @@ int store_latency_write(struct store *s, size_t cluster, int64_t minute, uint32_
 
 int store_latency_read(struct store *s, size_t cluster, store_reply_cb cb, void *data)
 {
-    struct call *c = store_call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
-
-    c->cb.reply = cb;
-    push(c, "HGETALL", 7);
-    push_str(c, s->keys[cluster].latency);
-    return store_run(c);
+    return store_read_hash(s, s->keys[cluster].latency, cb, data);
 }
 
 /* The next space-separated number of `*p` (up to `end`) into `*out`. Returns 0, or -1 when there is none. */

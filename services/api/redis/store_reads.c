@@ -62,14 +62,19 @@ int store_gateway_read(struct store *s, size_t cluster, uint64_t offset, size_t 
     return read_range(s, s->keys[cluster].gw, offset, len, cb, data);
 }
 
-int store_sessions_read(struct store *s, size_t cluster, store_reply_cb cb, void *data)
+int store_read_hash(struct store *s, const char *key, store_reply_cb cb, void *data)
 {
     struct call *c = store_call_alloc(s, NUM_SCRIPTS, RESULT_REPLY, 0, data);
 
     c->cb.reply = cb;
     push(c, "HGETALL", 7);
-    push_str(c, s->keys[cluster].gwc);
+    push_str(c, key);
     return store_run(c);
+}
+
+int store_sessions_read(struct store *s, size_t cluster, store_reply_cb cb, void *data)
+{
+    return store_read_hash(s, s->keys[cluster].gwc, cb, data);
 }
 
 /* A big-endian unsigned integer of `bytes` bytes. */
