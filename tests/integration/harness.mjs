@@ -315,11 +315,15 @@ export async function postEach(apis, paths, headers = {}) {
 /**
  * A comparable picture of the shard data in Redis: an array of "key = value" lines, sorted by key. A cluster's
  * condition hash is left out: it is derived from the states, and every replica records what its mirror shows
- * within a quarter of a second of starting or of a change, whatever request the test is making.
+ * within a quarter of a second of starting or of a change, whatever request the test is making. So is the latency
+ * history (a cluster's latency ring and the minute's claim): whichever replica claims a minute writes it at the
+ * minute's boundary, so a test that crosses one would see it change whatever it did.
  */
 export async function redisDump(port) {
   const text = await redis(port, 'EVAL', DUMP_LUA, '0');
-  return text.split('\n').filter((line) => line && !/^[^ ]*:\{[^}]*\}:condition = /.test(line));
+  return text.split('\n').filter((line) => line
+    && !/^[^ ]*:\{[^}]*\}:condition = /.test(line)
+    && !/^[^ ]*(:\{[^}]*\}:latency|:latency:claim) = /.test(line));
 }
 
 // ------------------------------------------------------------------------------------------ glance-api
