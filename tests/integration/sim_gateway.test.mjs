@@ -6,8 +6,9 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, request, sleep, startApi, startRedis, waitUntil } from './harness.mjs';
-import { runSim } from '../bench/lib.mjs';
+import { REPO_ROOT, cleanup, request, sleep, startApi, startRedis, waitUntil } from './harness.mjs';
+import { runSim, run, stop, SIM_BIN } from '../bench/lib.mjs';
+import path from 'node:path';
 
 const MAIN = 24;
 const LOOP = 4;
@@ -109,4 +110,39 @@ describe('glance-sim --gateway and its trouble flags', { timeout: 180000 }, () =
       }
     });
   }
+
+  // ./run.sh's fleet (scripts/demo-fleet.sh as run.sh starts it, at a faster pace): only the looping cluster restarts,
+  // so only it shows a storm and a short budget; the other starts once and, with its zombies, resumes and
+  // disconnects, shows neither. Its random events once restarted whole clusters too, and main stormed a minute after
+  // start.
+  it('the demo fleet: the looping cluster storms and runs short of its budget, the calm one does neither', async (t) => {
+    const rds = await startRedis();
+    const bots = 'main:48;demo:4';
+    const api = await startApi({ redisPort: rds.port, bots, healthTimeout: 3600 });
+    const fleet = run(path.join(REPO_ROOT, 'scripts/demo-fleet.sh'), [api.url], {
+      env: { ...process.env, GLANCE_SIM_BIN: SIM_BIN, GLANCE_BOTS: bots, GLANCE_DEMO_RATE: '40',
+        GLANCE_DEMO_PING_SECONDS: '1', GLANCE_DEMO_LOOP_SECONDS: '4', GLANCE_HEALTH_TIMEOUT: '3600' },
+    });
+    try {
+      let figures = null;
+      const gw = (name) => figures.clusters.find((c) => c.name === name).gateway;
+      await waitUntil(async () => {
+        if (fleet.exitCode !== null) throw new Error(`demo-fleet.sh exited: ${fleet.err().slice(-1500)}`);
+        figures = (await request(api.port, 'GET', '/api/figures')).json();
+        return gw('demo').session?.short === true && gw('main').reporting === 48;
+      }, { timeoutMs: 20000, intervalMs: 500, message: "the looping cluster's budget to run short" });
+      // 40 changes a second for 20 s more: the old mix restarted main within it nearly every time
+      await sleep(20000);
+      figures = (await request(api.port, 'GET', '/api/figures')).json();
+      t.diagnostic(`main: ${JSON.stringify(gw('main'))}; demo: ${JSON.stringify(gw('demo'))}`);
+      assert.equal(gw('main').storm, false, 'main, which started once, is not in a storm');
+      assert.equal(gw('main').session.short, false, "main's budget lasts a full restart");
+      assert.equal(gw('demo').session.short, true);
+      assert.equal(gw('demo').storm, true, 'demo, restarting every few seconds, is');
+    } finally {
+      await stop(fleet);
+      await api.stop();
+      await rds.stop();
+    }
+  });
 });
