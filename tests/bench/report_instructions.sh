@@ -3,12 +3,12 @@
 # callgrind) rather than timed, so that report modes and builds compare on a shared, noisy machine. Redis runs under
 # callgrind, the replica does not; wrk sends each mode of tests/bench/report.lua (every shard online, reporting
 # again) for a few seconds, and the instructions Redis ran in that time are divided by the shards reported.
-# Usage: tests/bench/report_instructions.sh [binary=build/glance-api] [modes="single figures gateway batch batch-gateway"]
+# Usage: tests/bench/report_instructions.sh [binary=build/glance-api] [modes="single figures gateway counters batch batch-gateway"]
 # Prints one JSON line: Redis instructions per shard reported, by mode. Takes about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$(realpath "${1:-build/glance-api}")
-modes=${2:-single figures gateway batch batch-gateway}
+modes=${2:-single figures gateway counters batch batch-gateway}
 shards=10000
 work=$(mktemp -d)
 pids=()

@@ -18,7 +18,7 @@ redis.call('SET', KEYS[5], '1', 'EX', ARGV[1])
 if state == '1' and not KEYS[hk] then
   return -2 -- sent without the history keys (store.c, transition_call): it is sent again with them
 end
-put_figures(KEYS[4], ARGV[5], ARGV, 6, counted and {gw = KEYS[6], gwc = KEYS[7]})
+put_figures(KEYS[4], ARGV[5], ARGV, 6, counted and KEYS[6], KEYS[7])
 if state ~= '1' then
   ping(ARGV[2], ARGV[3], ARGV[5])
   return 0

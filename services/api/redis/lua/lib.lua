@@ -361,7 +361,8 @@ end
 -- (SETRANGE's padding) or nothing: a reported-at of 0 is never a report's. One string, not a hash, so that a replica
 -- reads a million shards' figures as GETRANGE chunks of contiguous bytes (figures.c), not as millions of fields.
 local FIGURES_FORMAT, FIGURES_SIZE, FIGURE_ABSENT = '>I6I4I4I4I4', 22, 4294967295
-local FIGURES_NONE = string.rep('\0', FIGURES_SIZE)
+-- FIGURES_SIZE zero bytes, written out: a constant of the script's text costs nothing at each call, string.rep would
+local FIGURES_NONE = '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
 
 -- The packed figures of shard `id` (a string), or nil when it never reported any.
 local function get_figures(figs_key, id)
@@ -373,19 +374,25 @@ local function get_figures(figs_key, id)
   return b
 end
 
-local function set_figures(figs_key, id, packed)
-  redis.call('SETRANGE', figs_key, int(tonumber(id) * FIGURES_SIZE), packed)
+-- A figure as a report gives it (`a`: '' for not given, '-' for reported as null: forgotten) over its value `v`.
+local function figure(a, v)
+  if a == '' then return v end
+  if a == '-' then return FIGURE_ABSENT end
+  return tonumber(a)
 end
 
--- `old` (a packed value or nil) with the figures given in args[first..first+3] ('' for one not given, '-' for one
--- reported as null: forgotten), at `now`.
+-- `old` (a packed value or nil) with the figures given in args[first..first+3], at `now`. Returns the packed record
+-- and its latency (FIGURE_ABSENT when none). In locals, not a table: this runs for every report with figures, and
+-- a table costs Lua more than the merge itself (as does a closure: tests/bench/report_instructions.sh).
 local function merge_figures(old, args, first, now)
-  local f = old and {struct.unpack(FIGURES_FORMAT, old)} or {0, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT}
-  for i = 0, 3 do
-    local a = args[first + i]
-    if a == '-' then f[i + 2] = FIGURE_ABSENT elseif a ~= '' then f[i + 2] = tonumber(a) end
+  local latency, guilds, unavailable, members = FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT
+  if old then
+    local _
+    _, latency, guilds, unavailable, members = struct.unpack(FIGURES_FORMAT, old)
   end
-  return struct.pack(FIGURES_FORMAT, now, f[2], f[3], f[4], f[5])
+  latency = figure(args[first], latency)
+  return struct.pack(FIGURES_FORMAT, now, latency, figure(args[first + 1], guilds),
+    figure(args[first + 2], unavailable), figure(args[first + 3], members)), latency
 end
 
 -- 1 when a report gives any of the four figures in args[first..first+3].
@@ -400,62 +407,69 @@ local function latency_of(packed)
   return latency
 end
 
-local GATEWAY_SIZE = 38 -- a shard's bytes in the gw string (gateway(), GATEWAY_FORMAT)
+-- A shard's gateway counters, in the cluster's gw string as its figures are in figs: shard i's GATEWAY_SIZE bytes at
+-- i * GATEWAY_SIZE (GATEWAY_FORMAT): when it last reported events (ms, 48 bits; 0 for a shard that never reported a
+-- counter), its events (48 bits), resumes, identifies and disconnects (FIGURE_ABSENT until reported), its events per
+-- second between its last two reports of them (in thousandths; FIGURE_ABSENT until two), when its events last grew
+-- (ms, 48 bits), and the latency it had then. A replica calls a shard silent when its events stand still while it
+-- reports them, and its latency stale when that latency is still the one it had when they stopped: a zombie
+-- connection's library keeps the last acknowledged heartbeat's. A separate string from figs, so that bots that send no
+-- counters pay nothing.
+local GATEWAY_FORMAT, GATEWAY_SIZE = '>I6I6I4I4I4I4I6I4', 38
+local GATEWAY_NONE = '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+local EVENTS_ABSENT, RATE_MAX = 281474976710655, 4294967294
+
+-- `old` (packed, or nil) with the counters of args[first..first+3] (events, resumes, identifies, disconnects; '' for
+-- one not given) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
+-- is a process that restarted: it grew by its new value, from 0; and so did every counter of a report whose events
+-- went down (a new process whose first identify makes its count 1 again, as the old one's was, identified all the
+-- same). Returns the packed record, and the identifies and resumes the report adds (0 for a counter seen the first
+-- time: what it counted before is not news). Locals, not tables, as merge_figures: every report with counters runs it.
+local function merge_gateway(old, args, first, now, latency)
+  local at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency =
+    0, EVENTS_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, 0, FIGURE_ABSENT
+  if old then
+    at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency = struct.unpack(GATEWAY_FORMAT, old)
+  end
+  local restarted = false
+  local e = args[first]
+  if e ~= '' then
+    e = tonumber(e)
+    if events == EVENTS_ABSENT then
+      rate, grew_at, grew_latency = FIGURE_ABSENT, now, latency
+    else
+      -- a restarted process's events grew by their new value, from 0; its silence, if any, counts from now
+      restarted = e < events
+      local grown = restarted and e or e - events
+      -- thousandths of events per second; the last rate when no time passed
+      if now > at then rate = math.min(RATE_MAX, math.floor(grown * 1000000 / (now - at))) end
+      if grown > 0 or restarted then grew_at, grew_latency = now, latency end
+    end
+    at, events = now, e
+  end
+  local added_identifies, added_resumes = 0, 0
+  local r, i, d = args[first + 1], args[first + 2], args[first + 3]
+  if r ~= '' then
+    r = tonumber(r)
+    if resumes ~= FIGURE_ABSENT then added_resumes = (r >= resumes and not restarted) and r - resumes or r end
+    resumes = r
+  end
+  if i ~= '' then
+    i = tonumber(i)
+    if identifies ~= FIGURE_ABSENT then added_identifies = (i >= identifies and not restarted) and i - identifies or i end
+    identifies = i
+  end
+  if d ~= '' then disconnects = tonumber(d) end
+  if at == 0 then at = now end
+  return struct.pack(GATEWAY_FORMAT, at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency),
+    added_identifies, added_resumes
+end
 
 local gateway_made
 local function gateway()
   if gateway_made then return gateway_made end
-  -- A shard's gateway counters, in the cluster's gw string as its figures are in figs: shard i's GATEWAY_SIZE bytes at
-  -- i * GATEWAY_SIZE: when it last reported events (ms, 48 bits; 0 for a shard that never reported a counter), its
-  -- events (48 bits), resumes, identifies and disconnects (FIGURE_ABSENT until reported), its events per second between
-  -- its last two reports of them (in thousandths; FIGURE_ABSENT until two), when its events last grew (ms, 48 bits),
-  -- and the latency it had then. A replica calls a shard silent when its events stand still while it reports them, and
-  -- its latency stale when that latency is still the one it had when they stopped: a zombie connection's library keeps
-  -- the last acknowledged heartbeat's. A separate string from figs, so that bots that send no counters pay nothing.
-  local GATEWAY_FORMAT = '>I6I6I4I4I4I4I6I4'
-  local GATEWAY_NONE = string.rep('\0', GATEWAY_SIZE)
-  local EVENTS_ABSENT, RATE_MAX = 281474976710655, 4294967294
-
-  -- The thousandths of events per second of `grown` events over `ms`, or `keep` when no time passed.
-  local function rate(grown, ms, keep)
-    if ms <= 0 then return keep end
-    return math.min(RATE_MAX, math.floor(grown * 1000000 / ms))
-  end
-
-  -- `old` (packed, or nil) with the counters of args[first..first+3] (events, resumes, identifies, disconnects; '' for
-  -- one not given) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
-  -- is a process that restarted: it grew by its new value, from 0; and so did every counter of a report whose events
-  -- went down (a new process whose first identify makes its count 1 again, as the old one's was, identified all the
-  -- same). Returns the packed record, and the identifies and resumes the report adds (0 for a counter seen the first
-  -- time: what it counted before is not news).
-  local function merge_gateway(old, args, first, now, latency)
-    local g = old and {struct.unpack(GATEWAY_FORMAT, old)} or
-      {0, EVENTS_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, 0, FIGURE_ABSENT}
-    local grown, restarted = {0, 0, 0}, false
-    if args[first] ~= '' then
-      local e = tonumber(args[first])
-      if g[2] == EVENTS_ABSENT then
-        g[6], g[7], g[8] = FIGURE_ABSENT, now, latency
-      elseif e < g[2] then
-        -- a restarted process: its silence, if any, counts from now
-        g[6], g[7], g[8], restarted = rate(e, now - g[1], g[6]), now, latency, true
-      else
-        g[6] = rate(e - g[2], now - g[1], g[6])
-        if e > g[2] then g[7], g[8] = now, latency end
-      end
-      g[1], g[2] = now, e
-    end
-    for i = 1, 3 do
-      local a = args[first + i]
-      if a ~= '' then
-        a = tonumber(a)
-        if g[2 + i] ~= FIGURE_ABSENT then grown[i] = (a >= g[2 + i] and not restarted) and a - g[2 + i] or a end
-        g[2 + i] = a
-      end
-    end
-    if g[1] == 0 then g[1] = now end
-    return struct.pack(GATEWAY_FORMAT, g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]), grown[2], grown[1]
-  end
+  -- What a report with counters needs only now and then (a shard's first counters, a session that grew, a batch
+  -- report, a budget): made on first use, as history() is.
 
   -- A cluster's identifies and resumes per minute (the last two) and per hour (the last 25), for the replicas' storm
   -- warning, kept in its gwc hash as rings: field 'm<minute mod 2>' or 'h<hour mod 25>' holds "<minute or hour>
@@ -522,28 +536,38 @@ local function gateway()
       'max_concurrency', args[first + 3], 'session_at_ms', int(now))
   end
 
-  gateway_made = {NONE = GATEWAY_NONE, merge = merge_gateway, count_sessions = count_sessions,
-                  rewrite_records = rewrite_records, put_session = put_session}
+  gateway_made = {count_sessions = count_sessions, rewrite_records = rewrite_records, put_session = put_session}
   return gateway_made
 end
 
 -- Stores the figures of one report (args[first..first+3]) when it has any, then its counters (args[first+4..+7])
--- when `gw` ({gw = the cluster's gw string, gwc = its gwc hash}) says the report has them.
-local function put_figures(figs_key, id, args, first, gw)
+-- when `gw_key` (the cluster's gw string; `gwc_key` its gwc hash) says the report has them. One read and one write of
+-- each record, the offsets formatted once.
+local function put_figures(figs_key, id, args, first, gw_key, gwc_key)
   if not args[first] then return end
-  local now = now_ms()
-  local packed = get_figures(figs_key, id)
-  if has_figures(args, first) then
-    packed = merge_figures(packed, args, first, now)
-    set_figures(figs_key, id, packed)
+  local given = has_figures(args, first)
+  if not given and not gw_key then return end
+  local now, n = now_ms(), tonumber(id)
+  local from = n * FIGURES_SIZE
+  local at = int(from)
+  local old = redis.call('GETRANGE', figs_key, at, int(from + FIGURES_SIZE - 1))
+  if #old ~= FIGURES_SIZE or old == FIGURES_NONE then old = nil end
+  local latency
+  if given then
+    local packed
+    packed, latency = merge_figures(old, args, first, now)
+    redis.call('SETRANGE', figs_key, at, packed)
+  elseif gw_key then
+    latency = latency_of(old)
   end
-  if gw then
-    local G, at = gateway(), tonumber(id) * GATEWAY_SIZE
-    local old = redis.call('GETRANGE', gw.gw, int(at), int(at + GATEWAY_SIZE - 1))
-    local new, identifies, resumes = G.merge(#old == GATEWAY_SIZE and old ~= G.NONE and old or nil, args, first + 4,
-      now, latency_of(packed))
-    redis.call('SETRANGE', gw.gw, int(at), new)
-    G.count_sessions(gw.gwc, now, identifies, resumes, #old ~= GATEWAY_SIZE or old == G.NONE)
+  if gw_key then
+    from = n * GATEWAY_SIZE
+    at = int(from)
+    local prev = redis.call('GETRANGE', gw_key, at, int(from + GATEWAY_SIZE - 1))
+    local fresh = #prev ~= GATEWAY_SIZE or prev == GATEWAY_NONE
+    local new, identifies, resumes = merge_gateway(not fresh and prev or nil, args, first + 4, now, latency)
+    redis.call('SETRANGE', gw_key, at, new)
+    if fresh or identifies + resumes > 0 then gateway().count_sessions(gwc_key, now, identifies, resumes, fresh) end
   end
 end
 

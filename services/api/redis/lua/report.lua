@@ -66,17 +66,21 @@ if #figured > 0 then
   for i, a in ipairs(figured) do ids[i] = ARGV[a] end
   G.rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
     local a = figured[i]
-    local new = has_figures(ARGV, a + 2) and merge_figures(old, ARGV, a + 2, now) or old
-    if latency[a] then latency[a] = latency_of(new) end
+    if not has_figures(ARGV, a + 2) then
+      if latency[a] then latency[a] = latency_of(old) end
+      return old
+    end
+    local new, l = merge_figures(old, ARGV, a + 2, now)
+    if latency[a] then latency[a] = l end
     return new
   end)
 end
 if #counted > 0 then
   local ids, identifies, resumes, first = {}, 0, 0, false
   for i, a in ipairs(counted) do ids[i] = ARGV[a] end
-  G.rewrite_records(KEYS[5], GATEWAY_SIZE, G.NONE, ids, function(i, old)
+  G.rewrite_records(KEYS[5], GATEWAY_SIZE, GATEWAY_NONE, ids, function(i, old)
     local a = counted[i]
-    local new, di, dr = G.merge(old, ARGV, a + 6, now, latency[a])
+    local new, di, dr = merge_gateway(old, ARGV, a + 6, now, latency[a])
     first = first or not old
     identifies, resumes = identifies + di, resumes + dr
     return new

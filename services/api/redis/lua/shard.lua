@@ -41,5 +41,5 @@ local json = '"transitions":[' .. table.concat(out, ',') .. '],"availability":{"
   ',"flapping":' .. (flap and 'true' or 'false')
 local at = tonumber(ARGV[1]) * GATEWAY_SIZE
 local gw = redis.call('GETRANGE', KEYS[7], int(at), int(at + GATEWAY_SIZE - 1))
-if #gw ~= GATEWAY_SIZE or gw == gateway().NONE then gw = '' end
+if #gw ~= GATEWAY_SIZE or gw == GATEWAY_NONE then gw = '' end
 return {tonumber(state or '-1'), since, redis.call('PTTL', KEYS[3]), now, json, get_figures(KEYS[6], ARGV[1]) or '', gw}

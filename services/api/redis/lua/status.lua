@@ -15,7 +15,7 @@ local old = get_state(KEYS[1], ARGV[5])
 if old ~= ARGV[6] and not KEYS[hk] then
   return -2 -- sent without the history keys (store.c, transition_call): it is sent again with them
 end
-put_figures(KEYS[4], ARGV[5], ARGV, 7, counted and {gw = KEYS[6], gwc = KEYS[7]})
+put_figures(KEYS[4], ARGV[5], ARGV, 7, counted and KEYS[6], KEYS[7])
 if old == ARGV[6] then
   ping(ARGV[2], ARGV[3], ARGV[5])
   return 0
