@@ -30,36 +30,59 @@ void store_encode_cluster(struct store *s, size_t i)
     resp_arg(&k->transition_args, s->log_max, strlen(s->log_max));
 }
 
-/* A report's four figures, each as a number, '' when not reported, '-' when reported as null. */
-static void push_figures(struct call *c, const struct shard_figures *f)
+/* `v` in `bytes` big-endian bytes at `p`, as lib.lua's struct.unpack reads it. */
+static void put_be(unsigned char *p, uint64_t v, int bytes)
 {
-    for (int i = 0; i != NUM_FIGURES; ++i) {
-        if (f->v[i] == FIGURE_ABSENT)
-            push(c, "", 0);
-        else if (f->v[i] == FIGURE_CLEAR)
-            push(c, "-", 1);
-        else
-            push_u64(c, f->v[i]);
-    }
+    for (int i = bytes - 1; i >= 0; --i, v >>= 8)
+        p[i] = (unsigned char)v;
 }
 
-/* A report's four gateway counters, each as a number, '' when not reported. */
+/* A report's four figures as one argument, as lib.lua's merge_figures reads them ('>I4I4I4I4'): FIGURE_ABSENT for
+ * one not reported, FIGURE_CLEAR for one reported as null; '' when it reports none. One binary argument, not four
+ * decimal ones: each argument costs Redis a Lua string and each decimal a strtod (tests/bench/report_instructions.sh). */
+static void push_figures(struct call *c, const struct shard_figures *f)
+{
+    unsigned char b[4 * NUM_FIGURES];
+    int any = 0;
+
+    for (int i = 0; i != NUM_FIGURES; ++i) {
+        put_be(b + 4 * i, f->v[i], 4);
+        any |= f->v[i] != FIGURE_ABSENT;
+    }
+    push(c, any ? (const char *)b : "", any ? sizeof b : 0);
+}
+
+/* A report's four gateway counters as one argument, as merge_gateway reads them ('>I6I4I4I4': events in 48 bits,
+ * then resumes, identifies, disconnects), each all ones when not reported; '' when it reports none. */
 static void push_counters(struct call *c, const struct shard_figures *f)
 {
-    for (int i = 0; i != NUM_COUNTERS; ++i) {
-        if (f->c[i] == COUNTER_ABSENT)
-            push(c, "", 0);
-        else
-            push_u64(c, f->c[i]);
+    unsigned char b[6 + 4 * (NUM_COUNTERS - 1)];
+
+    if (!figures_any_counter(f)) {
+        push(c, "", 0);
+        return;
     }
+    put_be(b, f->c[COUNTER_EVENTS] == COUNTER_ABSENT ? 0xFFFFFFFFFFFFull : f->c[COUNTER_EVENTS], 6);
+    for (int i = 1; i != NUM_COUNTERS; ++i)
+        put_be(b + 2 + 4 * i, f->c[i] == COUNTER_ABSENT ? 0xFFFFFFFFull : f->c[i], 4);
+    push(c, (const char *)b, sizeof b);
+}
+
+/* Where shard `shard`'s record of `size` bytes starts and ends in its cluster's string (GETRANGE's two offsets):
+ * formatted here, where it is cheap, not by the script, where each number made a string costs Lua more than the
+ * GETRANGE it is for. */
+static void push_record_range(struct call *c, uint32_t shard, uint64_t size)
+{
+    push_u64(c, shard * size);
+    push_u64(c, shard * size + size - 1);
 }
 
 /* A one-shard transition: status.lua (`state` >= 0) or health.lua (`state` < 0).
  * KEYS: states, since, version, figs, health key, then gw and gwc when the report has counters, then the history
  * keys unless `short_form`; ARGV: the health timeout, the channel, the cluster, the log's length, the id, the state
- * (status only), then the four figures when the report has any figure or counter ('' for one it leaves out), then
- * the four counters when it has any. What does not depend on the shard comes first, so that it is
- * copied as encoded at start-up (cluster_keys).
+ * (status only), then when the report has any figure or counter its figures (push_figures) and the range of the
+ * shard's figs record, then when it has counters the counters (push_counters) and the range of its gw record. What
+ * does not depend on the shard comes first, so that it is copied as encoded at start-up (cluster_keys).
  * The short form is for what is most likely a ping (the mirror says the shard is in that state already): the
  * script then never needs the history, and five keys fewer make the most common call about a fifth cheaper for
  * Redis; should it be a change after all, the script answers NEEDS_HISTORY, writes nothing but the health key,
@@ -92,10 +115,14 @@ struct call *store_transition_call(struct store *s, size_t cluster, uint32_t sha
     push_u64(c, shard);
     if (state >= 0)
         push_u64(c, (uint64_t)state);
-    if (figures_any(&c->figures))
+    if (figures_any(&c->figures)) {
         push_figures(c, &c->figures);
-    if (counted)
+        push_record_range(c, shard, STORE_FIGURES_SIZE);
+    }
+    if (counted) {
         push_counters(c, &c->figures);
+        push_record_range(c, shard, STORE_GATEWAY_SIZE);
+    }
     return c;
 }
 
@@ -116,7 +143,8 @@ int store_health(struct store *s, size_t cluster, uint32_t shard, const struct s
 
 /* report.lua over `n` items. KEYS: states, since, version, figs, gw, gwc, the history keys, a health key per item;
  * ARGV: channel, cluster, the log's length, the health timeout, the session budget's four fields ('' when none),
- * the arguments per item, then per item its id, state or '', four figures, and four counters when any item has some. */
+ * the arguments per item, then per item its id, state or '', its figures (push_figures), and its counters
+ * (push_counters) when any item has some. */
 int store_report(struct store *s, size_t cluster, const struct report_item *items, size_t n,
                  const struct gateway_session *session, store_count_cb cb, void *data)
 {
@@ -127,8 +155,9 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
 
     if ((n == 0 && !has_session) || n > REPORT_ITEMS_MAX)
         return -1;
-    /* room for 12 arguments an item (call_alloc counts 2 a shard): 11 are used */
-    c = store_script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(6 + STORE_HISTORY_KEYS + n), 6 * n, data);
+    /* room for twice a health key and 64 bytes an item (call_alloc): its key, then its id, state, 16 bytes of figures
+     * and 18 of counters with their lengths */
+    c = store_script_call(s, SCRIPT_REPORT, RESULT_COUNT, (int)(6 + STORE_HISTORY_KEYS + n), 2 * n, data);
     c->cb.count = cb;
     push_str(c, k->states);
     push_str(c, k->since);
@@ -149,7 +178,7 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
     }
     for (i = 0; i != n && !counted; ++i)
         counted = figures_any_counter(&items[i].figures);
-    push_u64(c, counted ? 10 : 6);
+    push_u64(c, counted ? 4 : 3);
     for (i = 0; i != n; ++i) {
         push_u64(c, items[i].shard);
         if (items[i].state >= 0) {

@@ -374,30 +374,31 @@ local function get_figures(figs_key, id)
   return b
 end
 
--- A figure as a report gives it (`a`: '' for not given, '-' for reported as null: forgotten) over its value `v`.
+-- A report's figures arrive as one argument (store_transitions.c, push_figures): latency, guilds, unavailable guilds
+-- and members, each FIGURE_ABSENT when not reported and FIGURE_CLEAR when reported as null (forgotten); '' when the
+-- report has none. Binary, not four decimals: Lua would make a string of each and tonumber would strtod it.
+local FIGURES_GIVEN, FIGURE_CLEAR = '>I4I4I4I4', 4294967294
+
+-- A figure as a report gives it (`a`) over its value `v`.
 local function figure(a, v)
-  if a == '' then return v end
-  if a == '-' then return FIGURE_ABSENT end
-  return tonumber(a)
+  if a == FIGURE_ABSENT then return v end
+  if a == FIGURE_CLEAR then return FIGURE_ABSENT end
+  return a
 end
 
--- `old` (a packed value or nil) with the figures given in args[first..first+3], at `now`. Returns the packed record
--- and its latency (FIGURE_ABSENT when none). In locals, not a table: this runs for every report with figures, and
--- a table costs Lua more than the merge itself (as does a closure: tests/bench/report_instructions.sh).
-local function merge_figures(old, args, first, now)
+-- `old` (a packed value or nil) with the figures `given` (FIGURES_GIVEN), at `now`. Returns the packed record and
+-- its latency (FIGURE_ABSENT when none). In locals, not a table: this runs for every report with figures, and a
+-- table costs Lua more than the merge itself (as does a closure: tests/bench/report_instructions.sh).
+local function merge_figures(old, given, now)
   local latency, guilds, unavailable, members = FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT
   if old then
     local _
     _, latency, guilds, unavailable, members = struct.unpack(FIGURES_FORMAT, old)
   end
-  latency = figure(args[first], latency)
-  return struct.pack(FIGURES_FORMAT, now, latency, figure(args[first + 1], guilds),
-    figure(args[first + 2], unavailable), figure(args[first + 3], members)), latency
-end
-
--- 1 when a report gives any of the four figures in args[first..first+3].
-local function has_figures(args, first)
-  return args[first] ~= '' or args[first + 1] ~= '' or args[first + 2] ~= '' or args[first + 3] ~= ''
+  local l, g, u, m = struct.unpack(FIGURES_GIVEN, given)
+  latency = figure(l, latency)
+  return struct.pack(FIGURES_FORMAT, now, latency, figure(g, guilds), figure(u, unavailable), figure(m, members)),
+    latency
 end
 
 -- The latency in a packed figures record (or nil), FIGURE_ABSENT when none.
@@ -418,23 +419,24 @@ end
 local GATEWAY_FORMAT, GATEWAY_SIZE = '>I6I6I4I4I4I4I6I4', 38
 local GATEWAY_NONE = '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
 local EVENTS_ABSENT, RATE_MAX = 281474976710655, 4294967294
+-- A report's counters as one argument (store_transitions.c, push_counters): events (48 bits), resumes, identifies,
+-- disconnects, each all ones (EVENTS_ABSENT, FIGURE_ABSENT) when not reported; '' when the report has none.
+local COUNTERS_GIVEN = '>I6I4I4I4'
 
--- `old` (packed, or nil) with the counters of args[first..first+3] (events, resumes, identifies, disconnects; '' for
--- one not given) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
+-- `old` (packed, or nil) with the counters `given` (COUNTERS_GIVEN) at `now`, `latency` being the shard's latency after the same report. A counter below its last value
 -- is a process that restarted: it grew by its new value, from 0; and so did every counter of a report whose events
 -- went down (a new process whose first identify makes its count 1 again, as the old one's was, identified all the
 -- same). Returns the packed record, and the identifies and resumes the report adds (0 for a counter seen the first
 -- time: what it counted before is not news). Locals, not tables, as merge_figures: every report with counters runs it.
-local function merge_gateway(old, args, first, now, latency)
+local function merge_gateway(old, given, now, latency)
   local at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency =
     0, EVENTS_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, FIGURE_ABSENT, 0, FIGURE_ABSENT
   if old then
     at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency = struct.unpack(GATEWAY_FORMAT, old)
   end
   local restarted = false
-  local e = args[first]
-  if e ~= '' then
-    e = tonumber(e)
+  local e, r, i, d = struct.unpack(COUNTERS_GIVEN, given)
+  if e ~= EVENTS_ABSENT then
     if events == EVENTS_ABSENT then
       rate, grew_at, grew_latency = FIGURE_ABSENT, now, latency
     else
@@ -448,18 +450,15 @@ local function merge_gateway(old, args, first, now, latency)
     at, events = now, e
   end
   local added_identifies, added_resumes = 0, 0
-  local r, i, d = args[first + 1], args[first + 2], args[first + 3]
-  if r ~= '' then
-    r = tonumber(r)
+  if r ~= FIGURE_ABSENT then
     if resumes ~= FIGURE_ABSENT then added_resumes = (r >= resumes and not restarted) and r - resumes or r end
     resumes = r
   end
-  if i ~= '' then
-    i = tonumber(i)
+  if i ~= FIGURE_ABSENT then
     if identifies ~= FIGURE_ABSENT then added_identifies = (i >= identifies and not restarted) and i - identifies or i end
     identifies = i
   end
-  if d ~= '' then disconnects = tonumber(d) end
+  if d ~= FIGURE_ABSENT then disconnects = d end
   if at == 0 then at = now end
   return struct.pack(GATEWAY_FORMAT, at, events, resumes, identifies, disconnects, rate, grew_at, grew_latency),
     added_identifies, added_resumes
@@ -540,33 +539,29 @@ local function gateway()
   return gateway_made
 end
 
--- Stores the figures of one report (args[first..first+3]) when it has any, then its counters (args[first+4..+7])
--- when `gw_key` (the cluster's gw string; `gwc_key` its gwc hash) says the report has them. One read and one write of
--- each record, the offsets formatted once.
-local function put_figures(figs_key, id, args, first, gw_key, gwc_key)
+-- Stores the figures of one report when it has any, then its counters when `gw_key` (the cluster's gw string;
+-- `gwc_key` its gwc hash) says it has them: args[first] is its figures (FIGURES_GIVEN, or ''), args[first+1..+2]
+-- the range of the shard's record in figs; args[first+3] its counters (COUNTERS_GIVEN), args[first+4..+5] the range
+-- of its record in gw. The replica formats the ranges: each number Lua makes a string of costs it a few thousand
+-- instructions. One read and one write of each record.
+local function put_figures(figs_key, args, first, gw_key, gwc_key)
   if not args[first] then return end
-  local given = has_figures(args, first)
-  if not given and not gw_key then return end
-  local now, n = now_ms(), tonumber(id)
-  local from = n * FIGURES_SIZE
-  local at = int(from)
-  local old = redis.call('GETRANGE', figs_key, at, int(from + FIGURES_SIZE - 1))
+  local now = now_ms()
+  local old = redis.call('GETRANGE', figs_key, args[first + 1], args[first + 2])
   if #old ~= FIGURES_SIZE or old == FIGURES_NONE then old = nil end
   local latency
-  if given then
+  if args[first] ~= '' then
     local packed
-    packed, latency = merge_figures(old, args, first, now)
-    redis.call('SETRANGE', figs_key, at, packed)
-  elseif gw_key then
+    packed, latency = merge_figures(old, args[first], now)
+    redis.call('SETRANGE', figs_key, args[first + 1], packed)
+  else
     latency = latency_of(old)
   end
   if gw_key then
-    from = n * GATEWAY_SIZE
-    at = int(from)
-    local prev = redis.call('GETRANGE', gw_key, at, int(from + GATEWAY_SIZE - 1))
+    local prev = redis.call('GETRANGE', gw_key, args[first + 4], args[first + 5])
     local fresh = #prev ~= GATEWAY_SIZE or prev == GATEWAY_NONE
-    local new, identifies, resumes = merge_gateway(not fresh and prev or nil, args, first + 4, now, latency)
-    redis.call('SETRANGE', gw_key, at, new)
+    local new, identifies, resumes = merge_gateway(not fresh and prev or nil, args[first + 3], now, latency)
+    redis.call('SETRANGE', gw_key, args[first + 4], new)
     if fresh or identifies + resumes > 0 then gateway().count_sessions(gwc_key, now, identifies, resumes, fresh) end
   end
 end

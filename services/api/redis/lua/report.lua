@@ -4,14 +4,13 @@
 -- KEYS: states, since hash, version key, figs string, gw string, gwc hash, the five history keys (lib.lua,
 --       history_keys), then the health key of each item
 -- ARGV: events channel, cluster, the log's length to keep, health timeout (s), the session budget's total,
---       remaining, reset_after ms and max_concurrency (all '' when not reported), the arguments per item (6, or 10
---       when an item has counters), then per item: shard id, state ('' for a ping), latency, guilds, unavailable
---       guilds, members ('' for a figure not reported, '-' for one reported as null), then when 10, events,
---       resumes, identifies, disconnects ('' for one not reported)
+--       remaining, reset_after ms and max_concurrency (all '' when not reported), the arguments per item (3, or 4
+--       when an item has counters), then per item: shard id, state ('' for a ping), its figures (lib.lua,
+--       FIGURES_GIVEN; '' for none), then when 4 its counters (COUNTERS_GIVEN; '' for none)
 -- Returns how many shards changed state, or -i when item i (from 1) is a ping for a shard that never had a status
 -- (then nothing is written).
--- a report without counters (most, and every one from a bot that sends none) is sent six arguments an item, not ten:
--- the four empty ones cost Redis more than all the rest of a ping's item
+-- a report without counters (most, and every one from a bot that sends none) is sent three arguments an item, not
+-- four: an empty one costs Redis a Lua string an item
 local ITEM, FIRST, HEALTH = tonumber(ARGV[9]), 10, 11
 local items = (#ARGV - FIRST + 1) / ITEM
 
@@ -43,9 +42,9 @@ for i = 1, items do
   else
     pinged[#pinged + 1] = struct.pack('>I4', tonumber(id))
   end
-  local counts = ITEM == 10 and (ARGV[a + 6] ~= '' or ARGV[a + 7] ~= '' or ARGV[a + 8] ~= '' or ARGV[a + 9] ~= '')
+  local counts = ITEM == 4 and ARGV[a + 3] ~= ''
   -- an item with counters reads its figures too: the latency it has when its events grow is kept with them
-  if counts or has_figures(ARGV, a + 2) then figured[#figured + 1] = a end
+  if counts or ARGV[a + 2] ~= '' then figured[#figured + 1] = a end
   if counts then
     counted[#counted + 1] = a
     latency[a] = FIGURE_ABSENT -- set to the item's latency once its figures are read
@@ -66,11 +65,11 @@ if #figured > 0 then
   for i, a in ipairs(figured) do ids[i] = ARGV[a] end
   G.rewrite_records(KEYS[4], FIGURES_SIZE, FIGURES_NONE, ids, function(i, old)
     local a = figured[i]
-    if not has_figures(ARGV, a + 2) then
+    if ARGV[a + 2] == '' then
       if latency[a] then latency[a] = latency_of(old) end
       return old
     end
-    local new, l = merge_figures(old, ARGV, a + 2, now)
+    local new, l = merge_figures(old, ARGV[a + 2], now)
     if latency[a] then latency[a] = l end
     return new
   end)
@@ -80,7 +79,7 @@ if #counted > 0 then
   for i, a in ipairs(counted) do ids[i] = ARGV[a] end
   G.rewrite_records(KEYS[5], GATEWAY_SIZE, GATEWAY_NONE, ids, function(i, old)
     local a = counted[i]
-    local new, di, dr = merge_gateway(old, ARGV, a + 6, now, latency[a])
+    local new, di, dr = merge_gateway(old, ARGV[a + 3], now, latency[a])
     first = first or not old
     identifies, resumes = identifies + di, resumes + dr
     return new

@@ -3,19 +3,19 @@
 -- KEYS: states, since hash, version key, figs string, health key, then the gw string and gwc hash when the report
 --       has counters, then the five history keys (lib.lua, history_keys), which may be left out when the caller
 --       expects no change: then a change is not made but answered with -2
--- ARGV: health timeout (s), events channel, cluster, the log's length to keep, shard id, state, then optionally
---       latency, guilds, unavailable guilds, members ('' for one not reported), then optionally events, resumes,
---       identifies, disconnects (likewise)
+-- ARGV: health timeout (s), events channel, cluster, the log's length to keep, shard id, state, then optionally the
+--       figures and the range of the shard's figs record, then optionally its counters and the range of its gw
+--       record (lib.lua, put_figures)
 -- (What is the same for every shard of a cluster comes first: store.c encodes it once.)
 -- Returns 1 when the state changed, 0 when it was already that.
-local counted = ARGV[11] ~= nil
+local counted = ARGV[10] ~= nil
 local hk = counted and 8 or 6
 redis.call('SET', KEYS[5], '1', 'EX', ARGV[1])
 local old = get_state(KEYS[1], ARGV[5])
 if old ~= ARGV[6] and not KEYS[hk] then
   return -2 -- sent without the history keys (store.c, transition_call): it is sent again with them
 end
-put_figures(KEYS[4], ARGV[5], ARGV, 7, counted and KEYS[6], KEYS[7])
+put_figures(KEYS[4], ARGV, 7, counted and KEYS[6], KEYS[7])
 if old == ARGV[6] then
   ping(ARGV[2], ARGV[3], ARGV[5])
   return 0
