@@ -14,8 +14,9 @@
 # storm and no short budget (a second full restart within two hours is a storm, and after two full restarts of
 # main's 360 shards a budget of 1,000 has 280 left, short of a third), and the marks mean something on the page.
 # Usage: demo-fleet.sh http://127.0.0.1:8080   (runs until killed; GLANCE_PASSPHRASE is sent when set)
-# Tuning: GLANCE_DEMO_PING_SECONDS (10), GLANCE_DEMO_RATE (changes per second on average, 10, besides the
-# loop's restarts), GLANCE_DEMO_BATCH (shards per batch, 16; 0: one POST per
+# Tuning: GLANCE_DEMO_PING_SECONDS (10), GLANCE_DEMO_RATE (changes per second asked for, 10; the few troubled
+# shards rest between their events, so about 3 a second happen, and the loop's restarts add theirs: 4.2 a second in
+# all over a 216 s run of ./run.sh on 7 December 2026), GLANCE_DEMO_BATCH (shards per batch, 16; 0: one POST per
 # ping), GLANCE_DEMO_TROUBLED (the share of each cluster's shards trouble falls on, 0.03), GLANCE_HEALTH_TIMEOUT (30),
 # GLANCE_DEMO_ZOMBIES (3), GLANCE_DEMO_NEAR_CAP (2), GLANCE_DEMO_LOOP (the cluster in a restart loop; default the
 # smallest when there are several; "none": no loop), GLANCE_DEMO_LOOP_SECONDS (50, +- 20 %: at most a minute,
