@@ -120,7 +120,7 @@ describe('glance-sim --gateway and its trouble flags', { timeout: 180000 }, () =
     const bots = 'main:48;demo:4';
     const api = await startApi({ redisPort: rds.port, bots, healthTimeout: 3600 });
     const fleet = run(path.join(REPO_ROOT, 'scripts/demo-fleet.sh'), [api.url], {
-      env: { ...process.env, GLANCE_SIM_BIN: SIM_BIN, GLANCE_BOTS: bots, GLANCE_DEMO_RATE: '40',
+      env: { ...process.env, GLANCE_SIM_BIN: SIM_BIN, GLANCE_BOTS: bots, GLANCE_DEMO_RATE: '100',
         GLANCE_DEMO_PING_SECONDS: '1', GLANCE_DEMO_LOOP_SECONDS: '4', GLANCE_HEALTH_TIMEOUT: '3600' },
     });
     try {
@@ -131,8 +131,8 @@ describe('glance-sim --gateway and its trouble flags', { timeout: 180000 }, () =
         figures = (await request(api.port, 'GET', '/api/figures')).json();
         return gw('demo').session?.short === true && gw('main').reporting === 48;
       }, { timeoutMs: 20000, intervalMs: 500, message: "the looping cluster's budget to run short" });
-      // 40 changes a second for 20 s more: the old mix restarted main within it nearly every time
-      await sleep(20000);
+      // 100 changes a second asked for, 10 s more: the old mix restarted main within them nearly every time
+      await sleep(10000);
       figures = (await request(api.port, 'GET', '/api/figures')).json();
       t.diagnostic(`main: ${JSON.stringify(gw('main'))}; demo: ${JSON.stringify(gw('demo'))}`);
       assert.equal(gw('main').storm, false, 'main, which started once, is not in a storm');
