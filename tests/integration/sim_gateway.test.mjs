@@ -91,8 +91,8 @@ describe('glance-sim --gateway and its trouble flags', { timeout: 180000 }, () =
         t.diagnostic(`loop: ${JSON.stringify(gw('loop'))}; main: ${JSON.stringify(gw('main'))}`);
         assert.equal(gw('loop').session.total, 1000);
         assert.equal(gw('loop').session.short, true);
-        // 4 identifies every 3 s or so, against a day that began with the run: a storm, once a whole minute of the
-        // replica's (which it judges on) holds 10 or more of them, not only the restarts either side of its boundary
+        // 4 identifies every 3 s or so, against a day that began with the run: a storm, once the last minute (which
+        // the replica judges on) holds 10 or more of them
         await waitUntil(async () => {
           figures = (await request(api.port, 'GET', '/api/figures')).json();
           return gw('loop').storm;

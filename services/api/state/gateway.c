@@ -10,7 +10,9 @@
 
 #define MINUTE_MS 60000
 #define HOUR_MS 3600000
-#define SESSION_HOURS 25 /* the hour ring (lib.lua, count_sessions): this hour and the 24 before it */
+#define SLICE_MS 10000    /* the ring of 10 s slices (lib.lua, count_sessions) ... */
+#define SESSION_SLICES 7  /* ... this one and the 6 before it: the last minute, whatever the clock's minutes */
+#define SESSION_HOURS 25 /* the hour ring: this hour and the 24 before it */
 
 void gateway_judge(const struct store_gateway *g, int state, uint32_t guilds, uint32_t latency, uint32_t silent_after_s,
                    struct gateway_marks *m)
@@ -88,8 +90,8 @@ static uint64_t number(const redisReply *r)
     return strtoull(text, NULL, 10);
 }
 
-/* A ring slot "<minute or hour> <identifies> <resumes>": its counts when it holds `at`, else none. */
-static void slot(const redisReply *r, int64_t at, uint64_t *identifies, uint64_t *resumes)
+/* A ring slot "<slice or hour> <identifies> <resumes>": its counts when it holds one from `from` to `to`, else none. */
+static void slot(const redisReply *r, int64_t from, int64_t to, uint64_t *identifies, uint64_t *resumes)
 {
     char text[80];
     unsigned long long t, i, s;
@@ -99,15 +101,15 @@ static void slot(const redisReply *r, int64_t at, uint64_t *identifies, uint64_t
         return;
     memcpy(text, r->str, r->len);
     text[r->len] = '\0';
-    if (sscanf(text, "%llu %llu %llu", &t, &i, &s) == 3 && (int64_t)t == at)
+    if (sscanf(text, "%llu %llu %llu", &t, &i, &s) == 3 && (int64_t)t >= from && (int64_t)t <= to)
         *identifies = i, *resumes = s;
 }
 
 int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now, uint32_t storm_per_minute,
                           struct gateway_sessions *s)
 {
-    int64_t minute = now / MINUTE_MS, hour = now / HOUR_MS;
-    uint64_t now_i = 0, now_r = 0, last_i = 0, last_r = 0, reset_after = 0, per_minute;
+    int64_t slice = now / SLICE_MS, hour = now / HOUR_MS;
+    uint64_t minute_i = 0, minute_r = 0, reset_after = 0;
     size_t k;
 
     memset(s, 0, sizeof(*s));
@@ -118,20 +120,17 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
         uint64_t i, r;
         if (f->type != REDIS_REPLY_STRING || f->len == 0)
             continue;
-        if (f->str[0] == 'm' && f->len <= 2) {
-            slot(v, minute, &i, &r);
-            now_i += i, now_r += r;
-            slot(v, minute - 1, &i, &r);
-            last_i += i, last_r += r;
+        if (f->str[0] == 's' && f->len == 2) {
+            /* this slice so far and the 6 before it: the last 60 to 70 seconds */
+            slot(v, slice - SESSION_SLICES + 1, slice, &i, &r);
+            minute_i += i, minute_r += r;
         } else if (f->str[0] == 'h' && f->len <= 3) {
             /* the 24 hours before this one and this one so far: every slot of the ring but the one that passed */
-            for (int64_t h = hour - SESSION_HOURS + 2; h <= hour; ++h) {
-                slot(v, h, &i, &r);
-                s->day_total += i + r;
-                s->day_resumes += r;
-                if (h >= hour - 1)
-                    s->recent_identifies += i;
-            }
+            slot(v, hour - SESSION_HOURS + 2, hour, &i, &r);
+            s->day_total += i + r;
+            s->day_resumes += r;
+            if (number(v) >= (uint64_t)(hour - 1))
+                s->recent_identifies += i;
         } else if (f->len == 5 && memcmp(f->str, "total", 5) == 0) {
             s->total = number(v), s->has_budget = 1;
         } else if (f->len == 9 && memcmp(f->str, "remaining", 9) == 0) {
@@ -147,13 +146,12 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
             s->known_minutes = known < 1 ? 1 : known > 1440 ? 1440 : (uint32_t)known;
         }
     }
-    s->identifies = (uint32_t)(now_i > last_i ? now_i : last_i);
-    s->resumes = (uint32_t)(now_r > last_r ? now_r : last_r);
-    per_minute = now_i + now_r > last_i + last_r ? now_i + now_r : last_i + last_r;
+    s->identifies = (uint32_t)minute_i;
+    s->resumes = (uint32_t)minute_r;
     /* the usual rate is day_resumes over the minutes known: 10 times it, without the division's rounding */
     if (s->known_minutes == 0)
         s->known_minutes = 1440; /* counted before 'since' was kept */
-    s->storm = (storm_per_minute != 0 && per_minute >= storm_per_minute) ||
+    s->storm = (storm_per_minute != 0 && minute_i + minute_r >= storm_per_minute) ||
                (s->resumes >= GATEWAY_STORM_FLOOR &&
                 (uint64_t)s->resumes * s->known_minutes >= GATEWAY_STORM_FACTOR * s->day_resumes) ||
                s->recent_identifies > shards;

@@ -30,7 +30,7 @@ struct gateway_sessions {
     int has_budget;
     uint64_t total, remaining, max_concurrency;
     int64_t reported_ms, reset_at_ms;
-    uint32_t identifies, resumes; /* per minute: the larger of this minute's and the last's */
+    uint32_t identifies, resumes; /* per minute: over the last 60 to 70 s (7 slices of 10 s) */
     uint64_t day_total;           /* identifies and resumes over the last 24 hours */
     uint64_t day_resumes;         /* of which resumes */
     uint32_t known_minutes;       /* since the cluster's counters were first seen, up to a day (at least 1) */

@@ -470,18 +470,19 @@ local function gateway()
   -- What a report with counters needs only now and then (a shard's first counters, a session that grew, a batch
   -- report, a budget): made on first use, as history() is.
 
-  -- A cluster's identifies and resumes per minute (the last two) and per hour (the last 25), for the replicas' storm
-  -- warning, kept in its gwc hash as rings: field 'm<minute mod 2>' or 'h<hour mod 25>' holds "<minute or hour>
-  -- <identifies> <resumes>", and a slot that holds another minute or hour has passed (counts 0). Bounded whatever the
+  -- A cluster's identifies and resumes per 10 seconds (the last 7, so that the replicas sum the last minute whatever
+  -- the clock: clock minutes split a burst that straddles one) and per hour (the last 25), for the replicas' storm
+  -- warning, kept in its gwc hash as rings: field 's<slice mod 7>' or 'h<hour mod 25>' holds "<slice or hour>
+  -- <identifies> <resumes>", and a slot that holds another slice or hour has passed (counts 0). Bounded whatever the
   -- shards and the time. Only a report that adds some writes: most add none.
-  local MINUTE_MS, SESSION_MINUTES, SESSION_HOURS = 60000, 2, 25
+  local SLICE_MS, SESSION_SLICES, SESSION_HOURS = 10000, 7, 25
   -- `first`: a shard's counters were seen for the first time; the cluster's first is kept as 'since', from which on
   -- the replicas know its usual rate (gateway.c: a storm is judged against the time known, up to a day).
   local function count_sessions(gwc_key, now, identifies, resumes, first)
     if first then redis.call('HSETNX', gwc_key, 'since', int(now)) end
     if identifies + resumes == 0 then return end
-    local m, h = math.floor(now / MINUTE_MS), math.floor(now / HOUR_MS)
-    local mf, hf = 'm' .. int(m % SESSION_MINUTES), 'h' .. int(h % SESSION_HOURS)
+    local m, h = math.floor(now / SLICE_MS), math.floor(now / HOUR_MS)
+    local mf, hf = 's' .. int(m % SESSION_SLICES), 'h' .. int(h % SESSION_HOURS)
     local cur = redis.call('HMGET', gwc_key, mf, hf)
     local function add(slot, at)
       local t, i, r = string.match(slot or '', '^(%d+) (%d+) (%d+)$')
