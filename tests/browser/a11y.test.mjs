@@ -8,7 +8,8 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, freePort, cleanup } from '../integration/harness.mjs';
+import { startRedis, freePort, cleanup, request } from '../integration/harness.mjs';
+import { startDiscord } from '../integration/discord.mjs';
 import {
   launch, newPage, closeBrowsers, startApiOn, seedShowcase, seedShowcaseHistory, openDashboard as openDashboardAt,
   audit, AXE_VERSION,
@@ -23,6 +24,7 @@ let rds;
 let api;
 let base;
 let browser;
+let discord;
 
 /** Fails the test, with every violation as a diagnostic and in the message, unless axe found none. */
 async function expectClean(t, page, where) {
@@ -38,8 +40,10 @@ before(async () => {
   rds = await startRedis();
   await seedShowcaseHistory(rds.port);
   const port = await freePort();
+  discord = await startDiscord(); // the webhook a subscription's page is made with
   api = await startApiOn(port, {
-    redisPort: rds.port, bots: BOTS, env: { GLANCE_PASSPHRASE: PASS, GLANCE_ALERT_DELAY: 86400, GLANCE_DRAIN_MS: 0 },
+    redisPort: rds.port, bots: BOTS,
+    env: { GLANCE_PASSPHRASE: PASS, GLANCE_ALERT_DELAY: 86400, GLANCE_DRAIN_MS: 0, GLANCE_SUBSCRIBE_ORIGINS: discord.base },
   });
   base = `http://127.0.0.1:${port}`;
   await seedShowcase(api, AUTH, { figures: true }); // the latency colours need figures
@@ -48,6 +52,7 @@ before(async () => {
 
 after(async () => {
   await closeBrowsers();
+  await discord?.close();
   await cleanup();
 });
 
@@ -154,6 +159,33 @@ describe(`axe-core ${AXE_VERSION} finds no violation`, { timeout: 240000 }, () =
         } finally {
           await page.context().close();
         }
+      }
+    }
+  });
+
+  it('on a subscription\'s page (its management link) and the page the form answers with, at 1280 and 360 px', async (t) => {
+    const made = await request(api.port, 'POST', '/api/subscriptions', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ webhook_url: discord.url(), scope: { guild: GUILD } }),
+    });
+    assert.equal(made.status, 201, made.body);
+    for (const [width, colorScheme] of [[1280, 'light'], [360, 'light'], [360, 'dark']]) {
+      const page = await newPage(browser, { width, height: 900, colorScheme });
+      try {
+        await page.goto(`${base}/subscription/${made.json().token}`);
+        assert.equal(await page.$$eval('form', (els) => els.length), 2, 'the change and remove forms');
+        page.problems = page.problems.filter((p) => !/status of 404/.test(p)); // /favicon.ico
+        await expectClean(t, page, `/subscription/<token> at ${width} px (${colorScheme})`);
+        // the form on /plain, filled in and sent as a browser without script sends it
+        await page.goto(`${base}/plain`);
+        await page.fill('form[action="/subscribe"] input[name="webhook_url"]', discord.url());
+        await page.fill('form[action="/subscribe"] input[name="guild"]', GUILD);
+        await Promise.all([page.waitForURL(`${base}/subscribe`), page.click('form[action="/subscribe"] button')]);
+        assert.match(await page.textContent('h1'), /^Subscribed$/, await page.textContent('main'));
+        page.problems = page.problems.filter((p) => !/status of (404|201)/.test(p));
+        await expectClean(t, page, `the subscribed page at ${width} px (${colorScheme})`);
+      } finally {
+        await page.context().close();
       }
     }
   });

@@ -34,6 +34,8 @@ const READERS = 100;
 const READERS_RSS_MIB = 12;
 const READER_BYTES_MAX_MB = 8;
 const GUILD = '81384788765712384';
+// a management link's token of the right shape for no subscription: each GET asks Redis, and finds nothing
+const TOKEN = `1-${'0'.repeat(32)}`;
 const NEVER_READ = path.join(REPO_ROOT, 'tests', 'integration', 'never_read.py');
 
 after(cleanup);
@@ -43,7 +45,8 @@ function publicGets() {
   const heaviest = { '/api/history/main': '?count=1000', '/plain': `?guild=${GUILD}`, '/': `?guild=${GUILD}` };
   return execFileSync(API_BIN, ['--routes'], { encoding: 'utf8' }).split('\n')
     .filter((l) => l.startsWith('GET '))
-    .map((l) => l.slice(4).replace(/\{cluster\}/g, 'main').replace(/\{shard\}/g, '7').replace(/\{guild\}/g, GUILD))
+    .map((l) => l.slice(4).replace(/\{cluster\}/g, 'main').replace(/\{shard\}/g, '7').replace(/\{guild\}/g, GUILD)
+      .replace(/\{token\}/g, TOKEN))
     .map((r) => r + (heaviest[r] || ''));
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include "base/condition.h"
 #include "base/parse.h"
@@ -251,6 +252,117 @@ static int parse_origins(const char *var, const char *v, char (*list)[256], size
         memcpy(list[*num], p, end - p);
         list[*num][end - p] = '\0';
         ++*num;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* GLANCE_TRUSTED_PROXIES: addresses or networks ("10.0.0.0/8,::1"), comma-separated. */
+static int parse_proxies(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    conf->num_trusted_proxies = 0;
+    while (*p != '\0') {
+        const char *end = strchr(p, ','), *slash;
+        char text[64];
+        struct conf_net *net = &conf->trusted_proxies[conf->num_trusted_proxies];
+        unsigned long prefix;
+        char *stop;
+        size_t n;
+
+        if (end == NULL)
+            end = p + strlen(p);
+        n = (size_t)(end - p);
+        if (conf->num_trusted_proxies == CONF_MAX_PROXIES || n == 0 || n >= sizeof(text))
+            goto bad;
+        memcpy(text, p, n);
+        text[n] = '\0';
+        slash = strchr(text, '/');
+        if (slash != NULL)
+            *(char *)slash = '\0';
+        if (inet_pton(AF_INET, text, net->addr) == 1)
+            net->len = 4;
+        else if (inet_pton(AF_INET6, text, net->addr) == 1)
+            net->len = 16;
+        else
+            goto bad;
+        prefix = net->len * 8u;
+        if (slash != NULL) {
+            prefix = strtoul(slash + 1, &stop, 10);
+            if (slash[1] == '\0' || *stop != '\0' || !isdigit((unsigned char)slash[1]) || prefix > net->len * 8u)
+                goto bad;
+        }
+        net->prefix = (unsigned char)prefix;
+        ++conf->num_trusted_proxies;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "GLANCE_TRUSTED_PROXIES=\"%s\": expected up to %d addresses or networks of the load "
+             "balancers in front, such as 10.0.0.0/8,::1, separated by ','", v, CONF_MAX_PROXIES);
+    return -1;
+}
+
+/* GLANCE_PUBLIC_URL: http(s)://host[:port][/path], kept without a trailing slash. */
+static int parse_public_url(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v), i, start;
+
+    while (len != 0 && v[len - 1] == '/')
+        --len;
+    start = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
+    for (i = 0; i != len; ++i)
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f || v[i] == '"' || v[i] == '<' || v[i] == '>' || v[i] == '?' ||
+            v[i] == '#')
+            start = 0;
+    if (start == 0 || len == start || len >= sizeof(conf->public_url)) {
+        snprintf(err, errlen, "GLANCE_PUBLIC_URL=\"%s\": expected where the page is, such as "
+                 "https://status.example.com", v);
+        return -1;
+    }
+    memcpy(conf->public_url, v, len);
+    conf->public_url[len] = '\0';
+    return 0;
+}
+
+/* The subscriptions' settings: how many, how often per address, which webhook URLs, where links point. */
+static int load_subscriptions(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
+{
+    static const char *const discord[] = {"https://discord.com", "https://ptb.discord.com", "https://canary.discord.com",
+                                          "https://discordapp.com"};
+    const char *v;
+    size_t i;
+
+    conf->subscriptions_max = 100000;
+    conf->subscribe_per_hour = 10;
+    if (get_uint(lookup, ctx, "GLANCE_SUBSCRIPTIONS_MAX", 0, 10000000, &conf->subscriptions_max, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_SUBSCRIBE_PER_HOUR", 1, 100000, &conf->subscribe_per_hour, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_TRUSTED_PROXIES")) != NULL && parse_proxies(conf, v, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_PUBLIC_URL")) != NULL && *v != '\0' && parse_public_url(conf, v, err, errlen) != 0)
+        return -1;
+    if ((v = lookup(ctx, "GLANCE_SUBSCRIBE_ORIGINS")) == NULL) {
+        for (i = 0; i != sizeof(discord) / sizeof(discord[0]); ++i)
+            strcpy(conf->subscribe_origins[i], discord[i]);
+        conf->num_subscribe_origins = i;
+        return 0;
+    }
+    for (const char *p = v; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t n;
+        if (end == NULL)
+            end = p + strlen(p);
+        n = (size_t)(end - p);
+        if (conf->num_subscribe_origins == CONF_MAX_SUBSCRIBE_ORIGINS || n >= sizeof(conf->subscribe_origins[0]) ||
+            !embed_origin_ok(p, n) || memchr(p, '*', n) != NULL) {
+            snprintf(err, errlen, "GLANCE_SUBSCRIBE_ORIGINS=\"%s\": expected up to %d origins such as "
+                     "https://discord.com, separated by ','", v, CONF_MAX_SUBSCRIBE_ORIGINS);
+            return -1;
+        }
+        memcpy(conf->subscribe_origins[conf->num_subscribe_origins], p, n);
+        conf->subscribe_origins[conf->num_subscribe_origins++][n] = '\0';
         p = *end == ',' ? end + 1 : end;
     }
     return 0;
@@ -630,6 +742,8 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         return -1;
     if ((v = lookup(ctx, "GLANCE_EMBED_ORIGINS")) != NULL &&
         parse_origins("GLANCE_EMBED_ORIGINS", v, conf->embed_origins, &conf->num_embed_origins, 1, err, errlen) != 0)
+        return -1;
+    if (load_subscriptions(conf, lookup, ctx, err, errlen) != 0)
         return -1;
     if (get_string(lookup, ctx, "GLANCE_REDIS_PREFIX", conf->prefix, sizeof(conf->prefix), err, errlen) != 0)
         return -1;

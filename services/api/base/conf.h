@@ -14,6 +14,8 @@
 #define CONF_MAX_SENTINELS 8
 #define CONF_MAX_ORIGINS 16
 #define CONF_MAX_WEBHOOKS 4
+#define CONF_MAX_PROXIES 16
+#define CONF_MAX_SUBSCRIBE_ORIGINS 8
 
 struct conf_cluster {
     char name[65];
@@ -28,6 +30,14 @@ struct conf_webhook {
     int json;        /* a generic JSON webhook (json:<url>): one POST per alert; else Discord's webhook API */
     char shown[128]; /* scheme and host */
     char id[17];     /* a hash of the URL, naming its messages in Redis */
+};
+
+/* A trusted proxy (GLANCE_TRUSTED_PROXIES): an address and how many of its leading bits a peer must share. IPv4 is
+ * kept as 4 bytes, IPv6 as 16. */
+struct conf_net {
+    unsigned char addr[16];
+    unsigned char len; /* 4 or 16 */
+    unsigned char prefix;
 };
 
 /* The gateway marks an alert can be raised for (GLANCE_ALERT_GATEWAY), as bits. */
@@ -100,6 +110,18 @@ struct conf {
     /* sites that may show /embed in a frame (CSP frame-ancestors, after 'self'); none: only this one */
     char embed_origins[CONF_MAX_ORIGINS][256];
     size_t num_embed_origins;
+    /* the load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (a client's address for the
+     * per-address limits, the scheme of links); none: the peer is the client */
+    struct conf_net trusted_proxies[CONF_MAX_PROXIES];
+    size_t num_trusted_proxies;
+    /* where the public page is ("https://status.example.com"), for links in messages sent later; empty: taken from
+     * the request that made the subscription */
+    char public_url[256];
+    uint32_t subscriptions_max;  /* 0: no subscriptions (the routes answer 404) */
+    uint32_t subscribe_per_hour; /* subscription attempts per client address (an IPv6 /64) an hour */
+    /* the origins whose webhook URLs visitors may subscribe (Discord's; a Discord-compatible server's, a test's) */
+    char subscribe_origins[CONF_MAX_SUBSCRIBE_ORIGINS][128];
+    size_t num_subscribe_origins;
 };
 
 /* Looks a variable up; returns NULL when it is not set. */

@@ -165,9 +165,7 @@ static int hex_digit(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes `s` into `out` (room for `len` bytes), dropping spaces (raw, '+' and encoded) and other ASCII
- * whitespace. Returns the length, or -1 for a bad escape. */
-static ssize_t decode_form_value(const char *s, size_t len, char *out)
+ssize_t parse_form_value(const char *s, size_t len, char *out)
 {
     size_t i, n = 0;
 
@@ -211,7 +209,7 @@ int parse_guild_input(const char *s, size_t len, uint64_t *out)
     ssize_t n;
     size_t i;
 
-    if (len > sizeof(text) || (n = decode_form_value(s, len, text)) <= 0)
+    if (len > sizeof(text) || (n = parse_form_value(s, len, text)) <= 0)
         return -1;
     end = text + n;
     if (parse_u64(text, (size_t)n, out) == 0)

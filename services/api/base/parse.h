@@ -22,6 +22,10 @@ int parse_u64(const char *s, size_t len, uint64_t *out);
  * guild id, 1 for a direct-message link (channels/@me: no server), or -1. */
 int parse_guild_input(const char *s, size_t len, uint64_t *out);
 
+/* Percent-decodes a form value `s` into `out` (room for `len` bytes), dropping spaces (raw, '+' and encoded) and
+ * other ASCII whitespace, which no id, link or URL a form takes holds. Returns the length, or -1 for a bad escape. */
+ssize_t parse_form_value(const char *s, size_t len, char *out);
+
 /* Splits an absolute path (without its query) into segments. "/" has none. Returns 0, or -1 and points
  * *why at a static explanation: a segment is empty, holds '%' or a character outside [A-Za-z0-9_.-],
  * or there are more than PARSE_MAX_SEGMENTS. Segments point into `path`. */

@@ -23,6 +23,7 @@ struct summary;
 struct web_pages;
 struct render_gate;
 struct read_queue;
+struct subscriber_messages;
 
 struct app {
     const struct conf *conf;
@@ -45,6 +46,8 @@ struct app {
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
     struct render_gate *plain_gate, *status_gate; /* and at most once per RENDER_GATE_MS while versions move */
     struct read_queue *shard_reads, *alert_reads; /* GET /api/status/<c>/<id>, /api/alerts: a few in flight */
+    struct read_queue *subscription_reads;        /* /api/subscriptions/<token>, whatever the method */
+    struct subscriber_messages *subscriber_messages; /* a new subscription's confirmation */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
     uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */

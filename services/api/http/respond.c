@@ -64,21 +64,30 @@ int respond_is_post(h2o_req_t *req)
 }
 
 
+/* The Authorization header's value, without "Bearer "; 0 when there is none. */
+static int presented(h2o_req_t *req, h2o_iovec_t *v)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+
+    if (i == -1)
+        return 0;
+    *v = req->headers.entries[i].value;
+    if (v->len > 7 && h2o_lcstris(v->base, 7, H2O_STRLIT("bearer ")))
+        *v = h2o_iovec_init(v->base + 7, v->len - 7);
+    return 1;
+}
+
 int respond_check_passphrase(struct app *app, h2o_req_t *req)
 {
     const struct conf *conf = app->conf;
-    ssize_t i;
     h2o_iovec_t v;
 
     if (conf->passphrase_len == 0)
         return 0;
-    if ((i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) == -1) {
+    if (!presented(req, &v)) {
         respond_error(req, 401, "Unauthorized", "the Authorization header is missing");
         return -1;
     }
-    v = req->headers.entries[i].value;
-    if (v.len > 7 && h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")))
-        v = h2o_iovec_init(v.base + 7, v.len - 7);
     if (!secret_equal(v.base, v.len, conf->passphrase, conf->passphrase_len)) {
         respond_error(req, 401, "Unauthorized", "the Authorization header does not hold the passphrase");
         return -1;
@@ -86,6 +95,13 @@ int respond_check_passphrase(struct app *app, h2o_req_t *req)
     return 0;
 }
 
+int respond_is_operator(struct app *app, h2o_req_t *req)
+{
+    h2o_iovec_t v;
+
+    return app->conf->passphrase_len != 0 && presented(req, &v) &&
+           secret_equal(v.base, v.len, app->conf->passphrase, app->conf->passphrase_len);
+}
 
 static void on_guard_dispose(void *p)
 {
@@ -104,6 +120,7 @@ struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uin
     p->req = req;
     p->cluster = cluster;
     p->shard = shard;
+    p->data = NULL;
     p->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*p->guard), on_guard_dispose);
     *p->guard = p;
     ++app->inflight;

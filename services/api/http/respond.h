@@ -14,6 +14,7 @@ struct pending {
     struct pending **guard;
     size_t cluster;
     uint32_t shard;
+    void *data; /* what a handler keeps beside it (a read waiting in a read_queue); NULL from pending_new */
 };
 
 /* Sends `body` as it is, never cached by anyone on the way. */
@@ -41,6 +42,8 @@ int respond_is_post(h2o_req_t *req);
 int respond_has_type(h2o_req_t *req, const char *type);
 /* Sends 401 and returns -1 unless the request carries the passphrase (or none is configured). */
 int respond_check_passphrase(struct app *app, h2o_req_t *req);
+/* 1 when a passphrase is configured and the request carries it: an operator, who may do more than a visitor. */
+int respond_is_operator(struct app *app, h2o_req_t *req);
 
 /* A pending call for `req`; counted in app->inflight until pending_finish. */
 struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uint32_t shard);

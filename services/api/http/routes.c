@@ -15,6 +15,7 @@
 #include "http/read_queue.h"
 #include "http/render_gate.h"
 #include "http/report_routes.h"
+#include "http/subscription_routes.h"
 #include "http/respond.h"
 #include "http/summary.h"
 #include "http/web_pages.h"
@@ -456,6 +457,17 @@ static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segmen
     get_alerts(app, req);
 }
 
+static void api_subscribe(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    subscription_routes_new(app, req);
+}
+
+static void api_subscription(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    subscription_routes_manage(app, req, p->seg[2]);
+}
+
 /* An /api route: its second segment, how many segments it has and, for some, a fixed last one; its handler per
  * method (NULL where the method is not allowed: 405 with `allow`); and how routes_print lists it. This table is
  * the dispatch itself, so the listing (and tests/integration/routes.test.mjs, which walks it) cannot miss one. */
@@ -466,6 +478,7 @@ struct api_route {
     route_fn get, post; /* get serves HEAD too */
     const char *allow;
     const char *listed;
+    route_fn del;
 };
 
 static const struct api_route api_routes[] = {
@@ -487,6 +500,9 @@ static const struct api_route api_routes[] = {
     {"alerts", 2, NULL, api_alerts, NULL, "GET, HEAD", "/api/alerts"},
     {"latency", 2, NULL, api_latency, NULL, "GET, HEAD", "/api/latency"},
     {"latency", 3, NULL, api_latency_cluster, NULL, "GET, HEAD", "/api/latency/{cluster}"},
+    {"subscriptions", 2, NULL, NULL, api_subscribe, "POST", "/api/subscriptions"},
+    {"subscriptions", 3, NULL, api_subscription, api_subscription, "GET, HEAD, POST, DELETE", "/api/subscriptions/{token}",
+     api_subscription},
 };
 
 static void route_api(struct app *app, h2o_req_t *req, const struct path_segments *p)
@@ -510,6 +526,8 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
             continue;
         if (r->post != NULL && respond_is_post(req))
             r->post(app, req, p);
+        else if (r->del != NULL && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE")))
+            r->del(app, req, p);
         else if (r->get != NULL && respond_is_get(req))
             r->get(app, req, p);
         else
@@ -557,7 +575,7 @@ static void get_plain(struct app *app, h2o_req_t *req)
         return; /* get_plain again when the gate opens */
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     if (body == NULL) {
-        pages_plain(app->mirror, app->store, &buf, &split);
+        pages_plain(app->mirror, app->store, app->conf->subscriptions_max != 0 ? app->conf : NULL, &buf, &split);
         body = body_cache_store(&app->plain_body, versions, stale, buf->bytes, buf->size, split);
         ++app->plain_renders;
         h2o_buffer_consume(&buf, buf->size);
@@ -644,7 +662,8 @@ static const struct {
 /* The GET routes matched by on_req's own tests (pages with previews, embeds, badges) and the dashboard's files,
  * as routes_print lists them: keep in step with on_req. */
 static const char *const other_gets[] = {"/", "/index.html", "/embed", "/embed/{cluster}", "/badge.svg",
-                                         "/badge/{cluster}.svg", "/badge/{cluster}.json", "/assets/app.js"};
+                                         "/badge/{cluster}.svg", "/badge/{cluster}.json", "/assets/app.js",
+                                         "/subscription/{token}"};
 
 void routes_print(FILE *out)
 {
@@ -654,11 +673,14 @@ void routes_print(FILE *out)
         fprintf(out, "GET %s\n", page_routes[i].path);
     for (i = 0; i != sizeof(other_gets) / sizeof(other_gets[0]); ++i)
         fprintf(out, "GET %s\n", other_gets[i]);
+    fprintf(out, "POST /subscribe\nPOST /subscription/{token}\n");
     for (i = 0; i != sizeof(api_routes) / sizeof(api_routes[0]); ++i) {
         if (api_routes[i].get != NULL)
             fprintf(out, "GET %s\n", api_routes[i].listed);
         if (api_routes[i].post != NULL)
             fprintf(out, "POST %s\n", api_routes[i].listed);
+        if (api_routes[i].del != NULL)
+            fprintf(out, "DELETE %s\n", api_routes[i].listed);
     }
 }
 
@@ -685,6 +707,24 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             respond_is_get(req) ? page_routes[i].get(app, req) : respond_wrong_method(req, "GET, HEAD");
             return 0;
         }
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/subscribe"))) {
+        if (!respond_is_post(req))
+            respond_wrong_method(req, "POST");
+        else if (req->entity.len > ROUTES_MAX_BODY)
+            respond_error(req, 413, "Payload Too Large", "the form is over 4096 bytes");
+        else
+            subscription_routes_new_form(app, req);
+        return 0;
+    }
+    if (path.len > 14 && memcmp(path.base, "/subscription/", 14) == 0 && memchr(path.base + 14, '/', path.len - 14) == NULL) {
+        if (!respond_is_get(req) && !respond_is_post(req))
+            respond_wrong_method(req, "GET, HEAD, POST");
+        else if (req->entity.len > ROUTES_MAX_BODY)
+            respond_error(req, 413, "Payload Too Large", "the form is over 4096 bytes");
+        else
+            subscription_routes_page(app, req, h2o_iovec_init(path.base + 14, path.len - 14));
+        return 0;
     }
     if (path.len >= 10 && memcmp(path.base, "/badge", 6) == 0 && is_badge(path, &badge, &json)) {
         respond_is_get(req) ? summary_badge(app, req, badge, json) : respond_wrong_method(req, "GET, HEAD");
@@ -733,6 +773,8 @@ void routes_register(struct app *app, h2o_pathconf_t *pathconf)
     app->alert_reads = h2o_mem_alloc(sizeof(*app->alert_reads));
     read_queue_init(app->shard_reads, ROUTES_READS_IN_FLIGHT);
     read_queue_init(app->alert_reads, ROUTES_READS_IN_FLIGHT);
+    app->subscription_reads = h2o_mem_alloc(sizeof(*app->subscription_reads));
+    read_queue_init(app->subscription_reads, ROUTES_READS_IN_FLIGHT);
     render_gate_init(app->plain_gate, app, get_plain);
     render_gate_init(app->status_gate, app, get_snapshot);
     app->versions = h2o_mem_alloc(sizeof(*app->versions) * (app->conf->num_clusters != 0 ? app->conf->num_clusters : 1));
@@ -748,10 +790,12 @@ void routes_dispose(struct app *app)
     render_gate_dispose(app->status_gate);
     read_queue_dispose(app->shard_reads);
     read_queue_dispose(app->alert_reads);
+    read_queue_dispose(app->subscription_reads);
     free(app->plain_gate);
     free(app->status_gate);
     free(app->shard_reads);
     free(app->alert_reads);
+    free(app->subscription_reads);
     free(app->versions);
     app->versions = NULL;
 }

@@ -10,6 +10,7 @@
 #include "base/parse.h"
 #include "base/shard.h"
 #include "redis/store.h"
+#include "render/subscription_page.h"
 #include "state/mirror.h"
 
 static const char head[] =
@@ -59,7 +60,8 @@ int pages_query_guild(h2o_iovec_t query, uint64_t *out, int *invalid)
     return 0;
 }
 
-void pages_plain(struct mirror *mirror, struct store *store, h2o_buffer_t **buf, size_t *split)
+void pages_plain(struct mirror *mirror, struct store *store, const struct conf *subscribe, h2o_buffer_t **buf,
+                 size_t *split)
 {
     size_t i, s;
     uint32_t j;
@@ -92,7 +94,10 @@ void pages_plain(struct mirror *mirror, struct store *store, h2o_buffer_t **buf,
         put_str(buf, "</div>");
     }
     put_str(buf, "<p>States: unknown (grey), unhealthy (red), offline (dark grey), online (green), starting and "
-                 "resuming (yellow), stopping (orange).</p></main></body></html>");
+                 "resuming (yellow), stopping (orange).</p>");
+    if (subscribe != NULL)
+        subscription_page_form(subscribe, buf);
+    put_str(buf, "</main></body></html>");
 }
 
 void pages_plain_guild(struct mirror *mirror, h2o_iovec_t query, h2o_buffer_t **buf)

@@ -4,12 +4,15 @@
 
 #include "h2o.h"
 
+struct conf;
 struct mirror;
 struct store;
 
 /* Renders /plain from the mirror into `buf`, the same for every reader of one version (cache it); *split is
- * the offset where a reader's guild block goes. */
-void pages_plain(struct mirror *mirror, struct store *store, h2o_buffer_t **buf, size_t *split);
+ * the offset where a reader's guild block goes. With `subscribe` (the configuration, when subscriptions are on),
+ * the form that makes one ends the page. */
+void pages_plain(struct mirror *mirror, struct store *store, const struct conf *subscribe, h2o_buffer_t **buf,
+                 size_t *split);
 
 /* Renders the block that answers a ?guild=<id> query (`query` without the '?'): the serving shard of every
  * cluster, said in words, and a style that marks it in the grids. Nothing when the query names no guild. */

@@ -1,0 +1,94 @@
+/* subscriber_messages.c -- the messages subscribers' webhooks are sent, built with jansson and posted through the
+ * event loop's HTTP client. A Discord message names no one (allowed_mentions: none), whatever an operator's text
+ * holds, and is always posted with ?wait=true, so that a webhook Discord did not take answers as an error. */
+#include "alerts/subscriber_messages.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alerts/http_client.h"
+
+struct subscriber_messages {
+    const struct conf *conf;
+    struct http_client *http;
+};
+
+struct post {
+    subscriber_answer_cb cb;
+    void *data;
+};
+
+struct subscriber_messages *subscriber_messages_new(h2o_loop_t *loop, const struct conf *conf)
+{
+    struct subscriber_messages *m = h2o_mem_alloc(sizeof(*m));
+
+    m->conf = conf;
+    m->http = http_client_new(loop);
+    return m;
+}
+
+void subscriber_messages_free(struct subscriber_messages *m)
+{
+    if (m == NULL)
+        return;
+    http_client_free(m->http);
+    free(m);
+}
+
+static void on_answer(void *data, const struct http_response *res)
+{
+    struct post *p = data;
+    struct subscriber_answer a = {res->status, res->retry_after_s > 0 ? res->retry_after_s : 0, res->error};
+
+    if (res->status == 429 && a.retry_after_s == 0 && res->ratelimit_reset_after_s > 0)
+        a.retry_after_s = res->ratelimit_reset_after_s;
+    p->cb(p->data, &a);
+    free(p);
+}
+
+/* Posts `doc` (taken) to the webhook: a Discord one with ?wait=true added to its URL. */
+static int post(struct subscriber_messages *m, const char *url, int json, json_t *doc, subscriber_answer_cb cb,
+                void *data)
+{
+    char target[800];
+    char *body = json_dumps(doc, JSON_COMPACT);
+    struct post *p;
+    int rc = -1;
+
+    json_decref(doc);
+    if (body == NULL)
+        return -1;
+    if (json)
+        snprintf(target, sizeof(target), "%s", url);
+    else
+        snprintf(target, sizeof(target), "%s%swait=true", url, strchr(url, '?') != NULL ? "&" : "?");
+    p = h2o_mem_alloc(sizeof(*p));
+    p->cb = cb;
+    p->data = data;
+    if (http_client_request(m->http, "POST", target, body, strlen(body), NULL, m->conf->alert_timeout_ms, on_answer, p) == 0)
+        rc = 0;
+    else
+        free(p);
+    free(body);
+    return rc;
+}
+
+int subscriber_confirm(struct subscriber_messages *m, const char *url, int json, const char *scope_words, int guild,
+                       const char *manage_url, subscriber_answer_cb cb, void *data)
+{
+    char text[1500];
+
+    if (json)
+        return post(m, url, 1, json_pack("{s:s, s:s, s:s}", "kind", "subscribed", "scope", scope_words, "manage_url",
+                                         manage_url), cb, data);
+    snprintf(text, sizeof(text),
+             "This channel will be told of incidents and planned maintenance for %s%s.\n\n"
+             "[See, change or remove this subscription](%s)",
+             scope_words, guild ? ", and when the shard that serves the server goes down and comes back" : "",
+             manage_url);
+    return post(m, url, 0,
+                json_pack("{s:[{s:s, s:s, s:s, s:i}], s:{s:[]}}", "embeds", "title", "Subscribed to status updates",
+                          "description", text, "url", manage_url, "color", 0x36a852, "allowed_mentions", "parse"),
+                cb, data);
+}

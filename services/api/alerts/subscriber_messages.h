@@ -1,0 +1,32 @@
+/* subscriber_messages.h -- what Glance posts to a subscriber's webhook, and the posting: a Discord message (or, for
+ * an operator's json: URL, one JSON document), always with the subscription's management link, never mentioning
+ * anyone. Today the confirmation a new subscription is proven with. */
+#ifndef GLANCE_SUBSCRIBER_MESSAGES_H
+#define GLANCE_SUBSCRIBER_MESSAGES_H
+
+#include "h2o.h"
+#include "base/conf.h"
+
+struct subscriber_messages;
+
+/* How a post went: the HTTP status (0 when no answer came, with `error` set), and for a 429 how long Discord asks
+ * to wait (seconds; 0 when it did not say). */
+struct subscriber_answer {
+    long status;
+    double retry_after_s;
+    const char *error;
+};
+
+typedef void (*subscriber_answer_cb)(void *data, const struct subscriber_answer *answer);
+
+struct subscriber_messages *subscriber_messages_new(h2o_loop_t *loop, const struct conf *conf);
+/* Posts still in flight are dropped without their callback. */
+void subscriber_messages_free(struct subscriber_messages *m);
+
+/* Posts the confirmation of a new subscription to `url` (a json: URL's target when `json`): what it will be told
+ * of (`scope_words`) and `manage_url`. Returns 0 and calls `cb` once, or -1 (never calling it) when the request could
+ * not be started. */
+int subscriber_confirm(struct subscriber_messages *m, const char *url, int json, const char *scope_words, int guild,
+                       const char *manage_url, subscriber_answer_cb cb, void *data);
+
+#endif
