@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${GLANCE_FUZZ_SECONDS:-30}
 dir=${GLANCE_FUZZ_BUILD_DIR:-build-fuzz}
-targets=(fuzz_path fuzz_conf fuzz_event fuzz_ws fuzz_incident fuzz_report)
+targets=(fuzz_path fuzz_conf fuzz_event fuzz_ws fuzz_incident fuzz_report fuzz_subscription)
 
 CC=${GLANCE_FUZZ_CC:-clang} cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGLANCE_FUZZ=ON >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}" >/dev/null

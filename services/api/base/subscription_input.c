@@ -37,11 +37,12 @@ static int json_webhook(const char *url, size_t len, struct subscription_input *
 
     host = tlen > 8 && strncmp(target, "https://", 8) == 0 ? target + 8 :
            tlen > 7 && strncmp(target, "http://", 7) == 0 ? target + 7 : NULL;
+    /* what RFC 3986 has no place for, raw, in a URL */
     for (i = 0; i != tlen; ++i)
-        if ((unsigned char)target[i] <= 0x20 || target[i] == 0x7f)
+        if ((unsigned char)target[i] <= 0x20 || (unsigned char)target[i] >= 0x7f || strchr("\"<>\\^`{|}", target[i]) != NULL)
             host = NULL;
     if (host == NULL || tlen > JSON_URL_MAX) {
-        snprintf(err, errlen, "webhook_url: a json: URL is json:http(s)://... with no spaces, up to %d bytes", JSON_URL_MAX);
+        snprintf(err, errlen, "webhook_url: a json: URL is json:http(s)://... with no spaces or characters a URL cannot hold, up to %d bytes", JSON_URL_MAX);
         return -1;
     }
     for (hlen = 0; host + hlen != target + tlen && host[hlen] != '/' && host[hlen] != '?'; ++hlen)
