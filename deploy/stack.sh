@@ -21,7 +21,8 @@
 #   GLANCE_API_BIN           the glance-api binary (default <repo>/build/glance-api)
 # The replicas run in the repository root, so they read its .env like a single glance-api would; every other
 # GLANCE_* variable (GLANCE_BOTS, GLANCE_PASSPHRASE, ...) is passed through. This script sets GLANCE_HOST,
-# GLANCE_PORT, GLANCE_REDIS_URL and GLANCE_REPLICA_NAME (api1, api2, ...) for each replica.
+# GLANCE_PORT, GLANCE_REDIS_URL and GLANCE_REPLICA_NAME (api1, api2, ...) for each replica, and GLANCE_TRUSTED_PROXIES
+# (127.0.0.1, where HAProxy connects from) unless it is set.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -228,8 +229,10 @@ EOF
   local servers=""
   for ((i = 1; i <= n; i++)); do
     port=$((api_port + i - 1))
+    # HAProxy reaches the replicas from 127.0.0.1: its X-Forwarded-For names the client (the per-address limits)
     start "api$i" "$port" "$dir/logs/api$i.log" env GLANCE_HOST=127.0.0.1 GLANCE_PORT="$port" \
-      GLANCE_REDIS_URL="redis://127.0.0.1:$redis_port/0" GLANCE_REPLICA_NAME="api$i" "$bin"
+      GLANCE_REDIS_URL="redis://127.0.0.1:$redis_port/0" GLANCE_REPLICA_NAME="api$i" \
+      GLANCE_TRUSTED_PROXIES="$(glance_setting GLANCE_TRUSTED_PROXIES 127.0.0.1)" "$bin"
     servers+="    server api$i 127.0.0.1:$port"$'\n'
   done
   # the same two backends as deploy/haproxy.docker.cfg, with a fixed server list

@@ -130,6 +130,13 @@ const ORDER = [
   'day: main/today',
   'day: canary/today',
   'link: Follow (Atom feed)',
+  // Get notified: the scope's radio buttons are one stop (arrow keys move between them), the clusters' boxes one each
+  'textbox: webhook-url',
+  'radio: scope=guild',
+  'textbox: subscribe-guild',
+  'checkbox: subscribe-cluster-main',
+  'checkbox: subscribe-cluster-canary',
+  'button: Subscribe',
   'link: Plain version (no script)',
 ];
 

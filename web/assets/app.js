@@ -12,6 +12,7 @@ import { formatCount, formatWhen } from './format.js';
 import { HistoryView } from './history.js';
 import { Incidents, overallSummary } from './incidents.js';
 import { ClusterFigures, LATENCY_BANDS, NO_FIGURE } from './figures.js';
+import { Subscribe } from './subscribe.js';
 
 const config = { title: 'Glance', pulseByDefault: true, ...(globalThis.GLANCE_CONFIG || {}) };
 const $ = (sel) => document.querySelector(sel);
@@ -60,6 +61,8 @@ function applyFeedLinks() {
 }
 
 // -------------------------------------------------------------------------------- the page's parts
+
+const subscribe = new Subscribe($('#subscribe-form'), $('#subscribe-result'));
 
 const grid = new Grid($('#clusters'), {
   focus: (view, shard, el) => tooltip.show(view, shard, el, { focus: true }),
@@ -167,6 +170,7 @@ function onHello(msg, receivedAt) {
   healthTimeout = Number(msg.health_timeout) || healthTimeout;
   const clusters = msg.clusters || [];
   const inPlace = grid.load(clusters);
+  subscribe.setClusters(clusters.map((c) => c.name));
   if (!inPlace) tooltip.hide(); // its shard element is gone
   $('#clusters').removeAttribute('aria-busy');
   if (!inPlace || metrics.firstRenderMs === null) finder.reload();
