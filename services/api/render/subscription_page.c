@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "base/codec.h"
+#include "base/incident_render.h"
 #include "base/shard.h"
 
 static void put_str(h2o_buffer_t **buf, const char *s)
@@ -13,18 +14,10 @@ static void put_str(h2o_buffer_t **buf, const char *s)
     codec_put(buf, s, strlen(s));
 }
 
+/* HTML text or an attribute's value: incident_render's escaper, which the incidents' pages use too. */
 static void put_html(h2o_buffer_t **buf, const char *s)
 {
-    for (; *s != '\0'; ++s) {
-        switch (*s) {
-        case '&': put_str(buf, "&amp;"); break;
-        case '<': put_str(buf, "&lt;"); break;
-        case '>': put_str(buf, "&gt;"); break;
-        case '"': put_str(buf, "&quot;"); break;
-        case '\'': put_str(buf, "&#39;"); break;
-        default: codec_put(buf, s, 1);
-        }
-    }
+    incident_put_escaped(buf, s, strlen(s));
 }
 
 /* The scope choices: each kind a radio button, the clusters as boxes, the server as a text box; `in` checks what it
