@@ -25,7 +25,8 @@ describe('subscriptions', { timeout: 120000 }, () => {
     hook = await startJsonHook();
     api = await startApi({
       redisPort: rds.port, bots: 'main:360;eu:16', passphrase: PASS,
-      env: { GLANCE_SUBSCRIBE_ORIGINS: discord.base, GLANCE_SUBSCRIBE_PER_HOUR: 1000, GLANCE_PUBLIC_URL: 'https://status.example.com/' },
+      env: { GLANCE_SUBSCRIBE_ORIGINS: discord.base, GLANCE_SUBSCRIBE_PER_HOUR: 1000, GLANCE_PUBLIC_URL: 'https://status.example.com/',
+        GLANCE_TRUSTED_PROXIES: '127.0.0.1' },
     });
   });
   after(async () => {
@@ -127,27 +128,46 @@ describe('subscriptions', { timeout: 120000 }, () => {
   });
 
   it('refuses a webhook Discord says is gone, and one that cannot take the confirmation now, saving nothing', async () => {
+    const from = { 'x-forwarded-for': '198.51.100.40' }; // an address of its own: its refusals count against it
     const gone = discord.url();
     discord.deleteWebhook(discord.idOf(gone));
-    const r = await subscribe({ webhook_url: gone, scope: 'all' });
+    const r = await subscribe({ webhook_url: gone, scope: 'all' }, from);
     assert.equal(r.status, 400, r.body);
     assert.match(r.json().error, /answered 404 to the confirmation/);
     assert.equal(r.json().field, 'webhook_url');
     const busy = discord.url();
     discord.setNext({ status: 429, retryAfter: 7 });
-    const limited = await subscribe({ webhook_url: busy, scope: 'all' });
+    const limited = await subscribe({ webhook_url: busy, scope: 'all' }, from);
     assert.equal(limited.status, 503, limited.body);
     assert.equal(limited.headers['retry-after'], '7');
-    // Discord holds it to that: asked again before then, it answers 429 again
-    assert.equal((await subscribe({ webhook_url: busy, scope: 'all' })).status, 503);
     const failing = discord.url();
     discord.setNext({ status: 500 });
-    const broken = await subscribe({ webhook_url: failing, scope: 'all' });
+    const broken = await subscribe({ webhook_url: failing, scope: 'all' }, from);
     assert.equal(broken.status, 502, broken.body);
     assert.match(broken.json().error, /answered 500 to the confirmation; nothing was saved/);
+    // Discord holds the busy one to its wait: asked again before then, it answers 429 again
+    assert.equal((await subscribe({ webhook_url: busy, scope: 'all' }, from)).status, 503);
     const hooks = await redis(rds.port, 'HGETALL', 'glance:subs:hooks');
     for (const u of [gone, busy, failing]) assert.ok(!hooks.includes(discord.idOf(u)), hooks);
-    assert.equal(await redis(rds.port, 'GET', 'glance:subs:refused'), '1', 'the 404 counted against the global bound');
+    // the 404 and the two 429s count, against the address and across the replicas (what Discord's edge counts); the
+    // 500 does not; and the address, refused three times, may not try again this hour
+    assert.equal(await redis(rds.port, 'GET', 'glance:subs:refused'), '3');
+    const sent = discord.requests.length;
+    const blocked = await subscribe({ webhook_url: discord.url(), scope: 'all' }, from);
+    assert.equal(blocked.status, 429, blocked.body);
+    assert.equal(discord.requests.length, sent, 'no confirmation sent for it');
+  });
+
+  it('sends one confirmation at a time to a webhook, however many ask at once', async () => {
+    const url = discord.url();
+    discord.setNext({ delayMs: 400 });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => subscribe({ webhook_url: url, scope: 'all' })));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [201, 409, 409, 409, 409, 409], answers.map((a) => a.body).join('\n'));
+    assert.match(answers.find((a) => a.status === 409).json().error, /a confirmation to this webhook is on its way/);
+    assert.equal(messagesTo(url).length, 1, 'one confirmation in the channel, with the one link that works');
+    // once it is answered, the next may go
+    assert.equal((await subscribe({ webhook_url: url, scope: { clusters: ['eu'] } })).status, 201);
   });
 
   it('lets an operator subscribe a json: URL, which gets the confirmation as JSON', async () => {
@@ -200,6 +220,13 @@ describe('subscriptions', { timeout: 120000 }, () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body, /webhook_url is missing/);
     assert.equal((await request(api.port, 'GET', '/subscribe')).status, 405);
+    // a form on another site can neither make nor change one
+    const cross = await request(api.port, 'POST', '/subscribe', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      body: new URLSearchParams([['webhook_url', discord.url()], ['scope', 'all']]).toString(),
+    });
+    assert.equal(cross.status, 403);
+    assert.match(cross.body, /a form on another site/);
   });
 
   it('holds a webhook to 3 subscriptions', async () => {

@@ -1,6 +1,7 @@
 /* test_subscription.c -- unit tests of what a subscription request may say (subscription_input.c: only Discord's
  * webhook URLs, made into the one URL Glance posts to; the scopes; the management token), of the client's address
- * behind trusted proxies (client_address.c), and of their settings in conf.c. */
+ * behind trusted proxies (client_address.c), and of their settings in conf.c, with the alerts' routes per cluster
+ * (GLANCE_ALERT_ROUTES). */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,10 @@ TEST(test_client_address_believes_only_trusted_proxies)
     CHECK_STR(client("10.1.1.1", "198.51.100.1"), "198.51.100.1");
     CHECK_STR(client("10.1.1.1", "6.6.6.6, 198.51.100.1, 10.9.9.9"), "198.51.100.1");
     CHECK_STR(client("::1", " [2001:db8:aa:bb:1::2] "), "2001:0db8:00aa:00bb::/64");
+    /* a port after the address, as some load balancers add */
+    CHECK_STR(client("10.1.1.1", "198.51.100.1:4711"), "198.51.100.1");
+    CHECK_STR(client("10.1.1.1", "[2001:db8:aa:bb::1]:443"), "2001:0db8:00aa:00bb::/64");
+    CHECK_STR(client("10.1.1.1", "::ffff:198.51.100.7"), "198.51.100.7");
     /* garbage where the client wrote: the last hop believed */
     CHECK_STR(client("10.1.1.1", "nonsense, 10.2.2.2"), "10.2.2.2");
     CHECK_STR(client("10.1.1.1", ""), "10.1.1.1");
@@ -194,6 +199,9 @@ TEST(test_client_address_believes_only_trusted_proxies)
     CHECK_STR(client("192.168.1.2", "198.51.100.1"), "192.168.1.2");
     /* an IPv4 peer on a dual-stack socket */
     CHECK_STR(client("::ffff:10.0.0.1", "198.51.100.9"), "198.51.100.9");
+    /* a proxy given as an IPv4-mapped address is the IPv4 one */
+    CHECK(load("GLANCE_TRUSTED_PROXIES", "::ffff:10.0.0.0/104", NULL, NULL) == 0);
+    CHECK_STR(client("10.9.9.9", "198.51.100.1"), "198.51.100.1");
     /* none trusted: the peer, always */
     load(NULL, NULL, NULL, NULL);
     CHECK_STR(client("10.1.1.1", "198.51.100.1"), "10.1.1.1");
@@ -222,6 +230,34 @@ TEST(test_conf_reads_the_subscription_settings)
     }
 }
 
+TEST(test_conf_routes_alerts_per_cluster)
+{
+    const char *a = "https://discord.com/api/webhooks/1/a", *b = "https://discord.com/api/webhooks/2/b";
+    char routes[200];
+
+    /* main:360;eu:16: eu to its own webhook and the global one, at major */
+    snprintf(routes, sizeof(routes), "eu=%s,%s;level=major", b, a);
+    CHECK(load("GLANCE_ALERT_WEBHOOKS", a, "GLANCE_ALERT_ROUTES", routes) == 0);
+    if (!CHECK_EQ_U64(conf.num_webhooks, 2))
+        fprintf(stderr, "  %s\n", err);
+    CHECK(conf.clusters[1].routed && !conf.clusters[0].routed);
+    CHECK_EQ_U64(conf.clusters[1].alert_level, 4); /* major */
+    CHECK_EQ_U64(conf.clusters[0].alert_level, 3); /* partial, the default */
+    /* a: global and in eu's route (one lane); b: eu's only */
+    CHECK(conf_webhook_takes(&conf, &conf.webhooks[0], 0) && conf_webhook_takes(&conf, &conf.webhooks[0], 1));
+    CHECK(!conf_webhook_takes(&conf, &conf.webhooks[1], 0) && conf_webhook_takes(&conf, &conf.webhooks[1], 1));
+    /* a global webhook alone does not take a routed cluster */
+    snprintf(routes, sizeof(routes), "eu=%s", b);
+    CHECK(load("GLANCE_ALERT_WEBHOOKS", a, "GLANCE_ALERT_ROUTES", routes) == 0);
+    CHECK(!conf_webhook_takes(&conf, &conf.webhooks[0], 1));
+    CHECK(conf_webhook_takes(&conf, &conf.webhooks[0], 0));
+    static const char *const bad[] = {"x=https://discord.com/api/webhooks/1/a", "eu", "eu=", "eu=;level=major",
+                                      "eu=https://discord.com/api/webhooks/1/a;level=", "main=ftp://x/y"};
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i)
+        if (!CHECK(load("GLANCE_ALERT_ROUTES", bad[i], NULL, NULL) == -1) || !CHECK(strstr(err, "GLANCE_ALERT_ROUTES") != NULL))
+            fprintf(stderr, "  %s gave: %s\n", bad[i], err);
+}
+
 int main(void)
 {
     static const struct check_case cases[] = {
@@ -231,6 +267,7 @@ int main(void)
         CHECK_CASE(test_subscription_token_is_an_id_and_32_hex_digits),
         CHECK_CASE(test_client_address_believes_only_trusted_proxies),
         CHECK_CASE(test_conf_reads_the_subscription_settings),
+        CHECK_CASE(test_conf_routes_alerts_per_cluster),
     };
 
     return CHECK_RUN(cases);

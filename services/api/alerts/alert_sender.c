@@ -124,7 +124,7 @@ struct alert_sender {
     uint64_t next_lock;
     int groups_ready;    /* every lane's consumer group exists, as far as this replica knows */
     int groups_inflight;
-    struct lane lanes[CONF_MAX_WEBHOOKS];
+    struct lane lanes[CONF_MAX_LANES];
     struct alert_sender_stats stats;
 };
 
@@ -218,6 +218,13 @@ static void take_entry(struct lane *l, const redisReply *list)
             log_warn("alerts: %s is about a cluster this replica does not know; acknowledged unsent", a.id);
             store_alert_outcome(l->s->store, a.id, l->w->id, "about a cluster this replica does not know", ignore, l);
             command(l->s, ignore, l, 4, (const char *[]){"XACK", store_alerts_key(l->s->store), l->group, a.id});
+            continue;
+        }
+        if (!conf_webhook_takes(conf, l->w, (size_t)cluster)) {
+            /* another webhook's cluster (GLANCE_ALERT_ROUTES): not this one's to send, nor to account for; and the
+             * next may be its own, so read again at once */
+            command(l->s, ignore, l, 4, (const char *[]){"XACK", store_alerts_key(l->s->store), l->group, a.id});
+            l->next_read = 0;
             continue;
         }
         a.cluster = (size_t)cluster;
@@ -853,7 +860,7 @@ static void run(struct alert_sender *s)
                                                          s->consumer, "0", s->lanes[w].alert.id, "JUSTID"});
     }
     if (holding(s) && !s->groups_ready && !s->groups_inflight) {
-        const char *groups[CONF_MAX_WEBHOOKS];
+        const char *groups[CONF_MAX_LANES];
         for (size_t w = 0; w < s->conf->num_webhooks; ++w)
             groups[w] = s->lanes[w].group;
         s->groups_inflight = 1;

@@ -4,10 +4,13 @@
 #include "alerts/subscriber_messages.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alerts/http_client.h"
+
+#define SUBSCRIBER_WAIT_MAX_S 3600.0
 
 struct subscriber_messages {
     const struct conf *conf;
@@ -43,6 +46,12 @@ static void on_answer(void *data, const struct http_response *res)
 
     if (res->status == 429 && a.retry_after_s == 0 && res->ratelimit_reset_after_s > 0)
         a.retry_after_s = res->ratelimit_reset_after_s;
+    /* a webhook's word, passed on to a visitor as Retry-After: a number of seconds within reason (1e300 and NaN are
+     * not one) */
+    if (!isfinite(a.retry_after_s) || a.retry_after_s < 0)
+        a.retry_after_s = 0;
+    else if (a.retry_after_s > SUBSCRIBER_WAIT_MAX_S)
+        a.retry_after_s = SUBSCRIBER_WAIT_MAX_S;
     p->cb(p->data, &a);
     free(p);
 }

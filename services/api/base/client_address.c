@@ -30,8 +30,8 @@ int client_address_trusted(const struct conf *conf, const struct client_address 
     return 0;
 }
 
-/* One X-Forwarded-For entry (spaces around it allowed; an IPv6 one may come in brackets, a port after either is
- * not ours to give, so it is not taken). Returns 0, or -1 when it is not an address. */
+/* One X-Forwarded-For entry (spaces around it allowed; an IPv6 one may come in brackets; a port after either, as
+ * some load balancers add, is dropped). Returns 0, or -1 when it is not an address. */
 static int parse_entry(const char *p, size_t len, struct client_address *out)
 {
     char text[64];
@@ -40,8 +40,18 @@ static int parse_entry(const char *p, size_t len, struct client_address *out)
         ++p, --len;
     while (len != 0 && isspace((unsigned char)p[len - 1]))
         --len;
-    if (len >= 2 && p[0] == '[' && p[len - 1] == ']')
-        ++p, len -= 2;
+    if (len >= 2 && p[0] == '[') {
+        /* [v6] or [v6]:port */
+        const char *close = memchr(p, ']', len);
+        if (close == NULL || (close + 1 != p + len && close[1] != ':'))
+            return -1;
+        len = (size_t)(close - p - 1);
+        ++p;
+    } else {
+        const char *colon = memchr(p, ':', len);
+        if (colon != NULL && memchr(colon + 1, ':', (size_t)(p + len - colon - 1)) == NULL)
+            len = (size_t)(colon - p); /* a.b.c.d:port: one colon, where IPv6 has at least two */
+    }
     if (len == 0 || len >= sizeof(text))
         return -1;
     memcpy(text, p, len);

@@ -293,6 +293,12 @@ static int parse_proxies(struct conf *conf, const char *v, char *err, size_t err
             if (slash[1] == '\0' || *stop != '\0' || !isdigit((unsigned char)slash[1]) || prefix > net->len * 8u)
                 goto bad;
         }
+        /* ::ffff:a.b.c.d is the IPv4 address, as a peer's is taken (client_address.c) */
+        if (net->len == 16 && memcmp(net->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 && prefix >= 96) {
+            memmove(net->addr, net->addr + 12, 4);
+            net->len = 4;
+            prefix -= 96;
+        }
         net->prefix = (unsigned char)prefix;
         ++conf->num_trusted_proxies;
         p = *end == ',' ? end + 1 : end;
@@ -448,13 +454,50 @@ static void discord_versioned_path(const char *path, char *out, size_t len)
  * (a receiver in tests, a relay beside the replica), since the URL carries the webhook's secret. The URL is parsed
  * by libcurl, the library that will send to it, so the host checked is the host it connects to (a prefix test took
  * "http://127.0.0.1:1@elsewhere/" for loopback: user 127.0.0.1, password 1). */
+static int add_lane(struct conf *conf, const char *var, const char *v, size_t len, int global, size_t *index,
+                    char *err, size_t errlen);
+
 static int add_webhook(struct conf *conf, const char *var, const char *v, size_t len, char *err, size_t errlen)
+{
+    return add_lane(conf, var, v, len, 1, NULL, err, errlen);
+}
+
+/* Counts the webhooks that are global (`global`) or named only by routes. */
+static size_t count_webhooks(const struct conf *conf, int global)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i != conf->num_webhooks; ++i)
+        n += conf->webhooks[i].global == global;
+    return n;
+}
+
+int conf_webhook_takes(const struct conf *conf, const struct conf_webhook *w, size_t cluster)
+{
+    return (w->routes[cluster / 8] & (1u << (cluster % 8))) != 0 || (w->global && !conf->clusters[cluster].routed);
+}
+
+/* A webhook given once more (globally and in a route, or in two routes) is one lane, taking both's alerts: its
+ * messages in Redis are named by its URL, so two lanes would fight over them. Returns its index, or -1. */
+static ssize_t find_webhook(const struct conf *conf, const char *url, size_t len)
+{
+    for (size_t i = 0; i != conf->num_webhooks; ++i) {
+        const struct conf_webhook *w = &conf->webhooks[i];
+        if (strlen(w->given) == len && memcmp(w->given, url, len) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+static int add_lane(struct conf *conf, const char *var, const char *v, size_t len, int global, size_t *index,
+                    char *err, size_t errlen)
 {
     struct conf_webhook *w = &conf->webhooks[conf->num_webhooks];
     uint64_t hash = 1469598103934665603ull; /* FNV-1a */
     CURLU *u = NULL;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *full = NULL;
     int ret = -1;
+    ssize_t known;
 
     while (len != 0 && (*v == ' ' || *v == '\t'))
         ++v, --len;
@@ -462,11 +505,20 @@ static int add_webhook(struct conf *conf, const char *var, const char *v, size_t
         --len;
     if (len == 0)
         return 0;
-    if (conf->num_webhooks == CONF_MAX_WEBHOOKS) {
-        snprintf(err, errlen, "%s: more than %d webhooks", var, CONF_MAX_WEBHOOKS);
+    if ((known = find_webhook(conf, v, len)) >= 0) {
+        conf->webhooks[known].global |= global;
+        if (index != NULL)
+            *index = (size_t)known;
+        return 0;
+    }
+    if (global ? count_webhooks(conf, 1) == CONF_MAX_WEBHOOKS : count_webhooks(conf, 0) == CONF_MAX_ROUTED_WEBHOOKS) {
+        snprintf(err, errlen, "%s: more than %d webhooks", var, global ? CONF_MAX_WEBHOOKS : CONF_MAX_ROUTED_WEBHOOKS);
         return -1;
     }
     memset(w, 0, sizeof(*w));
+    w->global = global;
+    if (len < sizeof(w->given))
+        memcpy(w->given, v, len);
     if (len > 5 && memcmp(v, "json:", 5) == 0) {
         w->json = 1;
         v += 5, len -= 5;
@@ -510,6 +562,8 @@ static int add_webhook(struct conf *conf, const char *var, const char *v, size_t
             strcpy(w->url, full);
         }
     }
+    if (index != NULL)
+        *index = conf->num_webhooks;
     ++conf->num_webhooks;
     ret = 0;
 out:
@@ -636,6 +690,66 @@ static int parse_alert_levels(struct conf *conf, const char *v, char *err, size_
     return 0;
 }
 
+/* GLANCE_ALERT_ROUTES: "<cluster>=<url>[,<url>...][;level=<level>]", routes separated by spaces or line breaks. A
+ * routed cluster's alerts go to its route's webhooks only, at its route's level when one is given. */
+static int parse_routes(struct conf *conf, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+
+    while (v != NULL && *p != '\0') {
+        const char *start, *end, *eq, *semi;
+        size_t c, n;
+        p += strspn(p, " \t\r\n");
+        if (*p == '\0')
+            break;
+        start = p;
+        end = p + strcspn(p, " \t\r\n");
+        p = end;
+        eq = memchr(start, '=', (size_t)(end - start));
+        for (c = 0; eq != NULL && c != conf->num_clusters; ++c)
+            if (conf->clusters[c].name_len == (size_t)(eq - start) && memcmp(conf->clusters[c].name, start, (size_t)(eq - start)) == 0)
+                break;
+        if (eq == NULL || c == conf->num_clusters) {
+            snprintf(err, errlen, "GLANCE_ALERT_ROUTES: \"%.*s\" is not <cluster>=<webhook URL>[;level=<level>] for a "
+                     "cluster of GLANCE_BOTS", (int)(eq != NULL ? eq - start : end - start), start);
+            return -1;
+        }
+        if (conf->clusters[c].routed) {
+            snprintf(err, errlen, "GLANCE_ALERT_ROUTES: cluster \"%s\" has two routes", conf->clusters[c].name);
+            return -1;
+        }
+        semi = memchr(eq, ';', (size_t)(end - eq));
+        if (semi != NULL) {
+            int level = end - semi > 7 && memcmp(semi, ";level=", 7) == 0
+                            ? condition_from_name(semi + 7, (size_t)(end - semi - 7)) : -1;
+            if (level < CONDITION_DEGRADED) {
+                snprintf(err, errlen, "GLANCE_ALERT_ROUTES: \"%.*s\" after %s's webhooks is not ;level=degraded, "
+                         "partial or major", (int)(end - semi), semi, conf->clusters[c].name);
+                return -1;
+            }
+            conf->clusters[c].alert_level = level;
+        }
+        size_t named = 0;
+        for (const char *u = eq + 1, *stop = semi != NULL ? semi : end; u < stop; u += n + 1) {
+            size_t lane = SIZE_MAX;
+            n = (size_t)(memchr(u, ',', (size_t)(stop - u)) != NULL ? (const char *)memchr(u, ',', (size_t)(stop - u)) - u
+                                                                      : stop - u);
+            if (add_lane(conf, "GLANCE_ALERT_ROUTES", u, n, 0, &lane, err, errlen) != 0)
+                return -1;
+            if (lane != SIZE_MAX) {
+                conf->webhooks[lane].routes[c / 8] |= (unsigned char)(1u << (c % 8));
+                ++named;
+            }
+        }
+        if (named == 0) {
+            snprintf(err, errlen, "GLANCE_ALERT_ROUTES: the route of \"%s\" names no webhook", conf->clusters[c].name);
+            return -1;
+        }
+        conf->clusters[c].routed = 1;
+    }
+    return 0;
+}
+
 static int check_prefix(const char *prefix)
 {
     size_t i, len = strlen(prefix);
@@ -700,6 +814,7 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     if (parse_alert_levels(conf, lookup(ctx, "GLANCE_ALERT_LEVEL"), err, errlen) != 0 ||
         parse_gateway_alerts(conf, lookup(ctx, "GLANCE_ALERT_GATEWAY"), err, errlen) != 0 ||
         load_webhooks(conf, lookup, ctx, err, errlen) != 0 ||
+        parse_routes(conf, lookup(ctx, "GLANCE_ALERT_ROUTES"), err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_TIMEOUT_MS", 100, 60000, &conf->alert_timeout_ms, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_ALERT_GIVE_UP", 1, 86400, &conf->alert_give_up_s, err, errlen) != 0 ||
         get_string(lookup, ctx, "GLANCE_ALERT_ROLE", conf->alert_role, sizeof(conf->alert_role), err, errlen) != 0)

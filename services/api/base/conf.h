@@ -13,7 +13,9 @@
 #define CONF_MAX_TOTAL_SHARDS 8000000u
 #define CONF_MAX_SENTINELS 8
 #define CONF_MAX_ORIGINS 16
-#define CONF_MAX_WEBHOOKS 4
+#define CONF_MAX_WEBHOOKS 4         /* GLANCE_ALERT_WEBHOOKS: every cluster's that has no route */
+#define CONF_MAX_ROUTED_WEBHOOKS 12 /* GLANCE_ALERT_ROUTES: a cluster's own */
+#define CONF_MAX_LANES (CONF_MAX_WEBHOOKS + CONF_MAX_ROUTED_WEBHOOKS)
 #define CONF_MAX_PROXIES 16
 #define CONF_MAX_SUBSCRIBE_ORIGINS 8
 
@@ -22,6 +24,7 @@ struct conf_cluster {
     size_t name_len;
     uint32_t shards;
     int alert_level; /* the least condition (condition.h) that is an alert for this cluster */
+    int routed;      /* GLANCE_ALERT_ROUTES names it: its alerts go to its route's webhooks, not the global ones */
 };
 
 /* Where alerts go. The URL holds the webhook's secret token: logs show `shown` instead. */
@@ -30,6 +33,9 @@ struct conf_webhook {
     int json;        /* a generic JSON webhook (json:<url>): one POST per alert; else Discord's webhook API */
     char shown[128]; /* scheme and host */
     char id[17];     /* a hash of the URL, naming its messages in Redis */
+    char given[1024]; /* the URL as configured (json: and all): a webhook named twice is one */
+    int global;       /* from GLANCE_ALERT_WEBHOOKS: takes the alerts of every cluster without a route */
+    unsigned char routes[CONF_MAX_CLUSTERS / 8]; /* a bit per cluster whose route names it */
 };
 
 /* A trusted proxy (GLANCE_TRUSTED_PROXIES): an address and how many of its leading bits a peer must share. IPv4 is
@@ -94,7 +100,7 @@ struct conf {
     uint32_t storm_per_minute;
     /* the gateway marks that raise alerts (enum conf_gateway_alert bits) */
     unsigned alert_gateway;
-    struct conf_webhook webhooks[CONF_MAX_WEBHOOKS];
+    struct conf_webhook webhooks[CONF_MAX_LANES]; /* the global ones and the routes', each URL once */
     size_t num_webhooks;
     char alert_role[24];       /* a Discord role id to mention; empty: none */
     uint32_t alert_timeout_ms; /* one webhook call */
@@ -123,6 +129,10 @@ struct conf {
     char subscribe_origins[CONF_MAX_SUBSCRIBE_ORIGINS][128];
     size_t num_subscribe_origins;
 };
+
+/* Whether webhook `w` takes the alerts of cluster `cluster`: its route names it, or it is global and the cluster has
+ * no route. */
+int conf_webhook_takes(const struct conf *conf, const struct conf_webhook *w, size_t cluster);
 
 /* Looks a variable up; returns NULL when it is not set. */
 typedef const char *(*conf_lookup_cb)(void *ctx, const char *name);

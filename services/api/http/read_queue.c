@@ -18,12 +18,20 @@ void read_queue_init(struct read_queue *q, size_t max)
     h2o_linklist_init_anchor(&q->waiting);
 }
 
+/* Ends a read that will never start. */
+static void drop(struct pending *p)
+{
+    if (p->drop != NULL)
+        p->drop(p->data);
+    pending_finish(p);
+}
+
 void read_queue_dispose(struct read_queue *q)
 {
     while (!h2o_linklist_is_empty(&q->waiting)) {
         struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, q->waiting.next);
         h2o_linklist_unlink(&w->link);
-        pending_finish(w->p);
+        drop(w->p);
         free(w);
     }
     q->num_waiting = 0;
@@ -41,6 +49,8 @@ void read_queue_run(struct read_queue *q, struct app *app, struct pending *p, re
     }
     if (q->num_waiting >= READ_QUEUE_WAITING) {
         ++q->refused;
+        if (p->drop != NULL)
+            p->drop(p->data);
         if ((req = pending_finish(p)) != NULL)
             respond_unavailable(req, "too many reads of this kind are waiting; retry");
         return;
@@ -60,7 +70,7 @@ void read_queue_done(struct read_queue *q)
         h2o_linklist_unlink(&w->link);
         --q->num_waiting;
         if (w->p->req == NULL) {
-            pending_finish(w->p); /* the client is gone: nothing to read for it */
+            drop(w->p); /* the client is gone: nothing to read for it */
         } else {
             ++q->in_flight;
             w->start(w->app, w->p);

@@ -121,6 +121,7 @@ struct pending *pending_new(struct app *app, h2o_req_t *req, size_t cluster, uin
     p->cluster = cluster;
     p->shard = shard;
     p->data = NULL;
+    p->drop = NULL;
     p->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*p->guard), on_guard_dispose);
     *p->guard = p;
     ++app->inflight;

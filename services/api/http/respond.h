@@ -15,6 +15,7 @@ struct pending {
     size_t cluster;
     uint32_t shard;
     void *data; /* what a handler keeps beside it (a read waiting in a read_queue); NULL from pending_new */
+    void (*drop)(void *data); /* frees `data` when a read_queue drops the read without starting it; NULL: nothing */
 };
 
 /* Sends `body` as it is, never cached by anyone on the way. */

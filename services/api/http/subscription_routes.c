@@ -31,6 +31,7 @@ struct making {
     char base[256];
     char words[600];
     char manage[512];
+    char address[64]; /* the client's, as the per-address limits key it */
     uint64_t id;
 };
 
@@ -314,7 +315,7 @@ static void on_confirmed(void *data, const struct subscriber_answer *a)
         snprintf(most, sizeof(most), "%u", app->conf->subscriptions_max);
         snprintf(per_hook, sizeof(per_hook), "%d", SUBSCRIPTIONS_PER_WEBHOOK);
         const char *args[] = {id, record != NULL ? record : "{}", most, per_hook};
-        int sent = record != NULL && store_subscription(app->store, "add", NULL, args, 4, on_added, m) == 0;
+        int sent = record != NULL && store_subscription(app->store, "add", m->address, m->in.hook, args, 4, on_added, m) == 0;
         free(record);
         if (sent)
             return;
@@ -324,8 +325,12 @@ static void on_confirmed(void *data, const struct subscriber_answer *a)
         free(m);
         return;
     }
-    if (a->status == 401 || a->status == 403 || a->status == 404)
-        store_subscription(app->store, "refused", NULL, NULL, 0, ignore, NULL); /* counted for the global bound */
+    /* what Discord's edge counts against an address (401, 403, 429) and what a deleted webhook answers (404): counted
+     * for the bounds, per address and across replicas; either way the webhook's lock is let go */
+    if (a->status == 401 || a->status == 403 || a->status == 404 || a->status == 429)
+        store_subscription(app->store, "refused", m->address, m->in.hook, NULL, 0, ignore, NULL);
+    else
+        store_subscription(app->store, "release", m->address, m->in.hook, NULL, 0, ignore, NULL);
     if ((req = pending_finish(m->pending)) != NULL) {
         if (a->status == 401 || a->status == 403 || a->status == 404) {
             snprintf(message, sizeof(message), "the webhook answered %ld to the confirmation: it was deleted, or its "
@@ -366,6 +371,7 @@ static void on_checked(void *data, const struct redisReply *reply, const char *e
             if (subscriber_confirm(app->subscriber_messages, m->in.url, m->in.json, m->words, m->in.scope == SCOPE_GUILD,
                                    m->manage, on_confirmed, m) == 0)
                 return;
+            store_subscription(app->store, "release", m->address, m->in.hook, NULL, 0, ignore, NULL);
             err = "the confirmation could not be sent";
         }
     }
@@ -381,6 +387,13 @@ static void on_checked(void *data, const struct redisReply *reply, const char *e
             fail(app, req, m->html, 503, "Service Unavailable", NOT_SUBSCRIBED, FULL, NULL, 0);
         else if (code == -3)
             fail(app, req, m->html, 409, "Conflict", NOT_SUBSCRIBED, HOOK_FULL, NULL, 0);
+        else if (code == -5)
+            fail(app, req, m->html, 503, "Service Unavailable", NOT_SUBSCRIBED, "as many confirmations as this dashboard "
+                 "sends in a minute are on their way; try again shortly", NULL,
+                 reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_INTEGER ? reply->element[1]->integer : 60);
+        else if (code == -6)
+            fail(app, req, m->html, 409, "Conflict", NOT_SUBSCRIBED, "a confirmation to this webhook is on its way; "
+                 "try again in a few seconds", NULL, 0);
         else
             fail(app, req, m->html, 503, "Service Unavailable", NOT_SUBSCRIBED, "too many webhooks refused their "
                  "confirmation in the last 10 minutes, so none is sent for now; try again later", NULL, 600);
@@ -393,7 +406,7 @@ static void make(struct app *app, h2o_req_t *req, struct making *m)
 {
     struct client_address client, peer;
     unsigned char raw[SUBSCRIPTION_SECRET_HEX / 2];
-    char key[64], per_hour[16], most[16], per_hook[8], refused[16];
+    char per_hour[16], most[16], per_hook[8], refused[16], lock_ms[16], confirms[16], refused_each[8];
 
     client_of(app, req, &client, &peer);
     if (link_base(app, req, &peer, m->base, sizeof(m->base)) != 0) {
@@ -410,14 +423,18 @@ static void make(struct app *app, h2o_req_t *req, struct making *m)
     }
     for (size_t i = 0; i != sizeof(raw); ++i)
         snprintf(m->secret + 2 * i, 3, "%02x", raw[i]);
-    client_address_key(&client, key, sizeof(key));
+    client_address_key(&client, m->address, sizeof(m->address));
     snprintf(per_hour, sizeof(per_hour), "%u", app->conf->subscribe_per_hour);
     snprintf(most, sizeof(most), "%u", app->conf->subscriptions_max);
     snprintf(per_hook, sizeof(per_hook), "%d", SUBSCRIPTIONS_PER_WEBHOOK);
     snprintf(refused, sizeof(refused), "%d", SUBSCRIPTION_REFUSED_MAX);
-    const char *args[] = {m->in.hook, per_hour, most, per_hook, refused};
+    /* the webhook's lock outlives its confirmation's longest try, and goes by itself if this replica dies */
+    snprintf(lock_ms, sizeof(lock_ms), "%u", app->conf->alert_timeout_ms + 5000);
+    snprintf(confirms, sizeof(confirms), "%d", SUBSCRIPTION_CONFIRMS_PER_MINUTE);
+    snprintf(refused_each, sizeof(refused_each), "%d", SUBSCRIPTION_REFUSED_PER_ADDRESS);
+    const char *args[] = {m->in.hook, per_hour, most, per_hook, refused, lock_ms, confirms, refused_each};
     m->pending = pending_new(app, req, 0, 0);
-    if (store_subscription(app->store, "check", key, args, 5, on_checked, m) != 0) {
+    if (store_subscription(app->store, "check", m->address, m->in.hook, args, 8, on_checked, m) != 0) {
         pending_unsent(m->pending);
         free(m);
     }
@@ -446,6 +463,35 @@ void subscription_routes_new(struct app *app, h2o_req_t *req)
     make(app, req, m);
 }
 
+/* Whether a form post comes from a page of this site: a browser says where it comes from (Sec-Fetch-Site, Origin),
+ * and a form on another site must not spend a visitor's attempts or act on a subscription. A client that says
+ * nothing (curl, an old browser) is let through: the limits still hold it. */
+static int same_site(struct app *app, h2o_req_t *req)
+{
+    ssize_t i;
+
+    if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-site"), -1)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        if (!h2o_memis(v.base, v.len, H2O_STRLIT("same-origin")) && !h2o_memis(v.base, v.len, H2O_STRLIT("none")))
+            return 0;
+    }
+    if ((i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        const char *host = v.len > 3 && memmem(v.base, v.len, "://", 3) != NULL ? (const char *)memmem(v.base, v.len, "://", 3) + 3 : NULL;
+        size_t host_len = host != NULL ? (size_t)(v.base + v.len - host) : 0;
+        const char *pub = strstr(app->conf->public_url, "://");
+        if (host == NULL)
+            return 0;
+        if (h2o_memis(host, host_len, req->authority.base, req->authority.len))
+            return 1;
+        /* behind a proxy that rewrites Host: the configured site */
+        return pub != NULL && strncmp(pub + 3, host, host_len) == 0 && (pub[3 + host_len] == '\0' || pub[3 + host_len] == '/');
+    }
+    return 1;
+}
+
+#define CROSS_SITE "a form on another site cannot make or change a subscription here: use this site's own page"
+
 void subscription_routes_new_form(struct app *app, h2o_req_t *req)
 {
     char err[400], action[16];
@@ -454,6 +500,10 @@ void subscription_routes_new_form(struct app *app, h2o_req_t *req)
 
     if (!subscriptions_on(app, req))
         return;
+    if (!same_site(app, req)) {
+        fail(app, req, 1, 403, "Forbidden", NOT_SUBSCRIBED, CROSS_SITE, NULL, 0);
+        return;
+    }
     m = h2o_mem_alloc(sizeof(*m));
     memset(m, 0, sizeof(*m));
     m->html = 1;
@@ -512,6 +562,12 @@ static void managing_free(struct managing *g)
     free(g);
 }
 
+/* A read the queue dropped before it started (the line full, the client gone, shutdown). */
+static void drop_managing(void *data)
+{
+    managing_free(data);
+}
+
 #define NO_SUCH "no such subscription (removed already, or the link is not whole)"
 
 static void on_managed(void *data, const struct redisReply *reply, const char *err)
@@ -563,7 +619,7 @@ static void start_managing(struct app *app, struct pending *p)
     struct managing *g = p->data;
     const char *args[] = {g->id, g->secret, g->scope_json};
 
-    if (store_subscription(app->store, g->mode, NULL, args, g->scope_json != NULL ? 3 : 2, on_managed, g) != 0) {
+    if (store_subscription(app->store, g->mode, NULL, NULL, args, g->scope_json != NULL ? 3 : 2, on_managed, g) != 0) {
         pending_unsent(p);
         read_queue_done(app->subscription_reads);
         managing_free(g);
@@ -623,6 +679,11 @@ static void manage(struct app *app, h2o_req_t *req, h2o_iovec_t token, int html)
         struct subscription_input ignored;
         char err[400];
         const char *field;
+        if (!same_site(app, req)) {
+            free(g);
+            fail(app, req, 1, 403, "Forbidden", "Your subscription", CROSS_SITE, NULL, 0);
+            return;
+        }
         if (!respond_has_type(req, "application/x-www-form-urlencoded")) {
             free(g);
             fail(app, req, 1, 415, "Unsupported Media Type", "Your subscription", "send the form as a browser does", NULL, 0);
@@ -652,6 +713,7 @@ static void manage(struct app *app, h2o_req_t *req, h2o_iovec_t token, int html)
     }
     g->pending = pending_new(app, req, 0, 0);
     g->pending->data = g;
+    g->pending->drop = drop_managing;
     read_queue_run(app->subscription_reads, app, g->pending, start_managing);
 }
 

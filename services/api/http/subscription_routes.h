@@ -11,6 +11,12 @@
  * of the 10 minutes: Discord's edge blocks an address after 10,000 invalid requests in 10 minutes, and the sender's
  * own deliveries must keep the rest of that room. */
 #define SUBSCRIPTION_REFUSED_MAX 1000
+/* A client address (an IPv6 /64) whose confirmations were refused this often in the last hour may not try again
+ * before the hour is over: it spends the room above. */
+#define SUBSCRIPTION_REFUSED_PER_ADDRESS 3
+/* Confirmations sent in a minute across the replicas, at most: however many addresses ask, Glance's own address never
+ * sends Discord more than 2 a second on their behalf. */
+#define SUBSCRIPTION_CONFIRMS_PER_MINUTE 120
 
 void subscription_routes_new(struct app *app, h2o_req_t *req);
 /* POST /subscribe: the same from /plain's form, answered with a page. */

@@ -47,6 +47,7 @@ struct web_pages {
     char site[256]; /* index.html's <title>, ready for an attribute */
     struct preview bot, guilds[GUILD_SLOTS];
     char csp[64 + CONF_MAX_ORIGINS * 257]; /* frame-ancestors, from GLANCE_EMBED_ORIGINS */
+    int subscriptions_off;                  /* GLANCE_SUBSCRIPTIONS_MAX=0: "Get notified" is not shown */
 };
 
 static void file_init(struct web_file *f, const char *root, const char *name)
@@ -154,6 +155,7 @@ struct web_pages *web_pages_new(const struct conf *conf)
     file_init(&p->index, web_root, "index.html");
     file_init(&p->embed, web_root, "embed.html");
     p->num_clusters = num_clusters;
+    p->subscriptions_off = conf->subscriptions_max == 0;
     strcpy(p->site, "Glance");
     h2o_buffer_init(&p->bot.tags, &h2o_socket_buffer_prototype);
     for (size_t i = 0; i != GUILD_SLOTS; ++i)
@@ -200,6 +202,8 @@ static void put_tags(struct web_pages *p, h2o_buffer_t **buf, const char *title,
     put_tag(buf, "name", "twitter:description", description);
     /* Discord colours a link's preview with it; phones, their address bar */
     put_tag(buf, "name", "theme-color", badge_colour(level));
+    if (p->subscriptions_off)
+        codec_put_lit(buf, "<style>#subscribe{display:none}</style>\n");
 }
 
 /* "Partial outage: 12 of 376 shards unhealthy" for the clusters not under maintenance (`whole` their level). */

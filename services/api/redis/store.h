@@ -192,9 +192,10 @@ int store_incident_write(struct store *store, enum store_incident_op op, const c
                          store_count_cb cb, void *data);
 
 /* The visitors' subscriptions (subscription.lua, which says each mode's arguments and replies): `mode`, then `args`
- * after the configured clusters' names; `address` (a client_address_key) for "check", NULL otherwise. */
-int store_subscription(struct store *store, const char *mode, const char *address, const char *const *args,
-                       size_t nargs, store_reply_cb cb, void *data);
+ * after the configured clusters' names; `address` (a client_address_key) and `hook` (the webhook's id) for the
+ * modes about a subscription being made, NULL otherwise. */
+int store_subscription(struct store *store, const char *mode, const char *address, const char *hook,
+                       const char *const *args, size_t nargs, store_reply_cb cb, void *data);
 
 /* The latency history (latency_claim.lua, latency.lua; store_latency.c). Minutes count from the Unix epoch, UTC. */
 #define STORE_LATENCY_MINUTES 1440 /* minute slots a cluster's history keeps: 24 h */

@@ -66,9 +66,21 @@ int store_alerts(struct store *s, uint32_t count, store_text_cb cb, void *data)
     push_str(c, s->alerts);
     push_str(c, s->delivered);
     push_u64(c, count);
+    push_str(c, s->cluster_names);
     for (size_t w = 0; w < s->conf->num_webhooks; ++w) {
-        push_str(c, s->conf->webhooks[w].id);
-        push_str(c, s->conf->webhooks[w].shown);
+        const struct conf_webhook *hook = &s->conf->webhooks[w];
+        char takes[CONF_MAX_CLUSTERS * 66 + 4];
+        size_t n = 1;
+        /* the clusters whose alerts it takes, as ",main,eu," ("*" too for a global one) */
+        takes[0] = ',';
+        if (hook->global)
+            n += (size_t)snprintf(takes + n, sizeof(takes) - n, "*,");
+        for (size_t k = 0; k < s->conf->num_clusters; ++k)
+            if (conf_webhook_takes(s->conf, hook, k))
+                n += (size_t)snprintf(takes + n, sizeof(takes) - n, "%s,", s->conf->clusters[k].name);
+        push_str(c, hook->id);
+        push_str(c, hook->shown);
+        push(c, takes, n);
     }
     return store_run(c);
 }
@@ -110,7 +122,7 @@ int store_alert_outcome(struct store *s, const char *id, const char *webhook, co
     push_str(c, s->delivered);
     push(c, "MAXLEN", 6);
     push(c, "~", 1);
-    push_u64(c, STORE_ALERTS_KEPT * CONF_MAX_WEBHOOKS); /* an entry per webhook of each alert kept */
+    push_u64(c, STORE_ALERTS_KEPT * CONF_MAX_LANES); /* an entry per webhook of each alert kept */
     push(c, "*", 1);
     push(c, "alert", 5);
     push_str(c, id);

@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include "redis/store_call.h"
 
-int store_subscription(struct store *s, const char *mode, const char *address, const char *const *args, size_t nargs,
-                       store_reply_cb cb, void *data)
+int store_subscription(struct store *s, const char *mode, const char *address, const char *hook,
+                       const char *const *args, size_t nargs, store_reply_cb cb, void *data)
 {
     const struct conf *conf = s->conf;
     size_t i, n = conf->num_clusters;
-    struct call *c = store_script_call(s, SCRIPT_SUBSCRIPTION, RESULT_REPLY, (int)(6 + 2 * n), 2 * n, data);
+    struct call *c = store_script_call(s, SCRIPT_SUBSCRIPTION, RESULT_REPLY, (int)(9 + 2 * n), 2 * n, data);
     char key[256];
 
     c->cb.reply = cb;
@@ -24,9 +24,14 @@ int store_subscription(struct store *s, const char *mode, const char *address, c
     push_str(c, key);
     snprintf(key, sizeof(key), "%s:subs:refused", conf->prefix);
     push_str(c, key);
-    /* the per-address counter only for a check; any key of ours otherwise (the script does not touch it) */
-    snprintf(key, sizeof(key), "%s:subs:%s%s", conf->prefix, address != NULL ? "rate:" : "refused",
-             address != NULL ? address : "");
+    /* the address's and the webhook's keys; where a mode has none, another key of ours, which it does not touch */
+    snprintf(key, sizeof(key), "%s:subs:rate:%s", conf->prefix, address != NULL ? address : "-");
+    push_str(c, key);
+    snprintf(key, sizeof(key), "%s:subs:refusedby:%s", conf->prefix, address != NULL ? address : "-");
+    push_str(c, key);
+    snprintf(key, sizeof(key), "%s:subs:confirming:%s", conf->prefix, hook != NULL ? hook : "-");
+    push_str(c, key);
+    snprintf(key, sizeof(key), "%s:subs:confirms", conf->prefix);
     push_str(c, key);
     for (i = 0; i != n; ++i) {
         snprintf(key, sizeof(key), "%s:{%s}:subs", conf->prefix, conf->clusters[i].name);

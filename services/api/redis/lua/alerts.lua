@@ -5,12 +5,22 @@
 -- "not sent" when no group of it will (the webhook was added after the alert). `delivery` sums them up: "sent" when
 -- every webhook took it, else "sending" or "waiting" while one still may, else "not sent to <webhook> (why); ...";
 -- with no webhook configured, "not sent".
+-- A webhook that does not take a cluster's alerts (GLANCE_ALERT_ROUTES) is not listed for them, nor counted.
 -- KEYS: alerts stream, delivery outcomes stream
--- ARGV: how many, then each configured webhook's id and how it is shown (scheme and host)
+-- ARGV: how many, the configured clusters (comma-separated), then each configured webhook's id, how it is shown
+--       (scheme and host) and the clusters whose alerts it takes (",main,eu,", with "*" among them for a global
+--       webhook, which also answers for an alert of a cluster no longer configured)
 local names = {[0] = 'no data', 'operational', 'degraded', 'partial outage', 'major outage'}
+local configured = {}
+for name in string.gmatch(ARGV[2], '[^,]+') do configured[name] = true end
 local webhooks = {}
-for i = 2, #ARGV - 1, 2 do
-  webhooks[#webhooks + 1] = {id = ARGV[i], shown = ARGV[i + 1], group = 'glance-alerts:' .. ARGV[i]}
+for i = 3, #ARGV - 2, 3 do
+  webhooks[#webhooks + 1] = {id = ARGV[i], shown = ARGV[i + 1], takes = ARGV[i + 2], group = 'glance-alerts:' .. ARGV[i]}
+end
+
+local function takes(w, cluster)
+  if cluster == nil or not configured[cluster] then return string.find(w.takes, ',*,', 1, true) ~= nil end
+  return string.find(w.takes, ',' .. cluster .. ',', 1, true) ~= nil
 end
 
 -- outcomes, newest first: per alert, per webhook, true (sent) or why not; `whole` for the builds that recorded one
@@ -58,37 +68,40 @@ local function after(a, b)
 end
 
 -- what became of alert `id`: the summary and the JSON array of each webhook's part
-local function deliveries(id)
-  local each, failed, sent, sending, waiting = {}, {}, 0, false, false
+local function deliveries(id, cluster)
+  local each, failed, sent, sending, waiting, asked = {}, {}, 0, false, false, 0
   local mine = outcome[id] or {}
   for _, w in ipairs(webhooks) do
-    local o, d = mine[w.id], nil
-    if o == true then
-      d = 'sent'
-      sent = sent + 1
-    elseif o ~= nil then
-      d = 'not sent (' .. o .. ')'
-      failed[#failed + 1] = w.shown .. ' (' .. o .. ')'
-    elseif whole[id] ~= nil then
-      d = whole[id]
-    elseif w.pending[id] then
-      d = 'sending'
-      sending = true
-    elseif w.last_read ~= nil and after(id, w.last_read) then
-      d = 'waiting'
-      waiting = true
-    else
-      d = 'not sent'
-      failed[#failed + 1] = w.shown .. ' (never read for it)'
+    if takes(w, cluster) then
+      asked = asked + 1
+      local o, d = mine[w.id], nil
+      if o == true then
+        d = 'sent'
+        sent = sent + 1
+      elseif o ~= nil then
+        d = 'not sent (' .. o .. ')'
+        failed[#failed + 1] = w.shown .. ' (' .. o .. ')'
+      elseif whole[id] ~= nil then
+        d = whole[id]
+      elseif w.pending[id] then
+        d = 'sending'
+        sending = true
+      elseif w.last_read ~= nil and after(id, w.last_read) then
+        d = 'waiting'
+        waiting = true
+      else
+        d = 'not sent'
+        failed[#failed + 1] = w.shown .. ' (never read for it)'
+      end
+      each[#each + 1] = cjson.encode({webhook = w.shown, id = w.id, delivery = d})
     end
-    each[#each + 1] = cjson.encode({webhook = w.shown, id = w.id, delivery = d})
   end
   local summary
-  if #webhooks == 0 then
+  if asked == 0 then
     summary = 'not sent'
   elseif next(mine) == nil and whole[id] ~= nil then
     summary = whole[id]
-  elseif sent == #webhooks then
+  elseif sent == asked then
     summary = 'sent'
   elseif sending then
     summary = 'sending'
@@ -106,7 +119,7 @@ for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1]))
   for i = 1, #e[2], 2 do
     f[e[2][i]] = e[2][i + 1]
   end
-  local delivery, each = deliveries(e[1])
+  local delivery, each = deliveries(e[1], f.cluster)
   local json
   if f.kind == 'gateway' then
     -- a gateway mark (gateway_alert.lua): on or off, in its own words

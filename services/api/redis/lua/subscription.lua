@@ -7,25 +7,30 @@
 -- Indexed for delivery: scope "all" in the all set; "clusters" in each named cluster's subs set; "guild" in each
 -- cluster's guild sorted set, scored by the shard that serves it there.
 -- KEYS: subs hash, hooks hash (webhook id -> its subscriptions), next id, all set, refused counter (confirmations
---       a webhook refused in the last 10 minutes, across replicas), the client address's counter ("check"; any key
---       otherwise), then each configured cluster's subs set and guild sorted set, in the order of ARGV[2]
--- ARGV[1]: "check" (hook id, per hour, most subscriptions, per webhook, most refused): {0, new id}, or {-1, seconds
---          until the address may try again}, {-2} full, {-3} the webhook has its most, {-4} too many refused lately;
---          "add" (id, record, most subscriptions, per webhook): 0, -2 or -3;
+--       a webhook refused in the last 10 minutes, across replicas), the client address's attempts this hour, its
+--       refused confirmations this hour, the webhook's confirmation in flight (a lock), the confirmations sent this
+--       minute across replicas, then each configured cluster's subs set and guild sorted set, in the order of ARGV[2]
+--       (the address's and the webhook's keys: any key of ours when the mode has neither)
+-- ARGV[1]: "check" (hook id, per hour, most subscriptions, per webhook, most refused, confirmation's lock ms, most
+--          confirmations a minute, most refused per address): {0, new id}, or {-1, seconds until the address may
+--          try again}, {-2} full, {-3} the webhook has its most, {-4} too many refused lately, {-5, seconds} too many
+--          confirmations this minute, {-6} a confirmation to this webhook is on its way;
+--          "add" (id, record, most subscriptions, per webhook): 0, -2 or -3, and the webhook's lock let go;
+--          "refused": a confirmation the webhook refused (401, 403, 404, 429), counted, its lock let go;
+--          "release": a confirmation that failed otherwise: its lock let go;
 --          "get" (id, secret): the record, or nil;
 --          "change" (id, secret, {scope, clusters, guild, shards}): the new record, or nil;
---          "remove" (id, secret): 1, or 0 when there is no such subscription;
---          "refused": counts a refused confirmation.
+--          "remove" (id, secret): 1, or 0 when there is no such subscription.
 -- ARGV[2]: the configured clusters' names, comma-separated.
 
 local mode = ARGV[1]
-local REFUSED_WINDOW_S, RATE_WINDOW_S = 600, 3600
+local REFUSED_WINDOW_S, RATE_WINDOW_S, CONFIRM_WINDOW_S = 600, 3600, 60
 
 local cluster_keys = {}
 do
   local i = 0
   for name in string.gmatch(ARGV[2], '[^,]+') do
-    cluster_keys[name] = {set = KEYS[7 + 2 * i], guild = KEYS[8 + 2 * i]}
+    cluster_keys[name] = {set = KEYS[10 + 2 * i], guild = KEYS[11 + 2 * i]}
     i = i + 1
   end
 end
@@ -67,26 +72,42 @@ local function room(hook, most, per_hook)
   return 0
 end
 
+-- INCR with a window: the key lives `window` seconds from its first count (a key left without one gets it).
+local function count(key, window)
+  local n = redis.call('INCR', key)
+  if n == 1 or redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, window) end
+  return n
+end
+
 if mode == 'check' then
-  local tries = redis.call('INCR', KEYS[6])
-  if tries == 1 then redis.call('EXPIRE', KEYS[6], RATE_WINDOW_S) end
-  if tries > tonumber(ARGV[4]) then
-    local ttl = redis.call('TTL', KEYS[6])
-    if ttl < 0 then redis.call('EXPIRE', KEYS[6], RATE_WINDOW_S); ttl = RATE_WINDOW_S end
-    return {-1, ttl}
+  if count(KEYS[6], RATE_WINDOW_S) > tonumber(ARGV[4]) or
+     tonumber(redis.call('GET', KEYS[7]) or '0') >= tonumber(ARGV[10]) then
+    return {-1, math.max(redis.call('TTL', KEYS[6]), redis.call('TTL', KEYS[7]), 1)}
   end
   local fits = room(ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]))
   if fits ~= 0 then return {fits} end
   if tonumber(redis.call('GET', KEYS[5]) or '0') >= tonumber(ARGV[7]) then return {-4} end
+  if tonumber(redis.call('GET', KEYS[9]) or '0') >= tonumber(ARGV[9]) then
+    return {-5, math.max(redis.call('TTL', KEYS[9]), 1)}
+  end
+  if not redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[8]) then return {-6} end
+  count(KEYS[9], CONFIRM_WINDOW_S)
   return {0, redis.call('INCR', KEYS[3])}
 elseif mode == 'add' then
   local rec = cjson.decode(ARGV[4])
+  redis.call('DEL', KEYS[8])
   local fits = room(rec.hook, tonumber(ARGV[5]), tonumber(ARGV[6]))
   if fits ~= 0 then return fits end
   redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
   redis.call('HINCRBY', KEYS[2], rec.hook, 1)
   index(rec, true)
   return 0
+elseif mode == 'refused' then
+  redis.call('DEL', KEYS[8])
+  count(KEYS[7], RATE_WINDOW_S)
+  return count(KEYS[5], REFUSED_WINDOW_S)
+elseif mode == 'release' then
+  return redis.call('DEL', KEYS[8])
 elseif mode == 'get' then
   local rec = owned(ARGV[3], ARGV[4])
   return rec and cjson.encode(rec)
@@ -107,9 +128,5 @@ elseif mode == 'remove' then
   redis.call('HDEL', KEYS[1], ARGV[3])
   if redis.call('HINCRBY', KEYS[2], rec.hook, -1) <= 0 then redis.call('HDEL', KEYS[2], rec.hook) end
   return 1
-elseif mode == 'refused' then
-  local n = redis.call('INCR', KEYS[5])
-  if n == 1 then redis.call('EXPIRE', KEYS[5], REFUSED_WINDOW_S) end
-  return n
 end
 return redis.error_reply('subscription.lua: unknown mode ' .. tostring(mode))
