@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "http/app.h"
 #include "alerts/subscriber_messages.h"
+#include "alerts/subscriber_sender.h"
 #include "http/routes.h"
 #include "http/summary.h"
 #include "http/web_pages.h"
@@ -380,6 +381,7 @@ int main(int argc, char **argv)
     app.alerts = alerts_new(app.loop, &conf, app.store, app.mirror, app.figures);
     app.alert_sender = alert_sender_new(app.loop, &conf, app.store);
     app.subscriber_messages = subscriber_messages_new(app.loop, &conf);
+    app.subscriber_sender = subscriber_sender_new(app.loop, &conf, app.store, app.subscriber_messages);
     app.history = history_new(app.loop, app.store, &conf);
     app.log_cache = log_cache_new(app.loop, app.store, app.mirror);
     {
@@ -451,6 +453,7 @@ int main(int argc, char **argv)
     store_free(app.store);
     alerts_free(app.alerts);
     alert_sender_free(app.alert_sender);
+    subscriber_sender_free(app.subscriber_sender);
     subscriber_messages_free(app.subscriber_messages);
     history_free(app.history);
     log_cache_free(app.log_cache);

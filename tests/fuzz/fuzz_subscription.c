@@ -1,7 +1,7 @@
 /* fuzz_subscription.c -- libFuzzer target: a visitor's subscription request (the first byte picks a JSON body to
  * make one, as a visitor or an operator, a JSON change, a form to make one, a form change, a management token, or
  * an X-Forwarded-For header behind a trusted proxy), and the page of what was taken. Invariants: a webhook taken is
- * posted to only as <a configured origin>/api/webhooks/<digits>/<token characters>[?thread_id=<digits>] (or an
+ * posted to only as <a configured origin>/api/v10/webhooks/<digits>/<token characters>[?thread_id=<digits>] (or an
  * operator's json: URL); an error names its problem; the page never lets a '<' of the input through. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,8 +27,8 @@ static int url_ok(const struct conf *conf, const struct subscription_input *in)
         return strncmp(in->url, "http", 4) == 0 && strpbrk(in->url, " \t\r\n\"<>\\^`{|}") == NULL;
     for (size_t i = 0; i != conf->num_subscribe_origins && p == NULL; ++i) {
         size_t n = strlen(conf->subscribe_origins[i]);
-        if (strncmp(in->url, conf->subscribe_origins[i], n) == 0 && strncmp(in->url + n, "/api/webhooks/", 14) == 0)
-            p = in->url + n + 14;
+        if (strncmp(in->url, conf->subscribe_origins[i], n) == 0 && strncmp(in->url + n, "/api/v10/webhooks/", 18) == 0)
+            p = in->url + n + 18;
     }
     if (p == NULL || strspn(p, "0123456789") == 0)
         return 0;

@@ -48,18 +48,18 @@ TEST(test_subscription_takes_discord_webhook_urls_and_posts_only_to_their_webhoo
 {
     load(NULL, NULL, NULL, NULL);
     CHECK(webhook("https://discord.com/api/webhooks/1234567890123456789/abc_DEF-123", 0) == 0);
-    CHECK_STR(in.url, "https://discord.com/api/webhooks/1234567890123456789/abc_DEF-123");
+    CHECK_STR(in.url, "https://discord.com/api/v10/webhooks/1234567890123456789/abc_DEF-123");
     CHECK_STR(in.hook, "1234567890123456789");
     CHECK_STR(in.shown, "discord.com webhook 1234567890123456789");
     CHECK(!in.json);
     /* a version, another host of Discord's, a trailing slash, spaces: all the same webhook */
     CHECK(webhook("  https://canary.discord.com/api/v10/webhooks/1234567890123456789/abc/  ", 0) == 0);
-    CHECK_STR(in.url, "https://canary.discord.com/api/webhooks/1234567890123456789/abc");
+    CHECK_STR(in.url, "https://canary.discord.com/api/v10/webhooks/1234567890123456789/abc");
     CHECK(webhook("HTTPS://DISCORDAPP.COM/api/webhooks/42/t", 0) == 0);
-    CHECK_STR(in.url, "https://discordapp.com/api/webhooks/42/t");
+    CHECK_STR(in.url, "https://discordapp.com/api/v10/webhooks/42/t");
     /* a forum channel's thread is the one thing a URL may add */
     CHECK(webhook("https://discord.com/api/webhooks/42/t?thread_id=77", 0) == 0);
-    CHECK_STR(in.url, "https://discord.com/api/webhooks/42/t?thread_id=77");
+    CHECK_STR(in.url, "https://discord.com/api/v10/webhooks/42/t?thread_id=77");
 }
 
 TEST(test_subscription_refuses_every_other_url)

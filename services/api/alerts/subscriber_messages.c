@@ -44,8 +44,17 @@ static void on_answer(void *data, const struct http_response *res)
     struct post *p = data;
     struct subscriber_answer a = {res->status, res->retry_after_s > 0 ? res->retry_after_s : 0, res->error};
 
-    if (res->status == 429 && a.retry_after_s == 0 && res->ratelimit_reset_after_s > 0)
-        a.retry_after_s = res->ratelimit_reset_after_s;
+    if (res->status == 429) {
+        /* the longest of what Discord says: Retry-After, X-RateLimit-Reset-After, the body's retry_after (seconds,
+         * API v10) */
+        json_t *body = json_loadb(res->body != NULL ? res->body : "", res->body_len, 0, NULL);
+        double in_body = json_number_value(json_object_get(body, "retry_after"));
+        if (res->ratelimit_reset_after_s > a.retry_after_s)
+            a.retry_after_s = res->ratelimit_reset_after_s;
+        if (in_body > a.retry_after_s)
+            a.retry_after_s = in_body;
+        json_decref(body);
+    }
     /* a webhook's word, passed on to a visitor as Retry-After: a number of seconds within reason (1e300 and NaN are
      * not one) */
     if (!isfinite(a.retry_after_s) || a.retry_after_s < 0)
@@ -99,5 +108,48 @@ int subscriber_confirm(struct subscriber_messages *m, const char *url, int json,
     return post(m, url, 0,
                 json_pack("{s:[{s:s, s:s, s:s, s:i}], s:{s:[]}}", "embeds", "title", "Subscribed to status updates",
                           "description", text, "url", manage_url, "color", 0x36a852, "allowed_mentions", "parse"),
+                cb, data);
+}
+
+/* The page's colours: by an incident's impact, maintenance blue, anything over green. */
+static unsigned notice_colour(const struct subscriber_notice *n)
+{
+    if (strcmp(n->event, "resolved") == 0)
+        return 0x36a852;
+    if (strcmp(n->kind, "maintenance") == 0)
+        return 0x2666d4;
+    if (strcmp(n->impact, "critical") == 0)
+        return 0xd0262e;
+    if (strcmp(n->impact, "major") == 0)
+        return 0xef8a2a;
+    return 0xf2c12e;
+}
+
+int subscriber_notify(struct subscriber_messages *m, const char *url, int json, const struct subscriber_notice *n,
+                      const char *manage_url, subscriber_answer_cb cb, void *data)
+{
+    int maintenance = strcmp(n->kind, "maintenance") == 0, over = strcmp(n->event, "resolved") == 0;
+    const char *head = maintenance ? (over ? "Maintenance over" : strcmp(n->event, "opened") == 0 ? "Planned maintenance"
+                                                                                                  : "Maintenance update")
+                                   : (over ? "Resolved" : strcmp(n->event, "opened") == 0 ? "Incident" : "Incident update");
+    char title[300], when[160] = "", text[4000];
+
+    if (json)
+        return post(m, url, 1,
+                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "kind", n->kind, "event", n->event,
+                              "title", n->title, "status", n->status, "text", n->text, "impact", n->impact, "clusters",
+                              n->clusters, "starts_ms", (json_int_t)n->starts_ms, "ends_ms", (json_int_t)n->ends_ms,
+                              "manage_url", manage_url),
+                    cb, data);
+    snprintf(title, sizeof(title), "%s: %.200s", head, n->title);
+    if (maintenance && n->starts_ms > 0 && !over)
+        snprintf(when, sizeof(when), "\nFrom <t:%lld:f> to <t:%lld:f>.", (long long)(n->starts_ms / 1000),
+                 (long long)(n->ends_ms / 1000));
+    /* Discord timestamps: every reader sees their own time zone */
+    snprintf(text, sizeof(text), "**%s**: %.3000s%s\nClusters: %.300s\n\n[See, change or remove this subscription](%s)",
+             n->status, n->text, when, n->clusters, manage_url);
+    return post(m, url, 0,
+                json_pack("{s:[{s:s, s:s, s:i}], s:{s:[]}}", "embeds", "title", title, "description", text, "color",
+                          (int)notice_colour(n), "allowed_mentions", "parse"),
                 cb, data);
 }

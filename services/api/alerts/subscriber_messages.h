@@ -1,6 +1,6 @@
 /* subscriber_messages.h -- what Glance posts to a subscriber's webhook, and the posting: a Discord message (or, for
  * an operator's json: URL, one JSON document), always with the subscription's management link, never mentioning
- * anyone. Today the confirmation a new subscription is proven with. */
+ * anyone: the confirmation a new subscription is proven with, and the incidents and maintenance it is told of. */
 #ifndef GLANCE_SUBSCRIBER_MESSAGES_H
 #define GLANCE_SUBSCRIBER_MESSAGES_H
 
@@ -28,5 +28,18 @@ void subscriber_messages_free(struct subscriber_messages *m);
  * not be started. */
 int subscriber_confirm(struct subscriber_messages *m, const char *url, int json, const char *scope_words, int guild,
                        const char *manage_url, subscriber_answer_cb cb, void *data);
+
+/* What a subscriber is told of: an incident or maintenance opened, updated or resolved (the notify stream's entry). */
+struct subscriber_notice {
+    const char *kind;     /* "incident" or "maintenance" */
+    const char *event;    /* "opened", "updated" or "resolved" */
+    const char *title, *status, *text, *impact;
+    const char *clusters; /* comma-separated */
+    int64_t starts_ms, ends_ms; /* a maintenance window's; 0 otherwise */
+};
+
+/* Posts `n` to a subscriber's webhook, with its `manage_url`. As subscriber_confirm. */
+int subscriber_notify(struct subscriber_messages *m, const char *url, int json, const struct subscriber_notice *n,
+                      const char *manage_url, subscriber_answer_cb cb, void *data);
 
 #endif

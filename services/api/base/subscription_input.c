@@ -116,10 +116,10 @@ int subscription_webhook(const struct conf *conf, const char *url, size_t len, i
             goto refused;
     }
     if (thread != 0)
-        snprintf(in->url, sizeof(in->url), "%s/api/webhooks/%llu/%.*s?thread_id=%llu", origin,
+        snprintf(in->url, sizeof(in->url), "%s/api/v10/webhooks/%llu/%.*s?thread_id=%llu", origin,
                  (unsigned long long)id, (int)tlen, token, (unsigned long long)thread);
     else
-        snprintf(in->url, sizeof(in->url), "%s/api/webhooks/%llu/%.*s", origin, (unsigned long long)id, (int)tlen,
+        snprintf(in->url, sizeof(in->url), "%s/api/v10/webhooks/%llu/%.*s", origin, (unsigned long long)id, (int)tlen,
                  token);
     in->json = 0;
     snprintf(in->hook, sizeof(in->hook), "%llu", (unsigned long long)id);

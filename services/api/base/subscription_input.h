@@ -19,7 +19,8 @@ enum subscription_scope { SCOPE_NONE, SCOPE_ALL, SCOPE_CLUSTERS, SCOPE_GUILD };
 
 struct subscription_input {
     int has_webhook;
-    char url[640];    /* the URL posted to: <origin>/api/webhooks/<id>/<token>[?thread_id=<id>], or a json: URL's */
+    char url[640];    /* the URL posted to: <origin>/api/v10/webhooks/<id>/<token>[?thread_id=<id>] (API v10, whatever
+                       * version was given: an unversioned path is v6, whose 429s count in milliseconds), or a json: URL's */
     int json;         /* a json: URL (one JSON POST per notification), for operators */
     char hook[24];    /* the webhook's id (Discord's snowflake; for a json: URL, a hash of it) */
     char shown[160];  /* what a person may see of it: no token ("discord.com webhook 1234567890") */

@@ -24,6 +24,7 @@ struct web_pages;
 struct render_gate;
 struct read_queue;
 struct subscriber_messages;
+struct subscriber_sender;
 
 struct app {
     const struct conf *conf;
@@ -48,6 +49,7 @@ struct app {
     struct read_queue *shard_reads, *alert_reads; /* GET /api/status/<c>/<id>, /api/alerts: a few in flight */
     struct read_queue *subscription_reads;        /* /api/subscriptions/<token>, whatever the method */
     struct subscriber_messages *subscriber_messages; /* a new subscription's confirmation */
+    struct subscriber_sender *subscriber_sender;     /* the notify stream to the subscribers */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
     uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */

@@ -593,8 +593,9 @@ static void get_metrics(struct app *app, h2o_req_t *req)
 {
     h2o_buffer_t *buf;
 
-    struct metrics_parts parts = {app->store,  app->bus,          app->mirror,    app->expiry, app->feed,
-                                  app->alerts, app->alert_sender, app->log_cache, app->figures};
+    struct metrics_parts parts = {app->store,        app->bus,          app->mirror,    app->expiry, app->feed,
+                                  app->alerts,       app->alert_sender, app->subscriber_sender,
+                                  app->log_cache,    app->figures};
     struct metrics_http counts = {app->plain_renders,         app->status_renders,        app->summary_renders,
                                   app->badge_renders,         app->preview_renders,       app->plain_gate->waited,
                                   app->status_gate->waited,   app->shard_reads->queued,   app->alert_reads->queued,

@@ -110,7 +110,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
                                                      &lua_condition, &lua_alert_due, &lua_alerts, &lua_alert_lock, &lua_alert_group,
                                                      &lua_history,   &lua_incident,  &lua_incidents,
                                                      &lua_log,       &lua_report,    &lua_latency_claim,
-                                                     &lua_latency,   &lua_gateway_alert, &lua_subscription};
+                                                     &lua_latency,   &lua_gateway_alert, &lua_subscription, &lua_notify};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;
@@ -127,6 +127,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
     snprintf(s->incidents_next, sizeof(s->incidents_next), "%s:incidents:next", conf->prefix);
     snprintf(s->incidents_open, sizeof(s->incidents_open), "%s:incidents:open", conf->prefix);
     snprintf(s->latency_claim, sizeof(s->latency_claim), "%s:latency:claim", conf->prefix);
+    snprintf(s->notify, sizeof(s->notify), "%s:notify", conf->prefix);
     s->cluster_names = h2o_mem_alloc(conf->num_clusters * (sizeof(conf->clusters[0].name) + 1) + 1);
     s->cluster_names[0] = '\0';
     for (i = 0; i != conf->num_clusters; ++i) {

@@ -197,6 +197,15 @@ int store_incident_write(struct store *store, enum store_incident_op op, const c
 int store_subscription(struct store *store, const char *mode, const char *address, const char *hook,
                        const char *const *args, size_t nargs, store_reply_cb cb, void *data);
 
+/* A notify stream entry's delivery (notify.lua, which says each mode's arguments and replies): `clusters`, the
+ * entry's (comma-separated), matter to "plan" only. */
+int store_notify(struct store *store, const char *mode, const char *entry, const char *clusters,
+                 const char *const *args, size_t nargs, store_reply_cb cb, void *data);
+/* Takes or renews the subscribers' sender's lock (alert_lock.lua, on its own key): 1 while `holder` holds it. */
+int store_notify_lock(struct store *store, const char *holder, uint32_t hold_ms, store_count_cb cb, void *data);
+/* The notify stream's key ("<prefix>:notify"). */
+const char *store_notify_key(struct store *store);
+
 /* The latency history (latency_claim.lua, latency.lua; store_latency.c). Minutes count from the Unix epoch, UTC. */
 #define STORE_LATENCY_MINUTES 1440 /* minute slots a cluster's history keeps: 24 h */
 #define STORE_LATENCY_HOURS 720    /* hour slots: 30 days */

@@ -22,13 +22,14 @@ int store_condition(struct store *s, size_t cluster, uint64_t version, int condi
 
 int store_alert_due(struct store *s, size_t cluster, int64_t since_ms, uint32_t delay_ms, store_count_cb cb, void *data)
 {
-    struct call *c = store_script_call(s, SCRIPT_ALERT_DUE, RESULT_COUNT, 6, 0, data);
+    struct call *c = store_script_call(s, SCRIPT_ALERT_DUE, RESULT_COUNT, 7, 0, data);
 
     c->cb.count = cb;
     push_str(c, s->keys[cluster].condition);
     push_str(c, s->alerts);
     push_str(c, s->keys[cluster].history[STORE_HISTORY_MAINT]);
     push_incident_keys(s, c);
+    push_str(c, s->notify);
     push_u64(c, (uint64_t)since_ms);
     push_u64(c, delay_ms);
     push_u64(c, (uint64_t)s->conf->clusters[cluster].alert_level);

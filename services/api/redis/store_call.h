@@ -43,6 +43,7 @@ enum script {
     SCRIPT_LATENCY,
     SCRIPT_GATEWAY_ALERT,
     SCRIPT_SUBSCRIPTION,
+    SCRIPT_NOTIFY,
     NUM_SCRIPTS
 };
 
@@ -77,6 +78,7 @@ struct store {
     char delivered[96];   /* what became of each alert */
     char incidents[80], incidents_next[96], incidents_open[96]; /* incident records, the last id, the open ones */
     char latency_claim[96]; /* the last minute of latency history a replica claimed (latency_claim.lua) */
+    char notify[80];        /* what subscribers are told: incidents opened, updated, resolved (lib.lua, said) */
     char *cluster_names; /* every cluster's name, comma-separated, for incident.lua */
     char ttl[16];
     char log_max[16]; /* GLANCE_HISTORY_LOG */

@@ -18,7 +18,7 @@ int store_incident_write(struct store *s, enum store_incident_op op, const char 
                          void *data)
 {
     size_t i, n = s->conf->num_clusters;
-    struct call *c = store_script_call(s, SCRIPT_INCIDENT, RESULT_COUNT, (int)(3 + 2 * n), 2 * n, data);
+    struct call *c = store_script_call(s, SCRIPT_INCIDENT, RESULT_COUNT, (int)(4 + 2 * n), 2 * n, data);
 
     c->cb.count = cb;
     push_incident_keys(s, c);
@@ -26,6 +26,7 @@ int store_incident_write(struct store *s, enum store_incident_op op, const char 
         push_str(c, s->keys[i].history[STORE_HISTORY_MAINT]);
     for (i = 0; i != n; ++i)
         push_str(c, s->keys[i].history[STORE_HISTORY_HIST]);
+    push_str(c, s->notify);
     push_str(c, op == STORE_INCIDENT_NEW ? "new" : op == STORE_INCIDENT_UPDATE ? "update" : "close");
     push(c, json, len);
     push_str(c, s->cluster_names);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include "alerts/alert_sender.h"
+#include "alerts/subscriber_sender.h"
 #include "alerts/alerts.h"
 #include "base/codec.h"
 #include "base/parse.h"
@@ -61,6 +62,7 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
 {
     struct feed_stats fs;
     struct alert_sender_stats as;
+    struct subscriber_sender_stats ss;
     char line[256];
     size_t i, s;
     int n;
@@ -129,6 +131,20 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
                "counter", as.given_up);
     put_metric(buf, "glance_alert_webhooks_disabled",
                "Webhooks this replica stopped using after a 401, 403 or 404, until it restarts.", "gauge", as.disabled);
+    subscriber_sender_stats(parts->subscriber_sender, &ss);
+    put_metric(buf, "glance_subscriber_messages_sent_total",
+               "Messages to subscribers' webhooks this replica sent and they took (incidents and maintenance).", "counter",
+               ss.sent);
+    put_metric(buf, "glance_subscriber_messages_retried_total",
+               "Messages to subscribers to be tried again: a 429 (when Discord said), a 5xx or no answer (a backoff).",
+               "counter", ss.retried);
+    put_metric(buf, "glance_subscriber_messages_given_up_total", "Messages to subscribers still failing after 8 tries.",
+               "counter", ss.given_up);
+    put_metric(buf, "glance_subscriptions_removed_total",
+               "Subscriptions this replica removed because their webhook answered 401, 403 or 404 (deleted in Discord).",
+               "counter", ss.gone);
+    put_metric(buf, "glance_subscriber_notices_done_total",
+               "Incident and maintenance notices delivered to every subscription they concern.", "counter", ss.entries_done);
     codec_put_lit(buf, "# HELP glance_bodies_rendered_total Bodies rendered for many readers (once per version, then shared).\n"
                        "# TYPE glance_bodies_rendered_total counter\n");
     n = snprintf(line, sizeof(line),

@@ -18,6 +18,7 @@ struct metrics_parts {
     struct feed *feed;
     struct alerts *alerts;
     struct alert_sender *alert_sender;
+    struct subscriber_sender *subscriber_sender;
     struct log_cache *log_cache;
     struct figures *figures;
 };

@@ -8,7 +8,8 @@
 -- Each alert also opens, updates or resolves the cluster's automatic incident (lib.lua, incident_new), which the
 -- condition hash remembers under `incident`; an operator may annotate it, or resolve it, and the next alert then
 -- opens another. A cluster in maintenance stays silent: no alert, no incident, until its window ends.
--- KEYS: condition hash, alerts stream, the cluster's maint hash, incidents hash, next incident id, open incidents
+-- KEYS: condition hash, alerts stream, the cluster's maint hash, incidents hash, next incident id, open incidents,
+--       the notify stream (what subscribers are told of the automatic incident)
 -- ARGV: since_ms (the start of the condition the caller saw), delay ms, least alerting condition, cluster,
 --       the stream's length to keep, flap_count, flap_window ms, incident records to keep
 -- Returns 1 when this call recorded an alert; 0 when there is nothing to say (the condition changed since, or it
@@ -46,7 +47,7 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'cluster', ARGV[4], 'co
   'since', c[2], 'down', c[4], 'busy', c[5], 'total', c[6], 'flapping', flapping and '1' or '0',
   'changes', #recent)
 
-local k = {list = KEYS[4], next = KEYS[5], open = KEYS[6]}
+local k = {list = KEYS[4], next = KEYS[5], open = KEYS[6], notify = KEYS[7]}
 local names = {'operational', 'degraded', 'partial outage', 'major outage'}
 local impacts = {'none', 'minor', 'major', 'critical'}
 local open = c[8] and redis.call('SISMEMBER', k.open, c[8]) == 1

@@ -7,7 +7,7 @@
 -- record's id), where the transition scripts find it (lib.lua, record).
 -- KEYS: incidents hash, next id, open set, then the maint hash of every configured cluster, then their history
 --       hashes (in the same order: a window written drops the history's `mnext`, lib.lua's summary of the maint
---       hash, so that the next change reads the hash again)
+--       hash, so that the next change reads the hash again), then the notify stream (what subscribers are told)
 -- ARGV: "new", "update" or "close" (only close the windows that are over), the request's JSON, the configured
 --       clusters' names (comma-separated, in KEYS order), how many records to keep, how many operators' records
 --       may be open at once
@@ -33,6 +33,7 @@ local function close_ended(k, now, kept)
       elseif rec.kind == 'maintenance' and now >= rec.ends_ms then
         rec.resolved_ms = rec.ends_ms
         rec.status = 'completed'
+        incidents().said(k, rec, 'resolved')
         if tonumber(chunk[i]) <= last - kept then
           redis.call('HDEL', k.list, chunk[i]) -- past its trim slot (incident_update, lib.lua)
         else
@@ -47,12 +48,12 @@ local function close_ended(k, now, kept)
   return open
 end
 
-local k = {list = KEYS[1], next = KEYS[2], open = KEYS[3]}
+local names = {}
+for name in string.gmatch(ARGV[3], '[^,]+') do names[#names + 1] = name end
+local k = {list = KEYS[1], next = KEYS[2], open = KEYS[3], notify = KEYS[4 + 2 * #names]}
 local req = cjson.decode(ARGV[2])
 local now = now_ms()
 local maint_key, hist_key = {}, {}
-local names = {}
-for name in string.gmatch(ARGV[3], '[^,]+') do names[#names + 1] = name end
 for i, name in ipairs(names) do
   maint_key[name] = KEYS[3 + i]
   hist_key[name] = KEYS[3 + #names + i]

@@ -580,12 +580,25 @@ local incidents_made
 local function incidents()
   if incidents_made then return incidents_made end
   -- Incidents and maintenance: one JSON record per id in the incidents hash (see incident.lua for its fields), the
-  -- ids of those not resolved in the open set. `k` holds their keys: {list, next, open}.
+  -- ids of those not resolved in the open set. `k` holds their keys: {list, next, open, notify (or nil)}.
   local UPDATES_KEPT = 50
   -- A record's JSON at most (the oldest updates go first; the newest always stays): with at most 50 open
   -- (STORE_INCIDENTS_OPEN_MAX) and the latest listed, the list a replica reads and renders stays a few MB however long
   -- the texts (4,000 bytes each at most).
   local RECORD_MAX_BYTES = 32768
+
+  -- Tells the subscribers' sender (subscriber_sender.c) of a record opened, updated or resolved: an entry of the
+  -- notify stream (k.notify, when the caller passed it), the latest NOTIFY_KEPT kept.
+  local NOTIFY_KEPT = 1000
+  local function said(k, rec, event)
+    if not k.notify then return end
+    local latest = rec.updates and rec.updates[1] or {}
+    redis.call('XADD', k.notify, 'MAXLEN', '~', NOTIFY_KEPT, '*', 'id', tostring(rec.id), 'kind', rec.kind,
+      'event', event, 'clusters', table.concat(rec.clusters or {}, ','), 'title', rec.title or '',
+      'status', rec.status or '', 'text', latest.text or '', 'impact', rec.impact or '',
+      'automatic', rec.automatic and '1' or '0', 'starts', string.format('%.0f', tonumber(rec.starts_ms) or 0),
+      'ends', string.format('%.0f', tonumber(rec.ends_ms) or 0))
+  end
 
   local function incident_new(k, rec, now, kept)
     local id = redis.call('INCR', k.next)
@@ -594,6 +607,7 @@ local function incidents()
     rec.resolved_ms = cjson.null
     redis.call('HSET', k.list, id, cjson.encode(rec))
     redis.call('SADD', k.open, id)
+    said(k, rec, 'opened')
     -- the oldest beyond `kept` go, unless still open
     if id > kept and redis.call('SISMEMBER', k.open, id - kept) == 0 then redis.call('HDEL', k.list, id - kept) end
     return id
@@ -612,7 +626,9 @@ local function incidents()
     while #rec.updates > UPDATES_KEPT do table.remove(rec.updates) end
     while #rec.updates > 1 and #cjson.encode(rec) > RECORD_MAX_BYTES do table.remove(rec.updates) end
     rec.status = status
-    if status == 'resolved' or status == 'completed' then
+    local over = status == 'resolved' or status == 'completed'
+    said(k, rec, over and 'resolved' or 'updated')
+    if over then
       rec.resolved_ms = now
       redis.call('SREM', k.open, id)
       if tonumber(id) <= tonumber(redis.call('GET', k.next) or '0') - kept then
@@ -642,6 +658,6 @@ local function incidents()
     return nil
   end
 
-  incidents_made = {new = incident_new, update = incident_update, wait_ms = wait_ms}
+  incidents_made = {new = incident_new, update = incident_update, wait_ms = wait_ms, said = said}
   return incidents_made
 end

@@ -20,7 +20,8 @@
 --          "release": a confirmation that failed otherwise: its lock let go;
 --          "get" (id, secret): the record, or nil;
 --          "change" (id, secret, {scope, clusters, guild, shards}): the new record, or nil;
---          "remove" (id, secret): 1, or 0 when there is no such subscription.
+--          "remove" (id, secret): 1, or 0 when there is no such subscription;
+--          "drop" (id): the same without the secret, for a webhook Discord says is gone (subscriber_sender.c).
 -- ARGV[2]: the configured clusters' names, comma-separated.
 
 local mode = ARGV[1]
@@ -121,8 +122,14 @@ elseif mode == 'change' then
   local raw = cjson.encode(rec)
   redis.call('HSET', KEYS[1], ARGV[3], raw)
   return raw
-elseif mode == 'remove' then
-  local rec = owned(ARGV[3], ARGV[4])
+elseif mode == 'remove' or mode == 'drop' then
+  local rec
+  if mode == 'remove' then
+    rec = owned(ARGV[3], ARGV[4])
+  else
+    local raw = redis.call('HGET', KEYS[1], ARGV[3])
+    rec = raw and cjson.decode(raw)
+  end
   if not rec then return 0 end
   index(rec, false)
   redis.call('HDEL', KEYS[1], ARGV[3])

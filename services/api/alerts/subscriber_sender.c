@@ -1,0 +1,542 @@
+/* subscriber_sender.c -- the notify stream to the subscribers' webhooks, by one replica at a time (see the header).
+ *
+ * The replica that holds <prefix>:notify:sender (renewed every LOCK_RENEW_MS, held LOCK_MS) reads the stream as the
+ * consumer group "glance-notify", a few entries at once. For each it asks notify.lua to plan the entry's queue once,
+ * then claims the subscribers due, a lease ahead (so that a dead sender's come due again for the next), posts each
+ * its message, and tells notify.lua how each went: done, again at a time (429: when Discord says; 5xx or no answer:
+ * a backoff), or gone. An entry whose queue is empty is acknowledged. Entries a dead sender held are claimed
+ * (XAUTOCLAIM) once idle longer than a lease. */
+#include "alerts/subscriber_sender.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/log.h"
+
+#define TICK_MS 100
+#define IDLE_READ_MS 1000   /* how often the sender looks for a new entry when it has none */
+#define LOCK_RENEW_MS 1000
+#define LOCK_MS 3000
+#define ACTIVE_MAX 4        /* entries delivered at once */
+#define IN_FLIGHT_MAX 32    /* posts in flight at once */
+#define SUBSCRIBER_TRIES 8  /* failed tries (5xx, no answer) after which a delivery is given up */
+#define BACKOFF_MAX_MS 60000
+#define GROUP "glance-notify"
+#define AUTOCLAIM_EVERY_MS 5000
+/* Asleep, a replica asks Redis whether there is anything to send this often (one small script): the one cost of
+ * subscriptions while nothing happens, and the longest an incident waits before its first message goes out. */
+#define POLL_MS 2000
+/* A sender with nothing to do for this long stops renewing its lock and goes back to asking. */
+#define IDLE_LOCK_MS 10000
+
+struct entry {
+    struct subscriber_sender *s;
+    int used;
+    char id[48];
+    char kind[16], event[16], title[256], status[32], text[4096], impact[16], clusters[1024];
+    int64_t starts_ms, ends_ms;
+    int planned, busy;       /* planned: its queue exists; busy: a plan, claim or finish of it in flight */
+    int settled;             /* once told to every subscriber that answered at once: the next entry may start */
+    size_t in_flight;        /* its posts in flight */
+    uint64_t next_claim;     /* the loop's clock */
+};
+
+struct delivery {
+    struct subscriber_sender *s;
+    struct entry *e;
+    char sub[24];
+};
+
+struct subscriber_sender {
+    h2o_loop_t *loop;
+    const struct conf *conf;
+    struct store *store;
+    struct subscriber_messages *messages;
+    h2o_timeout_t interval;
+    h2o_timeout_entry_t tick;
+    char consumer[96];
+    char lease_ms[16];
+    int holding, lock_inflight;
+    uint64_t held_until, lock_asked, next_lock;
+    int awake, polling;       /* awake: there is work, so this replica asks for the lock; else it polls */
+    uint64_t next_poll, busy_at; /* busy_at: when it last had an entry to deliver */
+    int group_ready, group_inflight, reading;
+    uint64_t next_read, next_autoclaim;
+    struct entry entries[ACTIVE_MAX];
+    size_t in_flight;
+    double tokens;     /* the pace: deliveries it may start now */
+    uint64_t paced_at; /* when tokens were last added */
+    struct subscriber_sender_stats stats;
+};
+
+static uint64_t now_ms(struct subscriber_sender *s)
+{
+    return h2o_now(s->loop);
+}
+
+static void ignore(void *data, const redisReply *reply, const char *err)
+{
+    (void)data, (void)reply, (void)err;
+}
+
+static const char *str_of(const redisReply *r)
+{
+    return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? r->str : "";
+}
+
+static int command(struct subscriber_sender *s, store_reply_cb cb, void *data, int argc, const char **argv)
+{
+    size_t lens[12];
+
+    for (int i = 0; i < argc; ++i)
+        lens[i] = strlen(argv[i]);
+    return store_command(s->store, argc, argv, lens, cb, data);
+}
+
+static void pump(struct subscriber_sender *s);
+
+/* ------------------------------------------------------------------------------------------------ entries */
+
+/* Takes an XREADGROUP/XAUTOCLAIM entry list as entries to deliver. */
+static void take_entries(struct subscriber_sender *s, const redisReply *list)
+{
+    for (size_t i = 0; list != NULL && list->type == REDIS_REPLY_ARRAY && i < list->elements; ++i) {
+        const redisReply *e = list->element[i], *f;
+        struct entry *slot = NULL;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || (f = e->element[1])->type != REDIS_REPLY_ARRAY)
+            continue; /* trimmed away while pending */
+        for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+            if (s->entries[k].used && strcmp(s->entries[k].id, str_of(e->element[0])) == 0)
+                slot = NULL, k = ACTIVE_MAX - 1; /* had it already */
+            else if (!s->entries[k].used && slot == NULL)
+                slot = &s->entries[k];
+        }
+        if (slot == NULL)
+            continue; /* no room: it stays pending, and comes again once idle */
+        memset(slot, 0, sizeof(*slot));
+        slot->s = s;
+        slot->used = 1;
+        snprintf(slot->id, sizeof(slot->id), "%s", str_of(e->element[0]));
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            const char *name = str_of(f->element[k]), *v = str_of(f->element[k + 1]);
+            if (strcmp(name, "kind") == 0)
+                snprintf(slot->kind, sizeof(slot->kind), "%s", v);
+            else if (strcmp(name, "event") == 0)
+                snprintf(slot->event, sizeof(slot->event), "%s", v);
+            else if (strcmp(name, "title") == 0)
+                snprintf(slot->title, sizeof(slot->title), "%s", v);
+            else if (strcmp(name, "status") == 0)
+                snprintf(slot->status, sizeof(slot->status), "%s", v);
+            else if (strcmp(name, "text") == 0)
+                snprintf(slot->text, sizeof(slot->text), "%s", v);
+            else if (strcmp(name, "impact") == 0)
+                snprintf(slot->impact, sizeof(slot->impact), "%s", v);
+            else if (strcmp(name, "clusters") == 0)
+                snprintf(slot->clusters, sizeof(slot->clusters), "%s", v);
+            else if (strcmp(name, "starts") == 0)
+                slot->starts_ms = atoll(v);
+            else if (strcmp(name, "ends") == 0)
+                slot->ends_ms = atoll(v);
+        }
+    }
+}
+
+static void on_read(void *data, const redisReply *reply, const char *err)
+{
+    struct subscriber_sender *s = data;
+    int took = 0;
+
+    s->reading = 0;
+    if (err != NULL) {
+        if (strncmp(err, "NOGROUP", 7) == 0)
+            s->group_ready = 0; /* the stream went (a flushed Redis): make the group again */
+        s->next_read = now_ms(s) + IDLE_READ_MS;
+        return;
+    }
+    /* XREADGROUP: [[stream, entries]] or nil; XAUTOCLAIM: [next, entries, deleted] */
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
+        reply->element[0]->elements == 2) {
+        take_entries(s, reply->element[0]->element[1]);
+        took = reply->element[0]->element[1]->elements != 0;
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+        take_entries(s, reply->element[1]);
+        took = reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements != 0;
+    }
+    s->next_read = took ? 0 : now_ms(s) + IDLE_READ_MS;
+    pump(s);
+}
+
+static void on_group(void *data, const redisReply *reply, const char *err)
+{
+    struct subscriber_sender *s = data;
+
+    (void)reply;
+    s->group_inflight = 0;
+    /* made now, or there already (BUSYGROUP): from the stream's start, since only this sender reads it */
+    if (err == NULL || strncmp(err, "BUSYGROUP", 9) == 0)
+        s->group_ready = 1;
+    else
+        log_warn("subscriptions: cannot make the notify stream's consumer group: %s", err);
+}
+
+static void on_finish(void *data, const redisReply *reply, const char *err)
+{
+    struct entry *e = data;
+
+    e->busy = 0;
+    if (err == NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        e->used = 0; /* acknowledged: every subscriber it concerns was told, or given up on */
+        ++e->s->stats.entries_done;
+    } else {
+        e->next_claim = now_ms(e->s) + 250; /* some are still due later (a retry): look again then */
+    }
+    pump(e->s);
+}
+
+static void on_planned(void *data, const redisReply *reply, const char *err)
+{
+    struct entry *e = data;
+
+    e->busy = 0;
+    if (err != NULL) {
+        log_warn("subscriptions: the delivery of %s could not be planned: %s", e->id, err);
+        e->next_claim = now_ms(e->s) + 1000;
+        return;
+    }
+    e->planned = 1;
+    e->next_claim = 0;
+    pump(e->s);
+}
+
+/* --------------------------------------------------------------------------------------------- deliveries */
+
+static void outcome(struct delivery *d, const char *mode, const char *due)
+{
+    const char *args[] = {d->sub, due};
+
+    if (store_notify(d->s->store, mode, d->e->id, "", args, due != NULL ? 2 : 1, ignore, NULL) != 0)
+        log_warn("subscriptions: redis did not take %s of subscription %s for %s", mode, d->sub, d->e->id);
+}
+
+static void on_retried(void *data, const redisReply *reply, const char *err)
+{
+    struct delivery *d = data;
+
+    /* past its tries: given up, out of the queue (its webhook keeps its subscription) */
+    if (err == NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer > SUBSCRIBER_TRIES) {
+        outcome(d, "done", NULL);
+        ++d->s->stats.given_up;
+    }
+    free(d);
+}
+
+static void on_answer(void *data, const struct subscriber_answer *a)
+{
+    struct delivery *d = data;
+    struct subscriber_sender *s = d->s;
+    char due[24];
+
+    --s->in_flight;
+    --d->e->in_flight;
+    if (a->status >= 200 && a->status < 300) {
+        outcome(d, "done", NULL);
+        ++s->stats.sent;
+    } else if (a->status == 401 || a->status == 403 || a->status == 404) {
+        /* the webhook is gone (deleted in Discord, or its token reset): so is its subscription */
+        const char *args[] = {d->sub};
+        outcome(d, "done", NULL);
+        store_subscription(s->store, "drop", NULL, NULL, args, 1, ignore, NULL);
+        ++s->stats.gone;
+    } else {
+        /* 429: when Discord says (the messages' answer is clamped to an hour); else a backoff by the tries so far,
+         * which notify.lua counts: read back below, and past SUBSCRIBER_TRIES given up */
+        uint64_t wait = a->status == 429 ? (uint64_t)(a->retry_after_s * 1000) + 100 : 2000;
+        const char *args[2];
+        snprintf(due, sizeof(due), "%llu", (unsigned long long)(log_wall_ms() + (wait < BACKOFF_MAX_MS ? wait : BACKOFF_MAX_MS)));
+        args[0] = d->sub;
+        args[1] = due;
+        ++s->stats.retried;
+        if (store_notify(s->store, "retry", d->e->id, "", args, 2, on_retried, d) == 0) {
+            pump(s);
+            return;
+        }
+    }
+    free(d);
+    pump(s);
+}
+
+/* The management link of a subscription record. */
+static void manage_url(json_t *rec, char *out, size_t len)
+{
+    snprintf(out, len, "%s/subscription/%lld-%s", json_string_value(json_object_get(rec, "base")) ?: "",
+             (long long)json_integer_value(json_object_get(rec, "id")),
+             json_string_value(json_object_get(rec, "secret")) ?: "");
+}
+
+static void on_claimed(void *data, const redisReply *reply, const char *err)
+{
+    struct entry *e = data;
+    struct subscriber_sender *s = e->s;
+    struct subscriber_notice n = {e->kind, e->event, e->title, e->status, e->text, e->impact, e->clusters,
+                                  e->starts_ms, e->ends_ms};
+
+    e->busy = 0;
+    if (err != NULL || reply->type != REDIS_REPLY_ARRAY) {
+        e->next_claim = now_ms(s) + 1000;
+        return;
+    }
+    if (reply->elements == 0) {
+        /* none due now: all told (then the entry is done) or some due later */
+        if (e->in_flight == 0) {
+            e->settled = 1;
+            const char *args[] = {GROUP};
+            e->busy = 1;
+            if (store_notify(s->store, "finish", e->id, "", args, 1, on_finish, e) != 0)
+                e->busy = 0;
+        } else {
+            e->next_claim = now_ms(s) + 250;
+        }
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        json_t *rec = json_loadb(str_of(reply->element[i + 1]), reply->element[i + 1]->len, 0, NULL);
+        struct delivery *d = h2o_mem_alloc(sizeof(*d));
+        char link[700];
+        const char *url = json_string_value(json_object_get(rec, "url"));
+        d->s = s;
+        d->e = e;
+        snprintf(d->sub, sizeof(d->sub), "%s", str_of(reply->element[i]));
+        manage_url(rec, link, sizeof(link));
+        if (url == NULL ||
+            subscriber_notify(s->messages, url, json_is_true(json_object_get(rec, "json")), &n, link, on_answer, d) != 0) {
+            /* a record this replica cannot send to: left to its lease, tried again later, given up in the end */
+            struct subscriber_answer none = {0, 0, "the request could not be started"};
+            ++s->in_flight;
+            ++e->in_flight;
+            on_answer(d, &none);
+        } else {
+            ++s->in_flight;
+            ++e->in_flight;
+        }
+        json_decref(rec);
+    }
+    pump(s);
+}
+
+/* ---------------------------------------------------------------------------------------------- the loop */
+
+static void on_lock(void *data, long long held, const char *err)
+{
+    struct subscriber_sender *s = data;
+
+    s->lock_inflight = 0;
+    if (err != NULL)
+        held = 0;
+    if (held != s->holding) {
+        log_info("subscriptions: %s the subscribers' notifications", held ? "this replica now sends" : "this replica stopped sending");
+        s->next_autoclaim = 0;
+    }
+    s->holding = (int)held;
+    if (held)
+        s->held_until = s->lock_asked + LOCK_MS;
+}
+
+static int holding(struct subscriber_sender *s)
+{
+    if (s->holding && now_ms(s) >= s->held_until)
+        s->holding = 0;
+    return s->holding;
+}
+
+/* Stream ids "ms-seq": 1 when a is before b. */
+static int id_before(const char *a, const char *b)
+{
+    unsigned long long am = strtoull(a, NULL, 10), bm = strtoull(b, NULL, 10);
+    const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
+
+    if (am != bm)
+        return am < bm;
+    return (ad != NULL ? strtoull(ad + 1, NULL, 10) : 0) < (bd != NULL ? strtoull(bd + 1, NULL, 10) : 0);
+}
+
+/* Whether entry `e` may be claimed from: every entry before it has been told to every subscriber that answered at
+ * once, so that a webhook that works hears of an incident's opening before its update; one that failed hears again
+ * when its retry comes, without holding anyone else back. */
+static int in_turn(struct subscriber_sender *s, const struct entry *e)
+{
+    for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+        const struct entry *o = &s->entries[k];
+        if (o != e && o->used && !o->settled && id_before(o->id, e->id))
+            return 0;
+    }
+    return 1;
+}
+
+/* Starts whatever may start now: a read of new entries, plans, claims within the pace and the posts' bound. */
+static void pump(struct subscriber_sender *s)
+{
+    uint64_t now = now_ms(s);
+    size_t active = 0;
+
+    if (!holding(s) || !s->group_ready)
+        return;
+    /* the pace: GLANCE_SUBSCRIBER_RATE a second, a second's worth at most saved up */
+    s->tokens += (double)(now - s->paced_at) * s->conf->subscriber_rate / 1000.0;
+    if (s->tokens > s->conf->subscriber_rate)
+        s->tokens = s->conf->subscriber_rate;
+    s->paced_at = now;
+    for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+        struct entry *e = &s->entries[k];
+        size_t room;
+        if (!e->used)
+            continue;
+        ++active;
+        if (e->busy || now < e->next_claim)
+            continue;
+        if (!e->planned) {
+            e->busy = 1;
+            if (store_notify(s->store, "plan", e->id, e->clusters, NULL, 0, on_planned, e) != 0)
+                e->busy = 0;
+            continue;
+        }
+        if (!in_turn(s, e))
+            continue;
+        room = IN_FLIGHT_MAX - s->in_flight;
+        if ((double)room > s->tokens)
+            room = (size_t)s->tokens;
+        if (room == 0)
+            continue;
+        char count[24];
+        snprintf(count, sizeof(count), "%zu", room);
+        const char *args[] = {s->lease_ms, count};
+        e->busy = 1;
+        s->tokens -= (double)room;
+        if (store_notify(s->store, "claim", e->id, "", args, 2, on_claimed, e) != 0)
+            e->busy = 0;
+    }
+    if (active < ACTIVE_MAX && !s->reading && now >= s->next_read) {
+        char count[8], idle[24];
+        snprintf(count, sizeof(count), "%zu", ACTIVE_MAX - active);
+        s->reading = 1;
+        if (now >= s->next_autoclaim) {
+            /* what a sender that died held, once idle longer than a lease: looked for when this replica begins to
+             * send, and every few seconds after (a dead sender's entry may not have been idle long enough yet) */
+            s->next_autoclaim = now + AUTOCLAIM_EVERY_MS;
+            snprintf(idle, sizeof(idle), "%s", s->lease_ms);
+            if (command(s, on_read, s, 8, (const char *[]){"XAUTOCLAIM", store_notify_key(s->store), GROUP, s->consumer,
+                                                          idle, "0-0", "COUNT", count}) != 0)
+                s->reading = 0;
+        } else if (command(s, on_read, s, 9, (const char *[]){"XREADGROUP", "GROUP", GROUP, s->consumer, "COUNT", count,
+                                                              "STREAMS", store_notify_key(s->store), ">"}) != 0) {
+            s->reading = 0;
+        }
+    }
+}
+
+static void on_poll(void *data, const redisReply *reply, const char *err)
+{
+    struct subscriber_sender *s = data;
+
+    s->polling = 0;
+    if (err == NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        s->awake = 1;
+        s->busy_at = now_ms(s);
+        s->next_lock = 0;
+    }
+}
+
+/* Whether this replica has had nothing to send for IDLE_LOCK_MS (or, not holding the lock, could not get it that
+ * long): then it goes back to polling, and lets the lock go by not renewing it. */
+static int idle(struct subscriber_sender *s, uint64_t now)
+{
+    if (s->holding) {
+        for (size_t k = 0; k != ACTIVE_MAX; ++k)
+            if (s->entries[k].used)
+                s->busy_at = now;
+        if (s->in_flight != 0 || s->next_read == 0) /* next_read 0: the last read took an entry */
+            s->busy_at = now;
+    }
+    return now - s->busy_at >= IDLE_LOCK_MS;
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    struct subscriber_sender *s = H2O_STRUCT_FROM_MEMBER(struct subscriber_sender, tick, entry);
+    uint64_t now = now_ms(s);
+
+    if (s->awake && !s->lock_inflight && !s->reading && idle(s, now)) {
+        if (s->holding)
+            log_info("subscriptions: nothing to send for %d s: this replica lets the lock go", IDLE_LOCK_MS / 1000);
+        s->awake = 0;
+        s->holding = 0;
+        s->next_poll = now + POLL_MS;
+    }
+    if (store_ready(s->store) && !s->awake) {
+        if (!s->polling && now >= s->next_poll) {
+            const char *args[] = {GROUP};
+            s->polling = 1;
+            s->next_poll = now + POLL_MS;
+            if (store_notify(s->store, "poll", "-", "", args, 1, on_poll, s) != 0)
+                s->polling = 0;
+        }
+    } else if (store_ready(s->store)) {
+        if (!s->lock_inflight && now >= s->next_lock) {
+            s->lock_inflight = 1;
+            s->lock_asked = now;
+            s->next_lock = now + LOCK_RENEW_MS;
+            if (store_notify_lock(s->store, s->consumer, LOCK_MS, on_lock, s) != 0)
+                s->lock_inflight = 0;
+        }
+        if (holding(s) && !s->group_ready && !s->group_inflight) {
+            s->group_inflight = 1;
+            if (command(s, on_group, s, 6, (const char *[]){"XGROUP", "CREATE", store_notify_key(s->store), GROUP, "0",
+                                                           "MKSTREAM"}) != 0)
+                s->group_inflight = 0;
+        }
+        pump(s);
+    }
+    h2o_timeout_link(s->loop, &s->interval, &s->tick);
+}
+
+struct subscriber_sender *subscriber_sender_new(h2o_loop_t *loop, const struct conf *conf, struct store *store,
+                                                struct subscriber_messages *messages)
+{
+    struct subscriber_sender *s = h2o_mem_alloc(sizeof(*s));
+    char host[64];
+
+    memset(s, 0, sizeof(*s));
+    s->loop = loop;
+    s->conf = conf;
+    s->store = store;
+    s->messages = messages;
+    if (gethostname(host, sizeof(host)) != 0)
+        strcpy(host, "glance");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(s->consumer, sizeof(s->consumer), "%s:%s:%ld", conf->replica, host, (long)getpid());
+    /* a claimed delivery's lease: its longest request, and the lock's time for a new sender to take over */
+    snprintf(s->lease_ms, sizeof(s->lease_ms), "%u", conf->alert_timeout_ms + LOCK_MS + 2000);
+    s->paced_at = now_ms(s);
+    h2o_timeout_init(loop, &s->interval, TICK_MS);
+    s->tick.cb = on_tick;
+    if (conf->subscriptions_max != 0)
+        h2o_timeout_link(loop, &s->interval, &s->tick);
+    return s;
+}
+
+void subscriber_sender_free(struct subscriber_sender *s)
+{
+    if (s == NULL)
+        return;
+    if (h2o_timeout_is_linked(&s->tick))
+        h2o_timeout_unlink(&s->tick);
+    h2o_timeout_dispose(s->loop, &s->interval);
+    free(s);
+}
+
+void subscriber_sender_stats(struct subscriber_sender *s, struct subscriber_sender_stats *out)
+{
+    *out = s->stats;
+}

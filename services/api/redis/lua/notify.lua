@@ -1,0 +1,90 @@
+-- notify.lua -- one notify stream entry (an incident opened, updated or resolved) delivered to every subscriber it
+-- concerns, each at its own pace: the entry's queue is a sorted set of subscription ids scored by when each is due
+-- (0 at first). The sender claims the ones due, scoring them a lease ahead, so that what a sender that died held
+-- comes due again for the next; a delivery done leaves the queue; one to try again is scored when. The entry is
+-- acknowledged once its queue is empty. Every step is here, so that replicas racing for one entry cannot count a
+-- subscriber twice or lose one.
+-- KEYS: notify stream, planned hash (entry id -> "planned"), the entry's queue, the entry's tries hash (subscription
+--       id -> failed tries), subs hash, all set, then for "plan" each of the entry's clusters' subs set and guild
+--       sorted set
+-- ARGV[1]: "plan": the queue made once, of the subscriptions the entry concerns (the whole bot's, its clusters', the
+--          servers' in its clusters); returns how many are queued;
+--          "claim" (lease ms, how many): up to that many due, leased: {id, record, id, record, ...} (a subscription
+--          removed since is dropped from the queue);
+--          "done" (id): out of the queue; returns how many are left;
+--          "retry" (id, due ms): due again then; returns its failed tries so far (0: it was done already);
+--          "finish" (group): when the queue is empty, the entry acknowledged and forgotten: 1; else 0;
+--          "poll" (group): 1 when the stream holds an entry the group has not read or not acknowledged, else 0 (the
+--          entry's id is not used).
+-- ARGV[2]: the entry's id
+
+local mode, entry = ARGV[1], ARGV[2]
+
+if mode == 'plan' then
+  if redis.call('HEXISTS', KEYS[2], entry) == 1 then return redis.call('ZCARD', KEYS[3]) end
+  local ids, seen = {}, {}
+  local function take(list)
+    for _, id in ipairs(list) do
+      if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+    end
+  end
+  take(redis.call('SMEMBERS', KEYS[6]))
+  for i = 7, #KEYS - 1, 2 do
+    take(redis.call('SMEMBERS', KEYS[i]))
+    take(redis.call('ZRANGE', KEYS[i + 1], 0, -1))
+  end
+  for first = 1, #ids, 500 do
+    local args = {}
+    for i = first, math.min(#ids, first + 499) do
+      args[#args + 1] = 0
+      args[#args + 1] = ids[i]
+    end
+    redis.call('ZADD', KEYS[3], unpack(args))
+  end
+  redis.call('HSET', KEYS[2], entry, 'planned')
+  return #ids
+elseif mode == 'claim' then
+  local now = now_ms()
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+  if #due == 0 then return {} end
+  local out = {}
+  local records = redis.call('HMGET', KEYS[5], unpack(due))
+  for i, id in ipairs(due) do
+    if records[i] then
+      redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), id)
+      out[#out + 1] = id
+      out[#out + 1] = records[i]
+    else
+      redis.call('ZREM', KEYS[3], id)
+      redis.call('HDEL', KEYS[4], id)
+    end
+  end
+  return out
+elseif mode == 'done' then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+  redis.call('HDEL', KEYS[4], ARGV[3])
+  return redis.call('ZCARD', KEYS[3])
+elseif mode == 'retry' then
+  if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return 0 end -- done meanwhile (by a sender before this one)
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+  return redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+elseif mode == 'poll' then
+  -- whether there is anything to send: an entry the group has not read, or one read and not acknowledged
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  if not last then return 0 end
+  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+  if not ok then return 1 end
+  for _, g in ipairs(groups) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if f.name == ARGV[3] then return (f.pending > 0 or f['last-delivered-id'] ~= last[1]) and 1 or 0 end
+  end
+  return 1
+elseif mode == 'finish' then
+  if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+  redis.call('XACK', KEYS[1], ARGV[3], entry)
+  redis.call('HDEL', KEYS[2], entry)
+  redis.call('DEL', KEYS[4])
+  return 1
+end
+return redis.error_reply('notify.lua: unknown mode ' .. tostring(mode))
