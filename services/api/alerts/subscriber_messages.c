@@ -15,9 +15,11 @@
 struct subscriber_messages {
     const struct conf *conf;
     struct http_client *http;
+    h2o_linklist_t posts; /* in flight: told SUBSCRIBER_DROPPED when the replica stops */
 };
 
 struct post {
+    h2o_linklist_t link;
     subscriber_answer_cb cb;
     void *data;
 };
@@ -28,20 +30,32 @@ struct subscriber_messages *subscriber_messages_new(h2o_loop_t *loop, const stru
 
     m->conf = conf;
     m->http = http_client_new(loop);
+    h2o_linklist_init_anchor(&m->posts);
     return m;
 }
 
 void subscriber_messages_free(struct subscriber_messages *m)
 {
+    static const struct subscriber_answer dropped = {SUBSCRIBER_DROPPED, 0, "the replica stopped"};
+
     if (m == NULL)
         return;
-    http_client_free(m->http);
+    http_client_free(m->http); /* drops what is in flight, without a word: said here, so each caller frees its part */
+    while (!h2o_linklist_is_empty(&m->posts)) {
+        struct post *p = H2O_STRUCT_FROM_MEMBER(struct post, link, m->posts.next);
+        h2o_linklist_unlink(&p->link);
+        p->cb(p->data, &dropped);
+        free(p);
+    }
     free(m);
 }
 
 static void on_answer(void *data, const struct http_response *res)
 {
     struct post *p = data;
+
+    h2o_linklist_unlink(&p->link);
+    {
     struct subscriber_answer a = {res->status, res->retry_after_s > 0 ? res->retry_after_s : 0, res->error};
 
     if (res->status == 429) {
@@ -63,6 +77,7 @@ static void on_answer(void *data, const struct http_response *res)
         a.retry_after_s = SUBSCRIBER_WAIT_MAX_S;
     p->cb(p->data, &a);
     free(p);
+    }
 }
 
 /* Posts `doc` (taken) to the webhook: a Discord one with ?wait=true added to its URL. */
@@ -84,10 +99,12 @@ static int post(struct subscriber_messages *m, const char *url, int json, json_t
     p = h2o_mem_alloc(sizeof(*p));
     p->cb = cb;
     p->data = data;
-    if (http_client_request(m->http, "POST", target, body, strlen(body), NULL, m->conf->alert_timeout_ms, on_answer, p) == 0)
+    if (http_client_request(m->http, "POST", target, body, strlen(body), NULL, m->conf->alert_timeout_ms, on_answer, p) == 0) {
+        h2o_linklist_insert(&m->posts, &p->link);
         rc = 0;
-    else
+    } else {
         free(p);
+    }
     free(body);
     return rc;
 }

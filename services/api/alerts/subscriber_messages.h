@@ -17,6 +17,10 @@ struct subscriber_answer {
     const char *error;
 };
 
+/* The status of a post dropped because the replica stops: its callback frees what it holds, and does nothing else
+ * (the store may be gone). */
+#define SUBSCRIBER_DROPPED (-1)
+
 typedef void (*subscriber_answer_cb)(void *data, const struct subscriber_answer *answer);
 
 struct subscriber_messages *subscriber_messages_new(h2o_loop_t *loop, const struct conf *conf);

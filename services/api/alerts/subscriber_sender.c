@@ -236,9 +236,14 @@ static void on_retried(void *data, const redisReply *reply, const char *err)
 static void on_answer(void *data, const struct subscriber_answer *a)
 {
     struct delivery *d = data;
-    struct subscriber_sender *s = d->s;
+    struct subscriber_sender *s;
     char due[24];
 
+    if (a->status == SUBSCRIBER_DROPPED) {
+        free(d); /* the replica stops: its lease brings the delivery back for the next sender */
+        return;
+    }
+    s = d->s;
     --s->in_flight;
     --d->e->in_flight;
     if (a->status >= 200 && a->status < 300) {

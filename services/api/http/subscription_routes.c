@@ -303,6 +303,12 @@ static void on_confirmed(void *data, const struct subscriber_answer *a)
     h2o_req_t *req;
     json_t *rec;
 
+    if (a->status == SUBSCRIBER_DROPPED) {
+        /* the replica stops: nothing kept; the webhook's lock in Redis runs out by itself */
+        pending_finish(m->pending);
+        free(m);
+        return;
+    }
     if (a->status >= 200 && a->status < 300) {
         /* saved even when the visitor has gone: the channel has the link */
         rec = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "id", (json_int_t)m->id, "url", m->in.url, "hook",
