@@ -25,7 +25,7 @@ describe('telling the subscribers', { timeout: 180000 }, () => {
     rds = await startRedis();
     discord = await startDiscord({ rateLimit: { limit: 1000, windowMs: 1000 } });
     const env = { GLANCE_SUBSCRIBE_ORIGINS: discord.base, GLANCE_SUBSCRIBE_PER_HOUR: 1000, GLANCE_SUBSCRIBER_RATE: 400,
-      GLANCE_ALERT_TIMEOUT_MS: 1000, GLANCE_PUBLIC_URL: 'https://status.example.com' };
+      GLANCE_ALERT_TIMEOUT_MS: 1000, GLANCE_PUBLIC_URL: 'https://status.example.com', GLANCE_MAINTENANCE_REMIND: 4 };
     apis = [];
     for (let i = 0; i < 2; i++) apis.push(await startApi({ redisPort: rds.port, bots: 'main:360;eu:16', passphrase: PASS, env }));
   });
@@ -85,6 +85,35 @@ describe('telling the subscribers', { timeout: 180000 }, () => {
     assert.deepEqual(first.allowed_mentions, { parse: [] });
     assert.ok(first.embeds[0].description.includes(main.manage_url), first.embeds[0].description);
     assert.match(first.embeds[0].description, /\*\*investigating\*\*: Looking into it\./);
+  });
+
+  it('announces maintenance, reminds GLANCE_MAINTENANCE_REMIND before it starts (once), and says when it is over', async () => {
+    const sub = await subscribe({ clusters: ['eu'] });
+    const maintenance = async (title, inMs) => {
+      const r = await request(apis[1].port, 'POST', '/api/maintenance', { headers: JSON_AUTH, body: JSON.stringify({
+        title, clusters: ['eu'], text: 'Expect restarts.', starts: Date.now() + inMs, ends: Date.now() + inMs + 2000 }) });
+      assert.equal(r.status, 201, r.body);
+    };
+    const startsAt = Date.now() + 9000;
+    await maintenance('Database upgrade', 9000); // announced 9 s ahead: reminded 4 s before
+    await maintenance('Quick fix', 3000); // announced 3 s ahead, within the 4: the announcement is enough
+    await waitUntil(async () => told(sub.url).includes('Maintenance soon: Database upgrade'),
+      { timeoutMs: 15000, message: 'the reminder' });
+    const reminder = [...discord.messages.values()].find((m) => m.webhookId === discord.idOf(sub.url) && m.embeds[0].title === 'Maintenance soon: Database upgrade');
+    assert.ok(reminder.createdAt >= startsAt - 4000 - 100 && reminder.createdAt < startsAt, `reminded ${startsAt - reminder.createdAt} ms before it starts`);
+    assert.match(reminder.embeds[0].description, /It starts <t:\d+:f> to <t:\d+:f> \(<t:\d+:R>\)/);
+    // over: the windows close when they end (any write or read of the list closes them); one more look for reminders
+    await waitUntil(async () => told(sub.url).filter((t) => t.startsWith('Maintenance over')).length === 2,
+      { timeoutMs: 20000, message: 'both windows said over' });
+    await drained();
+    const all = told(sub.url);
+    assert.deepEqual([...all].sort(), ['Maintenance over: Database upgrade', 'Maintenance over: Quick fix',
+      'Maintenance soon: Database upgrade', 'Planned maintenance: Database upgrade', 'Planned maintenance: Quick fix']);
+    const at = (t) => all.indexOf(t);
+    assert.ok(at('Planned maintenance: Database upgrade') < at('Maintenance soon: Database upgrade')
+      && at('Maintenance soon: Database upgrade') < at('Maintenance over: Database upgrade'), all.join(' / '));
+    assert.equal(told(sub.url).filter((t) => t === 'Maintenance soon: Database upgrade').length, 1, 'reminded once');
+    assert.ok(!told(sub.url).includes('Maintenance soon: Quick fix'));
   });
 
   it('drops a subscription whose webhook Discord says is gone, and waits for one Discord asks to wait', async () => {

@@ -146,8 +146,9 @@ int subscriber_notify(struct subscriber_messages *m, const char *url, int json, 
                       const char *manage_url, subscriber_answer_cb cb, void *data)
 {
     int maintenance = strcmp(n->kind, "maintenance") == 0, over = strcmp(n->event, "resolved") == 0;
-    const char *head = maintenance ? (over ? "Maintenance over" : strcmp(n->event, "opened") == 0 ? "Planned maintenance"
-                                                                                                  : "Maintenance update")
+    int reminder = strcmp(n->event, "reminder") == 0;
+    const char *head = maintenance ? (over ? "Maintenance over" : reminder ? "Maintenance soon"
+                                      : strcmp(n->event, "opened") == 0 ? "Planned maintenance" : "Maintenance update")
                                    : (over ? "Resolved" : strcmp(n->event, "opened") == 0 ? "Incident" : "Incident update");
     char title[300], when[160] = "", text[4000];
 
@@ -160,8 +161,8 @@ int subscriber_notify(struct subscriber_messages *m, const char *url, int json, 
                     cb, data);
     snprintf(title, sizeof(title), "%s: %.200s", head, n->title);
     if (maintenance && n->starts_ms > 0 && !over)
-        snprintf(when, sizeof(when), "\nFrom <t:%lld:f> to <t:%lld:f>.", (long long)(n->starts_ms / 1000),
-                 (long long)(n->ends_ms / 1000));
+        snprintf(when, sizeof(when), "\n%s <t:%lld:f> to <t:%lld:f> (<t:%lld:R>).", reminder ? "It starts" : "From",
+                 (long long)(n->starts_ms / 1000), (long long)(n->ends_ms / 1000), (long long)(n->starts_ms / 1000));
     /* Discord timestamps: every reader sees their own time zone */
     snprintf(text, sizeof(text), "**%s**: %.3000s%s\nClusters: %.300s\n\n[See, change or remove this subscription](%s)",
              n->status, n->text, when, n->clusters, manage_url);

@@ -36,7 +36,7 @@ int subscriber_confirm(struct subscriber_messages *m, const char *url, int json,
 /* What a subscriber is told of: an incident or maintenance opened, updated or resolved (the notify stream's entry). */
 struct subscriber_notice {
     const char *kind;     /* "incident" or "maintenance" */
-    const char *event;    /* "opened", "updated" or "resolved" */
+    const char *event;    /* "opened", "updated", "resolved", or "reminder" (a maintenance window soon) */
     const char *title, *status, *text, *impact;
     const char *clusters; /* comma-separated */
     int64_t starts_ms, ends_ms; /* a maintenance window's; 0 otherwise */

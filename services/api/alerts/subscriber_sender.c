@@ -31,6 +31,7 @@
 #define POLL_MS 2000
 /* A sender with nothing to do for this long stops renewing its lock and goes back to asking. */
 #define IDLE_LOCK_MS 10000
+#define REMIND_EVERY_MS 30000
 
 struct entry {
     struct subscriber_sender *s;
@@ -62,6 +63,8 @@ struct subscriber_sender {
     int holding, lock_inflight;
     uint64_t held_until, lock_asked, next_lock;
     int awake, polling;       /* awake: there is work, so this replica asks for the lock; else it polls */
+    uint64_t next_remind;     /* when to look for maintenance windows to remind of */
+    char remind_json[48];
     uint64_t next_poll, busy_at; /* busy_at: when it last had an entry to deliver */
     int group_ready, group_inflight, reading;
     uint64_t next_read, next_autoclaim;
@@ -467,10 +470,30 @@ static int idle(struct subscriber_sender *s, uint64_t now)
     return now - s->busy_at >= IDLE_LOCK_MS;
 }
 
+static void ignore_count(void *data, long long value, const char *err)
+{
+    (void)data, (void)value, (void)err;
+}
+
+/* How often any replica looks for maintenance windows to remind of (incident.lua's "remind" says each once, however
+ * many look): a thirtieth of a second a replica, and a reminder at most this late. */
+static uint64_t remind_every_ms(const struct conf *conf)
+{
+    uint64_t quarter = (uint64_t)conf->maintenance_remind_s * 250;
+
+    return quarter < REMIND_EVERY_MS ? (quarter < 250 ? 250 : quarter) : REMIND_EVERY_MS;
+}
+
 static void on_tick(h2o_timeout_entry_t *entry)
 {
     struct subscriber_sender *s = H2O_STRUCT_FROM_MEMBER(struct subscriber_sender, tick, entry);
     uint64_t now = now_ms(s);
+
+    if (s->conf->maintenance_remind_s != 0 && now >= s->next_remind && store_ready(s->store)) {
+        /* the reminder goes into the notify stream, and the poll below finds it */
+        s->next_remind = now + remind_every_ms(s->conf);
+        store_incident_write(s->store, STORE_INCIDENT_REMIND, s->remind_json, strlen(s->remind_json), ignore_count, NULL);
+    }
 
     if (s->awake && !s->lock_inflight && !s->reading && idle(s, now)) {
         if (s->holding)
@@ -524,6 +547,8 @@ struct subscriber_sender *subscriber_sender_new(h2o_loop_t *loop, const struct c
     /* a claimed delivery's lease: its longest request, and the lock's time for a new sender to take over */
     snprintf(s->lease_ms, sizeof(s->lease_ms), "%u", conf->alert_timeout_ms + LOCK_MS + 2000);
     s->paced_at = now_ms(s);
+    snprintf(s->remind_json, sizeof(s->remind_json), "{\"remind_ms\":%llu}",
+             (unsigned long long)conf->maintenance_remind_s * 1000);
     h2o_timeout_init(loop, &s->interval, TICK_MS);
     s->tick.cb = on_tick;
     if (conf->subscriptions_max != 0)

@@ -343,9 +343,11 @@ static int load_subscriptions(struct conf *conf, conf_lookup_cb lookup, void *ct
     conf->subscriptions_max = 100000;
     conf->subscribe_per_hour = 10;
     conf->subscriber_rate = 50;
+    conf->maintenance_remind_s = 3600;
     if (get_uint(lookup, ctx, "GLANCE_SUBSCRIPTIONS_MAX", 0, 10000000, &conf->subscriptions_max, err, errlen) != 0 ||
         get_uint(lookup, ctx, "GLANCE_SUBSCRIBE_PER_HOUR", 1, 100000, &conf->subscribe_per_hour, err, errlen) != 0 ||
-        get_uint(lookup, ctx, "GLANCE_SUBSCRIBER_RATE", 1, 10000, &conf->subscriber_rate, err, errlen) != 0)
+        get_uint(lookup, ctx, "GLANCE_SUBSCRIBER_RATE", 1, 10000, &conf->subscriber_rate, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_MAINTENANCE_REMIND", 0, 604800, &conf->maintenance_remind_s, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_TRUSTED_PROXIES")) != NULL && parse_proxies(conf, v, err, errlen) != 0)
         return -1;

@@ -126,6 +126,7 @@ struct conf {
     uint32_t subscriptions_max;  /* 0: no subscriptions (the routes answer 404) */
     uint32_t subscribe_per_hour; /* subscription attempts per client address (an IPv6 /64) an hour */
     uint32_t subscriber_rate;    /* deliveries to subscribers a second, across the replicas (one sends) */
+    uint32_t maintenance_remind_s; /* subscribers are reminded of a maintenance window this long before it starts */
     /* the origins whose webhook URLs visitors may subscribe (Discord's; a Discord-compatible server's, a test's) */
     char subscribe_origins[CONF_MAX_SUBSCRIBE_ORIGINS][128];
     size_t num_subscribe_origins;

@@ -182,7 +182,8 @@ int store_incidents(struct store *store, uint32_t count, store_text_cb cb, void 
 enum store_incident_op {
     STORE_INCIDENT_UPDATE,
     STORE_INCIDENT_NEW,
-    STORE_INCIDENT_CLOSE_ENDED /* only close the maintenance windows that are over (`json` is ignored) */
+    STORE_INCIDENT_CLOSE_ENDED, /* only close the maintenance windows that are over (`json` is ignored) */
+    STORE_INCIDENT_REMIND       /* `json` {"remind_ms":..}: windows starting that soon told to subscribers once more */
 };
 /* A new incident or maintenance, or an update to one, from JSON that incident_input.c made (incident.lua); each
  * closes the windows that are over first. The value is the id (0 for STORE_INCIDENT_CLOSE_ENDED), or -1 (no such

@@ -27,7 +27,10 @@ int store_incident_write(struct store *s, enum store_incident_op op, const char 
     for (i = 0; i != n; ++i)
         push_str(c, s->keys[i].history[STORE_HISTORY_HIST]);
     push_str(c, s->notify);
-    push_str(c, op == STORE_INCIDENT_NEW ? "new" : op == STORE_INCIDENT_UPDATE ? "update" : "close");
+    push_str(c, op == STORE_INCIDENT_NEW      ? "new"
+                : op == STORE_INCIDENT_UPDATE ? "update"
+                : op == STORE_INCIDENT_REMIND ? "remind"
+                                              : "close");
     push(c, json, len);
     push_str(c, s->cluster_names);
     push_u64(c, STORE_INCIDENTS_KEPT);

@@ -8,7 +8,8 @@
 -- KEYS: incidents hash, next id, open set, then the maint hash of every configured cluster, then their history
 --       hashes (in the same order: a window written drops the history's `mnext`, lib.lua's summary of the maint
 --       hash, so that the next change reads the hash again), then the notify stream (what subscribers are told)
--- ARGV: "new", "update" or "close" (only close the windows that are over), the request's JSON, the configured
+-- ARGV: "new", "update", "close" (only close the windows that are over) or "remind" (the request's JSON holds
+--       remind_ms: the windows starting that soon said again to subscribers, once), the request's JSON, the configured
 --       clusters' names (comma-separated, in KEYS order), how many records to keep, how many operators' records
 --       may be open at once
 -- Every call first closes the maintenance windows that are over (close_ended).
@@ -71,6 +72,24 @@ end
 
 local open = close_ended(k, now, tonumber(ARGV[4]))
 if ARGV[1] == 'close' then return 0 end
+
+if ARGV[1] == 'remind' then
+  -- the maintenance windows that start within remind_ms, announced longer ago than that: said once more to the
+  -- subscribers (a window announced closer to its start than that was said to them just now)
+  local said = 0
+  for _, id in ipairs(redis.call('SMEMBERS', k.open)) do
+    local raw = redis.call('HGET', k.list, id)
+    local rec = raw and cjson.decode(raw)
+    if rec and rec.kind == 'maintenance' and not rec.reminded and now < rec.starts_ms and
+       now >= rec.starts_ms - req.remind_ms and rec.starts_ms - rec.created_ms > req.remind_ms then
+      rec.reminded = true
+      redis.call('HSET', k.list, id, cjson.encode(rec))
+      incidents().said(k, rec, 'reminder')
+      said = said + 1
+    end
+  end
+  return said
+end
 
 if ARGV[1] == 'new' then
   if open >= tonumber(ARGV[5]) then return -4 end
