@@ -143,6 +143,29 @@ describe('telling the subscribers', { timeout: 180000 }, () => {
     assert.equal(removed, 1);
   });
 
+  it('keeps telling the others while one webhook is made to wait, and sends a long text in any script', async () => {
+    const waiting = await subscribe({ clusters: ['eu'] });
+    const others = await subscribe({ clusters: ['eu'] });
+    const blockedUntil = Date.now() + 15000;
+    discord.webhooks.get(discord.idOf(waiting.url)).blockedUntil = blockedUntil;
+    const titles = [];
+    for (let i = 0; i < 6; i++) {
+      titles.push(`eu hiccup ${i}`);
+      await incident({ title: `eu hiccup ${i}`, impact: 'minor', clusters: ['eu'], text: i === 5 ? `x${'€'.repeat(1300)}` : 'Watching.' });
+    }
+    // six notices, one after another, while the first waits for its 429 to run out: none held back by it
+    await waitUntil(async () => told(others.url).length === 6, { timeoutMs: 12000, message: 'the other subscriber told of all six' });
+    assert.ok(Date.now() < blockedUntil, 'before the waiting webhook may be sent anything');
+    assert.deepEqual(told(others.url), titles.map((t) => `Incident: ${t}`), 'in order');
+    const long = [...discord.messages.values()].find((m) => m.webhookId === discord.idOf(others.url) && m.embeds[0].title === 'Incident: eu hiccup 5');
+    assert.match(long.embeds[0].description, /^\*\*investigating\*\*: x€+\n/, 'cut at a character, not inside one');
+    // and the waiting one gets all six once it may, none given up for its 429s
+    await waitUntil(async () => told(waiting.url).length === 6, { timeoutMs: 30000, message: 'the waiting webhook told of all six' });
+    let givenUp = 0;
+    for (const a of apis) givenUp += metricValue(await getMetrics(a.port), 'glance_subscriber_messages_given_up_total');
+    assert.equal(givenUp, 0);
+  });
+
   it('takes over from a sender killed half-way: none skipped, and only what was in flight at the kill twice', async (t) => {
     const N = 600;
     const urls = await seedSubscriptions(rds.port, discord, N, { firstId: 100000 });

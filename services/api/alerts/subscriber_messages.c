@@ -128,6 +128,19 @@ int subscriber_confirm(struct subscriber_messages *m, const char *url, int json,
                 cb, data);
 }
 
+/* How many bytes of `s` to keep within `max`, not cutting a UTF-8 character in two (a cut one is not JSON). */
+static int utf8_within(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return (int)n;
+    n = max;
+    while (n != 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        --n; /* s[n] continues a character: step back to its first byte */
+    return (int)n;
+}
+
 /* The page's colours: by an incident's impact, maintenance blue, anything over green. */
 static unsigned notice_colour(const struct subscriber_notice *n)
 {
@@ -150,7 +163,7 @@ int subscriber_notify(struct subscriber_messages *m, const char *url, int json, 
     const char *head = maintenance ? (over ? "Maintenance over" : reminder ? "Maintenance soon"
                                       : strcmp(n->event, "opened") == 0 ? "Planned maintenance" : "Maintenance update")
                                    : (over ? "Resolved" : strcmp(n->event, "opened") == 0 ? "Incident" : "Incident update");
-    char title[300], when[160] = "", text[4000];
+    char title[300], when[160] = "", text[4096];
 
     if (json)
         return post(m, url, 1,
@@ -159,13 +172,14 @@ int subscriber_notify(struct subscriber_messages *m, const char *url, int json, 
                               n->clusters, "starts_ms", (json_int_t)n->starts_ms, "ends_ms", (json_int_t)n->ends_ms,
                               "manage_url", manage_url),
                     cb, data);
-    snprintf(title, sizeof(title), "%s: %.200s", head, n->title);
+    snprintf(title, sizeof(title), "%s: %.*s", head, utf8_within(n->title, 200), n->title);
     if (maintenance && n->starts_ms > 0 && !over)
         snprintf(when, sizeof(when), "\n%s <t:%lld:f> to <t:%lld:f> (<t:%lld:R>).", reminder ? "It starts" : "From",
                  (long long)(n->starts_ms / 1000), (long long)(n->ends_ms / 1000), (long long)(n->starts_ms / 1000));
     /* Discord timestamps: every reader sees their own time zone */
-    snprintf(text, sizeof(text), "**%s**: %.3000s%s\nClusters: %.300s\n\n[See, change or remove this subscription](%s)",
-             n->status, n->text, when, n->clusters, manage_url);
+    /* within Discord's 4096 for a description, the link always whole: the text and the clusters give way */
+    snprintf(text, sizeof(text), "**%s**: %.*s%s\nClusters: %.*s\n\n[See, change or remove this subscription](%s)",
+             n->status, utf8_within(n->text, 3000), n->text, when, utf8_within(n->clusters, 200), n->clusters, manage_url);
     return post(m, url, 0,
                 json_pack("{s:[{s:s, s:s, s:i}], s:{s:[]}}", "embeds", "title", title, "description", text, "color",
                           (int)notice_colour(n), "allowed_mentions", "parse"),

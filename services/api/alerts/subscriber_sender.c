@@ -20,10 +20,10 @@
 #define IDLE_READ_MS 1000   /* how often the sender looks for a new entry when it has none */
 #define LOCK_RENEW_MS 1000
 #define LOCK_MS 3000
-#define ACTIVE_MAX 4        /* entries delivered at once */
+#define SLOTS 64            /* entries held at once: most only waiting for a few retries */
+#define UNSETTLED_MAX 4     /* entries in their first round at once: a new one is read only below this */
 #define IN_FLIGHT_MAX 32    /* posts in flight at once */
 #define SUBSCRIBER_TRIES 8  /* failed tries (5xx, no answer) after which a delivery is given up */
-#define BACKOFF_MAX_MS 60000
 #define GROUP "glance-notify"
 #define AUTOCLAIM_EVERY_MS 5000
 /* Asleep, a replica asks Redis whether there is anything to send this often (one small script): the one cost of
@@ -37,10 +37,12 @@ struct entry {
     struct subscriber_sender *s;
     int used;
     char id[48];
-    char kind[16], event[16], title[256], status[32], text[4096], impact[16], clusters[1024];
+    char kind[16], event[16], title[256], status[32], text[4096], impact[16];
+    char *clusters;          /* comma-separated; as long as the entry has it */
     int64_t starts_ms, ends_ms;
     int planned, busy;       /* planned: its queue exists; busy: a plan, claim or finish of it in flight */
     int settled;             /* once told to every subscriber that answered at once: the next entry may start */
+    size_t claimed;          /* how many the claim in flight asked for */
     size_t in_flight;        /* its posts in flight */
     uint64_t next_claim;     /* the loop's clock */
 };
@@ -68,8 +70,8 @@ struct subscriber_sender {
     uint64_t next_poll, busy_at; /* busy_at: when it last had an entry to deliver */
     int group_ready, group_inflight, reading;
     uint64_t next_read, next_autoclaim;
-    struct entry entries[ACTIVE_MAX];
-    size_t in_flight;
+    struct entry entries[SLOTS];
+    size_t in_flight, claiming; /* posts in flight; deliveries asked for by claims not answered yet */
     double tokens;     /* the pace: deliveries it may start now */
     uint64_t paced_at; /* when tokens were last added */
     struct subscriber_sender_stats stats;
@@ -111,17 +113,23 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
         struct entry *slot = NULL;
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || (f = e->element[1])->type != REDIS_REPLY_ARRAY)
             continue; /* trimmed away while pending */
-        for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+        for (size_t k = 0; k != SLOTS; ++k) {
             if (s->entries[k].used && strcmp(s->entries[k].id, str_of(e->element[0])) == 0)
-                slot = NULL, k = ACTIVE_MAX - 1; /* had it already */
+                slot = NULL, k = SLOTS - 1; /* had it already */
             else if (!s->entries[k].used && slot == NULL)
                 slot = &s->entries[k];
         }
         if (slot == NULL)
             continue; /* no room: it stays pending, and comes again once idle */
+        if ((long long)log_wall_ms() - atoll(str_of(e->element[0])) > (long long)s->conf->alert_give_up_s * 1000) {
+            /* older than GLANCE_ALERT_GIVE_UP (written while subscriptions were off, or a backlog): news no more */
+            command(s, ignore, NULL, 4, (const char *[]){"XACK", store_notify_key(s->store), GROUP, str_of(e->element[0])});
+            continue;
+        }
         memset(slot, 0, sizeof(*slot));
         slot->s = s;
         slot->used = 1;
+        slot->clusters = strdup("");
         snprintf(slot->id, sizeof(slot->id), "%s", str_of(e->element[0]));
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
             const char *name = str_of(f->element[k]), *v = str_of(f->element[k + 1]);
@@ -137,8 +145,10 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
                 snprintf(slot->text, sizeof(slot->text), "%s", v);
             else if (strcmp(name, "impact") == 0)
                 snprintf(slot->impact, sizeof(slot->impact), "%s", v);
-            else if (strcmp(name, "clusters") == 0)
-                snprintf(slot->clusters, sizeof(slot->clusters), "%s", v);
+            else if (strcmp(name, "clusters") == 0) {
+                free(slot->clusters);
+                slot->clusters = strdup(v);
+            }
             else if (strcmp(name, "starts") == 0)
                 slot->starts_ms = atoll(v);
             else if (strcmp(name, "ends") == 0)
@@ -185,13 +195,21 @@ static void on_group(void *data, const redisReply *reply, const char *err)
         log_warn("subscriptions: cannot make the notify stream's consumer group: %s", err);
 }
 
+/* The slot of an entry done with. */
+static void release(struct entry *e)
+{
+    free(e->clusters);
+    e->clusters = NULL;
+    e->used = 0;
+}
+
 static void on_finish(void *data, const redisReply *reply, const char *err)
 {
     struct entry *e = data;
 
     e->busy = 0;
     if (err == NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
-        e->used = 0; /* acknowledged: every subscriber it concerns was told, or given up on */
+        release(e); /* acknowledged: every subscriber it concerns was told, or given up on */
         ++e->s->stats.entries_done;
     } else {
         e->next_claim = now_ms(e->s) + 250; /* some are still due later (a retry): look again then */
@@ -207,6 +225,11 @@ static void on_planned(void *data, const redisReply *reply, const char *err)
     if (err != NULL) {
         log_warn("subscriptions: the delivery of %s could not be planned: %s", e->id, err);
         e->next_claim = now_ms(e->s) + 1000;
+        return;
+    }
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer < 0) {
+        release(e); /* acknowledged already (by a sender that lost the lock meanwhile): nothing to send */
+        pump(e->s);
         return;
     }
     e->planned = 1;
@@ -236,6 +259,13 @@ static void on_retried(void *data, const redisReply *reply, const char *err)
     free(d);
 }
 
+/* Whether the entry was written longer than GLANCE_ALERT_GIVE_UP ago: a delivery that still fails then is given up,
+ * whatever it failed with (a webhook rate-limited for ever must not hold an entry for ever). */
+static int too_old(const struct entry *e)
+{
+    return (long long)log_wall_ms() - atoll(e->id) > (long long)e->s->conf->alert_give_up_s * 1000;
+}
+
 static void on_answer(void *data, const struct subscriber_answer *a)
 {
     struct delivery *d = data;
@@ -258,12 +288,17 @@ static void on_answer(void *data, const struct subscriber_answer *a)
         outcome(d, "done", NULL);
         store_subscription(s->store, "drop", NULL, NULL, args, 1, ignore, NULL);
         ++s->stats.gone;
+    } else if (too_old(d->e)) {
+        outcome(d, "done", NULL);
+        ++s->stats.given_up;
     } else {
-        /* 429: when Discord says (the messages' answer is clamped to an hour); else a backoff by the tries so far,
-         * which notify.lua counts: read back below, and past SUBSCRIBER_TRIES given up */
-        uint64_t wait = a->status == 429 ? (uint64_t)(a->retry_after_s * 1000) + 100 : 2000;
+        /* 429: when Discord says (the messages' answer is clamped to an hour), not a failed try; else a backoff
+         * notify.lua doubles with each failed try, and past SUBSCRIBER_TRIES given up (read back below) */
         const char *args[2];
-        snprintf(due, sizeof(due), "%llu", (unsigned long long)(log_wall_ms() + (wait < BACKOFF_MAX_MS ? wait : BACKOFF_MAX_MS)));
+        if (a->status == 429)
+            snprintf(due, sizeof(due), "%llu", (unsigned long long)(a->retry_after_s * 1000) + 100);
+        else
+            snprintf(due, sizeof(due), "fail");
         args[0] = d->sub;
         args[1] = due;
         ++s->stats.retried;
@@ -292,20 +327,28 @@ static void on_claimed(void *data, const redisReply *reply, const char *err)
                                   e->starts_ms, e->ends_ms};
 
     e->busy = 0;
+    s->claiming -= e->claimed;
     if (err != NULL || reply->type != REDIS_REPLY_ARRAY) {
+        s->tokens += (double)e->claimed;
         e->next_claim = now_ms(s) + 1000;
         return;
     }
-    if (reply->elements == 0) {
-        /* none due now: all told (then the entry is done) or some due later */
-        if (e->in_flight == 0) {
+    /* the pace is charged for what came: what was asked for and not due goes back */
+    s->tokens += (double)e->claimed - (double)(reply->elements / 2);
+    if (reply->elements == 1 && reply->element[0]->type == REDIS_REPLY_INTEGER) {
+        /* none due now: all told (-1; then the entry is done once its posts are answered) or the next due in so long */
+        long long wait = reply->element[0]->integer;
+        if (e->in_flight == 0)
             e->settled = 1;
+        if (wait < 0 && e->in_flight == 0) {
             const char *args[] = {GROUP};
             e->busy = 1;
             if (store_notify(s->store, "finish", e->id, "", args, 1, on_finish, e) != 0)
                 e->busy = 0;
         } else {
-            e->next_claim = now_ms(s) + 250;
+            /* with posts in flight, look again soon (one may come back to be tried again sooner); else when it is due */
+            uint64_t after = wait < 0 || (wait > 250 && e->in_flight != 0) ? 250 : wait < 50 ? 50 : (uint64_t)wait;
+            e->next_claim = now_ms(s) + after;
         }
         return;
     }
@@ -375,7 +418,7 @@ static int id_before(const char *a, const char *b)
  * when its retry comes, without holding anyone else back. */
 static int in_turn(struct subscriber_sender *s, const struct entry *e)
 {
-    for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+    for (size_t k = 0; k != SLOTS; ++k) {
         const struct entry *o = &s->entries[k];
         if (o != e && o->used && !o->settled && id_before(o->id, e->id))
             return 0;
@@ -387,7 +430,7 @@ static int in_turn(struct subscriber_sender *s, const struct entry *e)
 static void pump(struct subscriber_sender *s)
 {
     uint64_t now = now_ms(s);
-    size_t active = 0;
+    size_t active = 0, unsettled = 0;
 
     if (!holding(s) || !s->group_ready)
         return;
@@ -396,46 +439,53 @@ static void pump(struct subscriber_sender *s)
     if (s->tokens > s->conf->subscriber_rate)
         s->tokens = s->conf->subscriber_rate;
     s->paced_at = now;
-    for (size_t k = 0; k != ACTIVE_MAX; ++k) {
+    for (size_t k = 0; k != SLOTS; ++k) {
         struct entry *e = &s->entries[k];
         size_t room;
         if (!e->used)
             continue;
         ++active;
+        unsettled += !e->settled;
         if (e->busy || now < e->next_claim)
             continue;
         if (!e->planned) {
             e->busy = 1;
-            if (store_notify(s->store, "plan", e->id, e->clusters, NULL, 0, on_planned, e) != 0)
+            const char *args[] = {GROUP};
+            if (store_notify(s->store, "plan", e->id, e->clusters, args, 1, on_planned, e) != 0)
                 e->busy = 0;
             continue;
         }
         if (!in_turn(s, e))
             continue;
-        room = IN_FLIGHT_MAX - s->in_flight;
+        if (s->in_flight + s->claiming >= IN_FLIGHT_MAX || s->tokens < 1)
+            continue;
+        room = IN_FLIGHT_MAX - s->in_flight - s->claiming;
         if ((double)room > s->tokens)
             room = (size_t)s->tokens;
-        if (room == 0)
-            continue;
         char count[24];
         snprintf(count, sizeof(count), "%zu", room);
         const char *args[] = {s->lease_ms, count};
         e->busy = 1;
+        e->claimed = room;
         s->tokens -= (double)room;
-        if (store_notify(s->store, "claim", e->id, "", args, 2, on_claimed, e) != 0)
+        s->claiming += room;
+        if (store_notify(s->store, "claim", e->id, "", args, 2, on_claimed, e) != 0) {
             e->busy = 0;
+            s->tokens += (double)room;
+            s->claiming -= room;
+        }
     }
-    if (active < ACTIVE_MAX && !s->reading && now >= s->next_read) {
-        char count[8], idle[24];
-        snprintf(count, sizeof(count), "%zu", ACTIVE_MAX - active);
+    if (active < SLOTS && unsettled < UNSETTLED_MAX && !s->reading && now >= s->next_read) {
+        char count[8];
+        snprintf(count, sizeof(count), "%zu", UNSETTLED_MAX - unsettled);
         s->reading = 1;
         if (now >= s->next_autoclaim) {
-            /* what a sender that died held, once idle longer than a lease: looked for when this replica begins to
-             * send, and every few seconds after (a dead sender's entry may not have been idle long enough yet) */
+            /* what another sender (one that died, or lost the lock) held: all of it, at once, before anything newer is
+             * read, so that an entry's opening still goes before its update; its deliveries in flight are leased in
+             * their queues, and come due when their leases end */
             s->next_autoclaim = now + AUTOCLAIM_EVERY_MS;
-            snprintf(idle, sizeof(idle), "%s", s->lease_ms);
             if (command(s, on_read, s, 8, (const char *[]){"XAUTOCLAIM", store_notify_key(s->store), GROUP, s->consumer,
-                                                          idle, "0-0", "COUNT", count}) != 0)
+                                                          "0", "0-0", "COUNT", count}) != 0)
                 s->reading = 0;
         } else if (command(s, on_read, s, 9, (const char *[]){"XREADGROUP", "GROUP", GROUP, s->consumer, "COUNT", count,
                                                               "STREAMS", store_notify_key(s->store), ">"}) != 0) {
@@ -461,7 +511,7 @@ static void on_poll(void *data, const redisReply *reply, const char *err)
 static int idle(struct subscriber_sender *s, uint64_t now)
 {
     if (s->holding) {
-        for (size_t k = 0; k != ACTIVE_MAX; ++k)
+        for (size_t k = 0; k != SLOTS; ++k)
             if (s->entries[k].used)
                 s->busy_at = now;
         if (s->in_flight != 0 || s->next_read == 0) /* next_read 0: the last read took an entry */
@@ -560,6 +610,8 @@ void subscriber_sender_free(struct subscriber_sender *s)
 {
     if (s == NULL)
         return;
+    for (size_t k = 0; k != SLOTS; ++k)
+        free(s->entries[k].clusters);
     if (h2o_timeout_is_linked(&s->tick))
         h2o_timeout_unlink(&s->tick);
     h2o_timeout_dispose(s->loop, &s->interval);

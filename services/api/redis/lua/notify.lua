@@ -7,21 +7,29 @@
 -- KEYS: notify stream, planned hash (entry id -> "planned"), the entry's queue, the entry's tries hash (subscription
 --       id -> failed tries), subs hash, all set, then for "plan" each of the entry's clusters' subs set and guild
 --       sorted set
--- ARGV[1]: "plan": the queue made once, of the subscriptions the entry concerns (the whole bot's, its clusters', the
---          servers' in its clusters); returns how many are queued;
---          "claim" (lease ms, how many): up to that many due, leased: {id, record, id, record, ...} (a subscription
---          removed since is dropped from the queue);
+-- ARGV[1]: "plan" (group): the queue made once, of the subscriptions the entry concerns (the whole bot's, its
+--          clusters', the servers' in its clusters), only while the entry is pending in the group (one acknowledged
+--          is never planned again); returns how many are queued, or -1 when it is not pending;
+--          "claim" (lease ms, how many): up to that many due, leased: {id, record, id, record, ...}; when none is
+--          due, {ms until the next is due} (-1: the queue is empty); a subscription removed since is dropped;
 --          "done" (id): out of the queue; returns how many are left;
---          "retry" (id, due ms): due again then; returns its failed tries so far (0: it was done already);
+--          "retry" (id, "wait" ms | "fail"): due again after the wait Discord asked for (not a failed try), or after a
+--          backoff that doubles with each failed try (2 s to 60 s); returns its failed tries so far (0: it was done
+--          already);
 --          "finish" (group): when the queue is empty, the entry acknowledged and forgotten: 1; else 0;
 --          "poll" (group): 1 when the stream holds an entry the group has not read or not acknowledged, else 0 (the
 --          entry's id is not used).
 -- ARGV[2]: the entry's id
+-- Times are Redis's clock, so that replicas whose clocks differ agree on when a delivery is due.
 
 local mode, entry = ARGV[1], ARGV[2]
 
+local CLAIM_MAX, BACKOFF_MS, BACKOFF_MAX_MS = 1000, 2000, 60000
+
 if mode == 'plan' then
   if redis.call('HEXISTS', KEYS[2], entry) == 1 then return redis.call('ZCARD', KEYS[3]) end
+  -- a replica that lost the lock may finish an entry while another reads it again: acknowledged, it is done
+  if #redis.call('XPENDING', KEYS[1], ARGV[3], entry, entry, 1) == 0 then return -1 end
   local ids, seen = {}, {}
   local function take(list)
     for _, id in ipairs(list) do
@@ -45,8 +53,11 @@ if mode == 'plan' then
   return #ids
 elseif mode == 'claim' then
   local now = now_ms()
-  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
-  if #due == 0 then return {} end
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, math.min(tonumber(ARGV[4]), CLAIM_MAX))
+  if #due == 0 then
+    local next = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    return {next[2] and math.max(0, tonumber(next[2]) - now) or -1}
+  end
   local out = {}
   local records = redis.call('HMGET', KEYS[5], unpack(due))
   for i, id in ipairs(due) do
@@ -66,8 +77,14 @@ elseif mode == 'done' then
   return redis.call('ZCARD', KEYS[3])
 elseif mode == 'retry' then
   if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return 0 end -- done meanwhile (by a sender before this one)
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
-  return redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+  local tries = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
+  local wait = tonumber(ARGV[4])
+  if not wait then
+    tries = redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+    wait = math.min(BACKOFF_MS * 2 ^ (tries - 1), BACKOFF_MAX_MS)
+  end
+  redis.call('ZADD', KEYS[3], now_ms() + wait, ARGV[3])
+  return math.max(tries, 1)
 elseif mode == 'poll' then
   -- whether there is anything to send: an entry the group has not read, or one read and not acknowledged
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
