@@ -32,6 +32,7 @@
 #include "alerts/http_client.h"
 #include "base/condition.h"
 #include "base/log.h"
+#include "base/parse.h"
 
 #define TICK_MS 250
 #define READ_EVERY_MS 1000
@@ -351,17 +352,6 @@ static void on_incident(void *data, const redisReply *reply, const char *err)
              str_of(reply->element[reply->element[2]->type == REDIS_REPLY_STRING ? 2 : 4]));
     l->step = STEP_SEND;
     run_lane(l);
-}
-
-/* Stream ids "ms-seq": 1 when a is after b. */
-static int id_after(const char *a, const char *b)
-{
-    unsigned long long am = strtoull(a, NULL, 10), bm = strtoull(b, NULL, 10);
-    const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
-
-    if (am != bm)
-        return am > bm;
-    return (ad != NULL ? strtoull(ad + 1, NULL, 10) : 0) > (bd != NULL ? strtoull(bd + 1, NULL, 10) : 0);
 }
 
 /* ------------------------------------------------------------------------------------------------ messages */
@@ -782,7 +772,7 @@ static void deliver(struct lane *l, uint64_t now)
             l->busy = 0;
         break;
     case STEP_SEND:
-        if (l->incident.last[0] != '\0' && !id_after(a->id, l->incident.last))
+        if (l->incident.last[0] != '\0' && !parse_stream_id_after(a->id, l->incident.last))
             l->step = STEP_ACK; /* delivered already (a claimed copy, or one older than the last) */
         else if (now >= l->not_before)
             send_alert(l);

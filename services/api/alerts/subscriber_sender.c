@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "base/log.h"
+#include "base/parse.h"
 
 #define TICK_MS 100
 #define IDLE_READ_MS 1000   /* how often the sender looks for a new entry when it has none */
@@ -402,17 +403,6 @@ static int holding(struct subscriber_sender *s)
     return s->holding;
 }
 
-/* Stream ids "ms-seq": 1 when a is before b. */
-static int id_before(const char *a, const char *b)
-{
-    unsigned long long am = strtoull(a, NULL, 10), bm = strtoull(b, NULL, 10);
-    const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
-
-    if (am != bm)
-        return am < bm;
-    return (ad != NULL ? strtoull(ad + 1, NULL, 10) : 0) < (bd != NULL ? strtoull(bd + 1, NULL, 10) : 0);
-}
-
 /* Whether entry `e` may be claimed from: every entry before it has been told to every subscriber that answered at
  * once, so that a webhook that works hears of an incident's opening before its update; one that failed hears again
  * when its retry comes, without holding anyone else back. */
@@ -420,7 +410,7 @@ static int in_turn(struct subscriber_sender *s, const struct entry *e)
 {
     for (size_t k = 0; k != SLOTS; ++k) {
         const struct entry *o = &s->entries[k];
-        if (o != e && o->used && !o->settled && id_before(o->id, e->id))
+        if (o != e && o->used && !o->settled && parse_stream_id_after(e->id, o->id))
             return 0;
     }
     return 1;

@@ -2,6 +2,8 @@
 #include "base/client_address.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,18 @@ static void unmap(struct client_address *a)
     if (a->len == 16 && memcmp(a->addr, v4_mapped, 12) == 0) {
         memmove(a->addr, a->addr + 12, 4);
         a->len = 4;
+    }
+}
+
+void client_address_from_sockaddr(const struct sockaddr *sa, size_t sa_len, struct client_address *out)
+{
+    out->len = 0;
+    if (sa_len != 0 && sa->sa_family == AF_INET) {
+        memcpy(out->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        out->len = 4;
+    } else if (sa_len != 0 && sa->sa_family == AF_INET6) {
+        memcpy(out->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        out->len = 16;
     }
 }
 

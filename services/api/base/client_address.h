@@ -13,6 +13,11 @@ struct client_address {
     size_t len;
 };
 
+struct sockaddr;
+
+/* A socket address (IPv4 or IPv6; anything else: len 0) as a client_address, without the port. */
+void client_address_from_sockaddr(const struct sockaddr *sa, size_t sa_len, struct client_address *out);
+
 /* Whether `a` is one of the trusted proxies. */
 int client_address_trusted(const struct conf *conf, const struct client_address *a);
 

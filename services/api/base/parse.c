@@ -1,6 +1,7 @@
 /* parse.c -- strict parsing of what arrives from outside: numbers, path segments, names, health keys. */
 #include "base/parse.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/types.h>
@@ -236,3 +237,13 @@ int parse_guild_input(const char *s, size_t len, uint64_t *out)
     return parse_u64(p, (size_t)(end - p), out) == 0 ? 0 : -1;
 }
 
+
+int parse_stream_id_after(const char *a, const char *b)
+{
+    unsigned long long am = strtoull(a, NULL, 10), bm = strtoull(b, NULL, 10);
+    const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
+
+    if (am != bm)
+        return am > bm;
+    return (ad != NULL ? strtoull(ad + 1, NULL, 10) : 0) > (bd != NULL ? strtoull(bd + 1, NULL, 10) : 0);
+}

@@ -43,6 +43,9 @@ int parse_ambiguous_framing(const char *head, size_t len);
 /* Returns 1 when `s` holds a control byte (below 0x20, or 0x7f), which no path we serve contains. */
 int parse_has_control_bytes(const char *s, size_t len);
 
+/* Redis stream ids "<ms>-<seq>": 1 when `a` comes after `b`. */
+int parse_stream_id_after(const char *a, const char *b);
+
 struct conf;
 
 /* Finds the cluster and shard of a health key name "<prefix>:{<cluster>}:hb:<shard>". Returns 0, or -1

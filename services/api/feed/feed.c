@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "base/client_address.h"
 #include "base/codec.h"
 #include "h2o/http1.h"
 #include "h2o/websocket.h"
@@ -119,16 +120,11 @@ static size_t peer_address(h2o_req_t *req, unsigned char *out)
 {
     struct sockaddr_storage ss;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    struct client_address a;
 
-    if (len != 0 && ss.ss_family == AF_INET) {
-        memcpy(out, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-        return 4;
-    }
-    if (len != 0 && ss.ss_family == AF_INET6) {
-        memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-        return 16;
-    }
-    return 0;
+    client_address_from_sockaddr((struct sockaddr *)&ss, len, &a);
+    memcpy(out, a.addr, a.len);
+    return a.len;
 }
 
 static struct address_count **address_bucket(struct feed *f, const unsigned char *addr, size_t len)

@@ -65,14 +65,7 @@ static void peer_of(h2o_req_t *req, struct client_address *out)
     struct sockaddr_storage ss;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 
-    out->len = 0;
-    if (len != 0 && ss.ss_family == AF_INET) {
-        memcpy(out->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-        out->len = 4;
-    } else if (len != 0 && ss.ss_family == AF_INET6) {
-        memcpy(out->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-        out->len = 16;
-    }
+    client_address_from_sockaddr((struct sockaddr *)&ss, len, out);
 }
 
 /* The client behind trusted proxies: every X-Forwarded-For line, in order, joined (a proxy may add a line rather than
