@@ -282,7 +282,10 @@ static void on_bus_expired(void *data, size_t cluster, uint32_t shard)
 
 static void on_mirror_change(void *data, size_t cluster, uint32_t shard)
 {
-    feed_on_change(((struct app *)data)->feed, cluster, shard);
+    struct app *app = data;
+
+    feed_on_change(app->feed, cluster, shard);
+    alerts_shard_changed(app->alerts, cluster, shard);
 }
 
 static void on_mirror_ping(void *data, size_t cluster, uint32_t shard)

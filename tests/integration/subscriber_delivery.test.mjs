@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getMetrics, metricValue, redis, request, startApi, startRedis, waitUntil } from './harness.mjs';
 import { startDiscord } from './discord.mjs';
-import { seedSubscriptions } from './seed_subscriptions.mjs';
+import { seedSubscriptions, subscribeThrough } from './seed_subscriptions.mjs';
 
 const PASS = 'subscriber-delivery-passphrase';
 const JSON_AUTH = { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' };
@@ -35,13 +35,7 @@ describe('telling the subscribers', { timeout: 180000 }, () => {
     await discord?.close();
   });
 
-  const subscribe = async (scope) => {
-    const url = discord.url();
-    const r = await request(apis[0].port, 'POST', '/api/subscriptions',
-      { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ webhook_url: url, scope }) });
-    assert.equal(r.status, 201, r.body);
-    return { url, ...r.json() };
-  };
+  const subscribe = (scope) => subscribeThrough(apis[0].port, discord, scope);
   const told = (url) => [...discord.messages.values()].filter((m) => m.webhookId === discord.idOf(url))
     .map((m) => m.embeds[0].title).filter((t) => !t.startsWith('Subscribed'));
   const incident = async (body) => {

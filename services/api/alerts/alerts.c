@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "alerts/gateway_alerts.h"
+#include "alerts/shard_notices.h"
 #include "base/condition.h"
 #include "base/log.h"
 
@@ -37,6 +38,7 @@ struct alerts {
     struct mirror *mirror;
     struct alert_cluster *clusters;
     struct gateway_alerts *gateway;
+    struct shard_notices *notices;
     h2o_timeout_t interval;
     h2o_timeout_entry_t tick;
     uint64_t condition_changes, recorded;
@@ -111,6 +113,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
             check_cluster(a, &a->clusters[i], now);
         if (mirror_synced(a->mirror))
             gateway_alerts_tick(a->gateway, now);
+        shard_notices_tick(a->notices, now);
     }
     h2o_timeout_link(a->loop, &a->interval, &a->tick);
 }
@@ -126,6 +129,7 @@ struct alerts *alerts_new(h2o_loop_t *loop, const struct conf *conf, struct stor
     a->store = store;
     a->mirror = mirror;
     a->gateway = gateway_alerts_new(conf, store, figures);
+    a->notices = shard_notices_new(conf, store, mirror);
     a->clusters = h2o_mem_alloc(sizeof(*a->clusters) * conf->num_clusters);
     memset(a->clusters, 0, sizeof(*a->clusters) * conf->num_clusters);
     for (size_t i = 0; i != conf->num_clusters; ++i) {
@@ -145,6 +149,7 @@ void alerts_free(struct alerts *a)
         h2o_timeout_unlink(&a->tick);
     h2o_timeout_dispose(a->loop, &a->interval);
     gateway_alerts_free(a->gateway);
+    shard_notices_free(a->notices);
     free(a->clusters);
     free(a);
 }
@@ -157,4 +162,14 @@ uint64_t alerts_condition_changes(struct alerts *a)
 uint64_t alerts_recorded(struct alerts *a)
 {
     return a->recorded + gateway_alerts_recorded(a->gateway);
+}
+
+void alerts_shard_changed(struct alerts *a, size_t cluster, uint32_t shard)
+{
+    shard_notices_changed(a->notices, cluster, shard);
+}
+
+uint64_t alerts_shard_notices(struct alerts *a)
+{
+    return shard_notices_said(a->notices);
 }

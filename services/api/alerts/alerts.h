@@ -24,4 +24,9 @@ void alerts_free(struct alerts *alerts);
 uint64_t alerts_condition_changes(struct alerts *alerts);
 uint64_t alerts_recorded(struct alerts *alerts);
 
+/* The mirror saw a shard change: the servers it serves may have to hear of it (shard_notices.h). */
+void alerts_shard_changed(struct alerts *alerts, size_t cluster, uint32_t shard);
+/* Notices to servers' subscribers of their shard going down or coming back that this replica said first. */
+uint64_t alerts_shard_notices(struct alerts *alerts);
+
 #endif

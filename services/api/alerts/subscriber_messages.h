@@ -10,11 +10,14 @@
 struct subscriber_messages;
 
 /* How a post went: the HTTP status (0 when no answer came, with `error` set), and for a 429 how long Discord asks
- * to wait (seconds; 0 when it did not say). */
+ * to wait (seconds; 0 when it did not say); the message Discord made (its id, "" when none), and the JSON error code
+ * of a 4xx (0 when none: 10008 is a message deleted, 10015 a webhook). */
 struct subscriber_answer {
     long status;
     double retry_after_s;
     const char *error;
+    char message_id[24];
+    long code;
 };
 
 /* The status of a post dropped because the replica stops: its callback frees what it holds, and does nothing else
@@ -45,5 +48,21 @@ struct subscriber_notice {
 /* Posts `n` to a subscriber's webhook, with its `manage_url`. As subscriber_confirm. */
 int subscriber_notify(struct subscriber_messages *m, const char *url, int json, const struct subscriber_notice *n,
                       const char *manage_url, subscriber_answer_cb cb, void *data);
+
+/* What a server's subscriber is told of the shard serving it (shard_notice.lua): down (for the `falls`-th time in
+ * the episode: more than one is flapping) or back. Times are ms. */
+struct subscriber_shard_notice {
+    const char *cluster;
+    uint32_t shard;
+    int back;
+    int64_t first_ms; /* when the episode began: its first fall */
+    int64_t at_ms;    /* since when it is down (again) or back */
+    unsigned falls;
+};
+
+/* Posts `n` to a subscriber's webhook, or with `message_id` edits that message of the same episode instead (a
+ * Discord webhook's; a json: URL is posted each notice). As subscriber_confirm. */
+int subscriber_shard(struct subscriber_messages *m, const char *url, int json, const struct subscriber_shard_notice *n,
+                     const char *message_id, const char *manage_url, subscriber_answer_cb cb, void *data);
 
 #endif

@@ -5,7 +5,8 @@
  * then claims the subscribers due, a lease ahead (so that a dead sender's come due again for the next), posts each
  * its message, and tells notify.lua how each went: done, again at a time (429: when Discord says; 5xx or no answer:
  * a backoff), or gone. An entry whose queue is empty is acknowledged. Entries a dead sender held are claimed
- * (XAUTOCLAIM) once idle longer than a lease. */
+ * (XAUTOCLAIM) once idle longer than a lease. A shard entry tells each server of its own shard: the episode's first
+ * notice is posted and its message id kept in the subscription's record, the later ones edit that message. */
 #include "alerts/subscriber_sender.h"
 
 #include <hiredis/hiredis.h>
@@ -40,6 +41,7 @@ struct entry {
     char id[48];
     char kind[16], event[16], title[256], status[32], text[4096], impact[16];
     char *clusters;          /* comma-separated; as long as the entry has it */
+    char *shards;            /* a "shard" entry's: "<id> <d|b> <first fall ms> <since ms> <falls>", comma-separated */
     int64_t starts_ms, ends_ms;
     int planned, busy;       /* planned: its queue exists; busy: a plan, claim or finish of it in flight */
     int settled;             /* once told to every subscriber that answered at once: the next entry may start */
@@ -52,6 +54,9 @@ struct delivery {
     struct subscriber_sender *s;
     struct entry *e;
     char sub[24];
+    int shard_notice;          /* a shard episode's notice */
+    char episode[24], at[24];  /* the episode's first fall and this notice's since (ms) */
+    char message[24];          /* the episode's message this notice edits; "" to post one */
 };
 
 struct subscriber_sender {
@@ -131,6 +136,7 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
         slot->s = s;
         slot->used = 1;
         slot->clusters = strdup("");
+        slot->shards = strdup("");
         snprintf(slot->id, sizeof(slot->id), "%s", str_of(e->element[0]));
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
             const char *name = str_of(f->element[k]), *v = str_of(f->element[k + 1]);
@@ -149,6 +155,9 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
             else if (strcmp(name, "clusters") == 0) {
                 free(slot->clusters);
                 slot->clusters = strdup(v);
+            } else if (strcmp(name, "shards") == 0) {
+                free(slot->shards);
+                slot->shards = strdup(v);
             }
             else if (strcmp(name, "starts") == 0)
                 slot->starts_ms = atoll(v);
@@ -200,7 +209,8 @@ static void on_group(void *data, const redisReply *reply, const char *err)
 static void release(struct entry *e)
 {
     free(e->clusters);
-    e->clusters = NULL;
+    free(e->shards);
+    e->clusters = e->shards = NULL;
     e->used = 0;
 }
 
@@ -281,8 +291,22 @@ static void on_answer(void *data, const struct subscriber_answer *a)
     --s->in_flight;
     --d->e->in_flight;
     if (a->status >= 200 && a->status < 300) {
-        outcome(d, "done", NULL);
+        const char *message = d->message[0] != '\0' ? d->message : a->message_id;
+        if (d->shard_notice && message[0] != '\0') {
+            /* the episode's message, and how far it has told: the next notice edits it, an older one is not sent */
+            const char *args[] = {d->sub, d->e->clusters, d->episode, message, d->at};
+            if (store_notify(s->store, "done", d->e->id, "", args, 5, ignore, NULL) != 0)
+                log_warn("subscriptions: redis did not take done of subscription %s for %s", d->sub, d->e->id);
+        } else {
+            outcome(d, "done", NULL);
+        }
         ++s->stats.sent;
+        s->stats.edited += d->message[0] != '\0';
+    } else if (d->message[0] != '\0' && a->status == 404 && a->code == 10008) {
+        /* the episode's message was deleted in Discord: forgotten, and the notice posted anew at once */
+        const char *args[] = {d->sub, "0", d->e->clusters};
+        if (store_notify(s->store, "retry", d->e->id, "", args, 3, ignore, NULL) != 0)
+            log_warn("subscriptions: redis did not take retry of subscription %s for %s", d->sub, d->e->id);
     } else if (a->status == 401 || a->status == 403 || a->status == 404) {
         /* the webhook is gone (deleted in Discord, or its token reset): so is its subscription */
         const char *args[] = {d->sub};
@@ -310,6 +334,54 @@ static void on_answer(void *data, const struct subscriber_answer *a)
     }
     free(d);
     pump(s);
+}
+
+/* Finds shard `shard`'s notice in a "shard" entry's list ("<id> <d|b> <first> <since> <falls>", comma-separated):
+ * 1 with `n` filled, or 0 when the entry does not name it. */
+static int shard_in_entry(const char *list, long long shard, struct subscriber_shard_notice *n)
+{
+    for (const char *p = list; p != NULL && *p != '\0'; p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL) {
+        long long id, first, at;
+        unsigned falls;
+        char ev;
+        if (sscanf(p, "%lld %c %lld %lld %u", &id, &ev, &first, &at, &falls) == 5 && id == shard) {
+            n->shard = (uint32_t)id;
+            n->back = ev == 'b';
+            n->first_ms = first;
+            n->at_ms = at;
+            n->falls = falls;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Sends a "shard" entry's notice to subscription `rec`: the notice of the shard serving its server in the entry's
+ * cluster, as an edit of the episode's message when it has one (`msgs`: cluster -> [episode, message id, the since
+ * of the notice it shows]). Returns 0 when sent, 1 when there is nothing to send it (its scope changed since the
+ * queue was made, or the message shows a later notice already: this one was retried past it), -1 when it could not
+ * be started. */
+static int send_shard(struct delivery *d, json_t *rec, const char *url, const char *link)
+{
+    struct entry *e = d->e;
+    struct subscriber_shard_notice n = {e->clusters};
+    json_t *shard = json_object_get(json_object_get(rec, "shards"), e->clusters);
+    json_t *msg = json_object_get(json_object_get(rec, "msgs"), e->clusters);
+    int json = json_is_true(json_object_get(rec, "json"));
+
+    if (!json_is_integer(shard) || !shard_in_entry(e->shards, json_integer_value(shard), &n))
+        return 1;
+    d->shard_notice = !json; /* an operator's json: URL is posted each notice: no message to keep */
+    snprintf(d->episode, sizeof(d->episode), "%lld", (long long)n.first_ms);
+    snprintf(d->at, sizeof(d->at), "%lld", (long long)n.at_ms);
+    if (!json && json_array_size(msg) == 3 && strcmp(json_string_value(json_array_get(msg, 0)) ?: "", d->episode) == 0 &&
+        json_is_string(json_array_get(msg, 1))) {
+        if (atoll(json_string_value(json_array_get(msg, 2)) ?: "0") > n.at_ms)
+            return 1;
+        snprintf(d->message, sizeof(d->message), "%s", json_string_value(json_array_get(msg, 1)));
+    }
+    return subscriber_shard(d->s->messages, url, json, &n, d->message[0] != '\0' ? d->message : NULL, link, on_answer,
+                            d) != 0 ? -1 : 0;
 }
 
 /* The management link of a subscription record. */
@@ -362,8 +434,15 @@ static void on_claimed(void *data, const redisReply *reply, const char *err)
         d->e = e;
         snprintf(d->sub, sizeof(d->sub), "%s", str_of(reply->element[i]));
         manage_url(rec, link, sizeof(link));
-        if (url == NULL ||
-            subscriber_notify(s->messages, url, json_is_true(json_object_get(rec, "json")), &n, link, on_answer, d) != 0) {
+        d->shard_notice = 0;
+        d->message[0] = '\0';
+        int sent = url == NULL ? -1
+                   : strcmp(e->kind, "shard") == 0 ? send_shard(d, rec, url, link)
+                   : subscriber_notify(s->messages, url, json_is_true(json_object_get(rec, "json")), &n, link, on_answer, d);
+        if (sent == 1) {
+            outcome(d, "done", NULL); /* nothing to tell it of any more */
+            free(d);
+        } else if (sent != 0) {
             /* a record this replica cannot send to: left to its lease, tried again later, given up in the end */
             struct subscriber_answer none = {0, 0, "the request could not be started"};
             ++s->in_flight;
@@ -600,8 +679,10 @@ void subscriber_sender_free(struct subscriber_sender *s)
 {
     if (s == NULL)
         return;
-    for (size_t k = 0; k != SLOTS; ++k)
+    for (size_t k = 0; k != SLOTS; ++k) {
         free(s->entries[k].clusters);
+        free(s->entries[k].shards);
+    }
     if (h2o_timeout_is_linked(&s->tick))
         h2o_timeout_unlink(&s->tick);
     h2o_timeout_dispose(s->loop, &s->interval);

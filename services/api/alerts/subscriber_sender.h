@@ -1,5 +1,6 @@
 /* subscriber_sender.h -- tells the subscribers: each entry of the notify stream (an incident or maintenance opened,
- * updated or resolved, written by the scripts that change them) posted to every subscription it concerns.
+ * updated or resolved, written by the scripts that change them; shards gone down or back, for the servers they serve)
+ * posted to every subscription it concerns; a shard episode's later notices edit its first message in place.
  *
  * One replica sends at a time (its own lock, as the alerts' sender has). An entry's subscribers are a queue in Redis
  * (notify.lua), each due at its own time: a slow or dead webhook, or one Discord asks to wait, holds back only its
@@ -20,6 +21,7 @@ struct subscriber_sender;
 
 struct subscriber_sender_stats {
     uint64_t sent;         /* deliveries a webhook took */
+    uint64_t edited;       /* of which, edits of a shard episode's message */
     uint64_t retried;      /* deliveries to try again (429, 5xx, no answer) */
     uint64_t gone;         /* subscriptions removed: their webhook answered 401, 403 or 404 */
     uint64_t given_up;     /* deliveries still failing after SUBSCRIBER_TRIES tries */

@@ -204,6 +204,11 @@ int store_notify(struct store *store, const char *mode, const char *entry, const
                  const char *const *args, size_t nargs, store_reply_cb cb, void *data);
 /* Takes or renews the subscribers' sender's lock (alert_lock.lua, on its own key): 1 while `holder` holds it. */
 int store_notify_lock(struct store *store, const char *holder, uint32_t hold_ms, store_count_cb cb, void *data);
+/* Asks shard_notice.lua about `n` shards of `cluster` whose state changed: whether the servers they serve are to be
+ * told that they went down or came back. The reply is an array: per shard 0 (nothing more to ask) or the ms after
+ * which to ask again, then how many notices the call said. */
+int store_shard_notice(struct store *store, size_t cluster, const uint32_t *shards, size_t n, uint32_t delay_ms,
+                       store_reply_cb cb, void *data);
 /* The notify stream's key ("<prefix>:notify"). */
 const char *store_notify_key(struct store *store);
 

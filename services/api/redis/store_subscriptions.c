@@ -109,3 +109,26 @@ const char *store_notify_key(struct store *s)
 {
     return s->notify;
 }
+
+int store_shard_notice(struct store *s, size_t cluster, const uint32_t *shards, size_t n, uint32_t delay_ms,
+                       store_reply_cb cb, void *data)
+{
+    const struct conf *conf = s->conf;
+    struct call *c = store_script_call(s, SCRIPT_SHARD_NOTICE, RESULT_REPLY, 6, 2 + n, data);
+    char key[256];
+
+    c->cb.reply = cb;
+    push_str(c, s->keys[cluster].states);
+    push_str(c, s->keys[cluster].since);
+    snprintf(key, sizeof(key), "%s:{%s}:subs:guild", conf->prefix, conf->clusters[cluster].name);
+    push_str(c, key);
+    snprintf(key, sizeof(key), "%s:{%s}:episodes", conf->prefix, conf->clusters[cluster].name);
+    push_str(c, key);
+    push_str(c, s->keys[cluster].history[STORE_HISTORY_MAINT]);
+    push_str(c, s->notify);
+    push(c, conf->clusters[cluster].name, conf->clusters[cluster].name_len);
+    push_u64(c, delay_ms);
+    for (size_t i = 0; i != n; ++i)
+        push_u64(c, shards[i]);
+    return store_run(c);
+}

@@ -133,8 +133,14 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
                "Webhooks this replica stopped using after a 401, 403 or 404, until it restarts.", "gauge", as.disabled);
     subscriber_sender_stats(parts->subscriber_sender, &ss);
     put_metric(buf, "glance_subscriber_messages_sent_total",
-               "Messages to subscribers' webhooks this replica sent and they took (incidents and maintenance).", "counter",
-               ss.sent);
+               "Messages to subscribers' webhooks this replica sent and they took (incidents, maintenance, shards).",
+               "counter", ss.sent);
+    put_metric(buf, "glance_subscriber_messages_edited_total",
+               "Messages to subscribers edited in place: the next notice of a shard's episode (back, going down again).",
+               "counter", ss.edited);
+    put_metric(buf, "glance_shard_notices_total",
+               "Shards this replica found had gone down or come back for the servers subscribed to them (each counted once "
+               "across the replicas).", "counter", alerts_shard_notices(parts->alerts));
     put_metric(buf, "glance_subscriber_messages_retried_total",
                "Messages to subscribers to be tried again: a 429 (when Discord said), a 5xx or no answer (a backoff).",
                "counter", ss.retried);

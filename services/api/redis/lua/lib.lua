@@ -658,6 +658,7 @@ local function incidents()
     return nil
   end
 
-  incidents_made = {new = incident_new, update = incident_update, wait_ms = wait_ms, said = said}
+  incidents_made = {new = incident_new, update = incident_update, wait_ms = wait_ms, said = said,
+                    maintenance_until = maintenance_until}
   return incidents_made
 end

@@ -1,5 +1,5 @@
--- notify.lua -- one notify stream entry (an incident opened, updated or resolved) delivered to every subscriber it
--- concerns, each at its own pace: the entry's queue is a sorted set of subscription ids scored by when each is due
+-- notify.lua -- one notify stream entry (an incident opened, updated or resolved; shards of a cluster gone down or
+-- back, shard_notice.lua) delivered to every subscriber it concerns, each at its own pace: the entry's queue is a sorted set of subscription ids scored by when each is due
 -- (0 at first). The sender claims the ones due, scoring them a lease ahead, so that what a sender that died held
 -- comes due again for the next; a delivery done leaves the queue; one to try again is scored when. The entry is
 -- acknowledged once its queue is empty. Every step is here, so that replicas racing for one entry cannot count a
@@ -8,14 +8,19 @@
 --       id -> failed tries), subs hash, all set, then for "plan" each of the entry's clusters' subs set and guild
 --       sorted set
 -- ARGV[1]: "plan" (group): the queue made once, of the subscriptions the entry concerns (the whole bot's, its
---          clusters', the servers' in its clusters), only while the entry is pending in the group (one acknowledged
---          is never planned again); returns how many are queued, or -1 when it is not pending;
+--          clusters', the servers' in its clusters; for a "shard" entry only the servers its shards serve), only
+--          while the entry is pending in the group (one acknowledged is never planned again); returns how many are
+--          queued, or -1 when it is not pending;
 --          "claim" (lease ms, how many): up to that many due, leased: {id, record, id, record, ...}; when none is
 --          due, {ms until the next is due} (-1: the queue is empty); a subscription removed since is dropped;
---          "done" (id): out of the queue; returns how many are left;
---          "retry" (id, "wait" ms | "fail"): due again after the wait Discord asked for (not a failed try), or after a
---          backoff that doubles with each failed try (2 s to 60 s); returns its failed tries so far (0: it was done
---          already);
+--          "done" (id[, cluster, episode, message id, since]): out of the queue; with the rest, the Discord message the
+--          subscription was told of the cluster's shard episode in, and the since of the notice it shows, kept in its
+--          record (`msgs`: cluster -> {episode, message id, since}, one per cluster at most) so that the episode's
+--          next notice edits it and an older one retried past it is not sent; returns how many are left;
+--          "retry" (id, "wait" ms | "fail"[, cluster]): due again after the wait Discord asked for (not a failed try),
+--          or after a backoff that doubles with each failed try (2 s to 60 s); with a cluster, the message kept for it
+--          is forgotten first (deleted in Discord: the next try posts anew); returns its failed tries so far (0: it was
+--          done already);
 --          "finish" (group): when the queue is empty, the entry acknowledged and forgotten: 1; else 0;
 --          "poll" (group): 1 when the stream holds an entry the group has not read or not acknowledged, else 0 (the
 --          entry's id is not used).
@@ -36,10 +41,20 @@ if mode == 'plan' then
       if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
     end
   end
-  take(redis.call('SMEMBERS', KEYS[6]))
-  for i = 7, #KEYS - 1, 2 do
-    take(redis.call('SMEMBERS', KEYS[i]))
-    take(redis.call('ZRANGE', KEYS[i + 1], 0, -1))
+  local fields = (redis.call('XRANGE', KEYS[1], entry, entry)[1] or {})[2] or {}
+  local f = {}
+  for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
+  if f.kind == 'shard' then
+    -- the servers each shard serves, in the entry's one cluster
+    for id in string.gmatch(f.shards or '', '(%d+) [db]') do
+      if KEYS[8] then take(redis.call('ZRANGEBYSCORE', KEYS[8], id, id)) end
+    end
+  else
+    take(redis.call('SMEMBERS', KEYS[6]))
+    for i = 7, #KEYS - 1, 2 do
+      take(redis.call('SMEMBERS', KEYS[i]))
+      take(redis.call('ZRANGE', KEYS[i + 1], 0, -1))
+    end
   end
   for first = 1, #ids, 500 do
     local args = {}
@@ -72,11 +87,31 @@ elseif mode == 'claim' then
   end
   return out
 elseif mode == 'done' then
+  if ARGV[7] then
+    local raw = redis.call('HGET', KEYS[5], ARGV[3])
+    if raw then
+      local rec = cjson.decode(raw)
+      if type(rec.msgs) ~= 'table' then rec.msgs = {} end
+      local had = rec.msgs[ARGV[4]]
+      if not (type(had) == 'table' and had[1] == ARGV[5] and tonumber(had[3] or '0') > tonumber(ARGV[7])) then
+        rec.msgs[ARGV[4]] = {ARGV[5], ARGV[6], ARGV[7]}
+        redis.call('HSET', KEYS[5], ARGV[3], cjson.encode(rec))
+      end
+    end
+  end
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('HDEL', KEYS[4], ARGV[3])
   return redis.call('ZCARD', KEYS[3])
 elseif mode == 'retry' then
   if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return 0 end -- done meanwhile (by a sender before this one)
+  local raw = ARGV[5] and redis.call('HGET', KEYS[5], ARGV[3])
+  if raw then
+    local rec = cjson.decode(raw)
+    if type(rec.msgs) == 'table' and rec.msgs[ARGV[5]] then
+      rec.msgs[ARGV[5]] = nil
+      redis.call('HSET', KEYS[5], ARGV[3], cjson.encode(rec))
+    end
+  end
   local tries = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
   local wait = tonumber(ARGV[4])
   if not wait then

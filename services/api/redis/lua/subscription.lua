@@ -118,6 +118,7 @@ elseif mode == 'change' then
   local new = cjson.decode(ARGV[5])
   index(rec, false)
   rec.scope, rec.clusters, rec.guild, rec.shards = new.scope, new.clusters, new.guild, new.shards
+  rec.msgs = nil -- the messages of shard episodes were about the shards it served
   index(rec, true)
   local raw = cjson.encode(rec)
   redis.call('HSET', KEYS[1], ARGV[3], raw)
