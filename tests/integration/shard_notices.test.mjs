@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getMetrics, metricValue, postEach, redis, request, sleep, startApi, startRedis, waitUntil } from './harness.mjs';
-import { startDiscord } from './discord.mjs';
+import { startDiscord, startJsonHook } from './discord.mjs';
 import { subscribeThrough } from './seed_subscriptions.mjs';
 
 const PASS = 'shard-notices-passphrase';
@@ -18,6 +18,8 @@ const DELAY_S = 2;
 const GUILD = '81384788765712384';
 const OTHER_GUILD = '175928847299117063';
 const THIRD_GUILD = '302050872395948608';
+const FOURTH_GUILD = '302050867517850377'; // shard 50 of main, 10 of eu
+const FIFTH_GUILD = '302050866049843977'; // shard 60 of main, 12 of eu
 const shardOf = (guild, shards) => Number((BigInt(guild) >> 22n) % BigInt(shards));
 const MAIN = shardOf(GUILD, 360);
 const EU = shardOf(GUILD, 16);
@@ -26,6 +28,7 @@ describe('telling a server of the shard that serves it', { timeout: 120000 }, ()
   let rds;
   let apis;
   let discord;
+  let hook;
   let server;
   let other;
   let whole;
@@ -45,6 +48,7 @@ describe('telling a server of the shard that serves it', { timeout: 120000 }, ()
   before(async () => {
     rds = await startRedis();
     discord = await startDiscord({ rateLimit: { limit: 1000, windowMs: 1000 } });
+    hook = await startJsonHook();
     const env = { GLANCE_SUBSCRIBE_ORIGINS: discord.base, GLANCE_SUBSCRIBE_PER_HOUR: 1000, GLANCE_ALERT_DELAY: DELAY_S,
       GLANCE_ALERT_TIMEOUT_MS: 1000, GLANCE_PUBLIC_URL: 'https://status.example.com' };
     apis = [];
@@ -64,6 +68,7 @@ describe('telling a server of the shard that serves it', { timeout: 120000 }, ()
     for (const a of apis || []) await a.stop();
     await rds?.stop();
     await discord?.close();
+    await hook?.close();
   });
 
   it('says nothing of shards coming up, nor of a restart shorter than the delay', async () => {
@@ -124,7 +129,41 @@ describe('telling a server of the shard that serves it', { timeout: 120000 }, ()
       + metricValue(await getMetrics(apis[1].port), 'glance_subscriptions_removed_total'), 0, 'a deleted message is no deleted webhook');
   });
 
-  it('holds a fall inside a maintenance window back until the window is over', async () => {
+  it('a fall whose message Discord made wait (429) is not posted after the back: one message, showing the back', async () => {
+    const fourth = await subscribe({ guild: FOURTH_GUILD });
+    // its webhook rate-limited for the next 7 s: Discord answers its posts 429 until then (the cluster's automatic
+    // incident, which this server hears of too, included)
+    discord.webhooks.get(discord.idOf(fourth.url)).blockedUntil = Date.now() + 7000;
+    await set('main', 50, 2);
+    await waitUntil(async () => discord.requests.some((r) => r.method === 'POST' && r.path.includes(discord.idOf(fourth.url))
+      && r.answeredWith === 429), { timeoutMs: 15000, intervalMs: 100, message: 'the fall answered 429' });
+    await set('main', 50, 3);
+    await waitUntil(async () => shardMessages(fourth).some((m) => m.embeds[0].title === "Your server's shard is back"),
+      { timeoutMs: 30000, intervalMs: 100, message: 'the back said' });
+    await sleep(8000); // past the fall's retry
+    const told = shardMessages(fourth).filter((m) => m.embeds[0].description.includes('(shard 50 of main)'));
+    assert.equal(told.length, 1, told.map((m) => m.embeds[0].title).join(' / '));
+    assert.equal(told[0].embeds[0].title, "Your server's shard is back");
+  });
+
+  it('sends an operator\'s json: URL a document for each notice', async () => {
+    const r = await request(apis[0].port, 'POST', '/api/subscriptions', { headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ webhook_url: `json:${hook.url('ops')}`, scope: { guild: FIFTH_GUILD } }) });
+    assert.equal(r.status, 201, r.body);
+    const shardDocs = () => hook.requests.filter((q) => q.body?.kind === 'shard').map((q) => q.body);
+    await set('main', 60, 2);
+    await waitUntil(async () => shardDocs().length === 1, { timeoutMs: 15000, intervalMs: 100, message: 'the fall sent' });
+    await set('main', 60, 3);
+    await waitUntil(async () => shardDocs().length === 2, { timeoutMs: 15000, intervalMs: 100, message: 'the back sent' });
+    const [down, back] = shardDocs();
+    assert.deepEqual({ ...down, since_ms: 0, episode_ms: 0 }, { kind: 'shard', event: 'down', cluster: 'main', shard: 60,
+      episode_ms: 0, since_ms: 0, falls: 1, manage_url: r.json().manage_url });
+    assert.equal(back.event, 'back');
+    assert.equal(back.episode_ms, down.since_ms, 'the episode began with the fall');
+    assert.ok(back.since_ms > down.since_ms);
+  });
+
+  it('holds a fall inside a maintenance window back until the window is over, and says none it recovered from', async () => {
     const third = await subscribe({ guild: THIRD_GUILD });
     const shard = shardOf(THIRD_GUILD, 16);
     const ends = Date.now() + 6000;
@@ -133,10 +172,17 @@ describe('telling a server of the shard that serves it', { timeout: 120000 }, ()
     assert.equal(r.status, 201, r.body);
     await sleep(300);
     await set('eu', shard, 2);
+    const quick = shardOf(OTHER_GUILD, 16); // down and back inside the window: nothing to say
+    await set('eu', quick, 2);
+    await sleep(DELAY_S * 1000 + 500);
+    await set('eu', quick, 3);
     await waitUntil(async () => shardMessages(third).length === 1, { timeoutMs: 20000, intervalMs: 100, message: 'the fall said after the window' });
     const [m] = shardMessages(third);
     assert.ok(m.createdAt >= ends, `said ${ends - m.createdAt} ms before the window ended`);
     assert.match(m.embeds[0].description, new RegExp(`\\(shard ${shard} of eu\\) is down since`));
+    await sleep(DELAY_S * 1000 + 1000);
+    assert.ok(!shardMessages(other).some((x) => x.embeds[0].description.includes(`(shard ${quick} of eu)`)),
+      'a fall it recovered from inside the window is not said');
   });
 
   it('says a fall still when the replica that saw it is killed', async () => {

@@ -1,10 +1,11 @@
 /* shard_notices.c -- the shards each cluster has to ask shard_notice.lua about, and when (see the header).
  *
- * Per cluster: a bit per shard (asked about already, or to be) and the list of those waiting, each with the time to
- * ask. A shard that changes again while it waits keeps its place: its time only ever moves later (a change restarts
- * the delay), and the script answers "not yet, in so long" for one asked early. One call per cluster is in flight at
- * a time, of BATCH shards at most, the next sent as the last is answered: a cluster-wide outage is a few calls in a
- * row, not thousands, and each one notify entry. */
+ * Per cluster: a bit per shard (waiting, or in the call in flight) and the list of those waiting, each with the time
+ * to ask. A shard that changes again while it waits keeps its place, though its change restarts the delay: asked
+ * early, the script answers "not yet, in so long". A shard that changes while the call about it is in flight is
+ * marked (a second bit), since the script may have read it before the change: the answer then puts it back with the
+ * whole delay. One call per cluster is in flight at a time, of BATCH shards at most, the next sent as the last is
+ * answered: a cluster-wide outage is a few calls in a row, not thousands, and each one notify entry. */
 #include "alerts/shard_notices.h"
 
 #include <hiredis/hiredis.h>
@@ -25,7 +26,8 @@ struct waiting {
 struct notice_cluster {
     struct shard_notices *n;
     size_t index;
-    uint8_t *queued; /* a bit per shard: waiting, or in the call in flight */
+    uint8_t *queued;  /* a bit per shard: waiting, or in the call in flight */
+    uint8_t *changed; /* a bit per shard: changed again while queued (what the call in flight read may be older) */
     struct waiting *list;
     size_t len, cap;
     uint32_t batch[BATCH];
@@ -57,6 +59,7 @@ struct shard_notices *shard_notices_new(const struct conf *conf, struct store *s
         n->clusters[i].n = n;
         n->clusters[i].index = i;
         n->clusters[i].queued = calloc(conf->clusters[i].shards / 8 + 1, 1);
+        n->clusters[i].changed = calloc(conf->clusters[i].shards / 8 + 1, 1);
     }
     return n;
 }
@@ -67,6 +70,7 @@ void shard_notices_free(struct shard_notices *n)
         return;
     for (size_t i = 0; n->clusters != NULL && i != n->conf->num_clusters; ++i) {
         free(n->clusters[i].queued);
+        free(n->clusters[i].changed);
         free(n->clusters[i].list);
     }
     free(n->clusters);
@@ -91,9 +95,11 @@ void shard_notices_changed(struct shard_notices *n, size_t cluster, uint32_t sha
     if (n->clusters == NULL || cluster >= n->conf->num_clusters || shard >= n->conf->clusters[cluster].shards)
         return;
     nc = &n->clusters[cluster];
-    if (nc->queued[shard / 8] & (1u << (shard % 8)))
-        return; /* waiting already, or in the call in flight (which sees the state in Redis now) */
     state = mirror_cluster(n->mirror, cluster)->states[shard];
+    if (nc->queued[shard / 8] & (1u << (shard % 8))) {
+        nc->changed[shard / 8] |= (uint8_t)(1u << (shard % 8)); /* waiting already: see on_reply */
+        return;
+    }
     if (state != STATE_UNHEALTHY && state != STATE_OFFLINE && state != STATE_ONLINE)
         return; /* starting, stopping, resuming: on the way; the change that ends it is asked about */
     wait_for(nc, shard, log_wall_ms() + (int64_t)n->conf->alert_delay_s * 1000);
@@ -116,7 +122,15 @@ static void on_reply(void *data, const redisReply *reply, const char *err)
         return;
     }
     for (i = 0; i != nc->batch_len; ++i) {
+        uint32_t shard = nc->batch[i];
         long long after = reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : 0;
+        if (nc->changed[shard / 8] & (1u << (shard % 8))) {
+            /* changed since it was put in the call: the script may have read the state before, so ask again once the
+             * change's own delay has passed */
+            nc->changed[shard / 8] &= (uint8_t)~(1u << (shard % 8));
+            if (after < (long long)nc->n->conf->alert_delay_s * 1000)
+                after = (long long)nc->n->conf->alert_delay_s * 1000;
+        }
         if (after > 0)
             wait_for(nc, nc->batch[i], now + after);
         else

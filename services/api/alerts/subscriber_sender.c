@@ -41,7 +41,8 @@ struct entry {
     char id[48];
     char kind[16], event[16], title[256], status[32], text[4096], impact[16];
     char *clusters;          /* comma-separated; as long as the entry has it */
-    char *shards;            /* a "shard" entry's: "<id> <d|b> <first fall ms> <since ms> <falls>", comma-separated */
+    struct subscriber_shard_notice *shards; /* a "shard" entry's notices, by shard id (its cluster in `clusters`) */
+    size_t num_shards;
     int64_t starts_ms, ends_ms;
     int planned, busy;       /* planned: its queue exists; busy: a plan, claim or finish of it in flight */
     int settled;             /* once told to every subscriber that answered at once: the next entry may start */
@@ -51,6 +52,7 @@ struct entry {
 };
 
 struct delivery {
+    h2o_linklist_t link; /* a shard notice's, while in flight: in the sender's shard_posts */
     struct subscriber_sender *s;
     struct entry *e;
     char sub[24];
@@ -77,6 +79,7 @@ struct subscriber_sender {
     int group_ready, group_inflight, reading;
     uint64_t next_read, next_autoclaim;
     struct entry entries[SLOTS];
+    h2o_linklist_t shard_posts; /* the shard notices in flight: one at a time per subscription and cluster */
     size_t in_flight, claiming; /* posts in flight; deliveries asked for by claims not answered yet */
     double tokens;     /* the pace: deliveries it may start now */
     uint64_t paced_at; /* when tokens were last added */
@@ -111,6 +114,37 @@ static void pump(struct subscriber_sender *s);
 
 /* ------------------------------------------------------------------------------------------------ entries */
 
+static int by_shard(const void *a, const void *b)
+{
+    uint32_t x = ((const struct subscriber_shard_notice *)a)->shard, y = ((const struct subscriber_shard_notice *)b)->shard;
+
+    return x < y ? -1 : x > y;
+}
+
+/* A "shard" entry's list (shard_notice.lua: "<id> <d|b> <first fall ms> <since ms> <falls>", comma-separated), parsed
+ * once and sorted, so that each of its subscribers finds its shard's notice by a binary search. */
+static void parse_shards(struct entry *e, const char *list)
+{
+    size_t cap = 1;
+
+    for (const char *p = list; *p != '\0'; ++p)
+        cap += *p == ',';
+    free(e->shards);
+    e->shards = h2o_mem_alloc(sizeof(*e->shards) * cap);
+    e->num_shards = 0;
+    for (const char *p = list; p != NULL && *p != '\0' && e->num_shards != cap;) {
+        unsigned long id;
+        long long first, at;
+        unsigned falls;
+        char ev;
+        if (sscanf(p, "%lu %c %lld %lld %u", &id, &ev, &first, &at, &falls) == 5 && id <= UINT32_MAX)
+            e->shards[e->num_shards++] = (struct subscriber_shard_notice){NULL, (uint32_t)id, ev == 'b', first, at, falls};
+        p = strchr(p, ',');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    qsort(e->shards, e->num_shards, sizeof(*e->shards), by_shard);
+}
+
 /* Takes an XREADGROUP/XAUTOCLAIM entry list as entries to deliver. */
 static void take_entries(struct subscriber_sender *s, const redisReply *list)
 {
@@ -136,7 +170,6 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
         slot->s = s;
         slot->used = 1;
         slot->clusters = strdup("");
-        slot->shards = strdup("");
         snprintf(slot->id, sizeof(slot->id), "%s", str_of(e->element[0]));
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
             const char *name = str_of(f->element[k]), *v = str_of(f->element[k + 1]);
@@ -156,8 +189,7 @@ static void take_entries(struct subscriber_sender *s, const redisReply *list)
                 free(slot->clusters);
                 slot->clusters = strdup(v);
             } else if (strcmp(name, "shards") == 0) {
-                free(slot->shards);
-                slot->shards = strdup(v);
+                parse_shards(slot, v);
             }
             else if (strcmp(name, "starts") == 0)
                 slot->starts_ms = atoll(v);
@@ -210,7 +242,9 @@ static void release(struct entry *e)
 {
     free(e->clusters);
     free(e->shards);
-    e->clusters = e->shards = NULL;
+    e->clusters = NULL;
+    e->shards = NULL;
+    e->num_shards = 0;
     e->used = 0;
 }
 
@@ -283,6 +317,8 @@ static void on_answer(void *data, const struct subscriber_answer *a)
     struct subscriber_sender *s;
     char due[24];
 
+    if (h2o_linklist_is_linked(&d->link))
+        h2o_linklist_unlink(&d->link);
     if (a->status == SUBSCRIBER_DROPPED) {
         free(d); /* the replica stops: its lease brings the delivery back for the next sender */
         return;
@@ -304,8 +340,8 @@ static void on_answer(void *data, const struct subscriber_answer *a)
         s->stats.edited += d->message[0] != '\0';
     } else if (d->message[0] != '\0' && a->status == 404 && a->code == 10008) {
         /* the episode's message was deleted in Discord: forgotten, and the notice posted anew at once */
-        const char *args[] = {d->sub, "0", d->e->clusters};
-        if (store_notify(s->store, "retry", d->e->id, "", args, 3, ignore, NULL) != 0)
+        const char *args[] = {d->sub, "0", d->e->clusters, d->message};
+        if (store_notify(s->store, "retry", d->e->id, "", args, 4, ignore, NULL) != 0)
             log_warn("subscriptions: redis did not take retry of subscription %s for %s", d->sub, d->e->id);
     } else if (a->status == 401 || a->status == 403 || a->status == 404) {
         /* the webhook is gone (deleted in Discord, or its token reset): so is its subscription */
@@ -336,52 +372,48 @@ static void on_answer(void *data, const struct subscriber_answer *a)
     pump(s);
 }
 
-/* Finds shard `shard`'s notice in a "shard" entry's list ("<id> <d|b> <first> <since> <falls>", comma-separated):
- * 1 with `n` filled, or 0 when the entry does not name it. */
-static int shard_in_entry(const char *list, long long shard, struct subscriber_shard_notice *n)
-{
-    for (const char *p = list; p != NULL && *p != '\0'; p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL) {
-        long long id, first, at;
-        unsigned falls;
-        char ev;
-        if (sscanf(p, "%lld %c %lld %lld %u", &id, &ev, &first, &at, &falls) == 5 && id == shard) {
-            n->shard = (uint32_t)id;
-            n->back = ev == 'b';
-            n->first_ms = first;
-            n->at_ms = at;
-            n->falls = falls;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Sends a "shard" entry's notice to subscription `rec`: the notice of the shard serving its server in the entry's
  * cluster, as an edit of the episode's message when it has one (`msgs`: cluster -> [episode, message id, the since
- * of the notice it shows]). Returns 0 when sent, 1 when there is nothing to send it (its scope changed since the
- * queue was made, or the message shows a later notice already: this one was retried past it), -1 when it could not
- * be started. */
+ * of the notice it shows]). Returns 0 when sent; 1 when there is nothing to send it (its scope changed since the
+ * queue was made, or its message shows a later notice already: this one was retried past it); 2 when another notice
+ * of the same subscription and cluster is in flight (two at once would both post, or race their edits); -1 when it
+ * could not be started. */
 static int send_shard(struct delivery *d, json_t *rec, const char *url, const char *link)
 {
     struct entry *e = d->e;
-    struct subscriber_shard_notice n = {e->clusters};
     json_t *shard = json_object_get(json_object_get(rec, "shards"), e->clusters);
     json_t *msg = json_object_get(json_object_get(rec, "msgs"), e->clusters);
     int json = json_is_true(json_object_get(rec, "json"));
+    struct subscriber_shard_notice key, *found, n;
 
-    if (!json_is_integer(shard) || !shard_in_entry(e->shards, json_integer_value(shard), &n))
+    if (!json_is_integer(shard) || json_integer_value(shard) < 0 || json_integer_value(shard) > UINT32_MAX)
         return 1;
+    key.shard = (uint32_t)json_integer_value(shard);
+    found = e->num_shards != 0 ? bsearch(&key, e->shards, e->num_shards, sizeof(*e->shards), by_shard) : NULL;
+    if (found == NULL)
+        return 1;
+    for (h2o_linklist_t *l = d->s->shard_posts.next; l != &d->s->shard_posts; l = l->next) {
+        struct delivery *o = H2O_STRUCT_FROM_MEMBER(struct delivery, link, l);
+        if (strcmp(o->sub, d->sub) == 0 && strcmp(o->e->clusters, e->clusters) == 0)
+            return 2;
+    }
+    n = *found;
+    n.cluster = e->clusters;
     d->shard_notice = !json; /* an operator's json: URL is posted each notice: no message to keep */
     snprintf(d->episode, sizeof(d->episode), "%lld", (long long)n.first_ms);
     snprintf(d->at, sizeof(d->at), "%lld", (long long)n.at_ms);
-    if (!json && json_array_size(msg) == 3 && strcmp(json_string_value(json_array_get(msg, 0)) ?: "", d->episode) == 0 &&
-        json_is_string(json_array_get(msg, 1))) {
-        if (atoll(json_string_value(json_array_get(msg, 2)) ?: "0") > n.at_ms)
+    if (!json && json_array_size(msg) == 3 && json_is_string(json_array_get(msg, 1))) {
+        long long episode = atoll(json_string_value(json_array_get(msg, 0)) ?: "0");
+        long long since = atoll(json_string_value(json_array_get(msg, 2)) ?: "0");
+        if (episode > n.first_ms || (episode == n.first_ms && since > n.at_ms))
             return 1;
-        snprintf(d->message, sizeof(d->message), "%s", json_string_value(json_array_get(msg, 1)));
+        if (episode == n.first_ms)
+            snprintf(d->message, sizeof(d->message), "%s", json_string_value(json_array_get(msg, 1)));
     }
-    return subscriber_shard(d->s->messages, url, json, &n, d->message[0] != '\0' ? d->message : NULL, link, on_answer,
-                            d) != 0 ? -1 : 0;
+    if (subscriber_shard(d->s->messages, url, json, &n, d->message[0] != '\0' ? d->message : NULL, link, on_answer, d) != 0)
+        return -1;
+    h2o_linklist_insert(&d->s->shard_posts, &d->link);
+    return 0;
 }
 
 /* The management link of a subscription record. */
@@ -428,19 +460,19 @@ static void on_claimed(void *data, const redisReply *reply, const char *err)
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         json_t *rec = json_loadb(str_of(reply->element[i + 1]), reply->element[i + 1]->len, 0, NULL);
         struct delivery *d = h2o_mem_alloc(sizeof(*d));
+        memset(d, 0, sizeof(*d));
         char link[700];
         const char *url = json_string_value(json_object_get(rec, "url"));
         d->s = s;
         d->e = e;
         snprintf(d->sub, sizeof(d->sub), "%s", str_of(reply->element[i]));
         manage_url(rec, link, sizeof(link));
-        d->shard_notice = 0;
-        d->message[0] = '\0';
         int sent = url == NULL ? -1
                    : strcmp(e->kind, "shard") == 0 ? send_shard(d, rec, url, link)
                    : subscriber_notify(s->messages, url, json_is_true(json_object_get(rec, "json")), &n, link, on_answer, d);
-        if (sent == 1) {
-            outcome(d, "done", NULL); /* nothing to tell it of any more */
+        if (sent == 1 || sent == 2) {
+            /* nothing to tell it of any more; or, another of its notices in flight, again in a second (not a try) */
+            outcome(d, sent == 1 ? "done" : "retry", sent == 1 ? NULL : "1000");
             free(d);
         } else if (sent != 0) {
             /* a record this replica cannot send to: left to its lease, tried again later, given up in the end */
@@ -666,6 +698,7 @@ struct subscriber_sender *subscriber_sender_new(h2o_loop_t *loop, const struct c
     /* a claimed delivery's lease: its longest request, and the lock's time for a new sender to take over */
     snprintf(s->lease_ms, sizeof(s->lease_ms), "%u", conf->alert_timeout_ms + LOCK_MS + 2000);
     s->paced_at = now_ms(s);
+    h2o_linklist_init_anchor(&s->shard_posts);
     snprintf(s->remind_json, sizeof(s->remind_json), "{\"remind_ms\":%llu}",
              (unsigned long long)conf->maintenance_remind_s * 1000);
     h2o_timeout_init(loop, &s->interval, TICK_MS);
@@ -683,6 +716,9 @@ void subscriber_sender_free(struct subscriber_sender *s)
         free(s->entries[k].clusters);
         free(s->entries[k].shards);
     }
+    /* the posts still in flight are told SUBSCRIBER_DROPPED later (subscriber_messages_free): off this list first */
+    while (!h2o_linklist_is_empty(&s->shard_posts))
+        h2o_linklist_unlink(s->shard_posts.next);
     if (h2o_timeout_is_linked(&s->tick))
         h2o_timeout_unlink(&s->tick);
     h2o_timeout_dispose(s->loop, &s->interval);

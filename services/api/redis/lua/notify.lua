@@ -17,10 +17,10 @@
 --          subscription was told of the cluster's shard episode in, and the since of the notice it shows, kept in its
 --          record (`msgs`: cluster -> {episode, message id, since}, one per cluster at most) so that the episode's
 --          next notice edits it and an older one retried past it is not sent; returns how many are left;
---          "retry" (id, "wait" ms | "fail"[, cluster]): due again after the wait Discord asked for (not a failed try),
---          or after a backoff that doubles with each failed try (2 s to 60 s); with a cluster, the message kept for it
---          is forgotten first (deleted in Discord: the next try posts anew); returns its failed tries so far (0: it was
---          done already);
+--          "retry" (id, "wait" ms | "fail"[, cluster, message id]): due again after the wait Discord asked for (not a
+--          failed try), or after a backoff that doubles with each failed try (2 s to 60 s); with a cluster and message,
+--          that message is forgotten first if the record still keeps it for the cluster (deleted in Discord: the next
+--          try posts anew); returns its failed tries so far (0: it was done already);
 --          "finish" (group): when the queue is empty, the entry acknowledged and forgotten: 1; else 0;
 --          "poll" (group): 1 when the stream holds an entry the group has not read or not acknowledged, else 0 (the
 --          entry's id is not used).
@@ -92,8 +92,11 @@ elseif mode == 'done' then
     if raw then
       local rec = cjson.decode(raw)
       if type(rec.msgs) ~= 'table' then rec.msgs = {} end
+      -- a notice retried past a later one (of its episode, or of a later episode) leaves the later one's message
       local had = rec.msgs[ARGV[4]]
-      if not (type(had) == 'table' and had[1] == ARGV[5] and tonumber(had[3] or '0') > tonumber(ARGV[7])) then
+      local ep, since = tonumber(ARGV[5]), tonumber(ARGV[7])
+      local h_ep, h_since = type(had) == 'table' and tonumber(had[1]), type(had) == 'table' and tonumber(had[3])
+      if not (h_ep and h_since and (h_ep > ep or (h_ep == ep and h_since > since))) then
         rec.msgs[ARGV[4]] = {ARGV[5], ARGV[6], ARGV[7]}
         redis.call('HSET', KEYS[5], ARGV[3], cjson.encode(rec))
       end
@@ -104,10 +107,11 @@ elseif mode == 'done' then
   return redis.call('ZCARD', KEYS[3])
 elseif mode == 'retry' then
   if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return 0 end -- done meanwhile (by a sender before this one)
-  local raw = ARGV[5] and redis.call('HGET', KEYS[5], ARGV[3])
+  local raw = ARGV[6] and redis.call('HGET', KEYS[5], ARGV[3])
   if raw then
     local rec = cjson.decode(raw)
-    if type(rec.msgs) == 'table' and rec.msgs[ARGV[5]] then
+    local had = type(rec.msgs) == 'table' and rec.msgs[ARGV[5]]
+    if type(had) == 'table' and had[2] == ARGV[6] then
       rec.msgs[ARGV[5]] = nil
       redis.call('HSET', KEYS[5], ARGV[3], cjson.encode(rec))
     end

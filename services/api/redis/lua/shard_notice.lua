@@ -21,7 +21,9 @@ local UNHEALTHY, OFFLINE, ONLINE = 1, 2, 3
 local out, said = {}, {}
 local n = #ARGV - 2
 if redis.call('EXISTS', KEYS[3]) == 0 then
-  -- no server listens to any shard of this cluster (the common case): nothing to say, nothing to keep
+  -- no server listens to any shard of this cluster (the common case): nothing to say, nothing to keep (episodes of
+  -- servers that all left since go with them: a server that subscribes later starts from nothing)
+  redis.call('DEL', KEYS[4])
   for i = 1, n do out[i] = 0 end
   out[n + 1] = 0
   return out
