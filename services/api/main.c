@@ -19,6 +19,7 @@
 #include "alerts/subscriber_messages.h"
 #include "alerts/subscriber_sender.h"
 #include "http/routes.h"
+#include "http/statuspage_routes.h"
 #include "http/summary.h"
 #include "http/web_pages.h"
 
@@ -394,6 +395,7 @@ int main(int argc, char **argv)
     }
     app.latency = latency_new(app.loop, app.store, app.figures, app.mirror, app.conf);
     app.summary = summary_new(conf.num_clusters);
+    app.statuspage = statuspage_routes_new(conf.num_clusters);
     app.web_pages = web_pages_new(&conf);
     app.bus = bus_new(app.loop, &ctx.receivers.hostinfo_getaddr, &conf, app.store,
                       &(struct bus_listener){on_bus_subscribed, on_bus_lost, on_bus_event, on_bus_expired, &app});
@@ -464,6 +466,7 @@ int main(int argc, char **argv)
     latency_free(app.latency); /* after the store, whose last replies it may get */
     figures_free(app.figures);
     summary_free(app.summary);
+    statuspage_routes_free(app.statuspage);
     web_pages_free(app.web_pages);
     bus_free(app.bus);
     expiry_free(app.expiry);

@@ -173,3 +173,8 @@ uint64_t alerts_shard_notices(struct alerts *a)
 {
     return shard_notices_said(a->notices);
 }
+
+int64_t alerts_condition_since(struct alerts *a, size_t cluster)
+{
+    return cluster < a->conf->num_clusters ? a->clusters[cluster].since_ms : 0;
+}

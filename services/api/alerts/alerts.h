@@ -24,6 +24,9 @@ void alerts_free(struct alerts *alerts);
 uint64_t alerts_condition_changes(struct alerts *alerts);
 uint64_t alerts_recorded(struct alerts *alerts);
 
+/* When cluster `cluster`'s present condition began, as Redis recorded it (the same on every replica); 0 until this
+ * replica has heard. */
+int64_t alerts_condition_since(struct alerts *alerts, size_t cluster);
 /* The mirror saw a shard change: the servers it serves may have to hear of it (shard_notices.h). */
 void alerts_shard_changed(struct alerts *alerts, size_t cluster, uint32_t shard);
 /* Notices to servers' subscribers of their shard going down or coming back that this replica said first. */

@@ -20,6 +20,7 @@
 #include "state/mirror.h"
 
 struct summary;
+struct statuspage_routes;
 struct web_pages;
 struct render_gate;
 struct read_queue;
@@ -42,6 +43,7 @@ struct app {
     struct figures *figures;     /* every shard's figures and their aggregates, shared for a few seconds */
     struct latency *latency;     /* the latency history: written once a minute by one replica, read once a minute */
     struct summary *summary;     /* GET /api/summary and the badges, rendered when what they say changes */
+    struct statuspage_routes *statuspage; /* GET /api/v2/...: Statuspage's API, rendered as the badges are */
     struct web_pages *web_pages; /* `/` with its link previews, and /embed */
     struct metrics metrics;
     struct body_cache plain_body, status_body; /* /plain and GET /api/status, rendered once per version */
@@ -51,7 +53,7 @@ struct app {
     struct subscriber_messages *subscriber_messages; /* a new subscription's confirmation */
     struct subscriber_sender *subscriber_sender;     /* the notify stream to the subscribers */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
-    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
+    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders, statuspage_renders;
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
     /* responses sending a shared body, oldest first, and the bytes of the distinct bodies they hold (respond.c):
      * past GLANCE_READER_BYTES_MAX_MB, the oldest are closed */

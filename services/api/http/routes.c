@@ -15,6 +15,7 @@
 #include "http/read_queue.h"
 #include "http/render_gate.h"
 #include "http/report_routes.h"
+#include "http/statuspage_routes.h"
 #include "http/subscription_routes.h"
 #include "http/respond.h"
 #include "http/summary.h"
@@ -410,6 +411,14 @@ static void api_summary(struct app *app, h2o_req_t *req, const struct path_segme
     summary_get(app, req);
 }
 
+/* /api/v2/<document>: what follows "/api/v2/", one or two segments */
+static void api_statuspage(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    const char *end = p->seg[p->n - 1].base + p->seg[p->n - 1].len;
+
+    statuspage_routes_get(app, req, h2o_iovec_init(p->seg[2].base, (size_t)(end - p->seg[2].base)));
+}
+
 /* A body a part renders once and shares (the figures, the latency history), sent to the request waiting for it. */
 static void on_shared_json(void *data, struct shared_body *body, const char *err)
 {
@@ -496,6 +505,8 @@ static const struct api_route api_routes[] = {
     {"clusters", 4, "report", NULL, api_report, "POST", "/api/clusters/{cluster}/report"},
     {"clusters", 4, "gateway", NULL, api_gateway, "POST", "/api/clusters/{cluster}/gateway"},
     {"summary", 2, NULL, api_summary, NULL, "GET, HEAD", "/api/summary"},
+    {"v2", 3, NULL, api_statuspage, NULL, "GET, HEAD", NULL}, /* listed by statuspage_routes_print */
+    {"v2", 4, NULL, api_statuspage, NULL, "GET, HEAD", NULL},
     {"figures", 2, NULL, api_figures, NULL, "GET, HEAD", "/api/figures"},
     {"alerts", 2, NULL, api_alerts, NULL, "GET, HEAD", "/api/alerts"},
     {"latency", 2, NULL, api_latency, NULL, "GET, HEAD", "/api/latency"},
@@ -597,7 +608,8 @@ static void get_metrics(struct app *app, h2o_req_t *req)
                                   app->alerts,       app->alert_sender, app->subscriber_sender,
                                   app->log_cache,    app->figures};
     struct metrics_http counts = {app->plain_renders,         app->status_renders,        app->summary_renders,
-                                  app->badge_renders,         app->preview_renders,       app->plain_gate->waited,
+                                  app->badge_renders,         app->preview_renders,       app->statuspage_renders,
+                                  app->plain_gate->waited,
                                   app->status_gate->waited,   app->shard_reads->queued,   app->alert_reads->queued,
                                   app->shard_reads->refused,  app->alert_reads->refused,  app->reader_bytes,
                                   app->readers_closed};
@@ -675,7 +687,10 @@ void routes_print(FILE *out)
     for (i = 0; i != sizeof(other_gets) / sizeof(other_gets[0]); ++i)
         fprintf(out, "GET %s\n", other_gets[i]);
     fprintf(out, "POST /subscribe\nPOST /subscription/{token}\n");
+    statuspage_routes_print(out);
     for (i = 0; i != sizeof(api_routes) / sizeof(api_routes[0]); ++i) {
+        if (api_routes[i].listed == NULL)
+            continue;
         if (api_routes[i].get != NULL)
             fprintf(out, "GET %s\n", api_routes[i].listed);
         if (api_routes[i].post != NULL)

@@ -15,14 +15,6 @@
 #include "http/respond.h"
 #include "render/badge.h"
 
-#define SUMMARY_MAX_AGE "public, max-age=15" /* readers check back soon; the ETag makes that cheap */
-
-/* One body as sent, its ETag, and what it was rendered from. */
-struct rendered {
-    h2o_buffer_t *body;
-    char etag[20]; /* "\"" 16 hex digits "\"" */
-    uint64_t key;  /* what it says, hashed; 0: nothing rendered yet */
-};
 
 struct summary {
     size_t num_clusters;
@@ -90,15 +82,14 @@ int summary_cluster_level(struct app *app, size_t i)
     return app->summary->maintenance[i] ? BADGE_MAINTENANCE : (int)condition_of(mirror_cluster(app->mirror, i)->counts);
 }
 
-static void seal(struct rendered *r, uint64_t key)
+void rendered_seal(struct rendered *r, uint64_t key)
 {
     r->key = key;
     snprintf(r->etag, sizeof(r->etag), "\"%016llx\"",
              (unsigned long long)body_hash(BODY_HASH_START, r->body->bytes, r->body->size));
 }
 
-/* 1 when If-None-Match names `etag` (or is "*"). */
-static int client_has(h2o_req_t *req, const char *etag)
+int rendered_client_has(h2o_req_t *req, const char *etag)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
     h2o_iovec_t v;
@@ -115,14 +106,14 @@ static int client_has(h2o_req_t *req, const char *etag)
     return 0;
 }
 
-static void send_rendered(h2o_req_t *req, const char *type, const struct rendered *r)
+void rendered_send(h2o_req_t *req, const char *type, const struct rendered *r)
 {
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, r->etag, strlen(r->etag));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT(SUMMARY_MAX_AGE));
     /* public and read-only: other sites' dashboards and badge services may read it from a browser */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, H2O_STRLIT("*"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
-    if (client_has(req, r->etag)) {
+    if (rendered_client_has(req, r->etag)) {
         req->res.status = 304;
         req->res.reason = "Not Modified";
         h2o_send_inline(req, "", 0);
@@ -154,10 +145,10 @@ static void send_badge(struct app *app, h2o_req_t *req, json_t *list, size_t i, 
             badge_shields_json(&r->body, label, level);
         else
             badge_svg(&r->body, label, level);
-        seal(r, (uint64_t)(level + 3));
+        rendered_seal(r, (uint64_t)(level + 3));
         ++app->badge_renders;
     }
-    send_rendered(req, json ? "application/json" : "image/svg+xml", r);
+    rendered_send(req, json ? "application/json" : "image/svg+xml", r);
 }
 
 static void send_summary(struct app *app, h2o_req_t *req, json_t *list);
@@ -268,8 +259,8 @@ static void send_summary(struct app *app, h2o_req_t *req, json_t *list)
     key |= 1; /* never 0, which means nothing rendered */
     if (s->api.key != key) {
         render_api(app, whole, totals);
-        seal(&s->api, key);
+        rendered_seal(&s->api, key);
         ++app->summary_renders;
     }
-    send_rendered(req, "application/json", &s->api);
+    rendered_send(req, "application/json", &s->api);
 }

@@ -11,6 +11,20 @@
 struct app;
 struct summary;
 
+/* One body as sent, its ETag, and what it was rendered from: rendered once per change, shared by every reader. */
+struct rendered {
+    h2o_buffer_t *body;
+    char etag[20]; /* "\"" 16 hex digits "\"" */
+    uint64_t key;  /* what it says, hashed; 0: nothing rendered yet */
+};
+/* Marks `r` as rendered from `key`, its ETag made from its bytes. */
+void rendered_seal(struct rendered *r, uint64_t key);
+/* Sends `r` as public (Cache-Control max-age 15, CORS *), or a 304 to a client whose If-None-Match names it. */
+void rendered_send(h2o_req_t *req, const char *type, const struct rendered *r);
+/* 1 when the request's If-None-Match names `etag` (or is "*"). */
+int rendered_client_has(h2o_req_t *req, const char *etag);
+#define SUMMARY_MAX_AGE "public, max-age=15" /* readers check back soon; the ETag makes that cheap */
+
 struct summary *summary_new(size_t num_clusters);
 void summary_free(struct summary *s);
 

@@ -63,7 +63,7 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
     struct feed_stats fs;
     struct alert_sender_stats as;
     struct subscriber_sender_stats ss;
-    char line[256];
+    char line[512];
     size_t i, s;
     int n;
 
@@ -156,10 +156,10 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
     n = snprintf(line, sizeof(line),
                  "glance_bodies_rendered_total{body=\"plain\"} %llu\nglance_bodies_rendered_total{body=\"status\"} %llu\n"
                  "glance_bodies_rendered_total{body=\"summary\"} %llu\nglance_bodies_rendered_total{body=\"badge\"} %llu\n"
-                 "glance_bodies_rendered_total{body=\"preview\"} %llu\n",
+                 "glance_bodies_rendered_total{body=\"preview\"} %llu\nglance_bodies_rendered_total{body=\"statuspage\"} %llu\n",
                  (unsigned long long)http->plain_renders, (unsigned long long)http->status_renders,
                  (unsigned long long)http->summary_renders, (unsigned long long)http->badge_renders,
-                 (unsigned long long)http->preview_renders);
+                 (unsigned long long)http->preview_renders, (unsigned long long)http->statuspage_renders);
     codec_put(buf, line, (size_t)n);
     put_pair(buf, "glance_render_waits_total", "Requests that waited for a render (one every 250 ms at most while versions move).",
              "body", "plain", http->plain_waits, "status", http->status_waits);

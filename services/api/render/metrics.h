@@ -25,7 +25,7 @@ struct metrics_parts {
 
 /* What the handlers counted, handed down by them: this renderer sits below the handlers and knows nothing of them. */
 struct metrics_http {
-    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders;
+    uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders, statuspage_renders;
     uint64_t plain_waits, status_waits;   /* requests that waited at a render gate */
     uint64_t shard_queued, alert_queued;  /* reads that waited in line */
     uint64_t shard_refused, alert_refused; /* reads refused, the line full */
