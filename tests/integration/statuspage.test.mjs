@@ -88,10 +88,17 @@ describe('Statuspage\'s public API v2', { timeout: 120000 }, () => {
       { timeoutMs: 5000, message: 'every cluster operational' });
     const s = await get('summary');
     assert.deepEqual(Object.keys(s), ['page', 'components', 'incidents', 'scheduled_maintenances', 'status']);
-    assert.deepEqual({ ...s.page, updated_at: 'x' }, { id: 'glance', name: 'Glance', url: `${PUBLIC}/`, time_zone: 'Etc/UTC', updated_at: 'x' });
+    assert.deepEqual({ ...s.page, updated_at: 'x' }, { id: 'glance', name: 'Glance', url: PUBLIC, time_zone: 'Etc/UTC', updated_at: 'x' });
     assert.deepEqual(s.components.map((c) => [c.id, c.name, c.position, c.page_id]), [['main', 'main', 1, 'glance'], ['eu', 'eu', 2, 'glance']]);
     assert.deepEqual(s.status, { indicator: 'none', description: 'All Systems Operational' });
     assert.deepEqual([s.incidents, s.scheduled_maintenances], [[], []]);
+    // shards starting: degraded, in Statuspage's words for it
+    await postEach(apis, ['/api/status/eu/0/4'], { authorization: `Bearer ${PASS}` });
+    await waitUntil(async () => (await get('status')).status.indicator === 'minor', { timeoutMs: 5000, message: 'eu degraded' });
+    assert.deepEqual((await get('status')).status, { indicator: 'minor', description: 'Partially Degraded Service' });
+    assert.equal((await get('components')).components[1].status, 'degraded_performance');
+    await postEach(apis, ['/api/status/eu/0/3'], { authorization: `Bearer ${PASS}` });
+    await waitUntil(async () => (await get('status')).status.indicator === 'none', { timeoutMs: 5000, message: 'eu operational' });
     await allShapes(apis[0].port);
     // a cluster with shards down is an outage, and so is the page
     await postEach(apis, ['/api/status/main/0/2', '/api/status/main/1/2'], { authorization: `Bearer ${PASS}` });
@@ -117,7 +124,8 @@ describe('Statuspage\'s public API v2', { timeout: 120000 }, () => {
     assert.equal(inc.impact, 'major');
     assert.equal(inc.shortlink, `${PUBLIC}/#incident-${id}`);
     assert.deepEqual(inc.components.map((c) => c.id), ['eu']);
-    assert.deepEqual(inc.incident_updates.map((u) => [u.id, u.status, u.body, u.incident_id]), [[`${id}-1`, 'investigating', 'Looking into it.', id]]);
+    const firstAt = Date.parse(inc.incident_updates[0].created_at);
+    assert.deepEqual(inc.incident_updates.map((u) => [u.id, u.status, u.body, u.incident_id]), [[`${id}-${firstAt}`, 'investigating', 'Looking into it.', id]]);
     assert.equal(inc.monitoring_at, null);
     assert.equal(inc.resolved_at, null);
     assert.deepEqual((await get('status')).status, { indicator: 'major', description: 'Partial System Outage' },
@@ -131,7 +139,10 @@ describe('Statuspage\'s public API v2', { timeout: 120000 }, () => {
     assert.equal(done.status, 'resolved');
     assert.match(done.resolved_at, ISO);
     assert.match(done.monitoring_at, ISO);
-    assert.deepEqual(done.incident_updates.map((u) => [u.id, u.status]), [[`${id}-3`, 'resolved'], [`${id}-2`, 'monitoring'], [`${id}-1`, 'investigating']]);
+    assert.deepEqual(done.incident_updates.map((u) => u.status), ['resolved', 'monitoring', 'investigating']);
+    // an update's id is its incident's and its time: the same however many updates come after it
+    assert.deepEqual(done.incident_updates.map((u) => u.id), done.incident_updates.map((u) => `${id}-${Date.parse(u.created_at)}`));
+    assert.equal(done.incident_updates[2].id, `${id}-${firstAt}`);
     assert.deepEqual((await get('incidents/unresolved')).incidents, []);
     assert.deepEqual((await get('status')).status.indicator, 'none');
     await allShapes(apis[0].port);
@@ -164,6 +175,22 @@ describe('Statuspage\'s public API v2', { timeout: 120000 }, () => {
     assert.deepEqual((await get('scheduled-maintenances/active')).scheduled_maintenances, []);
   });
 
+  it('moves a window from scheduled to in progress by the clock', async (t) => {
+    const r = await request(apis[0].port, 'POST', '/api/maintenance', { headers: AUTH, body: JSON.stringify({
+      title: 'Soon', clusters: ['eu'], text: 'Restarts.', starts: Date.now() + 1500, ends: Date.now() + 600000 }) });
+    assert.equal(r.status, 201, r.body);
+    const id = String(r.json().id);
+    const written = Date.now();
+    assert.ok((await get('scheduled-maintenances/upcoming')).scheduled_maintenances.some((m) => m.id === id));
+    await waitUntil(async () => (await get('scheduled-maintenances/active')).scheduled_maintenances.some((m) => m.id === id),
+      { timeoutMs: 10000, intervalMs: 100, message: 'the window in progress' });
+    t.diagnostic(`in progress ${Date.now() - written} ms after it was written (it starts 1,500 ms after)`);
+    assert.ok(!(await get('scheduled-maintenances/upcoming')).scheduled_maintenances.some((m) => m.id === id));
+    const done = await request(apis[0].port, 'POST', `/api/incidents/${id}/updates`, { headers: AUTH,
+      body: JSON.stringify({ status: 'completed', text: 'Done.' }) });
+    assert.equal(done.status, 200, done.body);
+  });
+
   it('sends the same bytes and ETag from either replica, a 304 to a client that has them, CORS * and Cache-Control', async () => {
     for (const d of DOCS) {
       // each replica's copy of the incidents is at most a few seconds old: once both have read the same, the same bytes
@@ -179,12 +206,20 @@ describe('Statuspage\'s public API v2', { timeout: 120000 }, () => {
       assert.match(a.headers['content-type'], /^application\/json/);
       const again = await request(apis[1].port, 'GET', `/api/v2/${d}.json`, { headers: { 'if-none-match': a.headers.etag } });
       assert.equal(again.status, 304, d);
+      assert.equal(again.headers.etag, a.headers.etag);
+      assert.equal(again.headers['access-control-allow-origin'], '*');
+      assert.match(again.headers['cache-control'], /max-age=\d+/);
+      const head = await request(apis[1].port, 'HEAD', `/api/v2/${d}.json`);
+      assert.equal(head.status, 200, d);
+      assert.equal(head.body, '');
+      assert.equal(Number(head.headers['content-length']), Buffer.byteLength(b.body));
     }
   });
 
   it('gives relative links without GLANCE_PUBLIC_URL', async () => {
     const s = (await request(plain.port, 'GET', '/api/v2/incidents.json')).json();
     assert.equal(s.page.url, '/');
+    assert.ok(s.incidents.length > 0, 'the incidents recorded above');
     assert.match(s.incidents[0].shortlink, /^\/#incident-\d+$/);
   });
 

@@ -63,8 +63,8 @@ void statuspage_routes_print(FILE *out)
         fprintf(out, "GET /api/v2/%s\n", statuspage_doc_path((enum statuspage_doc)i));
 }
 
-/* What the records contribute to the documents: each one's id, last update, whether it is resolved, and a window's
- * phase (which moves with the clock); looked at again only for a new list or once a phase has moved. */
+/* What the records contribute to the documents: each one whole (its JSON, once per list read) and a window's phase
+ * (which moves with the clock); looked at again only for a new list or once a phase has moved. */
 static uint64_t records_key(struct statuspage_routes *s, json_t *list, int64_t now)
 {
     json_t *rec;
@@ -79,10 +79,12 @@ static uint64_t records_key(struct statuspage_routes *s, json_t *list, int64_t n
     s->key_until = INT64_MAX;
     json_array_foreach(json_object_get(list, "incidents"), i, rec) {
         int64_t starts = statuspage_ms(rec, "starts_ms"), ends = statuspage_ms(rec, "ends_ms");
-        int64_t v[5] = {json_integer_value(json_object_get(rec, "id")),
-                        statuspage_ms(json_array_get(json_object_get(rec, "updates"), 0), "at_ms"),
-                        statuspage_ms(rec, "resolved_ms"), now >= starts, now >= ends};
-        s->records_key = body_hash(s->records_key, v, sizeof(v));
+        int64_t phase[2] = {now >= starts, now >= ends};
+        char *text = json_dumps(rec, JSON_COMPACT);
+        if (text != NULL)
+            s->records_key = body_hash(s->records_key, text, strlen(text));
+        free(text);
+        s->records_key = body_hash(s->records_key, phase, sizeof(phase));
         if (starts > now && starts < s->key_until)
             s->key_until = starts;
         if (ends > now && ends < s->key_until)

@@ -39,7 +39,7 @@ static json_t *time_of(int64_t ms)
     struct tm tm;
     time_t s;
 
-    if (ms <= 0)
+    if (ms <= 0 || ms > 253402300799999) /* after 9999-12-31: not a time RFC 3339 can say */
         return json_null();
     s = (time_t)(ms / 1000);
     gmtime_r(&s, &tm);
@@ -88,11 +88,9 @@ static json_t *component(const struct statuspage_input *in, size_t i)
 
 static json_t *page(const struct statuspage_input *in, int64_t updated_ms)
 {
-    char url[300];
-
-    snprintf(url, sizeof(url), "%s/", in->base);
-    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", in->page_id, "name", in->page_name, "url", url, "time_zone",
-                     "Etc/UTC", "updated_at", time_of(updated_ms));
+    /* the site, as Statuspage gives it (no trailing slash); "/" when GLANCE_PUBLIC_URL is not set */
+    return json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", in->page_id, "name", in->page_name, "url",
+                     in->base[0] != '\0' ? in->base : "/", "time_zone", "Etc/UTC", "updated_at", time_of(updated_ms));
 }
 
 static int is_maintenance(json_t *rec)
@@ -107,17 +105,13 @@ static int is_resolved(json_t *rec)
     return statuspage_ms(rec, "resolved_ms") > 0;
 }
 
-/* A maintenance window's status as Statuspage's: completed once resolved or over, in_progress once it began (or an
- * operator said so), else scheduled. */
+/* A maintenance window's status as Statuspage's, by the clock: completed once resolved or over, in_progress once it
+ * began, else scheduled. */
 static const char *window_status(json_t *rec, int64_t now)
 {
-    const char *status = json_string_value(json_object_get(rec, "status"));
-
     if (is_resolved(rec) || (statuspage_ms(rec, "ends_ms") > 0 && now >= statuspage_ms(rec, "ends_ms")))
         return "completed";
-    if ((status != NULL && strcmp(status, "in progress") == 0) || now >= statuspage_ms(rec, "starts_ms"))
-        return "in_progress";
-    return "scheduled";
+    return now >= statuspage_ms(rec, "starts_ms") ? "in_progress" : "scheduled";
 }
 
 /* An update's status in Statuspage's words ("in progress" is "in_progress"). */
@@ -141,15 +135,16 @@ static int64_t updated_of(json_t *rec)
 static json_t *incident(const struct statuspage_input *in, json_t *rec)
 {
     json_t *updates = json_object_get(rec, "updates"), *u, *c, *out, *list = json_array(), *comps = json_array();
-    size_t n = json_array_size(updates), i, k;
+    size_t i, k;
     int64_t monitoring = 0;
     char id[24], uid[48], link[320];
     int maintenance = is_maintenance(rec);
 
     snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(rec, "id")));
-    /* newest first, as Glance keeps them; an update's id is its place from the oldest, so it stays the same */
+    /* newest first, as Glance keeps them; an update's id is its incident's and its time, which stay the same when
+     * the oldest updates of a long incident are dropped (lib.lua keeps 50, and 32 KiB) */
     json_array_foreach(updates, i, u) {
-        snprintf(uid, sizeof(uid), "%s-%zu", id, n - i);
+        snprintf(uid, sizeof(uid), "%s-%lld", id, (long long)statuspage_ms(u, "at_ms"));
         if (strcmp(update_status(u), "monitoring") == 0)
             monitoring = statuspage_ms(u, "at_ms"); /* the first time it was said: the oldest such, seen last */
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:n, s:b, s:n, s:n}", "id", uid,
@@ -222,6 +217,7 @@ static json_t *status(const struct statuspage_input *in)
                                         "Major Service Outage"};
     static const char *const indicators[] = {"none", "minor", "major", "critical"};
     int worst = in->whole == CONDITION_MAJOR ? 3 : in->whole == CONDITION_PARTIAL ? 2 : in->whole == CONDITION_DEGRADED;
+    int by_incident = 0;
     json_t *rec;
     size_t i;
 
@@ -229,13 +225,18 @@ static json_t *status(const struct statuspage_input *in)
         const char *impact = json_string_value(json_object_get(rec, "impact"));
         if (is_maintenance(rec) || is_resolved(rec) || impact == NULL)
             continue;
-        for (int k = 3; k > worst; --k)
-            if (strcmp(impact, indicators[k]) == 0)
+        for (int k = 3; k > worst; --k) {
+            if (strcmp(impact, indicators[k]) == 0) {
                 worst = k;
+                by_incident = 1;
+            }
+        }
     }
     if (worst == 0 && in->whole == BADGE_MAINTENANCE)
         return json_pack("{s:s, s:s}", "indicator", "maintenance", "description", "Service Under Maintenance");
-    return json_pack("{s:s, s:s}", "indicator", indicators[worst], "description", words[worst]);
+    /* shards starting, stopping or resuming, nothing down: Statuspage's words for degraded performance */
+    return json_pack("{s:s, s:s}", "indicator", indicators[worst], "description",
+                     worst == 1 && !by_incident ? "Partially Degraded Service" : words[worst]);
 }
 
 char *statuspage_render(enum statuspage_doc doc, const struct statuspage_input *in)
