@@ -154,7 +154,10 @@ int gateway_sessions_read(const redisReply *reply, uint32_t shards, int64_t now,
     s->storm = (storm_per_minute != 0 && minute_i + minute_r >= storm_per_minute) ||
                (s->resumes >= GATEWAY_STORM_FLOOR &&
                 (uint64_t)s->resumes * s->known_minutes >= GATEWAY_STORM_FACTOR * s->day_resumes) ||
-               s->recent_identifies > shards;
+               /* a start or a deploy is one identify a shard, and a zombie reconnecting now and then a few more: a
+                * restart loop is half the shards again on top of that (a lone re-identify once made the demo's
+                * calm cluster "storm" a minute after it started) */
+               s->recent_identifies > (uint64_t)shards + (shards / 2 > 2 ? shards / 2 : 2);
     if (s->has_budget) {
         s->reset_at_ms = s->reported_ms + (int64_t)reset_after;
         /* Discord refills the budget at the reset: past it, what was reported no longer holds */
