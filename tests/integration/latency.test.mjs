@@ -12,6 +12,10 @@ import { REPO_ROOT, cleanup, getMetrics, metricValue, redis, request, startApi, 
 const PASS = 'latency-test-passphrase';
 const AUTH = { authorization: PASS };
 const BOTS = 'main:8;quiet:2;drive:1;gaps:1;bound:1';
+// The two replicas that run throughout write a minute of every cluster they know, the current one, each minute: had
+// they known drive, gaps and bound, a minute those tests write by hand could have been written already (as a gap) by
+// them. They know main and quiet; a fresh replica, started to read, knows all five.
+const WRITERS = 'main:8;quiet:2';
 const MINUTE = 60000;
 const HOUR = 3600000;
 const DAY = 86400000;
@@ -63,7 +67,7 @@ describe('latency history', () => {
     // each replica tries every second: a minute is still claimed once by each, and won by one. The shards report
     // once and must stay online with a fresh latency until the next minute is written: a long health timeout.
     for (let i = 0; i < 2; i++) {
-      apis.push(await startApi({ redisPort: rds.port, bots: BOTS, passphrase: PASS, healthTimeout: 600,
+      apis.push(await startApi({ redisPort: rds.port, bots: WRITERS, passphrase: PASS, healthTimeout: 600,
         env: { GLANCE_LATENCY_INTERVAL_MS: 1000 } }));
     }
   });
@@ -109,8 +113,8 @@ describe('latency history', () => {
     // each replica ticks every second but claims a minute once: at most one call a minute each
     for (let i = 0; i < 2; i++) assert.ok(won[i] + lost[i] <= written.length + 1, `replica ${i}: ${won[i]} won, ${lost[i]} lost`);
     assert.ok(lost[0] + lost[1] >= 1, 'the other replica lost its claims');
-    assert.ok(metrics.reduce((s, m) => s + metricValue(m, 'glance_latency_cluster_writes_total'), 0) >= written.length * 5,
-      'the winner wrote each of the five clusters');
+    assert.ok(metrics.reduce((s, m) => s + metricValue(m, 'glance_latency_cluster_writes_total'), 0) >= written.length * 2,
+      'the winner wrote each of its two clusters');
     assert.equal(Number(await redis(rds.port, 'GET', 'glance:latency:claim')) >= minute, true);
 
     for (const api of apis) {
