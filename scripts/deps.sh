@@ -15,7 +15,7 @@ if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
     shellcheck docker-compose python3-yaml iptables
     python3-aiohttp python3-discord wrk
     redis-sentinel clang libclang-rt-14-dev
-    libxml2-utils
+    libxml2-utils prometheus-alertmanager
   )
 fi
 
@@ -35,5 +35,5 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian starts redis-server and haproxy as services on install; ours run on their own ports, so
-# those are left as the system has them.
+# Debian starts redis-server, haproxy and prometheus-alertmanager as services on install (where it runs
+# services); ours run on their own ports, so those are left as the system has them.

@@ -1,11 +1,13 @@
-/* fuzz_incident.c -- libFuzzer target: an operator's request body through incident_input (the first byte picks
- * new incident, new maintenance or update), and any JSON through the banner and Atom renderers. Invariants: what
- * incident_input accepts is a JSON object; an error names its problem; the renderers never let a '<' of the input
- * through. */
+/* fuzz_incident.c -- libFuzzer target: a request body through incident_input (the first byte picks new incident,
+ * new maintenance or update) or, for a first byte of 3 modulo 4, through alertmanager_input (Alertmanager's webhook);
+ * and any JSON through the banner and Atom renderers. Invariants: what either accepts is a JSON object (for
+ * Alertmanager, with a title and text an incident takes); an error names its problem; the renderers never let a '<'
+ * of the input through. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/alertmanager_input.h"
 #include "base/conf.h"
 #include "base/incident_input.h"
 #include "base/incident_render.h"
@@ -58,13 +60,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     err[0] = '\0';
-    out = incident_input(&conf, (enum incident_request)(data[0] % 3), 7, (const char *)data + 1, size - 1,
-                         1796040000000LL, err, sizeof(err));
+    if (data[0] % 4 == 3)
+        out = alertmanager_input(&conf, (const char *)data + 1, size - 1, err, sizeof(err));
+    else
+        out = incident_input(&conf, (enum incident_request)(data[0] % 4), 7, (const char *)data + 1, size - 1,
+                             1796040000000LL, err, sizeof(err));
     if (out == NULL && err[0] == '\0')
         abort();
     if (out != NULL) {
         if ((j = json_loads(out, 0, NULL)) == NULL || !json_is_object(j))
             abort();
+        if (data[0] % 4 == 3) {
+            /* an incident's title and text: 1 to 200 and 1 to 4,000 bytes (incident_input.h) */
+            size_t title = json_string_length(json_object_get(j, "title")), text = json_string_length(json_object_get(j, "text"));
+            if (title == 0 || title > INCIDENT_TITLE_MAX || text == 0 || text > INCIDENT_TEXT_MAX ||
+                json_array_size(json_object_get(j, "clusters")) == 0)
+                abort();
+        }
         /* as incident.lua would store it, inside a list */
         json_t *list = json_pack("{s:[O]}", "incidents", j);
         render(list);

@@ -357,7 +357,7 @@ export class Incidents {
       meta.append(w);
     }
     else if (inc.status) meta.append(el('span', null, statusLabel(inc.status)));
-    if (inc.automatic === true) meta.append(el('span', 'auto', 'Automatic'));
+    if (inc.automatic === true) meta.append(el('span', 'auto', inc.source === 'alertmanager' ? 'Alertmanager' : 'Automatic'));
     li.append(head, meta);
     const up = latestUpdate(inc);
     if (up && up.text) li.append(userText('p', 'notice-text', up.text));
@@ -411,8 +411,10 @@ export class Incidents {
     h.append(userText('bdi', null, inc.title));
     head.append(impactChip(inc), h);
     if (inc.automatic === true) {
-      const auto = el('span', 'auto', 'Automatic');
-      auto.title = 'Opened by Glance when the cluster\'s condition changed';
+      const alertmanager = inc.source === 'alertmanager';
+      const auto = el('span', 'auto', alertmanager ? 'Alertmanager' : 'Automatic');
+      auto.title = alertmanager ? 'Opened by the bot\'s Alertmanager when its alerts fired'
+        : 'Opened by Glance when the cluster\'s condition changed';
       head.append(auto);
     }
     const meta = el('p', 'incident-meta');

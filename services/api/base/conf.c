@@ -44,6 +44,34 @@ static int get_string(conf_lookup_cb lookup, void *ctx, const char *name, char *
     return 0;
 }
 
+/* GLANCE_ALERTMANAGER_LABEL: a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*); GLANCE_ALERTMANAGER_CLUSTER: a
+ * configured cluster (parse_bots ran). */
+static int load_alertmanager(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, size_t errlen)
+{
+    const char *label = conf->alertmanager_label, *cluster = conf->alertmanager_cluster;
+    size_t i;
+
+    strcpy(conf->alertmanager_label, "glance_cluster");
+    if (get_string(lookup, ctx, "GLANCE_ALERTMANAGER_LABEL", conf->alertmanager_label, sizeof(conf->alertmanager_label),
+                   err, errlen) != 0 ||
+        get_string(lookup, ctx, "GLANCE_ALERTMANAGER_CLUSTER", conf->alertmanager_cluster,
+                   sizeof(conf->alertmanager_cluster), err, errlen) != 0)
+        return -1;
+    if (label[0] == '\0' || (label[0] >= '0' && label[0] <= '9') ||
+        strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(label)) {
+        snprintf(err, errlen, "GLANCE_ALERTMANAGER_LABEL=\"%s\": expected a Prometheus label name, e.g. glance_cluster",
+                 label);
+        return -1;
+    }
+    if (cluster[0] == '\0')
+        return 0;
+    for (i = 0; i != conf->num_clusters; ++i)
+        if (strcmp(conf->clusters[i].name, cluster) == 0)
+            return 0;
+    snprintf(err, errlen, "GLANCE_ALERTMANAGER_CLUSTER=\"%s\": expected one of the clusters of GLANCE_BOTS", cluster);
+    return -1;
+}
+
 /* "main:360;demo:1" -> clusters, in order. */
 static int parse_bots(struct conf *conf, const char *v, char *err, size_t errlen)
 {
@@ -838,6 +866,8 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
         snprintf(err, errlen, "GLANCE_ALERT_ROLE=\"%s\": expected a Discord role id (digits)", conf->alert_role);
         return -1;
     }
+    if (load_alertmanager(conf, lookup, ctx, err, errlen) != 0)
+        return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_SENTINELS")) != NULL && parse_sentinels(conf, v, err, errlen) != 0)

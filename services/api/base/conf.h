@@ -127,6 +127,10 @@ struct conf {
     uint32_t subscribe_per_hour; /* subscription attempts per client address (an IPv6 /64) an hour */
     uint32_t subscriber_rate;    /* deliveries to subscribers a second, across the replicas (one sends) */
     uint32_t maintenance_remind_s; /* subscribers are reminded of a maintenance window this long before it starts */
+    /* Alertmanager's webhook (POST /api/alertmanager): the label naming an alert's cluster, and the cluster of
+     * alerts without it (empty: such an alert is refused) */
+    char alertmanager_label[64];
+    char alertmanager_cluster[65];
     /* the origins whose webhook URLs visitors may subscribe (Discord's; a Discord-compatible server's, a test's) */
     char subscribe_origins[CONF_MAX_SUBSCRIBE_ORIGINS][128];
     size_t num_subscribe_origins;

@@ -10,7 +10,7 @@
 #include <time.h>
 #include "base/conf.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int incident_input_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -18,6 +18,22 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+#define fail incident_input_fail
+
+json_t *incident_input_load(const char *body, size_t len, size_t max, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *in;
+
+    if (len > max) {
+        fail(err, errlen, "the body is over %zu bytes", max);
+        return NULL;
+    }
+    if ((in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+        fail(err, errlen, "the body is not JSON: %s", jerr.text);
+    return in;
 }
 
 static int one_of(const char *s, const char *const *set)
@@ -258,18 +274,11 @@ static int check(const struct conf *conf, enum incident_request kind, uint64_t i
 char *incident_input(const struct conf *conf, enum incident_request kind, uint64_t id, const char *body, size_t len,
                      int64_t now_ms, char *err, size_t errlen)
 {
-    json_error_t jerr;
     json_t *in, *out;
     char *text = NULL;
 
-    if (len > INCIDENT_BODY_MAX) {
-        fail(err, errlen, "the body is over %d bytes", INCIDENT_BODY_MAX);
+    if ((in = incident_input_load(body, len, INCIDENT_BODY_MAX, err, errlen)) == NULL)
         return NULL;
-    }
-    if ((in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        fail(err, errlen, "the body is not JSON: %s", jerr.text);
-        return NULL;
-    }
     out = json_object();
     if (check(conf, kind, id, in, out, now_ms, err, errlen) == 0)
         text = json_dumps(out, JSON_COMPACT);

@@ -28,6 +28,12 @@ enum incident_request { INCIDENT_NEW, MAINTENANCE_NEW, INCIDENT_UPDATE };
 char *incident_input(const struct conf *conf, enum incident_request kind, uint64_t id, const char *body, size_t len,
                      int64_t now_ms, char *err, size_t errlen);
 
+/* What the request parsers of incidents (this one, alertmanager_input.c) share: one line into `err`, returning -1;
+ * and a body of at most `max` bytes parsed as JSON (duplicate keys refused), or NULL with the reason in `err`. */
+int incident_input_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct json_t;
+struct json_t *incident_input_load(const char *body, size_t len, size_t max, char *err, size_t errlen);
+
 /* Parses "2026-12-01T02:00:00Z" (seconds and fraction optional, "Z" or "+hh:mm"/"-hh:mm"), into ms since the
  * epoch. Returns 0, or -1. */
 int incident_parse_time(const char *s, size_t len, int64_t *out_ms);

@@ -100,6 +100,14 @@ static int is_resolved(json_t *rec)
     return json_is_number(json_object_get(rec, "resolved_ms"));
 }
 
+/* An incident Alertmanager's webhook opened (alertmanager.lua): automatic, but not Glance's own. */
+static int from_alertmanager(json_t *rec)
+{
+    const char *source = json_string_value(json_object_get(rec, "source"));
+
+    return source != NULL && strcmp(source, "alertmanager") == 0;
+}
+
 static int is_maintenance(json_t *rec)
 {
     json_t *k = json_object_get(rec, "kind");
@@ -205,7 +213,7 @@ void incident_render_list(json_t *list, h2o_buffer_t **buf)
     json_array_foreach(json_object_get(list, "incidents"), i, rec) {
         put(buf, "<li><strong>");
         put(buf, is_maintenance(rec) ? "Maintenance" : "Incident");
-        put(buf, json_is_true(json_object_get(rec, "automatic")) ? " (automatic)" : "");
+        put(buf, from_alertmanager(rec) ? " (from Alertmanager)" : json_is_true(json_object_get(rec, "automatic")) ? " (automatic)" : "");
         put(buf, ": <bdi>");
         put_field(buf, rec, "title");
         put(buf, "</bdi></strong> — ");
@@ -257,7 +265,9 @@ void incident_render_atom(json_t *list, const char *feed_id, int64_t now_ms, h2o
         put(buf, "</published><updated>");
         put_time(buf, first != NULL ? ms_of(first, "at_ms") : ms_of(rec, "created_ms"), 1);
         put(buf, "</updated><content type=\"text\">");
-        put(buf, json_is_true(json_object_get(rec, "automatic")) ? "Opened automatically by Glance. " : "");
+        put(buf, from_alertmanager(rec)                                 ? "Opened by Alertmanager. "
+                 : json_is_true(json_object_get(rec, "automatic")) ? "Opened automatically by Glance. "
+                                                                   : "");
         put(buf, "Clusters: ");
         put_clusters(buf, rec);
         put(buf, ". Impact: ");

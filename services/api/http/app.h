@@ -54,6 +54,7 @@ struct app {
     struct subscriber_sender *subscriber_sender;     /* the notify stream to the subscribers */
     uint64_t *versions;                        /* scratch: the mirror's versions now */
     uint64_t plain_renders, status_renders, summary_renders, badge_renders, preview_renders, statuspage_renders;
+    uint64_t alertmanager[6]; /* Alertmanager's notifications by outcome (enum alertmanager_outcome) */
     size_t inflight;   /* requests waiting on Redis; shutdown waits for them */
     /* responses sending a shared body, oldest first, and the bytes of the distinct bodies they hold (respond.c):
      * past GLANCE_READER_BYTES_MAX_MB, the oldest are closed */

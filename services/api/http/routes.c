@@ -8,6 +8,8 @@
 #include <string.h>
 #include "base/codec.h"
 #include "base/incident_input.h"
+#include "base/alertmanager_input.h"
+#include "http/alertmanager_routes.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/shard.h"
@@ -466,6 +468,12 @@ static void api_alerts(struct app *app, h2o_req_t *req, const struct path_segmen
     get_alerts(app, req);
 }
 
+static void api_alertmanager(struct app *app, h2o_req_t *req, const struct path_segments *p)
+{
+    (void)p;
+    alertmanager_routes_post(app, req);
+}
+
 static void api_subscribe(struct app *app, h2o_req_t *req, const struct path_segments *p)
 {
     (void)p;
@@ -502,6 +510,7 @@ static const struct api_route api_routes[] = {
     {"incidents", 2, NULL, api_incidents, api_incident_new, "GET, HEAD, POST", "/api/incidents"},
     {"incidents", 4, "updates", NULL, api_incident_update, "POST", "/api/incidents/{id}/updates"},
     {"maintenance", 2, NULL, NULL, api_maintenance_new, "POST", "/api/maintenance"},
+    {"alertmanager", 2, NULL, NULL, api_alertmanager, "POST", "/api/alertmanager"},
     {"clusters", 4, "report", NULL, api_report, "POST", "/api/clusters/{cluster}/report"},
     {"clusters", 4, "gateway", NULL, api_gateway, "POST", "/api/clusters/{cluster}/gateway"},
     {"summary", 2, NULL, api_summary, NULL, "GET, HEAD", "/api/summary"},
@@ -521,7 +530,9 @@ static void route_api(struct app *app, h2o_req_t *req, const struct path_segment
     h2o_iovec_t what = p->n >= 2 ? p->seg[1] : h2o_iovec_init("", 0);
     int writes_incidents = (IS(what, "incidents") || IS(what, "maintenance")) && respond_is_post(req);
     int reports = IS(what, "clusters") && respond_is_post(req);
-    size_t max = writes_incidents ? INCIDENT_BODY_MAX : reports ? REPORT_BODY_MAX : ROUTES_MAX_BODY;
+    int alertmanager = IS(what, "alertmanager") && respond_is_post(req);
+    size_t max = writes_incidents ? INCIDENT_BODY_MAX : reports ? REPORT_BODY_MAX
+                 : alertmanager   ? ALERTMANAGER_BODY_MAX : ROUTES_MAX_BODY;
     char msg[80];
     size_t i;
 
@@ -612,7 +623,8 @@ static void get_metrics(struct app *app, h2o_req_t *req)
                                   app->plain_gate->waited,
                                   app->status_gate->waited,   app->shard_reads->queued,   app->alert_reads->queued,
                                   app->shard_reads->refused,  app->alert_reads->refused,  app->reader_bytes,
-                                  app->readers_closed};
+                                  app->readers_closed,
+                                  app->alertmanager,          alertmanager_outcome_names, ALERTMANAGER_OUTCOMES};
 
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     metrics_render(&app->metrics, &parts, &counts, &buf);

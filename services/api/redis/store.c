@@ -111,7 +111,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
                                                      &lua_history,   &lua_incident,  &lua_incidents,
                                                      &lua_log,       &lua_report,    &lua_latency_claim,
                                                      &lua_latency,   &lua_gateway_alert, &lua_subscription, &lua_notify,
-                                                     &lua_shard_notice};
+                                                     &lua_shard_notice, &lua_alertmanager};
     static const char *const history_suffixes[STORE_HISTORY_KEYS] = {"history", "maint", "recent", "flapping", "log"};
     struct store *s = h2o_mem_alloc(sizeof(*s));
     size_t i;

@@ -192,6 +192,11 @@ enum store_incident_op {
 int store_incident_write(struct store *store, enum store_incident_op op, const char *json, size_t len,
                          store_count_cb cb, void *data);
 
+/* One notification of Alertmanager's webhook, as alertmanager_input.c shaped it (alertmanager.lua): the reply is
+ * {incident id or 0, event} (event 1 opened, 2 updated, 3 unchanged, 4 resolved, 5 none; -4 with id 0 when
+ * ALERTMANAGER_GROUPS_MAX groups have an open incident already). `json` must stay valid until `cb` runs. */
+int store_alertmanager(struct store *store, const char *json, size_t len, store_reply_cb cb, void *data);
+
 /* The visitors' subscriptions (subscription.lua, which says each mode's arguments and replies): `mode`, then `args`
  * after the configured clusters' names; `address` (a client_address_key) and `hook` (the webhook's id) for the
  * modes about a subscription being made, NULL otherwise. */

@@ -172,6 +172,14 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
     put_metric(buf, "glance_slow_readers_closed_total",
                "Responses closed because the bodies held for readers passed GLANCE_READER_BYTES_MAX_MB (the oldest first).",
                "counter", http->readers_closed);
+    codec_put_lit(buf, "# HELP glance_alertmanager_notifications_total Alertmanager's notifications this replica took, by "
+                       "what became of them (refused: a 400 or a 409, nothing written).\n"
+                       "# TYPE glance_alertmanager_notifications_total counter\n");
+    for (i = 0; i != http->num_alertmanager_outcomes; ++i) {
+        n = snprintf(line, sizeof(line), "glance_alertmanager_notifications_total{outcome=\"%s\"} %llu\n",
+                     http->alertmanager_outcomes[i], (unsigned long long)http->alertmanager[i]);
+        codec_put(buf, line, (size_t)n);
+    }
     put_metric(buf, "glance_log_reads_total",
                "Reads of a cluster's change log from Redis for GET /api/history/<cluster> (one serves every reader).",
                "counter", log_cache_reads(parts->log_cache));

@@ -31,6 +31,10 @@ struct metrics_http {
     uint64_t shard_refused, alert_refused; /* reads refused, the line full */
     size_t reader_bytes;                  /* the distinct shared bodies that responses being sent hold */
     uint64_t readers_closed;
+    /* Alertmanager's notifications by outcome, and their names (alertmanager_routes.h) */
+    const uint64_t *alertmanager;
+    const char *const *alertmanager_outcomes;
+    size_t num_alertmanager_outcomes;
 };
 
 /* Counts every response, whoever produced it (our handlers, the file handler, h2o's own errors). */
