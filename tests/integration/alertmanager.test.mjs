@@ -133,7 +133,7 @@ describe('POST /api/alertmanager', () => {
     // (read where it was written: a replica's copy of the list is shared for a few seconds)
     let [rec2] = await fromAlertmanager(other);
     assert.deepEqual(rec2.clusters, ['main', 'eu']);
-    assert.equal(rec2.title, 'Shards of main reconnect in a loop', 'the title it was opened with');
+    assert.equal(rec2.title, 'GatewayErrors', 'no common summary any more: the alert name');
     assert.equal(rec2.impact, 'critical');
     assert.equal(rec2.updates.length, 2);
     assert.match(rec2.updates[0].text, /^Alertmanager: 2 alerts firing\./);
@@ -142,7 +142,7 @@ describe('POST /api/alertmanager', () => {
     const atom = await request(other.port, 'GET', '/history.atom');
     assert.match(atom.body, /Opened by Alertmanager\. Clusters: main, eu\./);
     const unresolved = await request(other.port, 'GET', '/api/v2/incidents/unresolved.json');
-    const listed = unresolved.json().incidents.find((i) => i.name === 'Shards of main reconnect in a loop');
+    const listed = unresolved.json().incidents.find((i) => i.name === 'GatewayErrors');
     assert.ok(listed, unresolved.body.slice(0, 300));
     assert.equal(listed.impact, 'critical');
 
@@ -206,11 +206,34 @@ describe('POST /api/alertmanager', () => {
     await request(api.port, 'POST', `/api/incidents/${first}/updates`, { headers: AUTH,
       body: JSON.stringify({ text: 'Closed by hand.', status: 'resolved' }) });
     assert.equal((await post(api, notification(keys[60], 'firing', [alert('Flood60', 'main')]))).json().event, 'opened');
-    assert.equal(await redis(rds.port, 'HLEN', GROUPS), '50');
+    assert.equal((await post(api, notification(keys[61], 'firing', [alert('Flood61', 'main')]))).status, 409);
+    // the group whose incident the operator resolved is remembered: its repeats stay quiet, and it takes no place
+    assert.equal(await redis(rds.port, 'HLEN', GROUPS), '51');
+    assert.deepEqual((await post(api, notification(keys[0], 'firing', [alert('Flood0', 'main')]))).json(),
+      { incident: first, event: 'unchanged' });
     // the groups resolve: nothing left
     for (const k of keys) await post(api, notification(k, 'resolved', [alert(k.slice(15, -2), 'main', { status: 'resolved' })]));
     assert.equal(await redis(rds.port, 'HLEN', GROUPS), '0');
     assert.equal((await incidents(api)).filter((i) => i.resolved_ms === null).length, 0);
+  });
+
+  it('does not resolve on a "resolved" that left alerts out (max_alerts): those may still fire', async () => {
+    const key = '{}:{alertname="Big"}';
+    const shown = alert('Big', 'main', { summary: 'one of many' });
+    const opened = (await post(api, notification(key, 'firing', [shown], { truncatedAlerts: 4 }))).json();
+    assert.equal(opened.event, 'opened');
+    let [rec] = (await fromAlertmanager(api)).filter((i) => i.id === opened.incident);
+    assert.match(rec.updates[0].text, /^Alertmanager: 1 alert firing\. 4 more left out by Alertmanager \(max_alerts\), which may be firing\./);
+    // the shown alert resolves, four are still left out: an update, not the end
+    const cut = (await post(api, notification(key, 'resolved', [{ ...shown, status: 'resolved' }], { truncatedAlerts: 4 }))).json();
+    assert.deepEqual(cut, { incident: opened.incident, event: 'updated' });
+    [rec] = (await fromAlertmanager(api)).filter((i) => i.id === opened.incident);
+    assert.equal(rec.resolved_ms, null);
+    // one fewer left out is news too
+    assert.equal((await post(api, notification(key, 'resolved', [{ ...shown, status: 'resolved' }], { truncatedAlerts: 3 }))).json().event, 'updated');
+    // nothing left out: resolved
+    assert.deepEqual((await post(api, notification(key, 'resolved', [{ ...shown, status: 'resolved' }]))).json(),
+      { incident: opened.incident, event: 'resolved' });
   });
 
   it('gives an alert without the cluster label to GLANCE_ALERTMANAGER_CLUSTER, and reads the label named by GLANCE_ALERTMANAGER_LABEL', async () => {
@@ -307,7 +330,7 @@ describe('with Debian\'s prometheus-alertmanager sending', () => {
       { timeoutMs: 20000, intervalMs: 200, message: 'the update for the alert that joined' });
     assert.match(rec.updates[0].text, /^Alertmanager: 2 alerts firing\./);
     assert.match(rec.updates[0].text, /Shards behind gw-2 are down/);
-    assert.equal(rec.title, 'Shards behind gw-1 are down', 'the title it was opened with');
+    assert.equal(rec.title, 'ShardsDown', 'two alerts, no common summary: the alert name');
 
     // the first resolves: one update
     await am.post([amAlert('gw-1', { endsAt: new Date().toISOString() }), amAlert('gw-2')]);

@@ -11,10 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "h2o/memory.h"
 #include "base/conf.h"
 #include "base/incident_input.h"
 
 #define fail incident_input_fail
+
+/* How many bytes of `s` to quote in an error, at most `max`, ending on a character's boundary (a 400's body is JSON,
+ * which must be valid UTF-8). */
+static int quoted(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            --n;
+    }
+    return (int)n;
+}
 
 /* An optional field of `obj` of the kind `is` accepts; -1 (with the error) when present and of another kind. */
 static int optional(json_t *obj, const char *where, const char *name, int (*is)(const json_t *), const char *kind,
@@ -42,7 +57,7 @@ static int check_map(json_t *obj, const char *where, const char *name, int requi
         return fail(err, errlen, "%s\"%s\" must be an object of strings", where, name);
     json_object_foreach(map, key, v) {
         if (!json_is_string(v))
-            return fail(err, errlen, "%s\"%s\".\"%.64s\" must be a string", where, name, key);
+            return fail(err, errlen, "%s\"%s\".\"%.*s\" must be a string", where, name, quoted(key, 64), key);
     }
     return 0;
 }
@@ -148,11 +163,12 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* FNV-1a over the sorted fingerprints of the firing alerts: the same set in any order gives the same digest. */
-static void digest_of(const struct alert *alerts, size_t n, char out[17])
+/* FNV-1a over the sorted fingerprints of the firing alerts, each ended by a NUL (which no JSON string here holds), and
+ * how many alerts Alertmanager left out: the same set in any order gives the same digest. */
+static void digest_of(const struct alert *alerts, size_t n, size_t truncated, char out[17])
 {
-    const char **keys = malloc(sizeof(*keys) * (n + 1));
-    char **owned = malloc(sizeof(*owned) * (n + 1));
+    const char **keys = h2o_mem_alloc(sizeof(*keys) * (n + 1));
+    char **owned = h2o_mem_alloc(sizeof(*owned) * (n + 1));
     size_t i, m = 0, o = 0;
     uint64_t h = 14695981039346656037ULL;
 
@@ -170,8 +186,10 @@ static void digest_of(const struct alert *alerts, size_t n, char out[17])
         const unsigned char *p;
         for (p = (const unsigned char *)keys[i]; *p != '\0'; ++p)
             h = (h ^ *p) * 1099511628211ULL;
-        h = (h ^ '\n') * 1099511628211ULL;
+        h = (h ^ 0) * 1099511628211ULL;
     }
+    for (i = 0; i != 8; ++i)
+        h = (h ^ ((truncated >> (8 * i)) & 0xff)) * 1099511628211ULL;
     snprintf(out, 17, "%016llx", (unsigned long long)h);
     for (i = 0; i != o; ++i)
         free(owned[i]);
@@ -248,7 +266,8 @@ static int check(const struct conf *conf, json_t *in, struct alert *alerts, size
         for (k = 0; k != conf->num_clusters && strcmp(conf->clusters[k].name, a->cluster) != 0; ++k)
             ;
         if (k == conf->num_clusters)
-            return fail(err, errlen, "%slabel %s=\"%.64s\" names no configured cluster", where, label, a->cluster);
+            return fail(err, errlen, "%slabel %s=\"%.*s\" names no configured cluster", where, label,
+                        quoted(a->cluster, 64), a->cluster);
         a->cluster_index = k;
     }
     *count = json_array_size(list);
@@ -275,9 +294,11 @@ static void put_title(json_t *in, const struct alert *alerts, size_t n, json_t *
 static void shape(const struct conf *conf, json_t *in, const struct alert *alerts, size_t n, json_t *out)
 {
     static const char *const impacts[] = {"none", "minor", "major", "critical"};
-    int resolved = strcmp(json_string_value(json_object_get(in, "status")), "resolved") == 0;
-    int named[CONF_MAX_CLUSTERS] = {0}, impact = -1;
     size_t i, firing = 0, left, truncated = (size_t)json_integer_value(json_object_get(in, "truncatedAlerts"));
+    /* Alertmanager cuts a notification to max_alerts before it sums up its status: "resolved" with alerts left out
+     * says only that the alerts shown are, and those left out may still fire. Glance resolves on a whole group. */
+    int resolved = strcmp(json_string_value(json_object_get(in, "status")), "resolved") == 0 && truncated == 0;
+    int named[CONF_MAX_CLUSTERS] = {0}, impact = -1;
     struct text t = {.len = 0, .max = INCIDENT_TEXT_MAX};
     json_t *clusters = json_array();
     char line[160], digest[17];
@@ -301,7 +322,7 @@ static void shape(const struct conf *conf, json_t *in, const struct alert *alert
         snprintf(line, sizeof(line), "Resolved: %s of this Alertmanager group is resolved.",
                  n == 1 ? "the alert" : "every alert");
         put(&t, line, sizeof(line), 1);
-        left = put_lines(&t, alerts, n, 0, 64) + truncated;
+        left = put_lines(&t, alerts, n, 0, 64);
     } else {
         snprintf(line, sizeof(line), "Alertmanager: %zu alert%s firing", firing, firing == 1 ? "" : "s");
         put(&t, line, sizeof(line), 1);
@@ -310,14 +331,19 @@ static void shape(const struct conf *conf, json_t *in, const struct alert *alert
             put(&t, line, sizeof(line), 1);
         }
         put(&t, ".", 1, 1);
+        if (truncated != 0) {
+            snprintf(line, sizeof(line), " %zu more left out by Alertmanager (max_alerts), which may be firing.",
+                     truncated);
+            put(&t, line, sizeof(line), 1);
+        }
         left = put_lines(&t, alerts, n, 1, 64);
-        left += put_lines(&t, alerts, n, 0, 64) + truncated;
+        left += put_lines(&t, alerts, n, 0, 64);
     }
     if (left != 0) {
         snprintf(line, sizeof(line), "\n(and %zu more)", left);
         put(&t, line, sizeof(line), 1);
     }
-    digest_of(alerts, n, digest);
+    digest_of(alerts, n, truncated, digest);
     json_object_set_new(out, "group", json_deep_copy(json_object_get(in, "groupKey")));
     json_object_set_new(out, "status", json_string(resolved ? "resolved" : "firing"));
     json_object_set_new(out, "digest", json_string(digest));
@@ -336,11 +362,15 @@ char *alertmanager_input(const struct conf *conf, const char *body, size_t len, 
 
     if ((in = incident_input_load(body, len, ALERTMANAGER_BODY_MAX, err, errlen)) == NULL)
         return NULL;
-    alerts = calloc(json_is_object(in) ? json_array_size(json_object_get(in, "alerts")) + 1 : 1, sizeof(*alerts));
+    n = json_is_object(in) ? json_array_size(json_object_get(in, "alerts")) + 1 : 1;
+    alerts = h2o_mem_alloc(n * sizeof(*alerts));
+    memset(alerts, 0, n * sizeof(*alerts));
+    n = 0;
     if (check(conf, in, alerts, &n, err, errlen) == 0) {
         out = json_object();
         shape(conf, in, alerts, n, out);
-        text = json_dumps(out, JSON_COMPACT);
+        if ((text = json_dumps(out, JSON_COMPACT)) == NULL)
+            fail(err, errlen, "out of memory");
         json_decref(out);
     }
     free(alerts);

@@ -8,7 +8,8 @@
 -- glance-api checked and shaped the notification (alertmanager_input.c): {group, status ("firing" or "resolved"),
 -- digest, title, impact, clusters, text}.
 -- KEYS: incidents hash, next id, open set, the notify stream (what subscribers are told), the groups hash
--- ARGV: the notification's JSON, how many incident records to keep, how many groups may have an open incident
+-- ARGV: the notification's JSON, how many incident records to keep, how many groups may have an open incident (the
+--       hash holds twice that at most)
 -- Returns {incident id or 0, event}: event 1 opened, 2 updated, 3 unchanged, 4 resolved, 5 none (a group resolved
 -- with no open incident: told before, or never fired here); {0, -4} when a new group would pass the bound.
 local k = {list = KEYS[1], next = KEYS[2], open = KEYS[3], notify = KEYS[4]}
@@ -32,36 +33,43 @@ if req.status == 'resolved' then
   return {tonumber(id), RESOLVED}
 end
 
-if rec and digest == req.digest then
-  -- a repeat, a retry, or the set an operator resolved: nothing new to say
+if entry and digest == req.digest then
+  -- a repeat, a retry, or the set of an incident an operator resolved (its record may be gone by now: only resolved
+  -- ones are ever dropped): nothing new to say
   return {tonumber(id), UNCHANGED}
 end
 
 if open then
   -- alerts joined or resolved: said as an update, in the incident's own status (an operator may have moved it on);
-  -- the record takes the notification's impact (the worst of what fires now) and names every cluster it has touched;
-  -- its title stays the one it was opened with, so that readers following it see the same incident
+  -- the record takes the notification's title and impact (what fires now) and names every cluster it has touched
   local named = {}
   for _, c in ipairs(rec.clusters) do named[c] = true end
   for _, c in ipairs(req.clusters) do
     if not named[c] then rec.clusters[#rec.clusters + 1] = c end
   end
-  rec.impact = req.impact
+  rec.title, rec.impact = req.title, req.impact
   redis.call('HSET', k.list, id, cjson.encode(rec))
   incidents().update(k, id, rec.status, req.text, now, kept)
   redis.call('HSET', groups, req.group, id .. ' ' .. req.digest)
   return {tonumber(id), UPDATED}
 end
 
--- a new group (or one whose incident was resolved, firing another set): the bound counts the groups with an open
--- incident; entries whose incidents are over are dropped first, so the hash never holds more than the bound
-if not entry and redis.call('HLEN', groups) >= max then
-  local all = redis.call('HGETALL', groups)
-  for i = 1, #all, 2 do
-    local gid = string.match(all[i + 1], '^(%d+)')
-    if not gid or redis.call('SISMEMBER', k.open, gid) == 0 then redis.call('HDEL', groups, all[i]) end
+-- a new incident: for a new group, or one whose incident was resolved firing another set. The bound counts the
+-- groups with an open incident; the hash also remembers as many again whose incident an operator resolved while they
+-- still fired (so that their repeats stay quiet), and forgets those first when it is full.
+local all = redis.call('HGETALL', groups)
+local open_groups, closed = 0, {}
+for i = 1, #all, 2 do
+  local gid = string.match(all[i + 1], '^(%d+)')
+  if gid and redis.call('SISMEMBER', k.open, gid) == 1 then
+    open_groups = open_groups + 1
+  else
+    closed[#closed + 1] = all[i]
   end
-  if redis.call('HLEN', groups) >= max then return {0, -4} end
+end
+if open_groups >= max then return {0, -4} end
+if #all / 2 >= 2 * max then
+  for _, g in ipairs(closed) do redis.call('HDEL', groups, g) end
 end
 local new = incidents().new(k, {kind = 'incident', title = req.title, impact = req.impact, clusters = req.clusters,
   automatic = true, source = 'alertmanager', status = 'investigating',
