@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findOperation, operations } from '../integration/contract.mjs';
+import { checkResponse, findOperation, operations } from '../integration/contract.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REDOCLY = path.join(REPO_ROOT, 'node_modules', '.bin', 'redocly');
@@ -63,5 +63,23 @@ describe('docs/openapi.yaml', () => {
     assert.deepEqual(missing, [], 'routes the contract does not describe');
     const extra = operations().filter((op) => !listed.includes(op) && !ONLY_IN_CONTRACT.includes(op));
     assert.deepEqual(extra, [], 'operations in the contract that glance-api does not route');
+  });
+
+  it('the check in the harness refuses what the contract does not describe, and takes what it does', () => {
+    const json = { 'content-type': 'application/json' };
+    const snapshot = '{"clusters":[{"name":"main","shards":2,"version":4,"states":[3,1]}]}';
+    checkResponse('GET', '/api/status', 200, json, snapshot);
+    checkResponse('HEAD', '/api/status', 200, json, '');
+    checkResponse('POST', '/api/status/main/1/3?latency_ms=4', 204, {}, '');
+    checkResponse('DELETE', '/api/status', 405, json, '{"error":"method not allowed here"}');
+    checkResponse('GET', '/api/no/such/thing', 404, json, '{"error":"no such endpoint"}');
+    const refused = (args, re) => assert.throws(() => checkResponse(...args), re);
+    // a state out of range, a member missing, another error shape, a status not listed, a type not listed
+    refused(['GET', '/api/status', 200, json, snapshot.replace('[3,1]', '[3,9]')], /states\/1 must be <= 6/);
+    refused(['GET', '/api/status', 200, json, snapshot.replace('"version":4,', '')], /must have required property 'version'/);
+    refused(['GET', '/api/status/main/x', 400, json, '{"message":"bad"}'], /does not match/);
+    refused(['POST', '/api/status/main/1/3', 200, json, '{}'], /a status docs\/openapi.yaml does not list/);
+    refused(['GET', '/api/summary', 200, { 'content-type': 'text/html' }, '<p>'], /as text\/html, which/);
+    refused(['GET', '/healthz', 200, json, 'ok'], /the body is not JSON/);
   });
 });
