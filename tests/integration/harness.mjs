@@ -13,6 +13,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { checkResponse } from './contract.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const API_BIN = process.env.GLANCE_API_BIN || path.join(REPO_ROOT, 'build', 'glance-api');
@@ -284,7 +285,7 @@ return out`;
 
 /**
  * POSTs every path, spread over the replicas (anything with a port), 16 at a time on keep-alive connections,
- * with `headers`; rejects on the first answer that is not 204 or takes over 5 s.
+ * with `headers`; rejects on the first answer that is not 204, takes over 5 s or is not as docs/openapi.yaml says.
  */
 export async function postEach(apis, paths, headers = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -298,8 +299,20 @@ export async function postEach(apis, paths, headers = {}) {
           const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: paths[i], agent, headers: { ...headers, 'content-length': 0 } });
           req.setTimeout(5000, () => req.destroy(new Error(`POST ${paths[i]}: no answer within 5 s`)));
           req.on('response', (res) => {
-            res.resume();
-            res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`POST ${paths[i]}: ${res.statusCode}`))));
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 204) {
+                reject(new Error(`POST ${paths[i]}: ${res.statusCode}`));
+                return;
+              }
+              try {
+                checkContract('POST', paths[i], res, Buffer.concat(chunks).toString('utf8'));
+                resolve();
+              } catch (e) {
+                reject(e);
+              }
+            });
           });
           req.on('error', reject);
           req.end();
@@ -423,8 +436,19 @@ export async function startApi({ redisPort, bots = 'main:360;demo:1', healthTime
 // ------------------------------------------------------------------------------------------------ http
 
 /**
+ * Checks an answer against docs/openapi.yaml (contract.mjs); throws when the contract does not describe it. Only
+ * glance-api's answers are checked: every one carries X-Glance-Replica (routes.c sets it on every response, h2o's own
+ * errors included), while a test's fake webhook or HAProxy's own error pages do not.
+ */
+function checkContract(method, reqPath, res, text) {
+  if (res.headers['x-glance-replica'] === undefined) return;
+  checkResponse(method, reqPath, res.statusCode, res.headers, text);
+}
+
+/**
  * One HTTP/1.1 request with the path sent exactly as given (no URL normalisation), a fresh connection
- * and a time bound. Resolves {status, headers, body (string), ms (time to the full response), json()}.
+ * and a time bound. Resolves {status, headers, body (string), ms (time to the full response), json()}; rejects
+ * when glance-api answers what docs/openapi.yaml does not describe (contract.mjs).
  */
 export function request(port, method, reqPath, { headers = {}, body, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -441,6 +465,12 @@ export function request(port, method, reqPath, { headers = {}, body, timeoutMs =
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          checkContract(method, reqPath, res, text);
+        } catch (e) {
+          finish(reject, e);
+          return;
+        }
         finish(resolve, {
           status: res.statusCode,
           headers: res.headers,
