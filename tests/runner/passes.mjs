@@ -128,7 +128,8 @@ const LONG = ['tests/browser/history.test.mjs', 'tests/browser/a11y.test.mjs', '
   ...ALERTS, 'tests/browser/figures.test.mjs', 'tests/browser/dashboard.test.mjs',
   'tests/browser/embed.test.mjs',
   'tests/integration/incidents.test.mjs', 'tests/integration/expiry.test.mjs', 'tests/integration/alerts.test.mjs',
-  'tests/faults/idle.test.mjs', 'tests/integration/history.test.mjs', 'tests/integration/feed.test.mjs'];
+  'tests/faults/idle.test.mjs', 'tests/integration/history.test.mjs', 'tests/integration/feed.test.mjs',
+  'tests/faults/wait_failover.test.mjs'];
 const ordered = (files) => [...LONG.filter((f) => files.includes(f)), ...files.filter((f) => !LONG.includes(f))];
 
 const results = [];

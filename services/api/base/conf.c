@@ -868,6 +868,17 @@ int conf_load(struct conf *conf, conf_lookup_cb lookup, void *ctx, char *err, si
     }
     if (load_alertmanager(conf, lookup, ctx, err, errlen) != 0)
         return -1;
+    conf->redis.wait_ms = 500;
+    if (get_uint(lookup, ctx, "GLANCE_REDIS_WAIT_REPLICAS", 0, 16, &conf->redis.wait_replicas, err, errlen) != 0 ||
+        get_uint(lookup, ctx, "GLANCE_REDIS_WAIT_MS", 1, 30000, &conf->redis.wait_ms, err, errlen) != 0)
+        return -1;
+    /* a WAIT holds the commands behind it on the connection: the watchdog must not take a slow one for a dead Redis */
+    if (conf->redis.wait_replicas != 0 && conf->redis.wait_ms * 2 > conf->redis.timeout_ms) {
+        snprintf(err, errlen, "GLANCE_REDIS_WAIT_MS=%u: expected at most half of GLANCE_REDIS_TIMEOUT_MS (%u ms), so that "
+                 "a WAIT that runs out is not taken for a Redis that stopped answering", conf->redis.wait_ms,
+                 conf->redis.timeout_ms);
+        return -1;
+    }
     if ((v = lookup(ctx, "GLANCE_REDIS_URL")) != NULL && parse_redis_url(conf, v, err, errlen) != 0)
         return -1;
     if ((v = lookup(ctx, "GLANCE_REDIS_SENTINELS")) != NULL && parse_sentinels(conf, v, err, errlen) != 0)

@@ -79,6 +79,10 @@ struct conf {
         } sentinels[CONF_MAX_SENTINELS];
         size_t num_sentinels;
         char master[128];
+        /* a write is acknowledged once this many Redis replicas have it (Redis's WAIT, one per loop turn); 0: once
+         * the master has it */
+        uint32_t wait_replicas;
+        uint32_t wait_ms; /* how long a WAIT may take before the writes it covers are answered 503 */
     } redis;
     char prefix[65];
     char web_root[1024];

@@ -48,7 +48,8 @@ static void on_reply(void *data, long long result, const char *err)
     if (req == NULL)
         return;
     if (err != NULL) {
-        log_warn("report failed: %s", err);
+        if (!STORE_WAIT_FAILED_WRITE(err))
+            log_warn("report failed: %s", err);
         respond_unavailable(req, "redis did not confirm the report; retry");
         return;
     }

@@ -96,7 +96,8 @@ static void on_write_reply(void *data, long long result, const char *err)
     if (req == NULL)
         return;
     if (err != NULL) {
-        log_warn("write failed: %s", err);
+        if (!STORE_WAIT_FAILED_WRITE(err))
+            log_warn("write failed: %s", err);
         respond_unavailable(req, "redis did not confirm the write; retry");
         return;
     }

@@ -168,6 +168,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
         memset(s->keys[i].status_sent, 0, sizeof(uint32_t) * c->shards);
         store_encode_cluster(s, i);
     }
+    store_wait_init(s);
     h2o_timeout_init(loop, &s->watchdog, conf->redis.timeout_ms / 4);
     s->watchdog_entry.cb = on_watchdog;
     h2o_timeout_link(loop, &s->watchdog, &s->watchdog_entry);
@@ -180,6 +181,7 @@ void store_free(struct store *s)
     size_t i;
 
     redis_conn_free(s->conn);
+    store_wait_dispose(s);
     h2o_timeout_unlink(&s->watchdog_entry);
     h2o_timeout_dispose(s->loop, &s->watchdog);
     for (i = 0; i != s->conf->num_clusters; ++i) {
@@ -276,11 +278,11 @@ static int send_call(struct call *c)
         return -1;
     if (s->inflight++ == 0)
         s->last_progress = h2o_now(s->loop);
+    store_wait_sent(c);
     return 0;
 }
 
-/* Decodes the reply for the caller and calls it; `err` is set when the call failed. */
-static void deliver(struct call *c, const redisReply *reply, const char *err)
+void store_deliver(struct call *c, const redisReply *reply, const char *err)
 {
     const char *bad = "unexpected reply from redis";
 
@@ -362,6 +364,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     struct call *c = privdata;
     struct store *s = c->store;
     redisReply *reply = r;
+    struct wait_batch *batch = store_wait_answered(c);
 
     if (s->inflight != 0)
         --s->inflight;
@@ -369,6 +372,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply != NULL && ((reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) ||
                           (c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY)) &&
         superseded(c)) {
+        if (batch != NULL) {
+            /* answered as applied, once the later write that replaces it is as safe as it would have been */
+            static const redisReply applied = {.type = REDIS_REPLY_INTEGER, .integer = 0};
+            store_wait_hold(batch, c, &applied);
+            return;
+        }
         c->cb.count(c->data, 0, NULL);
         store_call_free(c);
         return;
@@ -390,8 +399,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         free(c->cmd.base);
         c->cmd = eval;
         c->evaled = 1;
-        if (send_call(c) == 0)
+        if (send_call(c) == 0) {
+            store_wait_release(batch);
             return;
+        }
         reply = NULL;
     }
     if (reply != NULL && c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY) {
@@ -400,6 +411,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         full->status_seq = c->status_seq;
         if (send_call(full) == 0) {
             store_call_free(c);
+            store_wait_release(batch);
             return;
         }
         store_call_free(full);
@@ -410,13 +422,18 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         log_warn("redis commands: %s; reconnecting", reply->str);
         redisAsyncDisconnect(ac);
     }
+    if (batch != NULL && reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        store_wait_hold(batch, c, reply); /* delivered when its WAIT answers */
+        return;
+    }
     if (reply == NULL)
-        deliver(c, NULL, "redis is not answering");
+        store_deliver(c, NULL, "redis is not answering");
     else if (reply->type == REDIS_REPLY_ERROR)
-        deliver(c, NULL, reply->str);
+        store_deliver(c, NULL, reply->str);
     else
-        deliver(c, reply, NULL);
+        store_deliver(c, reply, NULL);
     store_call_free(c);
+    store_wait_release(batch);
 }
 
 int store_run(struct call *c)

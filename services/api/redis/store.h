@@ -87,6 +87,12 @@ void store_free(struct store *store);
 /* 1 while commands can be sent. */
 int store_ready(struct store *store);
 uint64_t store_reconnects(struct store *store);
+/* WAITs for durable acknowledgements by outcome: every replica asked had the writes, fewer did in time, no answer */
+enum { STORE_WAIT_CONFIRMED, STORE_WAIT_SHORT, STORE_WAIT_FAILED, STORE_WAIT_OUTCOMES };
+void store_wait_counts(const struct store *store, uint64_t out[STORE_WAIT_OUTCOMES]);
+/* How the error of a write that WAIT did not confirm starts (the store logs those itself, once every 10 s). */
+#define STORE_WAIT_ERROR "WAIT: "
+#define STORE_WAIT_FAILED_WRITE(err) (strncmp((err), STORE_WAIT_ERROR, sizeof(STORE_WAIT_ERROR) - 1) == 0)
 /* Why the command connection is not up ("" while it is). */
 const char *store_last_error(struct store *store);
 

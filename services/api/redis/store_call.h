@@ -94,6 +94,12 @@ struct store {
     uint64_t last_progress;
     h2o_timeout_t watchdog;
     h2o_timeout_entry_t watchdog_entry;
+    /* durable acknowledgements (store_wait.c): the writes sent in this loop turn, waiting for their WAIT */
+    struct wait_batch *wait_open;
+    h2o_timeout_t wait_turn; /* zero: runs at the end of the turn */
+    h2o_timeout_entry_t wait_entry;
+    uint64_t waits[STORE_WAIT_OUTCOMES];
+    uint64_t wait_logged_at;
 };
 
 /* One call in flight. It keeps its command so that a NOSCRIPT reply can be answered by sending it again as EVAL. */
@@ -120,6 +126,7 @@ struct call {
     int state;
     uint32_t status_seq; /* a status: its number among the shard's status writes (cluster_keys.status_sent) */
     struct shard_figures figures;
+    struct wait_batch *batch; /* the WAIT that must confirm it before it is answered (store_wait.c); NULL: none */
 };
 
 /* What status.lua and health.lua answer when they were sent without the history keys and the call turned out to
@@ -239,6 +246,20 @@ static inline void push_incident_keys(struct store *s, struct call *c)
     push_str(c, s->incidents_next);
     push_str(c, s->incidents_open);
 }
+
+/* Decodes the reply for the caller and calls it; `err` is set when the call failed. */
+void store_deliver(struct call *c, const struct redisReply *reply, const char *err);
+
+/* Durable acknowledgements (store_wait.c). store_wait_sent: a call was sent (a write that acknowledges a client
+ * joins this turn's batch when GLANCE_REDIS_WAIT_REPLICAS is set). store_wait_answered: its reply came; returns its
+ * batch (NULL: none), which the caller then gives the reply to hold (store_wait_hold: the call is the batch's to
+ * deliver and free) or lets go of (store_wait_release: the call was sent again, or failed and was answered). */
+void store_wait_init(struct store *s);
+void store_wait_dispose(struct store *s);
+void store_wait_sent(struct call *c);
+struct wait_batch *store_wait_answered(struct call *c);
+void store_wait_hold(struct wait_batch *b, struct call *c, const struct redisReply *reply);
+void store_wait_release(struct wait_batch *b);
 
 /* A call of a plain command (script NUM_SCRIPTS) with room for `extra` shards beyond its fixed arguments. */
 struct call *store_call_alloc(struct store *s, enum script script, enum result result, size_t extra, void *data);

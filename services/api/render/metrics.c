@@ -172,8 +172,20 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
     put_metric(buf, "glance_slow_readers_closed_total",
                "Responses closed because the bodies held for readers passed GLANCE_READER_BYTES_MAX_MB (the oldest first).",
                "counter", http->readers_closed);
+    {
+        uint64_t waits[STORE_WAIT_OUTCOMES];
+        store_wait_counts(parts->store, waits);
+        codec_put_lit(buf, "# HELP glance_redis_waits_total WAITs for durable acknowledgements (GLANCE_REDIS_WAIT_REPLICAS), by "
+                           "outcome: every replica asked had the writes; fewer did in time (the writes answered 503); no answer.\n"
+                           "# TYPE glance_redis_waits_total counter\n");
+        n = snprintf(line, sizeof(line), "glance_redis_waits_total{outcome=\"confirmed\"} %llu\n"
+                     "glance_redis_waits_total{outcome=\"short\"} %llu\nglance_redis_waits_total{outcome=\"failed\"} %llu\n",
+                     (unsigned long long)waits[STORE_WAIT_CONFIRMED], (unsigned long long)waits[STORE_WAIT_SHORT],
+                     (unsigned long long)waits[STORE_WAIT_FAILED]);
+        codec_put(buf, line, (size_t)n);
+    }
     codec_put_lit(buf, "# HELP glance_alertmanager_notifications_total Alertmanager's notifications this replica took, by "
-                       "what became of them (refused: a 400 or a 409, nothing written).\n"
+                       "what became of them (refused: a 400 or a 409, nothing written; Alertmanager sends a refused group again).\n"
                        "# TYPE glance_alertmanager_notifications_total counter\n");
     for (i = 0; i != http->num_alertmanager_outcomes; ++i) {
         n = snprintf(line, sizeof(line), "glance_alertmanager_notifications_total{outcome=\"%s\"} %llu\n",
