@@ -100,6 +100,7 @@ struct store {
     h2o_timeout_entry_t wait_entry;
     uint64_t waits[STORE_WAIT_OUTCOMES];
     uint64_t wait_logged_at;
+    int wait_inflight; /* a WAIT sent and not answered */
 };
 
 /* One call in flight. It keeps its command so that a NOSCRIPT reply can be answered by sending it again as EVAL. */

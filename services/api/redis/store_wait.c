@@ -3,7 +3,8 @@
  * failover cannot lose a write a bot was told was done. Replication is asynchronous: without this, a 204 sent just
  * before the master dies can name a write the promoted replica never received.
  * One WAIT covers every such write sent in one turn of the loop: the writes join the turn's batch as they are sent,
- * and a zero timeout, which h2o runs after the turn's I/O, sends the WAIT behind them on the same connection. Redis
+ * and a zero timeout, which h2o runs after the turn's I/O, sends the WAIT behind them on the same connection; while
+ * a WAIT is in flight, the next batch takes the writes of every turn until it answers. Redis
  * answers in order, so every write of the batch has answered before its WAIT does; their replies are kept (copied:
  * hiredis frees its own after the callback) until the WAIT answers, then delivered, or replaced by an error when
  * fewer replicas had them in time (the handlers answer 503: the write may have landed, and a retry is safe). */
@@ -103,6 +104,8 @@ static void settle(struct wait_batch *b)
     free(b);
 }
 
+static void send_wait(struct store *s);
+
 static void on_wait(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct wait_batch *b = privdata;
@@ -133,21 +136,22 @@ static void on_wait(redisAsyncContext *ac, void *r, void *privdata)
         log_warn("%s; writes are answered 503 until they do", b->why);
     }
     b->answered = 1;
+    s->wait_inflight = 0;
     settle(b);
+    if (s->wait_open != NULL)
+        send_wait(s);
 }
 
-/* The end of the loop turn: the WAIT that covers the writes sent in it. */
-static void on_turn(h2o_timeout_entry_t *entry)
+/* Sends the WAIT of the open batch. */
+static void send_wait(struct store *s)
 {
-    struct store *s = H2O_STRUCT_FROM_MEMBER(struct store, wait_entry, entry);
     struct wait_batch *b = s->wait_open;
     redisAsyncContext *ac = redis_conn_context(s->conn);
 
     s->wait_open = NULL;
-    if (b == NULL)
-        return;
     if (ac != NULL && redisAsyncCommand(ac, on_wait, b, "WAIT %u %u", s->conf->redis.wait_replicas,
                                         s->conf->redis.wait_ms) == REDIS_OK) {
+        s->wait_inflight = 1;
         if (s->inflight++ == 0)
             s->last_progress = h2o_now(s->loop);
         return;
@@ -157,6 +161,17 @@ static void on_turn(h2o_timeout_entry_t *entry)
     ++s->waits[STORE_WAIT_FAILED];
     b->answered = 1;
     settle(b);
+}
+
+/* The end of the loop turn: the WAIT that covers the writes sent in it, unless one is in flight. Redis holds the
+ * commands behind a WAIT until it answers, so a second one would only wait behind the first: the batch stays open,
+ * takes the writes of the turns to come, and its WAIT goes when the first one answers (on_wait). */
+static void on_turn(h2o_timeout_entry_t *entry)
+{
+    struct store *s = H2O_STRUCT_FROM_MEMBER(struct store, wait_entry, entry);
+
+    if (s->wait_open != NULL && !s->wait_inflight)
+        send_wait(s);
 }
 
 void store_wait_init(struct store *s)
