@@ -15,7 +15,7 @@ if [[ "${GLANCE_DEPS_TESTS:-0}" == 1 ]]; then
     shellcheck docker-compose python3-yaml iptables
     python3-aiohttp python3-discord wrk
     redis-sentinel clang libclang-rt-14-dev
-    libxml2-utils prometheus-alertmanager
+    libxml2-utils prometheus-alertmanager prometheus
   )
 fi
 

@@ -627,6 +627,8 @@ static void get_metrics(struct app *app, h2o_req_t *req)
                                   app->readers_closed,
                                   app->alertmanager,          alertmanager_outcome_names, ALERTMANAGER_OUTCOMES};
 
+    counts.ready = !app->shutting_down && store_ready(app->store) && bus_subscribed(app->bus) && mirror_synced(app->mirror);
+    counts.subscribed = bus_subscribed(app->bus) && mirror_synced(app->mirror);
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
     metrics_render(&app->metrics, &parts, &counts, &buf);
     latency_metrics(app->latency, &buf);

@@ -98,6 +98,10 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
                bus_heartbeats(parts->bus));
     put_metric(buf, "glance_snapshot_failures_total", "Mirror snapshots that failed and were tried again.", "counter",
                mirror_snapshot_failures(parts->mirror));
+    put_metric(buf, "glance_ready", "1 when /readyz answers 200: Redis reachable, the subscription up, the mirror in sync, "
+               "not draining.", "gauge", (uint64_t)http->ready);
+    put_metric(buf, "glance_subscription_synced", "1 when the Redis subscription is up and the mirror in sync with it; 0 "
+               "while it is being rebuilt (a resubscribe and a snapshot).", "gauge", (uint64_t)http->subscribed);
     put_metric(buf, "glance_redis_up", "1 when the command connection to Redis is ready.", "gauge",
                (uint64_t)store_ready(parts->store));
     put_metric(buf, "glance_expired_by_notification_total", "Shards this replica turned unhealthy on an expiry notification.",

@@ -35,6 +35,8 @@ struct metrics_http {
     const uint64_t *alertmanager;
     const char *const *alertmanager_outcomes;
     size_t num_alertmanager_outcomes;
+    int ready;      /* what /readyz would say: 1 for 200 */
+    int subscribed; /* the subscription is up and the mirror in sync with it (0 while it is rebuilt) */
 };
 
 /* Counts every response, whoever produced it (our handlers, the file handler, h2o's own errors). */
