@@ -166,6 +166,10 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
         s->keys[i].status_sent = h2o_mem_alloc(sizeof(uint32_t) * (c->shards ? c->shards : 1));
         memset(s->keys[i].status_sent, 0, sizeof(uint32_t) * c->shards);
+        if (conf->redis.wait_replicas != 0) {
+            s->keys[i].latest_status = h2o_mem_alloc(sizeof(struct call *) * (c->shards ? c->shards : 1));
+            memset(s->keys[i].latest_status, 0, sizeof(struct call *) * (c->shards ? c->shards : 1));
+        }
         store_encode_cluster(s, i);
     }
     store_wait_init(s);
@@ -204,6 +208,7 @@ void store_free(struct store *s)
         free(s->keys[i].history_keys.base);
         free(s->keys[i].transition_args.base);
         free(s->keys[i].status_sent);
+        free(s->keys[i].latest_status);
     }
     for (i = 0; i != NUM_SCRIPTS; ++i)
         free(s->scripts[i].evalsha.base);
@@ -372,14 +377,15 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply != NULL && ((reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) ||
                           (c->short_form && reply->type == REDIS_REPLY_INTEGER && reply->integer == NEEDS_HISTORY)) &&
         superseded(c)) {
-        if (batch != NULL) {
-            /* answered as applied, once the later write that replaces it is as safe as it would have been */
-            static const redisReply applied = {.type = REDIS_REPLY_INTEGER, .integer = 0};
-            store_wait_hold(batch, c, &applied);
+        /* with WAIT, answered as the later write that replaces it is, once it is */
+        if (store_wait_superseded(c)) {
+            store_wait_release(batch);
             return;
         }
+        store_wait_followers(c, NULL, NULL);
         c->cb.count(c->data, 0, NULL);
         store_call_free(c);
+        store_wait_release(batch);
         return;
     }
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
@@ -409,11 +415,18 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         struct call *full = store_transition_call(s, c->cluster, c->shard, c->state, &c->figures, 0, c->cb.count,
                                                   c->data);
         full->status_seq = c->status_seq;
+        full->followers = c->followers; /* what followed the short form follows the full one */
+        c->followers = NULL;
+        if (s->keys[c->cluster].latest_status != NULL && s->keys[c->cluster].latest_status[c->shard] == c)
+            s->keys[c->cluster].latest_status[c->shard] = full;
         if (send_call(full) == 0) {
             store_call_free(c);
             store_wait_release(batch);
             return;
         }
+        c->followers = full->followers; /* not sent: they follow the short form's failure */
+        if (s->keys[c->cluster].latest_status != NULL && s->keys[c->cluster].latest_status[c->shard] == full)
+            s->keys[c->cluster].latest_status[c->shard] = c;
         store_call_free(full);
         reply = NULL;
     }
@@ -423,15 +436,20 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         redisAsyncDisconnect(ac);
     }
     if (batch != NULL && reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        store_wait_followers(c, batch, NULL);
         store_wait_hold(batch, c, reply); /* delivered when its WAIT answers */
         return;
     }
-    if (reply == NULL)
+    if (reply == NULL) {
+        store_wait_followers(c, NULL, "redis is not answering");
         store_deliver(c, NULL, "redis is not answering");
-    else if (reply->type == REDIS_REPLY_ERROR)
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        store_wait_followers(c, NULL, reply->str);
         store_deliver(c, NULL, reply->str);
-    else
+    } else {
+        store_wait_followers(c, NULL, NULL);
         store_deliver(c, reply, NULL);
+    }
     store_call_free(c);
     store_wait_release(batch);
 }

@@ -66,6 +66,9 @@ struct cluster_keys {
     /* per shard: how many status writes (a status, a report's item with a state) were sent for it, so that one sent
      * again (after NOSCRIPT, or a short form declined) can tell that a later one was sent meanwhile */
     uint32_t *status_sent;
+    /* with GLANCE_REDIS_WAIT_REPLICAS: each shard's last status write sent (a status call or a report), which a
+     * status that it superseded follows (store_wait.c); NULL without */
+    struct call **latest_status;
 };
 
 struct store {
@@ -128,6 +131,11 @@ struct call {
     uint32_t status_seq; /* a status: its number among the shard's status writes (cluster_keys.status_sent) */
     struct shard_figures figures;
     struct wait_batch *batch; /* the WAIT that must confirm it before it is answered (store_wait.c); NULL: none */
+    /* it acknowledges a client's write (a subscription made, changed or removed; an operator's incident): with
+     * GLANCE_REDIS_WAIT_REPLICAS it is answered once confirmed (states, pings, reports, Alertmanager's always are) */
+    int acknowledges;
+    /* statuses superseded by this one (store_wait.c): answered as it is, once it is */
+    struct call *followers, *next_follower;
 };
 
 /* What status.lua and health.lua answer when they were sent without the history keys and the call turned out to
@@ -261,6 +269,17 @@ void store_wait_sent(struct call *c);
 struct wait_batch *store_wait_answered(struct call *c);
 void store_wait_hold(struct wait_batch *b, struct call *c, const struct redisReply *reply);
 void store_wait_release(struct wait_batch *b);
+/* A status answered before it could be applied, a later one for its shard having been sent (store.c, superseded):
+ * with GLANCE_REDIS_WAIT_REPLICAS it follows that later one (answered as it is, once it is; returns 1), else 0. */
+int store_wait_superseded(struct call *c);
+/* The call's outcome is known: its followers share it (held in `b` with it, or delivered with `err`). */
+void store_wait_followers(struct call *c, struct wait_batch *b, const char *err);
+/* The last status write sent for `shard` is `c` (store_transitions.c). */
+static inline void store_wait_latest(struct store *s, size_t cluster, uint32_t shard, struct call *c)
+{
+    if (s->keys[cluster].latest_status != NULL)
+        s->keys[cluster].latest_status[shard] = c;
+}
 
 /* A call of a plain command (script NUM_SCRIPTS) with room for `extra` shards beyond its fixed arguments. */
 struct call *store_call_alloc(struct store *s, enum script script, enum result result, size_t extra, void *data);

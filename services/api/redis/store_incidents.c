@@ -23,6 +23,7 @@ int store_incident_write(struct store *s, enum store_incident_op op, const char 
     struct call *c = store_script_call(s, SCRIPT_INCIDENT, RESULT_COUNT, (int)(4 + 2 * n), 2 * n, data);
 
     c->cb.count = cb;
+    c->acknowledges = op == STORE_INCIDENT_NEW || op == STORE_INCIDENT_UPDATE;
     push_incident_keys(s, c);
     for (i = 0; i != n; ++i)
         push_str(c, s->keys[i].history[STORE_HISTORY_MAINT]);
@@ -42,13 +43,15 @@ int store_incident_write(struct store *s, enum store_incident_op op, const char 
 
 int store_alertmanager(struct store *s, const char *json, size_t len, store_reply_cb cb, void *data)
 {
-    struct call *c = store_script_call(s, SCRIPT_ALERTMANAGER, RESULT_REPLY, 5, 0, data);
+    struct call *c = store_script_call(s, SCRIPT_ALERTMANAGER, RESULT_REPLY, 6, 0, data);
     char key[128];
 
     c->cb.reply = cb;
     push_incident_keys(s, c);
     push_str(c, s->notify);
     snprintf(key, sizeof(key), "%s:alertmanager", s->conf->prefix);
+    push_str(c, key);
+    snprintf(key, sizeof(key), "%s:alertmanager:seen", s->conf->prefix);
     push_str(c, key);
     push(c, json, len);
     push_u64(c, STORE_INCIDENTS_KEPT);

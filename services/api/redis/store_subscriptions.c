@@ -16,6 +16,8 @@ int store_subscription(struct store *s, const char *mode, const char *address, c
     char key[256];
 
     c->cb.reply = cb;
+    /* a subscription made, changed or removed is told to its visitor: with WAIT, once a replica has it */
+    c->acknowledges = strcmp(mode, "add") == 0 || strcmp(mode, "change") == 0 || strcmp(mode, "remove") == 0;
     snprintf(key, sizeof(key), "%s:subs", conf->prefix);
     push_str(c, key);
     snprintf(key, sizeof(key), "%s:subs:hooks", conf->prefix);

@@ -132,6 +132,7 @@ int store_status(struct store *s, size_t cluster, uint32_t shard, int state, con
     struct call *c = store_transition_call(s, cluster, shard, state, figures, likely_unchanged, cb, data);
 
     c->status_seq = ++s->keys[cluster].status_sent[shard];
+    store_wait_latest(s, cluster, shard, c);
     return store_run(c);
 }
 
@@ -184,6 +185,7 @@ int store_report(struct store *s, size_t cluster, const struct report_item *item
         if (items[i].state >= 0) {
             push_u64(c, (uint64_t)items[i].state);
             ++k->status_sent[items[i].shard];
+            store_wait_latest(s, cluster, items[i].shard, c);
         } else {
             push(c, "", 0);
         }

@@ -39,14 +39,15 @@ static int durable(const struct call *c)
     case SCRIPT_STATUS:
     case SCRIPT_HEALTH:
     case SCRIPT_REPORT:
-    case SCRIPT_INCIDENT:
     case SCRIPT_ALERTMANAGER:
-    case SCRIPT_SUBSCRIPTION:
         return 1;
     default:
-        return 0;
+        return c->acknowledges; /* an operator's incident, a subscription made or managed: the caller says */
     }
 }
+
+/* What a superseded status is answered with, once the status that replaced it is confirmed. */
+static const redisReply applied = {.type = REDIS_REPLY_INTEGER, .integer = 0};
 
 static redisReply *reply_copy(const redisReply *r)
 {
@@ -149,6 +150,9 @@ static void send_wait(struct store *s)
     redisAsyncContext *ac = redis_conn_context(s->conn);
 
     s->wait_open = NULL;
+    /* sent from on_wait, the batch's own end of turn may still be due: the next batch of this turn links it again */
+    if (h2o_timeout_is_linked(&s->wait_entry))
+        h2o_timeout_unlink(&s->wait_entry);
     if (ac != NULL && redisAsyncCommand(ac, on_wait, b, "WAIT %u %u", s->conf->redis.wait_replicas,
                                         s->conf->redis.wait_ms) == REDIS_OK) {
         s->wait_inflight = 1;
@@ -186,7 +190,7 @@ void store_wait_dispose(struct store *s)
     h2o_timeout_unlink(&s->wait_entry);
     if (s->wait_open != NULL) {
         s->wait_open->answered = 1;
-        snprintf(s->wait_open->why, sizeof(s->wait_open->why), "shutting down");
+        snprintf(s->wait_open->why, sizeof(s->wait_open->why), STORE_WAIT_ERROR "shutting down");
         settle(s->wait_open);
         s->wait_open = NULL;
     }
@@ -205,7 +209,8 @@ void store_wait_sent(struct call *c)
         memset(b, 0, sizeof(*b));
         b->store = s;
         b->last = &b->first;
-        h2o_timeout_link(s->loop, &s->wait_turn, &s->wait_entry);
+        if (!h2o_timeout_is_linked(&s->wait_entry))
+            h2o_timeout_link(s->loop, &s->wait_turn, &s->wait_entry);
     }
     c->batch = b;
     ++b->pending;
@@ -243,4 +248,43 @@ void store_wait_release(struct wait_batch *b)
 void store_wait_counts(const struct store *s, uint64_t out[STORE_WAIT_OUTCOMES])
 {
     memcpy(out, s->waits, sizeof(s->waits));
+}
+
+int store_wait_superseded(struct call *c)
+{
+    struct call **latest = c->store->keys[c->cluster].latest_status, *w, *f;
+
+    /* the write that replaced it was sent after it and, the replies coming in order, has not been answered */
+    if (latest == NULL || (w = latest[c->shard]) == NULL || w == c)
+        return 0;
+    for (f = c->followers; f != NULL && f->next_follower != NULL; f = f->next_follower)
+        ;
+    if (f != NULL) {
+        f->next_follower = w->followers;
+        w->followers = c->followers;
+    }
+    c->followers = NULL;
+    c->next_follower = w->followers;
+    w->followers = c;
+    return 1;
+}
+
+void store_wait_followers(struct call *c, struct wait_batch *b, const char *err)
+{
+    struct call *f, *next;
+
+    for (f = c->followers; f != NULL; f = next) {
+        next = f->next_follower;
+        f->next_follower = NULL;
+        if (b != NULL) {
+            store_wait_hold(b, f, &applied);
+            continue;
+        }
+        if (err != NULL)
+            f->cb.count(f->data, 0, err);
+        else
+            f->cb.count(f->data, 0, NULL);
+        store_call_free(f);
+    }
+    c->followers = NULL;
 }

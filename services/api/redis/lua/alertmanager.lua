@@ -7,7 +7,10 @@
 -- a changed set opens another.
 -- glance-api checked and shaped the notification (alertmanager_input.c): {group, status ("firing" or "resolved"),
 -- digest, title, impact, clusters, text}.
--- KEYS: incidents hash, next id, open set, the notify stream (what subscribers are told), the groups hash
+-- KEYS: incidents hash, next id, open set, the notify stream (what subscribers are told), the groups hash, the time
+--       of the last notification (written on every answer, so that one that changes nothing still moves this
+--       connection's replication offset: with GLANCE_REDIS_WAIT_REPLICAS a retry of a write another connection made
+--       is then confirmed only once a replica has that write too)
 -- ARGV: the notification's JSON, how many incident records to keep, how many groups may have an open incident (the
 --       hash holds twice that at most)
 -- Returns {incident id or 0, event}: event 1 opened, 2 updated, 3 unchanged, 4 resolved, 5 none (a group resolved
@@ -18,6 +21,7 @@ local req = cjson.decode(ARGV[1])
 local kept, max = tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 local OPENED, UPDATED, UNCHANGED, RESOLVED, NONE = 1, 2, 3, 4, 5
+redis.call('SET', KEYS[6], int(now))
 
 local entry = redis.call('HGET', groups, req.group)
 local id, digest
