@@ -2,7 +2,8 @@
 // deploy/prometheus/rules.yml passes `promtool check rules` and its unit tests (`promtool test rules`,
 // tests/deploy/prometheus_rules_test.yml: each alert fires on what should raise it and not on a blip); and the
 // /metrics of a real replica that has taken writes, reads, an incident and an Alertmanager notification passes
-// `promtool check metrics` with no complaint, and holds every series the rules read.
+// `promtool check metrics` with no complaint, holds every series the rules read, and times requests and the
+// transition scripts' round trips in histograms (issue 31, item 2).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -57,6 +58,13 @@ describe('Prometheus: the alert rules and the metrics, checked by promtool', () 
     const named = [...new Set(rules.match(/glance_[a-z_]+/g))];
     assert.ok(named.length >= 8, named.join(' '));
     for (const name of named) assert.match(metrics, new RegExp(`^${name}(\\{| )`, 'm'), `${name} is not in /metrics`);
+    // the latency histograms: the 17 writes went through route="write", each a status script's round trip
+    const count = (re) => Number((metrics.match(re) ?? [])[1]);
+    assert.ok(count(/^glance_http_request_duration_seconds_count\{route="write"\} (\d+)$/m) >= 18, 'writes timed');
+    assert.ok(count(/^glance_http_request_duration_seconds_count\{route="read"\} (\d+)$/m) >= 1, 'reads timed');
+    assert.ok(count(/^glance_redis_script_duration_seconds_count\{script="status"\} (\d+)$/m) >= 17, 'round trips timed');
+    assert.equal(count(/^glance_redis_script_duration_seconds_bucket\{script="status",le="\+Inf"\} (\d+)$/m),
+      count(/^glance_redis_script_duration_seconds_count\{script="status"\} (\d+)$/m));
     assert.match(metrics, /^glance_ready 1$/m);
     assert.match(metrics, /^glance_subscription_synced 1$/m);
     assert.match(metrics, /^glance_shards\{cluster="main",state="offline"\} 1$/m);

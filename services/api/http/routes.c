@@ -715,6 +715,22 @@ void routes_print(FILE *out)
     }
 }
 
+/* What a request is, for its latency histogram. */
+static enum metrics_route route_class(h2o_req_t *req, h2o_iovec_t path)
+{
+    if (path.len >= 5 && memcmp(path.base, "/api/", 5) == 0) {
+        if (h2o_memis(path.base, path.len, H2O_STRLIT("/api/feed")))
+            return METRICS_ROUTE_FEED;
+        if (!respond_is_post(req))
+            return METRICS_ROUTE_READ;
+        return path.len > 14 && memcmp(path.base, "/api/clusters/", 14) == 0 ? METRICS_ROUTE_BATCH : METRICS_ROUTE_WRITE;
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/healthz")) || h2o_memis(path.base, path.len, H2O_STRLIT("/readyz")) ||
+        h2o_memis(path.base, path.len, H2O_STRLIT("/metrics")))
+        return METRICS_ROUTE_OTHER;
+    return METRICS_ROUTE_PAGE;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct app *app = ((struct routes_handler *)self)->app;
@@ -726,6 +742,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int json;
     size_t i;
 
+    metrics_time_request(&app->metrics, req, route_class(req, path));
     if (framing_is_ambiguous(req)) {
         /* what h2o took for this request's end may not be what a proxy in front took: whatever follows must not
          * run as a request of its own */

@@ -267,6 +267,18 @@ void store_call_free(struct call *c)
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
+/* The round-trip histogram of a transition script, or -1. */
+static int rtt_of(enum script script)
+{
+    switch (script) {
+    case SCRIPT_STATUS: return STORE_RTT_STATUS;
+    case SCRIPT_HEALTH: return STORE_RTT_HEALTH;
+    case SCRIPT_REPORT: return STORE_RTT_REPORT;
+    case SCRIPT_EXPIRE: return STORE_RTT_EXPIRE;
+    default: return -1;
+    }
+}
+
 static int send_call(struct call *c)
 {
     struct store *s = c->store;
@@ -283,8 +295,15 @@ static int send_call(struct call *c)
         return -1;
     if (s->inflight++ == 0)
         s->last_progress = h2o_now(s->loop);
+    if (rtt_of(c->script) >= 0)
+        c->sent_ns = histogram_now_ns();
     store_wait_sent(c);
     return 0;
+}
+
+const struct histogram *store_rtt(const struct store *s, int script)
+{
+    return &s->rtt[script];
 }
 
 void store_deliver(struct call *c, const redisReply *reply, const char *err)
@@ -370,7 +389,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     struct store *s = c->store;
     redisReply *reply = r;
     struct wait_batch *batch = store_wait_answered(c);
+    int rtt = reply != NULL ? rtt_of(c->script) : -1;
 
+    if (rtt >= 0)
+        histogram_observe(&s->rtt[rtt], histogram_now_ns() - c->sent_ns);
     if (s->inflight != 0)
         --s->inflight;
     s->last_progress = h2o_now(s->loop);

@@ -90,6 +90,9 @@ uint64_t store_reconnects(struct store *store);
 /* WAITs for durable acknowledgements by outcome: every replica asked had the writes, fewer did in time, no answer */
 enum { STORE_WAIT_CONFIRMED, STORE_WAIT_SHORT, STORE_WAIT_FAILED, STORE_WAIT_OUTCOMES };
 void store_wait_counts(const struct store *store, uint64_t out[STORE_WAIT_OUTCOMES]);
+/* Round trips of the transition scripts (status, health, report, expire), from sent to answered. */
+enum { STORE_RTT_STATUS, STORE_RTT_HEALTH, STORE_RTT_REPORT, STORE_RTT_EXPIRE, STORE_RTT_SCRIPTS };
+const struct histogram *store_rtt(const struct store *store, int script);
 /* How the error of a write that WAIT did not confirm starts (the store logs those itself, once every 10 s). */
 #define STORE_WAIT_ERROR "WAIT: "
 #define STORE_WAIT_FAILED_WRITE(err) (strncmp((err), STORE_WAIT_ERROR, sizeof(STORE_WAIT_ERROR) - 1) == 0)

@@ -7,6 +7,7 @@
 #include <hiredis/async.h>
 #include <string.h>
 #include "base/conf.h"
+#include "base/histogram.h"
 #include "base/shard.h"
 #include "redis/redis_conn.h"
 #include "redis/store.h"
@@ -104,6 +105,7 @@ struct store {
     uint64_t waits[STORE_WAIT_OUTCOMES];
     uint64_t wait_logged_at;
     int wait_inflight; /* a WAIT sent and not answered */
+    struct histogram rtt[STORE_RTT_SCRIPTS];
 };
 
 /* One call in flight. It keeps its command so that a NOSCRIPT reply can be answered by sending it again as EVAL. */
@@ -136,6 +138,7 @@ struct call {
     int acknowledges;
     /* statuses superseded by this one (store_wait.c): answered as it is, once it is */
     struct call *followers, *next_follower;
+    uint64_t sent_ns; /* when it was sent (histogram_now_ns), for the transition scripts' round trips */
 };
 
 /* What status.lua and health.lua answer when they were sent without the history keys and the call turned out to

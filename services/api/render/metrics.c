@@ -30,6 +30,27 @@ static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
         ++logger->metrics->responses[status];
 }
 
+struct request_timer {
+    struct histogram *histogram;
+    uint64_t started_ns;
+};
+
+static void on_request_done(void *p)
+{
+    struct request_timer *t = p;
+
+    histogram_observe(t->histogram, histogram_now_ns() - t->started_ns);
+}
+
+void metrics_time_request(struct metrics *metrics, h2o_req_t *req, enum metrics_route route)
+{
+    /* freed with the request's pool, which h2o clears once the response is sent: the dispose is the end */
+    struct request_timer *t = h2o_mem_alloc_shared(&req->pool, sizeof(*t), on_request_done);
+
+    t->histogram = &metrics->http[route];
+    t->started_ns = histogram_now_ns();
+}
+
 void metrics_register_logger(struct metrics *metrics, h2o_pathconf_t *pathconf)
 {
     struct metrics_logger *logger = (void *)h2o_create_logger(pathconf, sizeof(*logger));
@@ -75,6 +96,19 @@ void metrics_render(const struct metrics *metrics, const struct metrics_parts *p
         n = snprintf(line, sizeof(line), "glance_http_requests_total{code=\"%zu\"} %llu\n", i,
                      (unsigned long long)metrics->responses[i]);
         codec_put(buf, line, (size_t)n);
+    }
+    {
+        static const char *const routes[METRICS_ROUTES] = {"write", "batch", "read", "page", "feed", "other"};
+        static const char *const scripts[STORE_RTT_SCRIPTS] = {"status", "health", "report", "expire"};
+        histogram_render_head(buf, "glance_http_request_duration_seconds",
+                              "From a request's arrival at its handler to its response sent, by route class.");
+        for (i = 0; i != METRICS_ROUTES; ++i)
+            histogram_render(buf, "glance_http_request_duration_seconds", "route", routes[i], &metrics->http[i]);
+        histogram_render_head(buf, "glance_redis_script_duration_seconds",
+                              "Round trips of the transition scripts to Redis, from sent to answered (WAIT not included).");
+        for (i = 0; i != STORE_RTT_SCRIPTS; ++i)
+            histogram_render(buf, "glance_redis_script_duration_seconds", "script", scripts[i],
+                             store_rtt(parts->store, (int)i));
     }
     feed_get_stats(parts->feed, &fs);
     put_metric(buf, "glance_feed_clients", "Connected feed (WebSocket) clients.", "gauge", fs.clients);

@@ -4,10 +4,27 @@
 
 #include <stdint.h>
 #include "h2o.h"
+#include "base/histogram.h"
+
+/* What a request was, for its latency histogram (glance_http_request_duration_seconds{route}). */
+enum metrics_route {
+    METRICS_ROUTE_WRITE, /* a bot's state or ping; an operator's or a visitor's write */
+    METRICS_ROUTE_BATCH, /* a batch report, a cluster's gateway figures */
+    METRICS_ROUTE_READ,  /* the JSON reads of /api */
+    METRICS_ROUTE_PAGE,  /* the page, /plain, /embed, badges, previews, the Atom feed, the dashboard's files */
+    METRICS_ROUTE_FEED,  /* GET /api/feed, to its upgrade */
+    METRICS_ROUTE_OTHER, /* /healthz, /readyz, /metrics, and what matched nothing */
+    METRICS_ROUTES
+};
 
 struct metrics {
     uint64_t responses[600]; /* by status code */
+    struct histogram http[METRICS_ROUTES]; /* from the request's arrival at its handler to its response sent */
 };
+
+/* Times `req` from now until h2o disposes of it (its response sent, or its connection gone), into `route`'s
+ * histogram. */
+void metrics_time_request(struct metrics *metrics, h2o_req_t *req, enum metrics_route route);
 
 /* The parts whose counters /metrics shows. */
 struct metrics_parts {
