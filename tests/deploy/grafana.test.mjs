@@ -19,10 +19,12 @@ describe('the Grafana dashboard\'s queries, against a real Prometheus scraping t
   let dir;
   let stopLoad = false;
   let load;
+  let apis;
+  const apisAlive = () => apis.map((a) => a.alive());
 
   before(async () => {
     const rds = await startRedis();
-    const apis = [];
+    apis = [];
     for (let i = 0; i < 3; i++) apis.push(await startApi({ redisPort: rds.port, bots: 'main:16;eu:4' }));
     const feed = await openFeed(apis[0].port);
     await feed.waitFor((m) => m.type === 'hello', 5000, { what: 'hello' });
@@ -30,11 +32,12 @@ describe('the Grafana dashboard\'s queries, against a real Prometheus scraping t
     load = (async () => {
       for (let n = 0; !stopLoad; n++) {
         const api = apis[n % 3];
-        await request(api.port, 'POST', `/api/status/main/${n % 16}/${n % 5 === 0 ? 2 : 3}`);
+        // a replica that died is the test's failure to report, not the load's: every request is bounded and caught
+        await request(api.port, 'POST', `/api/status/main/${n % 16}/${n % 5 === 0 ? 2 : 3}`).catch(() => {});
         await request(api.port, 'POST', `/api/health/eu/${n % 4}`).catch(() => {});
         if (n % 20 === 0) {
           await request(api.port, 'POST', '/api/clusters/eu/report', { headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ shards: [0, 1, 2, 3].map((id) => ({ id, state: 3 })) }) });
+            body: JSON.stringify({ shards: [0, 1, 2, 3].map((id) => ({ id, state: 3 })) }) }).catch(() => {});
         }
         await sleep(20);
       }
@@ -52,7 +55,8 @@ describe('the Grafana dashboard\'s queries, against a real Prometheus scraping t
     let log = '';
     prom.stdout.on('data', (d) => { log += d; });
     prom.stderr.on('data', (d) => { log += d; });
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`).catch(() => null))?.status === 200,
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`, { signal: AbortSignal.timeout(2000) })
+      .catch(() => null))?.status === 200,
       { timeoutMs: 20000, intervalMs: 200, message: `Prometheus ready\n${log}` });
     // every replica scraped, and enough samples for the rates
     await waitUntil(async () => {
@@ -64,23 +68,28 @@ describe('the Grafana dashboard\'s queries, against a real Prometheus scraping t
   after(async () => {
     stopLoad = true;
     await load;
-    if (prom && prom.exitCode === null) {
+    if (prom && prom.exitCode === null && prom.signalCode === null) {
+      const exited = new Promise((resolve) => prom.once('exit', resolve));
       prom.kill('SIGTERM');
-      await new Promise((resolve) => prom.once('exit', resolve));
+      const t = setTimeout(() => prom.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
     await cleanup();
   });
 
   async function query(expr) {
-    const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`,
+      { signal: AbortSignal.timeout(5000) });
     const body = await r.json();
     if (body.status !== 'success') throw new Error(`${expr}: ${JSON.stringify(body)}`);
     return body.data.result;
   }
 
   it('loads the alert rules, every one healthy', async () => {
-    const r = await (await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`)).json();
+    for (const a of apisAlive()) assert.ok(a, 'a replica died');
+    const r = await (await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`, { signal: AbortSignal.timeout(5000) })).json();
     const rules = r.data.groups.flatMap((g) => g.rules);
     assert.equal(rules.length, 9);
     for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`);

@@ -39,13 +39,13 @@ void histogram_render_head(h2o_buffer_t **buf, const char *name, const char *hel
     char line[512];
     int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 
-    codec_put(buf, line, (size_t)n);
+    codec_put(buf, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void histogram_render(h2o_buffer_t **buf, const char *name, const char *label, const char *value,
                       const struct histogram *h)
 {
-    char line[256];
+    char line[512]; /* names and labels are ours and short: a line is under 200 bytes, the last three under 300 */
     uint64_t cumulative = 0;
     size_t i;
     int n;
@@ -54,10 +54,10 @@ void histogram_render(h2o_buffer_t **buf, const char *name, const char *label, c
         cumulative += h->counts[i];
         n = snprintf(line, sizeof(line), "%s_bucket{%s=\"%s\",le=\"%s\"} %llu\n", name, label, value, bounds_le[i],
                      (unsigned long long)cumulative);
-        codec_put(buf, line, (size_t)n);
+        codec_put(buf, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
     n = snprintf(line, sizeof(line), "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n%s_sum{%s=\"%s\"} %.9f\n%s_count{%s=\"%s\"} %llu\n",
                  name, label, value, (unsigned long long)h->count, name, label, value, (double)h->sum_ns / 1e9, name,
                  label, value, (unsigned long long)h->count);
-    codec_put(buf, line, (size_t)n);
+    codec_put(buf, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }

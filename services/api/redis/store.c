@@ -166,6 +166,7 @@ struct store *store_new(h2o_loop_t *loop, h2o_multithread_receiver_t *resolver, 
             s->keys[i].history[h] = key(conf, c, history_suffixes[h]);
         s->keys[i].status_sent = h2o_mem_alloc(sizeof(uint32_t) * (c->shards ? c->shards : 1));
         memset(s->keys[i].status_sent, 0, sizeof(uint32_t) * c->shards);
+        s->keys[i].latest_status = NULL;
         if (conf->redis.wait_replicas != 0) {
             s->keys[i].latest_status = h2o_mem_alloc(sizeof(struct call *) * (c->shards ? c->shards : 1));
             memset(s->keys[i].latest_status, 0, sizeof(struct call *) * (c->shards ? c->shards : 1));
