@@ -280,10 +280,7 @@ void store_wait_followers(struct call *c, struct wait_batch *b, const char *err)
             store_wait_hold(b, f, &applied);
             continue;
         }
-        if (err != NULL)
-            f->cb.count(f->data, 0, err);
-        else
-            f->cb.count(f->data, 0, NULL);
+        f->cb.count(f->data, 0, err);
         store_call_free(f);
     }
     c->followers = NULL;
